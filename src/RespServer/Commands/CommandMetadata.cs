@@ -1,0 +1,53 @@
+namespace Notistream.RespServer.Commands;
+
+/// <summary>What COMMAND INFO and COMMAND DOCS say of each command: Redis 7.0's flags, ACL categories, summary.</summary>
+internal sealed record CommandMetadata(string[] Flags, string[] Categories, string Summary, string Since, string Group)
+{
+    private static readonly string[] SubscribeFlags = ["pubsub", "noscript", "loading", "stale"];
+    private static readonly string[] PubSubSlow = ["@pubsub", "@slow"];
+    private static readonly string[] FastConnection = ["@fast", "@connection"];
+    private static readonly string[] NoAuthFlags = ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"];
+    private static readonly string[] Slow = ["@slow"];
+
+    private static readonly Dictionary<string, CommandMetadata> All = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["subscribe"] = new(SubscribeFlags, PubSubSlow, "Listens for messages published to channels.", "2.0.0", "pubsub"),
+        ["unsubscribe"] = new(SubscribeFlags, PubSubSlow, "Stops listening to messages posted to channels.", "2.0.0", "pubsub"),
+        ["psubscribe"] = new(SubscribeFlags, PubSubSlow, "Listens for messages published to channels that match one or more patterns.", "2.0.0", "pubsub"),
+        ["punsubscribe"] = new(SubscribeFlags, PubSubSlow, "Stops listening to messages published to channels that match one or more patterns.", "2.0.0", "pubsub"),
+        ["ssubscribe"] = new(SubscribeFlags, PubSubSlow, "Listens for messages published to shard channels.", "7.0.0", "pubsub"),
+        ["sunsubscribe"] = new(SubscribeFlags, PubSubSlow, "Stops listening to messages posted to shard channels.", "7.0.0", "pubsub"),
+        ["publish"] = new(["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], "Posts a message to a channel.", "2.0.0", "pubsub"),
+        ["spublish"] = new(["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], "Post a message to a shard channel", "7.0.0", "pubsub"),
+        ["pubsub"] = new([], Slow, "A container for Pub/Sub commands.", "2.8.0", "pubsub"),
+        ["ping"] = new(["fast"], FastConnection, "Returns the server's liveliness response.", "1.0.0", "connection"),
+        ["echo"] = new(["loading", "stale", "fast"], FastConnection, "Returns the given string.", "1.0.0", "connection"),
+        ["quit"] = new(NoAuthFlags, FastConnection, "Closes the connection.", "1.0.0", "connection"),
+        ["reset"] = new(NoAuthFlags, FastConnection, "Resets the connection.", "6.2.0", "connection"),
+        ["hello"] = new(NoAuthFlags, FastConnection, "Handshakes with the Redis server.", "6.0.0", "connection"),
+        ["auth"] = new(NoAuthFlags, FastConnection, "Authenticates the connection.", "1.0.0", "connection"),
+        ["select"] = new(["loading", "stale", "fast"], FastConnection, "Changes the selected database.", "1.0.0", "connection"),
+        ["client"] = new([], Slow, "A container for client connection commands.", "2.4.0", "connection"),
+        ["info"] = new(["loading", "stale"], ["@slow", "@dangerous"], "Returns information and statistics about the server.", "1.0.0", "server"),
+        ["config"] = new([], Slow, "A container for server configuration commands.", "2.0.0", "server"),
+        ["command"] = new(["loading", "stale"], ["@slow", "@connection"], "Returns detailed information about all commands.", "2.8.13", "server"),
+        ["time"] = new(["loading", "stale", "fast"], ["@fast"], "Returns the server time.", "2.6.0", "server"),
+        ["get"] = new(["readonly", "fast"], ["@read", "@string", "@fast"], "Returns the string value of a key (the keyspace here is always empty).", "1.0.0", "string"),
+        ["cluster"] = new([], Slow, "A container for Redis Cluster commands.", "3.0.0", "cluster"),
+    };
+
+    private static readonly CommandMetadata Subcommand = new(["loading", "stale"], Slow, "", "7.0.0", "generic");
+
+    public static CommandMetadata For(string fullName)
+    {
+        if (All.TryGetValue(fullName, out var meta))
+        {
+            return meta;
+        }
+
+        var parent = fullName.Split('|')[0];
+        return All.TryGetValue(parent, out var container)
+            ? Subcommand with { Summary = $"{fullName.ToUpperInvariant().Replace('|', ' ')}", Group = container.Group }
+            : Subcommand;
+    }
+}

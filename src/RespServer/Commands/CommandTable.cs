@@ -1,0 +1,147 @@
+using System.Text;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Protocol;
+
+namespace Notistream.RespServer.Commands;
+
+/// <summary>
+/// Looks a request's command up and runs the checks Redis runs before it (server.c processCommand),
+/// in Redis's order: existence, arity, authentication, the RESP2 subscribed-mode restriction.
+/// </summary>
+internal sealed class CommandTable
+{
+    private readonly Dictionary<string, CommandDefinition> _commands = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, CommandDefinition>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    public CommandTable()
+    {
+        PubSubCommands.Register(this);
+        ConnectionCommands.Register(this);
+        ClientCommands.Register(this);
+        ServerCommands.Register(this);
+        _lookup = _commands.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public IReadOnlyDictionary<string, CommandDefinition> All => _commands;
+
+    public CommandDefinition Add(string name, int arity, CommandHandler? handler, CommandFlags flags = CommandFlags.None)
+    {
+        var command = new CommandDefinition(name, arity, flags, handler);
+        _commands.Add(name, command);
+        return command;
+    }
+
+    public CommandDefinition? Find(ReadOnlySpan<byte> name)
+    {
+        if (name.Length is 0 or > 32)
+        {
+            return null;
+        }
+
+        Span<char> chars = stackalloc char[name.Length];
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (name[i] >= 0x80)
+            {
+                return null;
+            }
+
+            chars[i] = (char)name[i];
+        }
+
+        return _lookup.TryGetValue(chars, out var command) ? command : null;
+    }
+
+    /// <summary>Runs one request; returns the full name of the command run, for CLIENT LIST's cmd=.</summary>
+    public string Execute(RespConnection client, in RespRequest request)
+    {
+        var writer = client.Writer;
+        var name = request[0];
+        if (RespRequest.EqualsIgnoreCase(name, "HOST:"u8) || RespRequest.EqualsIgnoreCase(name, "POST"u8))
+        {
+            client.SecurityWarning();
+            return client.LastCommand;
+        }
+
+        var command = Find(name);
+        if (command is { IsContainer: true } && request.Count >= 2)
+        {
+            var container = command;
+            command = FindSub(container, request[1]);
+            if (command is null)
+            {
+                var error = Encoding.UTF8.GetBytes($"-ERR unknown subcommand '");
+                writer.WriteErrorRaw([.. error, .. CString(request[1], 128),
+                    .. Encoding.UTF8.GetBytes($"'. Try {container.Name.ToUpperInvariant()} HELP.")]);
+                return client.LastCommand;
+            }
+        }
+
+        if (command is null)
+        {
+            WriteUnknownCommand(writer, request);
+            return client.LastCommand;
+        }
+
+        if (!command.CheckArity(request.Count))
+        {
+            writer.WriteError($"wrong number of arguments for '{command.FullName}' command");
+            return command.FullName;
+        }
+
+        if (!client.Authenticated && (command.Flags & CommandFlags.NoAuth) == 0)
+        {
+            writer.WriteRaw(RespConstants.NoAuth);
+            return command.FullName;
+        }
+
+        if (client.IsPubSub && client.Protocol == 2 && (command.Flags & CommandFlags.PubSubContext) == 0)
+        {
+            writer.WriteError($"Can't execute '{command.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return command.FullName;
+        }
+
+        client.LastCommand = command.FullName;
+        command.Handler!(client, request);
+        return command.FullName;
+    }
+
+    private static CommandDefinition? FindSub(CommandDefinition container, ReadOnlySpan<byte> name)
+    {
+        if (name.Length is 0 or > 32 || name.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
+        {
+            return null;
+        }
+
+        return container.Subcommands!.GetAlternateLookup<ReadOnlySpan<char>>()
+            .TryGetValue(Encoding.ASCII.GetString(name), out var sub) ? sub : null;
+    }
+
+    /// <summary>"unknown command '%.128s', with args beginning with: '%.*s' ..." as Redis formats it.</summary>
+    private static void WriteUnknownCommand(RespWriter writer, in RespRequest request)
+    {
+        var args = new List<byte>();
+        for (var i = 1; i < request.Count && args.Count < 128; i++)
+        {
+            args.Add((byte)'\'');
+            args.AddRange(CString(request[i], 128 - args.Count + 1));
+            args.Add((byte)'\'');
+            args.Add((byte)' ');
+        }
+
+        writer.WriteErrorRaw([.. "-ERR unknown command '"u8, .. CString(request[0], 128),
+            .. "', with args beginning with: "u8, .. args]);
+    }
+
+    /// <summary>What C's "%.Ns" prints of a binary argument: at most N bytes, up to the first NUL.</summary>
+    public static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> value, int max)
+    {
+        var nul = value.IndexOf((byte)0);
+        if (nul >= 0)
+        {
+            value = value[..nul];
+        }
+
+        return value.Length > max ? value[..max] : value;
+    }
+}

@@ -1,0 +1,168 @@
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Protocol;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Commands;
+
+/// <summary>SUBSCRIBE family, PUBLISH, SPUBLISH and PUBSUB, with Redis 7's replies (pubsub.c).</summary>
+internal static class PubSubCommands
+{
+    private const CommandFlags Sub = CommandFlags.PubSubContext;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add("subscribe", -2, (c, in r) => Subscribe(c, r, SubscriptionKind.Channel, "subscribe"u8), Sub);
+        table.Add("psubscribe", -2, (c, in r) => Subscribe(c, r, SubscriptionKind.Pattern, "psubscribe"u8), Sub);
+        table.Add("ssubscribe", -2, (c, in r) => Subscribe(c, r, SubscriptionKind.Shard, "ssubscribe"u8), Sub);
+        table.Add("unsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Channel, "unsubscribe"u8), Sub);
+        table.Add("punsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Pattern, "punsubscribe"u8), Sub);
+        table.Add("sunsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Shard, "sunsubscribe"u8), Sub);
+        table.Add("publish", 3, Publish);
+        table.Add("spublish", 3, SPublish);
+        table.Add("pubsub", -2, null)
+            .Add("channels", -2, (c, in r) => Channels(c, r, shard: false))
+            .Add("shardchannels", -2, (c, in r) => Channels(c, r, shard: true))
+            .Add("numsub", -2, (c, in r) => NumSub(c, r, shard: false))
+            .Add("shardnumsub", -2, (c, in r) => NumSub(c, r, shard: true))
+            .Add("numpat", 2, NumPat)
+            .Add("help", 2, Help);
+    }
+
+    private static void Subscribe(RespConnection client, in RespRequest request, SubscriptionKind kind, ReadOnlySpan<byte> verb)
+    {
+        var registry = client.Server.Registry;
+        for (var i = 1; i < request.Count; i++)
+        {
+            var name = request[i];
+            var key = client.Subscriptions.TryAdd(kind, name);
+            WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
+            if (key is not null)
+            {
+                // The confirmation is queued before the first message can be, as in Redis.
+                client.FlushReplies();
+                ClientSubscriptions.Register(kind, client, key, registry);
+            }
+        }
+    }
+
+    private static void Unsubscribe(RespConnection client, in RespRequest request, SubscriptionKind kind, ReadOnlySpan<byte> verb)
+    {
+        var registry = client.Server.Registry;
+        if (request.Count == 1)
+        {
+            var names = client.Subscriptions.Names(kind);
+            if (names.Length == 0)
+            {
+                WriteConfirmation(client.Writer, verb, default, false, client.Subscriptions.ConfirmationCount(kind));
+                return;
+            }
+
+            foreach (var name in names)
+            {
+                client.Subscriptions.Remove(kind, client, name, registry);
+                WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
+            }
+
+            return;
+        }
+
+        for (var i = 1; i < request.Count; i++)
+        {
+            client.Subscriptions.Remove(kind, client, request[i], registry);
+            WriteConfirmation(client.Writer, verb, request[i], true, client.Subscriptions.ConfirmationCount(kind));
+        }
+    }
+
+    private static void WriteConfirmation(RespWriter writer, ReadOnlySpan<byte> verb, ReadOnlySpan<byte> name, bool hasName, int count)
+    {
+        writer.WritePushHeader(3);
+        writer.WriteBulk(verb);
+        if (hasName)
+        {
+            writer.WriteBulk(name);
+        }
+        else
+        {
+            writer.WriteNull();
+        }
+
+        writer.WriteInteger(count);
+    }
+
+    private static void Publish(RespConnection client, in RespRequest request)
+    {
+        if (client.IsPubSub)
+        {
+            // A RESP3 client may receive its own message: it must come after the replies before it.
+            client.FlushReplies();
+        }
+
+        var receivers = client.Server.Registry.Publish(request[1], request[2]);
+        Interlocked.Increment(ref client.Server.Stats.PubSubMessagesPublished);
+        client.Writer.WriteInteger(receivers);
+    }
+
+    private static void SPublish(RespConnection client, in RespRequest request)
+    {
+        if (client.IsPubSub)
+        {
+            client.FlushReplies();
+        }
+
+        var receivers = client.Server.Registry.PublishShard(request[1], request[2]);
+        Interlocked.Increment(ref client.Server.Stats.PubSubMessagesPublished);
+        client.Writer.WriteInteger(receivers);
+    }
+
+    private static void Channels(RespConnection client, in RespRequest request, bool shard)
+    {
+        if (request.Count > 3)
+        {
+            WriteSubcommandSyntaxError(client.Writer, request[1], "PUBSUB");
+            return;
+        }
+
+        var channels = client.Server.Registry.ActiveChannels(request.Count == 3 ? request[2] : default, request.Count == 3, shard);
+        var writer = client.Writer;
+        writer.WriteArrayHeader(channels.Count);
+        foreach (var channel in channels)
+        {
+            writer.WriteBulk(channel);
+        }
+    }
+
+    private static void NumSub(RespConnection client, in RespRequest request, bool shard)
+    {
+        var writer = client.Writer;
+        var registry = client.Server.Registry;
+        writer.WriteArrayHeader((request.Count - 2) * 2);
+        for (var i = 2; i < request.Count; i++)
+        {
+            writer.WriteBulk(request[i]);
+            writer.WriteInteger(registry.SubscriberCount(request[i], shard));
+        }
+    }
+
+    private static void NumPat(RespConnection client, in RespRequest request)
+        => client.Writer.WriteInteger(client.Server.Registry.PatternCount);
+
+    private static void Help(RespConnection client, in RespRequest request) => HelpText.Write(client.Writer, "PUBSUB",
+    [
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+    ]);
+
+    /// <summary>Redis's addReplySubcommandSyntaxError.</summary>
+    public static void WriteSubcommandSyntaxError(RespWriter writer, ReadOnlySpan<byte> subcommand, string container)
+        => writer.WriteErrorRaw([.. "-ERR unknown subcommand or wrong number of arguments for '"u8,
+            .. CommandTable.CString(subcommand, 128), .. System.Text.Encoding.UTF8.GetBytes($"'. Try {container} HELP.")]);
+}

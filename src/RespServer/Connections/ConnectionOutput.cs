@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Notistream.RespServer.Hosting;
+
+namespace Notistream.RespServer.Connections;
+
+/// <summary>
+/// The output side of one connection: a byte-bounded queue and its single writer.
+/// <para>
+/// Who writes: the connection's read loop (a batch of replies) and any publisher's thread (shared
+/// message frames) call <see cref="Enqueue"/>; both only take <see cref="_lock"/> and append a
+/// reference, so neither ever waits for the socket. Who reads: <see cref="RunAsync"/>, the only code
+/// that touches the PipeWriter; it swaps the queue out under the lock, writes it all, and flushes
+/// once per batch. The lock protects the queue, the byte count and the soft-limit clock.
+/// </para>
+/// When the queued bytes pass the client-output-buffer-limit of the client's class the queue is
+/// dropped and the connection is closed, as Redis does, so a subscriber that never reads costs at
+/// most the hard limit.
+/// </summary>
+internal sealed class ConnectionOutput
+{
+    private readonly object _lock = new();
+    private readonly WriterSignal _signal = new();
+    private readonly Func<OutputBufferLimit> _limit;
+    private readonly Action<string> _overLimit;
+    private List<Segment> _pending = [];
+    private List<Segment> _writing = [];
+    private long _bufferedBytes;
+    private long _queuedItems;
+    private long _softLimitSince;
+    private bool _waiting;
+    private bool _completed;
+    private bool _dropped;
+
+    /// <param name="limit">the limit that applies now (pub/sub or normal class)</param>
+    /// <param name="overLimit">called once, off the caller's thread, when the limit is passed</param>
+    public ConnectionOutput(Func<OutputBufferLimit> limit, Action<string> overLimit)
+    {
+        _limit = limit;
+        _overLimit = overLimit;
+    }
+
+    /// <summary>Bytes queued or handed to the socket pipe and not yet flushed (CLIENT LIST omem).</summary>
+    public long BufferedBytes => Volatile.Read(ref _bufferedBytes);
+
+    /// <summary>Entries waiting in the queue (CLIENT LIST oll).</summary>
+    public long QueuedItems => Volatile.Read(ref _queuedItems);
+
+    public long TotalBytesWritten { get; private set; }
+
+    /// <summary>Queues <paramref name="length"/> bytes of <paramref name="array"/>; a pooled array goes back to
+    /// the pool once written or dropped. Returns false when the output is closed or over its limit.</summary>
+    public bool Enqueue(byte[] array, int length, bool pooled)
+    {
+        string? reason = null;
+        lock (_lock)
+        {
+            if (_completed || _dropped)
+            {
+                if (pooled)
+                {
+                    ArrayPool<byte>.Shared.Return(array);
+                }
+
+                return false;
+            }
+
+            _pending.Add(new Segment(array, length, pooled));
+            _bufferedBytes += length;
+            _queuedItems++;
+            reason = CheckLimit();
+            if (reason is not null)
+            {
+                DropLocked();
+            }
+            else if (_waiting)
+            {
+                _waiting = false;
+                _signal.Set();
+            }
+        }
+
+        if (reason is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Callback(s.Reason), (Callback: _overLimit, Reason: reason), preferLocal: false);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>No more output: <see cref="RunAsync"/> writes what is queued, flushes and returns.</summary>
+    public void Complete()
+    {
+        lock (_lock)
+        {
+            _completed = true;
+            if (_waiting)
+            {
+                _waiting = false;
+                _signal.Set();
+            }
+        }
+    }
+
+    /// <summary>Drops everything queued (the connection is being aborted) and stops the writer.</summary>
+    public void Abort()
+    {
+        lock (_lock)
+        {
+            DropLocked();
+        }
+    }
+
+    public async Task RunAsync(PipeWriter writer)
+    {
+        while (true)
+        {
+            List<Segment> batch;
+            ValueTask wait = default;
+            var mustWait = false;
+            lock (_lock)
+            {
+                if (_dropped)
+                {
+                    return;
+                }
+
+                if (_pending.Count == 0)
+                {
+                    if (_completed)
+                    {
+                        return;
+                    }
+
+                    _waiting = true;
+                    wait = _signal.Arm();
+                    mustWait = true;
+                }
+
+                batch = _pending;
+                if (!mustWait)
+                {
+                    _pending = _writing;
+                    _writing = batch;
+                    _queuedItems = 0;
+                }
+            }
+
+            if (mustWait)
+            {
+                await wait.ConfigureAwait(false);
+                continue;
+            }
+
+            long bytes = 0;
+            foreach (var segment in batch)
+            {
+                writer.Write(segment.Array.AsSpan(0, segment.Length));
+                bytes += segment.Length;
+                if (segment.Pooled)
+                {
+                    ArrayPool<byte>.Shared.Return(segment.Array);
+                }
+            }
+
+            batch.Clear();
+            var flush = await writer.FlushAsync().ConfigureAwait(false);
+            lock (_lock)
+            {
+                _bufferedBytes -= bytes;
+                if (_bufferedBytes < 0)
+                {
+                    _bufferedBytes = 0;
+                }
+            }
+
+            TotalBytesWritten += bytes;
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    private string? CheckLimit()
+    {
+        var limit = _limit();
+        if (limit.IsUnlimited)
+        {
+            return null;
+        }
+
+        var used = _bufferedBytes;
+        if (limit.HardBytes > 0 && used >= limit.HardBytes)
+        {
+            return $"output buffer of {used} bytes reached the hard limit of {limit.HardBytes} bytes";
+        }
+
+        if (limit.SoftBytes > 0 && used >= limit.SoftBytes)
+        {
+            var now = Environment.TickCount64;
+            if (_softLimitSince == 0)
+            {
+                _softLimitSince = now;
+            }
+            else if (now - _softLimitSince > limit.SoftSeconds * 1000L)
+            {
+                return $"output buffer stayed over the soft limit of {limit.SoftBytes} bytes for more than {limit.SoftSeconds} s";
+            }
+        }
+        else
+        {
+            _softLimitSince = 0;
+        }
+
+        return null;
+    }
+
+    private void DropLocked()
+    {
+        if (_dropped)
+        {
+            return;
+        }
+
+        _dropped = true;
+        foreach (var segment in _pending)
+        {
+            if (segment.Pooled)
+            {
+                ArrayPool<byte>.Shared.Return(segment.Array);
+            }
+        }
+
+        _pending.Clear();
+        _bufferedBytes = 0;
+        _queuedItems = 0;
+        if (_waiting)
+        {
+            _waiting = false;
+            _signal.Set();
+        }
+    }
+
+    private readonly record struct Segment(byte[] Array, int Length, bool Pooled);
+}

@@ -1,0 +1,211 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Protocol;
+using Notistream.RespServer.PubSub;
+using Pipelines.Sockets.Unofficial;
+
+namespace Notistream.RespServer.Connections;
+
+internal enum ReplyMode
+{
+    On,
+    Off,
+
+    /// <summary>This command's reply is dropped.</summary>
+    Skip,
+
+    /// <summary>Set by CLIENT REPLY SKIP: the next command's reply is dropped.</summary>
+    SkipNext,
+}
+
+/// <summary>
+/// One client. Its read loop (RespConnection.Read.cs) is the only code that changes its state
+/// below; other threads read the counters for CLIENT LIST and INFO, and publishers call
+/// <see cref="Deliver"/>, which only queues on <see cref="Output"/>.
+/// </summary>
+internal sealed partial class RespConnection : ISubscriber
+{
+    private readonly SocketConnection _socket;
+    private readonly ReplyBuffer _replies = new();
+    private readonly RequestScanner _scanner = new();
+    private volatile int _protocol = 2;
+    private int _closeState;
+
+    public RespConnection(ServerContext server, SocketConnection socket, long id)
+    {
+        Server = server;
+        _socket = socket;
+        Id = id;
+        Address = Format(socket.Socket.RemoteEndPoint);
+        LocalAddress = Format(socket.Socket.LocalEndPoint);
+        CreatedAt = Environment.TickCount64;
+        LastInteraction = CreatedAt;
+        Authenticated = !server.RequiresPassword;
+        Output = new ConnectionOutput(CurrentOutputLimit, reason => Abort("output-buffer-limit", reason));
+    }
+
+    public ServerContext Server { get; }
+
+    public long Id { get; }
+
+    public string Address { get; }
+
+    public string LocalAddress { get; }
+
+    public long CreatedAt { get; }
+
+    public long LastInteraction { get; private set; }
+
+    public string Name { get; set; } = "";
+
+    public string LibName { get; set; } = "";
+
+    public string LibVersion { get; set; } = "";
+
+    public int Database { get; set; }
+
+    public bool Authenticated { get; set; }
+
+    public string User => "default";
+
+    public ReplyMode ReplyMode { get; set; }
+
+    /// <summary>Lower-case full name of the last command run ("client|list"), for CLIENT LIST.</summary>
+    public string LastCommand { get; set; } = "NULL";
+
+    public ClientSubscriptions Subscriptions { get; } = new();
+
+    /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (the RESP2 command restriction and the pubsub output class).</summary>
+    public bool IsPubSub => Subscriptions.Total > 0;
+
+    public int Protocol
+    {
+        get => _protocol;
+        set => _protocol = value;
+    }
+
+    public ConnectionOutput Output { get; }
+
+    /// <summary>Where this command's replies go, in the connection's current protocol.</summary>
+    public RespWriter Writer => new(_replies, _protocol);
+
+    /// <summary>Unprocessed input bytes (CLIENT LIST qbuf).</summary>
+    public long QueryBufferLength { get; private set; }
+
+    /// <summary>Stop reading after the replies of the current batch are written (QUIT, protocol error).</summary>
+    public bool CloseAfterReply { get; set; }
+
+    public bool IsClosing => Volatile.Read(ref _closeState) != 0;
+
+    public void Deliver(byte[] frame) => Output.Enqueue(frame, frame.Length, pooled: false);
+
+    /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after them.</summary>
+    public void FlushReplies()
+    {
+        if (_replies.Length == 0)
+        {
+            return;
+        }
+
+        var (array, length) = _replies.Detach();
+        Output.Enqueue(array, length, pooled: true);
+    }
+
+    /// <summary>Closes now, dropping queued output (CLIENT KILL, output-buffer limit, idle timeout).</summary>
+    public void Abort(string kind, string reason)
+    {
+        if (Interlocked.CompareExchange(ref _closeState, 2, 0) != 0)
+        {
+            return;
+        }
+
+        if (kind == "output-buffer-limit")
+        {
+            Interlocked.Increment(ref Server.Stats.ClientsClosedForOutputLimit);
+            Log.OutputBufferLimit(Server.Logger, Id, Address, reason);
+        }
+        else
+        {
+            Log.ClientClosed(Server.Logger, Id, Address, kind, reason);
+        }
+
+        Output.Abort();
+        _socket.Input.CancelPendingRead();
+        _socket.Dispose();
+    }
+
+    /// <summary>Graceful close at shutdown: stop reading, write what is queued, then close.</summary>
+    public void RequestClose()
+    {
+        if (Interlocked.CompareExchange(ref _closeState, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _socket.Input.CancelPendingRead();
+    }
+
+    /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>
+    public void ClearState()
+    {
+        UnsubscribeAll();
+        Database = 0;
+        Protocol = 2;
+        Name = "";
+        ReplyMode = ReplyMode.On;
+        Authenticated = !Server.RequiresPassword;
+    }
+
+    /// <summary>Drops every subscription without confirmations.</summary>
+    public void UnsubscribeAll() => Subscriptions.RemoveAll(this, Server.Registry);
+
+    /// <summary>The limit of this client's class now: pubsub while subscribed, normal otherwise.</summary>
+    private OutputBufferLimit CurrentOutputLimit()
+        => IsPubSub ? Server.Options.PubSubOutputLimit : Server.Options.NormalOutputLimit;
+
+    private static string Format(EndPoint? endPoint) => endPoint switch
+    {
+        IPEndPoint ip when ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !ip.Address.IsIPv4MappedToIPv6
+            => $"{ip.Address}:{ip.Port}",
+        IPEndPoint ip => $"{(ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address)}:{ip.Port}",
+        null => "?:0",
+        _ => endPoint.ToString() ?? "?:0",
+    };
+
+    /// <summary>CLIENT LIST / CLIENT INFO line, in Redis 7.0's field order.</summary>
+    public string Describe()
+    {
+        var now = Environment.TickCount64;
+        var flags = IsPubSub ? "P" : "N";
+        var omem = Output.BufferedBytes;
+        return $"id={Id} addr={Address} laddr={LocalAddress} fd=8 name={Name} age={(now - CreatedAt) / 1000} idle={(now - LastInteraction) / 1000} " +
+               $"flags={flags} db={Database} sub={Subscriptions.Channels} psub={Subscriptions.Patterns} ssub={Subscriptions.ShardChannels} " +
+               $"multi=-1 qbuf={QueryBufferLength} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={_replies.Length} rbp=0 " +
+               $"obl=0 oll={Output.QueuedItems} omem={omem} tot-mem={omem + QueryBufferLength} events=r cmd={LastCommand} user={User} redir=-1 resp={Protocol}" +
+               (LibName.Length > 0 || LibVersion.Length > 0 ? $" lib-name={LibName} lib-ver={LibVersion}" : "");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning,
+            Message = "Client id={Id} addr={Address} closed for overcoming of output buffer limits: {Reason}")]
+        public static partial void OutputBufferLimit(ILogger logger, long id, string address, string reason);
+
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} closed ({Kind}): {Reason}")]
+        public static partial void ClientClosed(ILogger logger, long id, string address, string kind, string reason);
+
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} protocol error: {Error}")]
+        public static partial void ProtocolError(ILogger logger, long id, string address, string error);
+
+        [LoggerMessage(EventId = 1104, Level = LogLevel.Warning,
+            Message = "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection from {Address} aborted.")]
+        public static partial void SecurityWarning(ILogger logger, string address);
+
+        [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Closing client id={Id} addr={Address} that reached max query buffer length ({Length} bytes)")]
+        public static partial void QueryBufferLimit(ILogger logger, long id, string address, long length);
+
+        [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection error: {Error}")]
+        public static partial void ConnectionError(ILogger logger, long id, string address, string error);
+    }
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Connections;
+
+/// <summary>What every connection and command shares: settings, the subscription registry, the client list, counters.</summary>
+internal sealed class ServerContext
+{
+    public const string RedisVersion = "7.0.15";
+
+    public ServerContext(RespServerOptions options, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        LoggerFactory = loggerFactory;
+        Logger = loggerFactory.CreateLogger("Notistream.RespServer");
+        RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
+        Clients = new ConnectionManager();
+    }
+
+    public RespServerOptions Options { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public ILogger Logger { get; }
+
+    public SubscriptionRegistry Registry { get; } = new();
+
+    public ConnectionManager Clients { get; }
+
+    public ServerStats Stats { get; } = new();
+
+    public string RunId { get; }
+
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    public Stopwatch Uptime { get; } = Stopwatch.StartNew();
+
+    /// <summary>The port actually bound (differs from the option when it was 0).</summary>
+    public int BoundPort { get; set; }
+
+    public bool RequiresPassword => !string.IsNullOrEmpty(Options.RequirePass);
+}

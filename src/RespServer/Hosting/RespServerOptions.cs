@@ -1,0 +1,51 @@
+namespace Notistream.RespServer.Hosting;
+
+/// <summary>
+/// The server's settings, named and defaulted as redis.conf does. Set at start-up from the config
+/// file and command line; the ones Redis can change at run time are changed by CONFIG SET, which is
+/// why the fields are read fresh where they are used.
+/// </summary>
+internal sealed class RespServerOptions
+{
+    /// <summary>TCP port; 6379 as Redis. 0 asks the OS for a free port (tests).</summary>
+    public int Port { get; set; } = 6379;
+
+    /// <summary>Addresses to listen on. Loopback only unless told otherwise.</summary>
+    public IReadOnlyList<string> Bind { get; set; } = ["127.0.0.1"];
+
+    /// <summary>Password of the default user; null or empty means no AUTH needed.</summary>
+    public string? RequirePass { get; set; }
+
+    /// <summary>Most clients connected at once; one more is told "max number of clients reached".</summary>
+    public int MaxClients { get; set; } = 10000;
+
+    /// <summary>Close a client idle this many seconds (0 = never). Pub/sub clients are exempt, as in Redis.</summary>
+    public int Timeout { get; set; }
+
+    /// <summary>TCP keepalive interval in seconds (0 = off); Redis's default 300 detects dead peers.</summary>
+    public int TcpKeepAlive { get; set; } = 300;
+
+    public OutputBufferLimit NormalOutputLimit { get; set; } = OutputBufferLimit.Normal;
+
+    public OutputBufferLimit ReplicaOutputLimit { get; set; } = OutputBufferLimit.Replica;
+
+    /// <summary>A subscriber that cannot keep up is cut off here: 32mb hard, 8mb for 60 s soft.</summary>
+    public OutputBufferLimit PubSubOutputLimit { get; set; } = OutputBufferLimit.PubSub;
+
+    /// <summary>Largest bulk string accepted in a request (512mb, as Redis).</summary>
+    public long ProtoMaxBulkLen { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Largest unprocessed input held for one client (1gb, as Redis).</summary>
+    public long ClientQueryBufferLimit { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>debug, verbose, notice, warning, nothing.</summary>
+    public string LogLevel { get; set; } = "notice";
+
+    /// <summary>Log file; empty logs to standard output.</summary>
+    public string LogFile { get; set; } = "";
+
+    public int Databases { get; set; } = 16;
+
+    /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
+    public string? ConfigFile { get; set; }
+}

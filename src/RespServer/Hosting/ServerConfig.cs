@@ -1,0 +1,289 @@
+using System.Globalization;
+
+namespace Notistream.RespServer.Hosting;
+
+/// <summary>
+/// The redis.conf directives this server implements: parsing (config file, command line, CONFIG SET)
+/// and formatting (CONFIG GET), with Redis's value syntax (memory units, ranges) and error texts.
+/// </summary>
+internal static class ServerConfig
+{
+    /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize"];
+
+    /// <summary>Redis directives that mean nothing to a pub/sub server with no keyspace; accepted in a config file so an existing redis.conf loads.</summary>
+    private static readonly Dictionary<string, string?> IgnoredInFile = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["save"] = null,
+        ["dir"] = null,
+        ["dbfilename"] = null,
+        ["appendonly"] = "no",
+        ["daemonize"] = "no",
+    };
+
+    public static IReadOnlyList<KeyValuePair<string, string>> Snapshot(RespServerOptions o) =>
+    [
+        new("bind", string.Join(' ', o.Bind)),
+        new("client-output-buffer-limit", $"normal {o.NormalOutputLimit} slave {o.ReplicaOutputLimit} pubsub {o.PubSubOutputLimit}"),
+        new("client-query-buffer-limit", o.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture)),
+        new("databases", o.Databases.ToString(CultureInfo.InvariantCulture)),
+        new("logfile", o.LogFile),
+        new("loglevel", o.LogLevel),
+        new("maxclients", o.MaxClients.ToString(CultureInfo.InvariantCulture)),
+        new("port", o.Port.ToString(CultureInfo.InvariantCulture)),
+        new("proto-max-bulk-len", o.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture)),
+        new("requirepass", o.RequirePass ?? ""),
+        new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
+        new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
+    ];
+
+    /// <summary>CONFIG SET name value [name value ...]: all or nothing. Returns Redis's error text, or null.</summary>
+    public static string? TrySet(RespServerOptions options, IReadOnlyList<(string Name, string Value)> pairs, bool runtime)
+    {
+        var copy = Clone(options);
+        foreach (var (name, value) in pairs)
+        {
+            if (!Known(name))
+            {
+                return $"Unknown option or number of arguments for CONFIG SET - '{name}'";
+            }
+
+            if (runtime && Immutable.Contains(name))
+            {
+                return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+            }
+
+            var args = name == "bind" || name == "client-output-buffer-limit"
+                ? value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                : [value];
+            var reason = Apply(copy, name, args);
+            if (reason is not null)
+            {
+                return $"CONFIG SET failed (possibly related to argument '{name}') - {reason}";
+            }
+        }
+
+        CopyTo(copy, options);
+        return null;
+    }
+
+    /// <summary>One directive with its arguments (a config-file line or a --flag). Returns the reason it is refused, or null.</summary>
+    public static string? ApplyDirective(RespServerOptions options, string name, string[] args, out bool ignored)
+    {
+        ignored = false;
+        name = name.ToLowerInvariant();
+        if (IgnoredInFile.TryGetValue(name, out var only))
+        {
+            if (only is not null && (args.Length != 1 || !args[0].Equals(only, StringComparison.OrdinalIgnoreCase)))
+            {
+                return $"'{name}' can only be '{only}' here";
+            }
+
+            ignored = true;
+            return null;
+        }
+
+        if (!Known(name))
+        {
+            return "Bad directive or wrong number of arguments";
+        }
+
+        return Apply(options, name, args);
+    }
+
+    private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
+        or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
+        or "loglevel" or "logfile" or "databases";
+
+    private static string? Apply(RespServerOptions o, string name, string[] args)
+    {
+        if (name != "bind" && name != "client-output-buffer-limit" && args.Length != 1)
+        {
+            return "wrong number of arguments";
+        }
+
+        switch (name)
+        {
+            case "port":
+                return Int(args[0], 0, 65535, v => o.Port = v);
+            case "bind":
+                if (args.Length == 0)
+                {
+                    return "wrong number of arguments";
+                }
+
+                o.Bind = args;
+                return null;
+            case "requirepass":
+                o.RequirePass = args[0];
+                return null;
+            case "maxclients":
+                return Int(args[0], 1, int.MaxValue, v => o.MaxClients = v);
+            case "timeout":
+                return Int(args[0], 0, int.MaxValue, v => o.Timeout = v);
+            case "tcp-keepalive":
+                return Int(args[0], 0, int.MaxValue, v => o.TcpKeepAlive = v);
+            case "databases":
+                return Int(args[0], 1, int.MaxValue, v => o.Databases = v);
+            case "proto-max-bulk-len":
+                return Memory(args[0], 1024 * 1024, long.MaxValue, v => o.ProtoMaxBulkLen = v);
+            case "client-query-buffer-limit":
+                return Memory(args[0], 1024 * 1024, long.MaxValue, v => o.ClientQueryBufferLimit = v);
+            case "loglevel":
+                if (args[0].ToLowerInvariant() is not ("debug" or "verbose" or "notice" or "warning"))
+                {
+                    return "argument(s) must be one of the following: debug, verbose, notice, warning";
+                }
+
+                o.LogLevel = args[0].ToLowerInvariant();
+                return null;
+            case "logfile":
+                o.LogFile = args[0];
+                return null;
+            case "client-output-buffer-limit":
+                return OutputLimits(o, args);
+            default:
+                return "Bad directive or wrong number of arguments";
+        }
+    }
+
+    private static string? OutputLimits(RespServerOptions o, string[] args)
+    {
+        if (args.Length == 0 || args.Length % 4 != 0)
+        {
+            return "Wrong number of arguments in buffer limit configuration.";
+        }
+
+        for (var i = 0; i < args.Length; i += 4)
+        {
+            var hard = MemToLong(args[i + 1]);
+            var soft = MemToLong(args[i + 2]);
+            if (hard is null || soft is null || !int.TryParse(args[i + 3], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                || hard < 0 || soft < 0)
+            {
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            }
+
+            var limit = new OutputBufferLimit(hard.Value, soft.Value, seconds);
+            switch (args[i].ToLowerInvariant())
+            {
+                case "normal":
+                    o.NormalOutputLimit = limit;
+                    break;
+                case "replica" or "slave":
+                    o.ReplicaOutputLimit = limit;
+                    break;
+                case "pubsub":
+                    o.PubSubOutputLimit = limit;
+                    break;
+                default:
+                    return "Invalid client class specified in buffer limit configuration.";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Int(string text, int min, int max, Action<int> set)
+    {
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return "argument couldn't be parsed into an integer";
+        }
+
+        if (value < min || value > max)
+        {
+            return $"argument must be between {min} and {max} inclusive";
+        }
+
+        set((int)value);
+        return null;
+    }
+
+    private static string? Memory(string text, long min, long max, Action<long> set)
+    {
+        var value = MemToLong(text);
+        if (value is null)
+        {
+            return "argument must be a memory value";
+        }
+
+        if (value < min || value > max)
+        {
+            return $"argument must be between {min} and {max} inclusive";
+        }
+
+        set(value.Value);
+        return null;
+    }
+
+    /// <summary>Redis's memtoll: 1k = 1000, 1kb = 1024, m/mb, g/gb, case-insensitive.</summary>
+    public static long? MemToLong(string text)
+    {
+        var digitsEnd = 0;
+        if (text.StartsWith('-'))
+        {
+            digitsEnd = 1;
+        }
+
+        while (digitsEnd < text.Length && char.IsAsciiDigit(text[digitsEnd]))
+        {
+            digitsEnd++;
+        }
+
+        long multiplier = text[digitsEnd..].ToLowerInvariant() switch
+        {
+            "" or "b" => 1,
+            "k" => 1000,
+            "kb" => 1024,
+            "m" => 1000 * 1000,
+            "mb" => 1024 * 1024,
+            "g" => 1000L * 1000 * 1000,
+            "gb" => 1024L * 1024 * 1024,
+            _ => 0,
+        };
+        if (multiplier == 0 || !long.TryParse(text.AsSpan(0, digitsEnd), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return null;
+        }
+
+        return checked(value * multiplier);
+    }
+
+    private static RespServerOptions Clone(RespServerOptions o) => new()
+    {
+        Port = o.Port,
+        Bind = o.Bind,
+        RequirePass = o.RequirePass,
+        MaxClients = o.MaxClients,
+        Timeout = o.Timeout,
+        TcpKeepAlive = o.TcpKeepAlive,
+        NormalOutputLimit = o.NormalOutputLimit,
+        ReplicaOutputLimit = o.ReplicaOutputLimit,
+        PubSubOutputLimit = o.PubSubOutputLimit,
+        ProtoMaxBulkLen = o.ProtoMaxBulkLen,
+        ClientQueryBufferLimit = o.ClientQueryBufferLimit,
+        LogLevel = o.LogLevel,
+        LogFile = o.LogFile,
+        Databases = o.Databases,
+        ConfigFile = o.ConfigFile,
+    };
+
+    private static void CopyTo(RespServerOptions from, RespServerOptions to)
+    {
+        to.Port = from.Port;
+        to.Bind = from.Bind;
+        to.RequirePass = from.RequirePass;
+        to.MaxClients = from.MaxClients;
+        to.Timeout = from.Timeout;
+        to.TcpKeepAlive = from.TcpKeepAlive;
+        to.NormalOutputLimit = from.NormalOutputLimit;
+        to.ReplicaOutputLimit = from.ReplicaOutputLimit;
+        to.PubSubOutputLimit = from.PubSubOutputLimit;
+        to.ProtoMaxBulkLen = from.ProtoMaxBulkLen;
+        to.ClientQueryBufferLimit = from.ClientQueryBufferLimit;
+        to.LogLevel = from.LogLevel;
+        to.LogFile = from.LogFile;
+        to.Databases = from.Databases;
+    }
+}

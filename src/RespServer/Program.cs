@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Hosting;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Hosting;
+
+if (args is ["--version"] or ["-v"])
+{
+    Console.WriteLine($"Notistream server v={typeof(ServerContext).Assembly.GetName().Version} (Redis {ServerContext.RedisVersion} pub/sub protocol)");
+    return 0;
+}
+
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine("""
+        Usage: notistream-server [/path/to/notistream.conf] [--directive value ...]
+
+        A pub/sub server that speaks the Redis protocol (RESP2 and RESP3).
+        Directives (redis.conf syntax in the file, --name value on the command line):
+          port <n>                          TCP port (default 6379)
+          bind <addr> [addr ...]            addresses to listen on (default 127.0.0.1)
+          requirepass <password>            require AUTH (default: none)
+          maxclients <n>                    most clients at once (default 10000)
+          timeout <seconds>                 close idle non-subscriber clients (default 0 = never)
+          tcp-keepalive <seconds>           TCP keepalive (default 300)
+          client-output-buffer-limit <class> <hard> <soft> <seconds>
+                                            default: pubsub 32mb 8mb 60, normal 0 0 0
+          proto-max-bulk-len <bytes>        largest request argument (default 512mb)
+          client-query-buffer-limit <bytes> largest unprocessed input per client (default 1gb)
+          loglevel debug|verbose|notice|warning   (default notice)
+          logfile <path>                    log to a file instead of standard output
+
+        Examples:
+          notistream-server --port 6380 --bind 127.0.0.1 --requirepass s3cret
+          notistream-server /etc/notistream.conf --loglevel verbose
+        """);
+    return 0;
+}
+
+RespServerOptions options;
+var warnings = new List<string>();
+try
+{
+    options = ConfigLoader.Load(args, warnings);
+}
+catch (ConfigException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 1;
+}
+
+foreach (var warning in warnings)
+{
+    Console.Error.WriteLine($"warning: {warning}");
+}
+
+using var host = RespServerHost.Build(options);
+try
+{
+    await host.RunAsync().ConfigureAwait(false);
+}
+catch (ConfigException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 1;
+}
+
+return 0;

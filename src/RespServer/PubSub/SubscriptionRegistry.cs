@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+
+namespace Notistream.RespServer.PubSub;
+
+/// <summary>
+/// The server-wide index of who listens to what, and the fan-out of PUBLISH.
+/// <para>
+/// Concurrency: subscribe and unsubscribe (any connection's read loop) take <see cref="_writeLock"/>;
+/// publishers take no lock for exact channels (a concurrent dictionary whose values hold
+/// copy-on-write subscriber arrays) and a read lock on the pattern trie only when patterns exist.
+/// Delivery happens outside every lock and only queues bytes, so a slow subscriber never blocks a
+/// publisher. Per-connection bookkeeping (which channels a client has) lives with the client, so a
+/// disconnect costs only that client's subscriptions.
+/// </para>
+/// </summary>
+internal sealed class SubscriptionRegistry
+{
+    private readonly object _writeLock = new();
+    private readonly ConcurrentDictionary<byte[], ChannelSubscribers> _channels = new(ByteArrayComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], ChannelSubscribers> _shardChannels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], PatternSubscription> _patterns = new(ByteArrayComparer.Instance);
+    private readonly ChannelTrie _trie = new();
+    private readonly ReaderWriterLockSlim _trieLock = new(LockRecursionPolicy.NoRecursion);
+    private volatile int _patternCount;
+
+    [ThreadStatic]
+    private static List<PatternSubscription>? t_matches;
+
+    /// <summary>Distinct patterns with at least one subscriber (PUBSUB NUMPAT, INFO pubsub_patterns).</summary>
+    public int PatternCount => _patternCount;
+
+    /// <summary>Channels with at least one subscriber (INFO pubsub_channels).</summary>
+    public int ChannelCount => _channels.Count;
+
+    public int ShardChannelCount => _shardChannels.Count;
+
+    public void Subscribe(ISubscriber subscriber, byte[] channel, bool shard)
+    {
+        var map = shard ? _shardChannels : _channels;
+        lock (_writeLock)
+        {
+            if (!map.TryGetValue(channel, out var set))
+            {
+                set = new ChannelSubscribers(channel);
+                map[channel] = set;
+            }
+
+            set.Subscribers = [.. set.Subscribers, subscriber];
+        }
+    }
+
+    public void Unsubscribe(ISubscriber subscriber, byte[] channel, bool shard)
+    {
+        var map = shard ? _shardChannels : _channels;
+        lock (_writeLock)
+        {
+            if (!map.TryGetValue(channel, out var set))
+            {
+                return;
+            }
+
+            set.Subscribers = Without(set.Subscribers, subscriber);
+            if (set.Subscribers.Length == 0)
+            {
+                map.TryRemove(channel, out _);
+            }
+        }
+    }
+
+    public void SubscribePattern(ISubscriber subscriber, byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            if (!_patterns.TryGetValue(pattern, out var entry))
+            {
+                entry = new PatternSubscription(pattern);
+                entry.Subscribers = [subscriber];
+                _patterns.Add(pattern, entry);
+                _trieLock.EnterWriteLock();
+                try
+                {
+                    _trie.Add(entry);
+                }
+                finally
+                {
+                    _trieLock.ExitWriteLock();
+                }
+
+                _patternCount = _patterns.Count;
+                return;
+            }
+
+            entry.Subscribers = [.. entry.Subscribers, subscriber];
+        }
+    }
+
+    public void UnsubscribePattern(ISubscriber subscriber, byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            if (!_patterns.TryGetValue(pattern, out var entry))
+            {
+                return;
+            }
+
+            entry.Subscribers = Without(entry.Subscribers, subscriber);
+            if (entry.Subscribers.Length > 0)
+            {
+                return;
+            }
+
+            _patterns.Remove(pattern);
+            _trieLock.EnterWriteLock();
+            try
+            {
+                _trie.Remove(entry);
+            }
+            finally
+            {
+                _trieLock.ExitWriteLock();
+            }
+
+            _patternCount = _patterns.Count;
+        }
+    }
+
+    /// <summary>
+    /// PUBLISH: queues the message to the channel's subscribers, then to every subscriber of each
+    /// matching pattern. Returns the receivers as Redis counts them (a client reached through a
+    /// channel and two patterns counts three times).
+    /// </summary>
+    public long Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        long receivers = 0;
+        byte[]? resp2 = null, resp3 = null;
+        if (_channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set))
+        {
+            foreach (var subscriber in set.Subscribers)
+            {
+                var frame = subscriber.Protocol >= 3
+                    ? resp3 ??= MessageFrames.Encode("message"u8, default, false, channel, message, true)
+                    : resp2 ??= MessageFrames.Encode("message"u8, default, false, channel, message, false);
+                subscriber.Deliver(frame);
+                receivers++;
+            }
+        }
+
+        if (_patternCount == 0)
+        {
+            return receivers;
+        }
+
+        var matches = t_matches ??= [];
+        _trieLock.EnterReadLock();
+        try
+        {
+            _trie.Collect(channel, matches);
+        }
+        finally
+        {
+            _trieLock.ExitReadLock();
+        }
+
+        try
+        {
+            foreach (var match in matches)
+            {
+                byte[]? p2 = null, p3 = null;
+                foreach (var subscriber in match.Subscribers)
+                {
+                    var frame = subscriber.Protocol >= 3
+                        ? p3 ??= MessageFrames.Encode("pmessage"u8, match.Pattern, true, channel, message, true)
+                        : p2 ??= MessageFrames.Encode("pmessage"u8, match.Pattern, true, channel, message, false);
+                    subscriber.Deliver(frame);
+                    receivers++;
+                }
+            }
+        }
+        finally
+        {
+            matches.Clear();
+        }
+
+        return receivers;
+    }
+
+    /// <summary>SPUBLISH: shard channels only, never patterns.</summary>
+    public long PublishShard(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        if (!_shardChannels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set))
+        {
+            return 0;
+        }
+
+        byte[]? resp2 = null, resp3 = null;
+        long receivers = 0;
+        foreach (var subscriber in set.Subscribers)
+        {
+            var frame = subscriber.Protocol >= 3
+                ? resp3 ??= MessageFrames.Encode("smessage"u8, default, false, channel, message, true)
+                : resp2 ??= MessageFrames.Encode("smessage"u8, default, false, channel, message, false);
+            subscriber.Deliver(frame);
+            receivers++;
+        }
+
+        return receivers;
+    }
+
+    public int SubscriberCount(ReadOnlySpan<byte> channel, bool shard)
+    {
+        var map = shard ? _shardChannels : _channels;
+        return map.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set) ? set.Subscribers.Length : 0;
+    }
+
+    /// <summary>Active channel names (PUBSUB CHANNELS / SHARDCHANNELS), optionally filtered by a glob.</summary>
+    public List<byte[]> ActiveChannels(ReadOnlySpan<byte> pattern, bool hasPattern, bool shard)
+    {
+        var result = new List<byte[]>();
+        foreach (var (name, set) in shard ? _shardChannels : _channels)
+        {
+            if (set.Subscribers.Length > 0 && (!hasPattern || GlobMatcher.IsMatch(pattern, name)))
+            {
+                result.Add(name);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Patterns a PUBLISH to <paramref name="channel"/> would test (trie candidates).</summary>
+    internal int PatternCandidates(ReadOnlySpan<byte> channel)
+    {
+        _trieLock.EnterReadLock();
+        try
+        {
+            return _trie.CandidateCount(channel);
+        }
+        finally
+        {
+            _trieLock.ExitReadLock();
+        }
+    }
+
+    private static ISubscriber[] Without(ISubscriber[] subscribers, ISubscriber subscriber)
+    {
+        var index = Array.IndexOf(subscribers, subscriber);
+        if (index < 0)
+        {
+            return subscribers;
+        }
+
+        if (subscribers.Length == 1)
+        {
+            return [];
+        }
+
+        return [.. subscribers.AsSpan(0, index), .. subscribers.AsSpan(index + 1)];
+    }
+
+    private sealed class ChannelSubscribers(byte[] channel)
+    {
+        public byte[] Channel { get; } = channel;
+
+        public volatile ISubscriber[] Subscribers = [];
+    }
+}
