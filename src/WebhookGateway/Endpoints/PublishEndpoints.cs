@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Options;
+using Notistream.Gateway.Options;
+using Notistream.Gateway.Publishing;
+
+namespace Notistream.Gateway.Endpoints;
+
+/// <summary>
+/// <c>POST /</c> (form fields or JSON <c>channel</c> + <c>message</c>) and <c>POST /{channel}</c>
+/// (the raw body is the message, ntfy-style; the channel may contain slashes). Checks run
+/// cheapest first: token, content type, size, fields, then the PUBLISH itself.
+/// </summary>
+internal static class PublishEndpoints
+{
+    public static IEndpointRouteBuilder MapPublishEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup(string.Empty)
+            .AddEndpointFilter<PublishTokenFilter>()
+            .RequireRateLimiting(GatewayRateLimiting.PolicyName);
+        group.MapPost("/", PostFieldsAsync);
+        group.MapPost("/{**channel}", PostRawAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> PostFieldsAsync(HttpContext context, IMessagePublisher publisher, IOptions<GatewayOptions> options)
+    {
+        var settings = options.Value;
+        var request = context.Request;
+        var format = PublishRequest.BodyFormat(request.ContentType);
+        if (format is null)
+        {
+            return GatewayResults.Problem(StatusCodes.Status415UnsupportedMediaType,
+                "POST / takes form fields channel and message (application/x-www-form-urlencoded or multipart/form-data) " +
+                "or JSON {\"channel\": …, \"message\": …}; to publish a raw body, POST /{channel}");
+        }
+
+        var body = await RequestBody.ReadAsync(request, settings.MaxMessageBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            return GatewayResults.TooLarge(settings.MaxMessageBytes);
+        }
+
+        PublishRequest parsed;
+        if (format == "json")
+        {
+            parsed = PublishRequest.FromJson(body);
+        }
+        else
+        {
+            request.Body = new MemoryStream(body, writable: false);
+            try
+            {
+                parsed = PublishRequest.FromForm(await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false));
+            }
+            catch (InvalidDataException ex)
+            {
+                parsed = PublishRequest.Invalid($"the form is malformed: {ex.Message}");
+            }
+        }
+
+        var error = parsed.Error ?? PublishRequest.ChannelError(parsed.Channel, settings.MaxChannelBytes);
+        if (error is not null)
+        {
+            return GatewayResults.Problem(StatusCodes.Status400BadRequest, error);
+        }
+
+        return await PublishAsync(context, publisher, settings, parsed.Channel!, parsed.Message, format).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> PostRawAsync(string channel, HttpContext context, IMessagePublisher publisher, IOptions<GatewayOptions> options)
+    {
+        var settings = options.Value;
+        if (PublishRequest.ChannelError(channel, settings.MaxChannelBytes) is { } error)
+        {
+            return GatewayResults.Problem(StatusCodes.Status400BadRequest, error);
+        }
+
+        var body = await RequestBody.ReadAsync(context.Request, settings.MaxMessageBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            return GatewayResults.TooLarge(settings.MaxMessageBytes);
+        }
+
+        if (body.Length == 0)
+        {
+            return GatewayResults.Problem(StatusCodes.Status400BadRequest, "message is empty: the request body is the message");
+        }
+
+        return await PublishAsync(context, publisher, settings, channel, body, "body").ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> PublishAsync(HttpContext context, IMessagePublisher publisher, GatewayOptions settings,
+        string channel, ReadOnlyMemory<byte> message, string source)
+    {
+        var outcome = await publisher.PublishAsync(channel, message, source).ConfigureAwait(false);
+        return GatewayResults.FromOutcome(context, outcome, settings.RetryAfterSeconds,
+            receivers => new PublishedResponse(channel, receivers));
+    }
+}

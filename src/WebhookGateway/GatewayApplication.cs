@@ -1,0 +1,97 @@
+using System.Collections;
+using System.Net;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Options;
+using Notistream.Gateway.Endpoints;
+using Notistream.Gateway.GitHub;
+using Notistream.Gateway.Logging;
+using Notistream.Gateway.Options;
+using Notistream.Gateway.Publishing;
+
+namespace Notistream.Gateway;
+
+/// <summary>Builds the gateway: configuration, services, endpoints. Program and the tests both start here.</summary>
+internal static class GatewayApplication
+{
+    /// <summary>The gateway's own publish lines at Information; framework and Redis client chatter only from Warning.</summary>
+    private static readonly Dictionary<string, string?> _defaultLogLevels = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:StackExchange.Redis"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
+    /// <param name="args">Command line: <c>--server host:port</c>, <c>--token</c>, <c>--urls</c>, any option key.</param>
+    /// <param name="environment">Environment variables to read; the process's own when null.</param>
+    /// <param name="configure">Last changes before building (tests replace services here).</param>
+    public static WebApplication Create(string[] args, IDictionary? environment = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // Lowest precedence: quiet defaults that appsettings, environment or command line may override.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = _defaultLogLevels });
+        builder.Configuration.AddInMemoryCollection(GatewayConfiguration.FromEnvironment(environment ?? Environment.GetEnvironmentVariables()));
+        builder.Configuration.AddCommandLine(args, GatewayConfiguration.SwitchMappings);
+        if (GatewayConfiguration.ListenUrl(builder.Configuration) is { } url)
+        {
+            builder.WebHost.UseUrls(url);
+        }
+
+        var options = builder.Configuration.Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxMessageBytes, options.MaxGitHubBodyBytes));
+
+        builder.Services.AddSingleton<RedisPublisher>();
+        builder.Services.AddSingleton<IMessagePublisher>(services => services.GetRequiredService<RedisPublisher>());
+        builder.Services.AddHostedService(services => services.GetRequiredService<RedisPublisher>());
+        builder.Services.AddSingleton<GitHubEventSummarizer>();
+        builder.Services.AddSingleton<GitHubWebhookEndpoint>();
+        builder.Services.AddHealthChecks().AddCheck<PubSubHealthCheck>("pubsub", tags: [PubSubHealthCheck.ReadyTag]);
+        builder.Services.AddGatewayRateLimiting(options.RateLimit);
+        builder.Services.AddProblemDetails();
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseRateLimiter();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
+        app.MapPost("/github", (HttpContext context, GitHubWebhookEndpoint endpoint) => endpoint.HandleAsync(context))
+            .RequireRateLimiting(GatewayRateLimiting.PolicyName);
+        app.MapPublishEndpoints();
+
+        app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app));
+        return app;
+    }
+
+    private static void WarnAboutSettings(WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(GatewayApplication).FullName!);
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (string.IsNullOrEmpty(options.GitHubWebhookSecret))
+        {
+            GatewayLog.GitHubSecretMissing(logger);
+        }
+
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        if (string.IsNullOrEmpty(options.Token) && addresses.Any(address => !IsLoopback(address)))
+        {
+            GatewayLog.NoTokenOnPublicAddress(logger, string.Join(", ", addresses));
+        }
+    }
+
+    private static bool IsLoopback(string address)
+    {
+        if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        return uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+    }
+}

@@ -1,0 +1,63 @@
+namespace Notistream.Gateway.Options;
+
+/// <summary>
+/// Settings of the gateway. Keys are read from the root of the configuration, so every one can be
+/// given as <c>--Key value</c>, in appsettings.json, or through the environment variables that
+/// <see cref="GatewayConfiguration"/> maps. Defaults are chosen for a single machine behind NAT.
+/// </summary>
+internal sealed class GatewayOptions
+{
+    /// <summary>GitHub's documented maximum payload size: larger deliveries are capped by GitHub itself.</summary>
+    public const int GitHubMaximumPayloadBytes = 25 * 1024 * 1024;
+
+    /// <summary>The pub/sub server as <c>host:port</c> (<c>--server</c>, <c>NOTISTREAM_SERVER</c>).</summary>
+    public string Server { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>Password for the server's AUTH, if it has <c>requirepass</c> (<c>NOTISTREAM_SERVER_PASSWORD</c>).</summary>
+    public string? ServerPassword { get; set; }
+
+    /// <summary>
+    /// When set, <c>POST /</c> and <c>POST /{channel}</c> require <c>Authorization: Bearer &lt;token&gt;</c>
+    /// (<c>--token</c>, <c>NOTISTREAM_TOKEN</c>). Unset: anyone who reaches the port may publish.
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>
+    /// Secret of the GitHub webhook (<c>--github-secret</c>, <c>GITHUB_WEBHOOK_SECRET</c>). Without it
+    /// <c>POST /github</c> refuses every delivery: unsigned posts would let anyone publish.
+    /// </summary>
+    public string? GitHubWebhookSecret { get; set; }
+
+    /// <summary>Largest body for <c>POST /</c> and <c>POST /{channel}</c>: a notification is a line of text, 64 KiB is generous.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest body for <c>POST /github</c>: GitHub's own cap, 25 MiB.</summary>
+    public int MaxGitHubBodyBytes { get; set; } = GitHubMaximumPayloadBytes;
+
+    /// <summary>Longest channel name in UTF-8 bytes; GitHub's <c>owner/repo</c> is at most 140.</summary>
+    public int MaxChannelBytes { get; set; } = 256;
+
+    /// <summary>How long the first connection attempt and each reconnect attempt may take.</summary>
+    public int ConnectTimeoutMilliseconds { get; set; } = 5000;
+
+    /// <summary>How long a PUBLISH may wait for the server's reply before the request answers 503.</summary>
+    public int PublishTimeoutMilliseconds { get; set; } = 5000;
+
+    /// <summary>The Retry-After value of a 503: about one reconnect attempt.</summary>
+    public int RetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>How many <c>X-GitHub-Delivery</c> ids are remembered to drop redeliveries.</summary>
+    public int DeliveryIdsRemembered { get; set; } = 10_000;
+
+    public RateLimitOptions RateLimit { get; set; } = new();
+}
+
+/// <summary>ASP.NET Core's fixed-window limiter, partitioned by client address.</summary>
+internal sealed class RateLimitOptions
+{
+    /// <summary>Requests per client address per minute on the POST endpoints; 0 turns the limiter off.</summary>
+    public int PermitsPerMinute { get; set; } = 120;
+
+    /// <summary>Loopback clients (scripts on the same machine, a local reverse proxy) are not limited.</summary>
+    public bool ExemptLoopback { get; set; } = true;
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Notistream.Gateway.Options;
+
+/// <summary>Checked at start-up (<c>ValidateOnStart</c>): a bad setting stops the gateway with a message naming it.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
+        {
+            failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_SERVER).");
+        }
+
+        if (options.Token is { } token && token.Length > 0 && string.IsNullOrWhiteSpace(token))
+        {
+            failures.Add("Token is only whitespace (--token, NOTISTREAM_TOKEN).");
+        }
+
+        Positive(failures, options.MaxMessageBytes, nameof(options.MaxMessageBytes));
+        Positive(failures, options.MaxGitHubBodyBytes, nameof(options.MaxGitHubBodyBytes));
+        Positive(failures, options.MaxChannelBytes, nameof(options.MaxChannelBytes));
+        Positive(failures, options.ConnectTimeoutMilliseconds, nameof(options.ConnectTimeoutMilliseconds));
+        Positive(failures, options.PublishTimeoutMilliseconds, nameof(options.PublishTimeoutMilliseconds));
+        Positive(failures, options.RetryAfterSeconds, nameof(options.RetryAfterSeconds));
+        Positive(failures, options.DeliveryIdsRemembered, nameof(options.DeliveryIdsRemembered));
+        if (options.RateLimit.PermitsPerMinute < 0)
+        {
+            failures.Add($"RateLimit:PermitsPerMinute must be 0 (off) or more, not {options.RateLimit.PermitsPerMinute}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Positive(List<string> failures, int value, string name)
+    {
+        if (value <= 0)
+        {
+            failures.Add($"{name} must be positive, not {value}.");
+        }
+    }
+
+    private static bool IsEndPoint(string server)
+    {
+        try
+        {
+            var endpoints = new EndPointCollection();
+            endpoints.Add(server);
+            return endpoints.Count == 1;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,4 @@
+using Notistream.Gateway;
+
+await using var app = GatewayApplication.Create(args);
+await app.RunAsync();

@@ -1,0 +1,147 @@
+using Microsoft.Extensions.Options;
+using Notistream.Gateway.Logging;
+using Notistream.Gateway.Options;
+using StackExchange.Redis;
+
+namespace Notistream.Gateway.Publishing;
+
+/// <summary>
+/// The gateway's one long-lived connection to the pub/sub server, through StackExchange.Redis.
+/// <para>
+/// Concurrency: <see cref="_multiplexer"/> is written once by <see cref="StartAsync"/> and then only
+/// read by request threads; the multiplexer itself is thread-safe and reconnects by itself.
+/// </para>
+/// <para>
+/// Nothing is queued while disconnected (<see cref="BacklogPolicy.FailFast"/>): a message that
+/// cannot go out now fails now, so a 503 never hides a PUBLISH sent minutes later, and a 2xx is
+/// only ever given for a PUBLISH the server answered.
+/// </para>
+/// </summary>
+internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsyncDisposable
+{
+    private readonly GatewayOptions _options;
+    private readonly ILogger<RedisPublisher> _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private volatile ConnectionMultiplexer? _multiplexer;
+
+    public RedisPublisher(IOptions<GatewayOptions> options, ILogger<RedisPublisher> logger, ILoggerFactory loggerFactory)
+    {
+        _options = options.Value;
+        _logger = logger;
+        _loggerFactory = loggerFactory;
+    }
+
+    public bool IsConnected => _multiplexer?.IsConnected == true;
+
+    internal ConfigurationOptions CreateConfiguration()
+    {
+        var configuration = new ConfigurationOptions
+        {
+            EndPoints = { _options.Server },
+            Password = string.IsNullOrEmpty(_options.ServerPassword) ? null : _options.ServerPassword,
+            ClientName = "notistream-gateway",
+            // Start even when the server is down, and keep reconnecting: the gateway answers 503 meanwhile.
+            AbortOnConnectFail = false,
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ConnectTimeout = _options.ConnectTimeoutMilliseconds,
+            AsyncTimeout = _options.PublishTimeoutMilliseconds,
+            SyncTimeout = _options.PublishTimeoutMilliseconds,
+            // A restarted server is found again within about a second.
+            ReconnectRetryPolicy = new ExponentialRetry(250, 5000),
+            // PUBLISH is all we send: RESP2 and no extra subscription or tie-breaker key keep the
+            // handshake to what any Redis-protocol server answers.
+            Protocol = RedisProtocol.Resp2,
+            ConfigurationChannel = string.Empty,
+            TieBreaker = string.Empty,
+            LoggerFactory = _loggerFactory,
+        };
+        return configuration;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        GatewayLog.Connecting(_logger, _options.Server);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration()).ConfigureAwait(false);
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+        _multiplexer = multiplexer;
+        if (multiplexer.IsConnected)
+        {
+            GatewayLog.Connected(_logger, _options.Server);
+        }
+        else
+        {
+            GatewayLog.NotConnectedAtStart(_logger, _options.Server, "no answer");
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<PublishOutcome> PublishAsync(string channel, ReadOnlyMemory<byte> message, string source)
+    {
+        var multiplexer = _multiplexer;
+        if (multiplexer is null || !multiplexer.IsConnected)
+        {
+            return Failed(channel, source, PublishOutcome.Unavailable("not connected to the pub/sub server"));
+        }
+
+        try
+        {
+            var receivers = await multiplexer.GetSubscriber()
+                .PublishAsync(RedisChannel.Literal(channel), message)
+                .ConfigureAwait(false);
+            GatewayLog.Published(_logger, channel, message.Length, receivers, source);
+            return PublishOutcome.Published(receivers);
+        }
+        catch (RedisTimeoutException)
+        {
+            // Sent, perhaps, but not confirmed: the client must not be told it was delivered.
+            return Failed(channel, source, PublishOutcome.Unavailable("the pub/sub server did not answer in time"));
+        }
+        catch (RedisConnectionException ex)
+        {
+            return Failed(channel, source, PublishOutcome.Unavailable($"the connection to the pub/sub server failed ({ex.FailureType})"));
+        }
+        catch (RedisServerException ex)
+        {
+            GatewayLog.PublishRefused(_logger, channel, source, ex);
+            return PublishOutcome.Refused($"the pub/sub server refused the PUBLISH: {ex.Message}");
+        }
+        catch (ObjectDisposedException)
+        {
+            return Failed(channel, source, PublishOutcome.Unavailable("the gateway is shutting down"));
+        }
+    }
+
+    private PublishOutcome Failed(string channel, string source, PublishOutcome outcome)
+    {
+        GatewayLog.PublishFailed(_logger, channel, source, outcome.Reason!);
+        return outcome;
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            GatewayLog.ConnectionLost(_logger, e.EndPoint?.ToString(), e.FailureType.ToString(), e.Exception);
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Interactive)
+        {
+            GatewayLog.ConnectionRestored(_logger, e.EndPoint?.ToString());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_multiplexer is { } multiplexer)
+        {
+            _multiplexer = null;
+            await multiplexer.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
+            await multiplexer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
