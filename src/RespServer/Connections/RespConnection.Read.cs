@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Notistream.RespServer.Commands;
 using Notistream.RespServer.Protocol;
+using Pipelines.Sockets.Unofficial;
 
 namespace Notistream.RespServer.Connections;
 
@@ -41,11 +42,31 @@ internal sealed partial class RespConnection
                 }
             }
 
-            Interlocked.Exchange(ref _closeState, 2);
+            var graceful = Interlocked.Exchange(ref _closeState, 2) != 2;
             await _socket.Output.CompleteAsync().ConfigureAwait(false);
+            if (graceful)
+            {
+                await WaitUntilSentAsync().ConfigureAwait(false);
+            }
+
             await _socket.Input.CompleteAsync().ConfigureAwait(false);
             _socket.Dispose();
             Server.Clients.Remove(this);
+        }
+    }
+
+    /// <summary>
+    /// The socket's send loop writes what is left in the pipe after the writer completes, then marks the
+    /// shutdown; disposing before that would cut off the last replies (QUIT's +OK, a protocol error).
+    /// The library exposes no awaitable for it, so this polls, bounded.
+    /// </summary>
+    private async Task WaitUntilSentAsync()
+    {
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
+        var deadline = Environment.TickCount64 + 5000;
+        while (_socket.ShutdownKind == PipeShutdownKind.None && Environment.TickCount64 < deadline)
+        {
+            await poll.WaitForNextTickAsync().ConfigureAwait(false);
         }
     }
 
