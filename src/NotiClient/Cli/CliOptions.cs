@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Notistream.Client.Config;
+using Notistream.Client.Notifications;
+
+namespace Notistream.Client.Cli;
+
+/// <summary>The options every command accepts (declared once, recursive from the root).</summary>
+internal sealed class CliOptions
+{
+    public Option<string?> Config { get; } = new("--config")
+    {
+        Description = "Config file to use instead of the one in your config folder",
+        HelpName = "path",
+        Recursive = true,
+    };
+
+    public Option<string?> Host { get; } = new("--host")
+    {
+        Description = "Server host (overrides the config file)",
+        Recursive = true,
+    };
+
+    public Option<int?> Port { get; } = new("--port")
+    {
+        Description = "Server port (overrides the config file)",
+        Recursive = true,
+    };
+
+    public Option<string?> Channels { get; } = new("--channels")
+    {
+        Description = "Comma-separated channels; a name with * ? [ ] is a pattern (overrides the config file)",
+        HelpName = "a,b/*",
+        Recursive = true,
+    };
+
+    public Option<string?> Password { get; } = new("--password")
+    {
+        Description = "Server password (overrides the config file; NOTISTREAM_PASSWORD works too)",
+        Recursive = true,
+    };
+
+    public Option<bool> Print { get; } = new("--print")
+    {
+        Description = "Write messages to stdout instead of raising desktop notifications",
+        Recursive = true,
+    };
+
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "With --print: one JSON object per line (implies --print)",
+        Recursive = true,
+    };
+
+    public Option<string?> Exec { get; } = new("--exec")
+    {
+        Description = "Run this shell command for each message; it gets NOTISTREAM_CHANNEL, NOTISTREAM_MESSAGE, NOTISTREAM_TITLE, NOTISTREAM_BODY, NOTISTREAM_URL, NOTISTREAM_PATTERN and the message on stdin",
+        HelpName = "command",
+        Recursive = true,
+    };
+
+    public Option<string?> Notifier { get; } = new("--notifier")
+    {
+        Description = "Notification backend: auto, freedesktop, macos, windows or console",
+        HelpName = "backend",
+        Recursive = true,
+    };
+
+    public CliOptions()
+    {
+        Host.Validators.Add(result =>
+        {
+            if (!ConfigValidation.TryParseHost(result.GetValueOrDefault<string?>(), out _, out var error))
+            {
+                result.AddError($"--host: {error}");
+            }
+        });
+        Port.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } port && !ConfigValidation.IsValidPort(port))
+            {
+                result.AddError($"--port: {ConfigValidation.PortRule(port.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+            }
+        });
+        Channels.Validators.Add(result =>
+        {
+            if (!ConfigValidation.TryParseChannels(result.GetValueOrDefault<string?>(), out _, out var error))
+            {
+                result.AddError($"--channels: {error}");
+            }
+        });
+        Notifier.Validators.Add(result =>
+        {
+            if (!NotifierKinds.TryParse(result.GetValueOrDefault<string?>(), out _))
+            {
+                result.AddError($"--notifier: must be one of {string.Join(", ", NotifierKinds.Names)}");
+            }
+        });
+    }
+
+    public IEnumerable<Option> All => [Config, Host, Port, Channels, Password, Print, Json, Exec, Notifier];
+
+    /// <summary>The connection-related values given on the command line, already validated.</summary>
+    public Overrides Read(ParseResult result, HostEnvironment host)
+    {
+        ConfigValidation.TryParseHost(result.GetValue(Host), out var parsedHost, out _);
+        ConfigValidation.TryParseChannels(result.GetValue(Channels), out var parsedChannels, out _);
+        NotifierKinds.TryParse(result.GetValue(Notifier), out var notifier);
+        return new Overrides(
+            result.GetValue(Config),
+            result.GetValue(Host) is null ? null : parsedHost,
+            result.GetValue(Port),
+            result.GetValue(Channels) is null ? null : parsedChannels,
+            result.GetValue(Password) ?? (host.GetVariable("NOTISTREAM_PASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
+            result.GetValue(Notifier) is null ? null : notifier,
+            result.GetValue(Print) || result.GetValue(Json),
+            result.GetValue(Json),
+            result.GetValue(Exec));
+    }
+}
+
+/// <summary>What the command line says, on top of the config file.</summary>
+internal sealed record Overrides(
+    string? ConfigPath,
+    string? Host,
+    int? Port,
+    IReadOnlyList<ChannelSpec>? Channels,
+    string? Password,
+    NotifierKind? Notifier,
+    bool Print,
+    bool Json,
+    string? Exec)
+{
+    public bool HasConnectionSettings => Host is not null || Port is not null || Channels is not null;
+
+    public ClientConfig ApplyTo(ClientConfig config) => config with
+    {
+        Host = Host ?? config.Host,
+        Port = Port ?? config.Port,
+        Channels = Channels ?? config.Channels,
+        Password = Password ?? config.Password,
+        Notifier = Notifier ?? config.Notifier,
+    };
+}

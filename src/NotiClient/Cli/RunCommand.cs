@@ -1,0 +1,103 @@
+using Notistream.Client.Config;
+using Notistream.Client.Delivery;
+using Notistream.Client.Notifications;
+using Notistream.Client.Subscriptions;
+
+namespace Notistream.Client.Cli;
+
+/// <summary>
+/// <c>notistream</c>: load (or on the first run, ask for) the config, then stay subscribed and deliver
+/// every message until Ctrl+C.
+/// </summary>
+internal static class RunCommand
+{
+    public static async Task<int> ExecuteAsync(CliContext context, Overrides overrides, CancellationToken cancellationToken)
+    {
+        var config = await ResolveConfigAsync(context, overrides, cancellationToken).ConfigureAwait(false);
+        if (config is null)
+        {
+            return cancellationToken.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.ConfigurationError;
+        }
+
+        var status = new StatusReporter(context.Console.Error);
+        var sinks = new List<IMessageSink>();
+        NotificationSink? notifications = null;
+        if (overrides.Print)
+        {
+            sinks.Add(new PrintSink(context.Console.Out, overrides.Json));
+        }
+        else
+        {
+            var console = new ConsoleNotifier(context.Console.Out, bell: context.Console.IsOutputTerminal, context.Time);
+            var choice = NotifierSelector.Select(config.Notifier, context.Host, context.ProcessRunner, console);
+            if (choice.Note is not null)
+            {
+                status.Report(choice.Note);
+            }
+
+            var notifier = choice.Kind == NotifierKind.Console ? choice.Notifier : new FallbackNotifier(choice.Notifier, console, status.Report);
+            notifications = new NotificationSink(notifier, new Coalescer(context.Coalescing), status.Report, context.Time);
+            sinks.Add(notifications);
+            status.Report($"notifications through {choice.Notifier.Description}");
+        }
+
+        if (overrides.Exec is { Length: > 0 } command)
+        {
+            sinks.Add(new ExecSink(command, context.Host.Platform, status.Report));
+        }
+
+        var dispatcher = new MessageDispatcher(sinks, status.Report, time: context.Time);
+        var worker = new SubscriptionWorker(config, dispatcher, status, context.Time);
+        var delivering = dispatcher.RunAsync(cancellationToken);
+        await worker.RunAsync(cancellationToken).ConfigureAwait(false);
+        await delivering.ConfigureAwait(false);
+
+        var summary = $"stopped: {dispatcher.Received} message(s) received";
+        if (notifications is not null)
+        {
+            summary += $", {notifications.Shown} notification(s) shown, {notifications.Coalescer.CoalescedMessages} coalesced into {notifications.Coalescer.Summaries} summary notification(s)";
+        }
+
+        status.Report($"{summary}, {dispatcher.Dropped} dropped");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The config file when there is one; the command line alone when it names channels; the
+    /// questions on a first run in a terminal; otherwise an error that says how to configure.
+    /// </summary>
+    private static async Task<ClientConfig?> ResolveConfigAsync(CliContext context, Overrides overrides, CancellationToken cancellationToken)
+    {
+        var path = context.ConfigPath(overrides);
+        if (File.Exists(path))
+        {
+            var fromFile = overrides.ApplyTo(ConfigFile.Load(path));
+            return fromFile;
+        }
+
+        if (overrides.Channels is not null)
+        {
+            return overrides.ApplyTo(new ClientConfig());
+        }
+
+        if (overrides.ConfigPath is not null)
+        {
+            context.Error($"{path} does not exist. Create it with `notistream setup --config {overrides.ConfigPath}`.");
+            return null;
+        }
+
+        if (!context.Console.IsInteractive)
+        {
+            context.Error(
+                $"not configured: {path} does not exist, and there is no terminal to ask the questions. Either\n" +
+                "  - run `notistream setup` in a terminal, or\n" +
+                "  - pass the settings: notistream --host <host> --port <port> --channels <a,b/*> [--password <password>], or\n" +
+                $"  - write {path}:\n{SetupCommand.ConfigExample}");
+            return null;
+        }
+
+        context.Console.Out.WriteLine($"Welcome to notistream. No configuration yet ({path}); three questions and you are set.");
+        var saved = await SetupCommand.AskAndSaveAsync(context, path, overrides.ApplyTo(new ClientConfig()), cancellationToken).ConfigureAwait(false);
+        return saved is null ? null : overrides.ApplyTo(saved);
+    }
+}

@@ -1,0 +1,26 @@
+using Notistream.Client.Notifications;
+using Notistream.Client.Subscriptions;
+
+namespace Notistream.Client.Config;
+
+/// <summary>What the config file holds (and what command-line options override).</summary>
+internal sealed record ClientConfig
+{
+    public const string DefaultHost = "localhost";
+    public const int DefaultPort = 6379;
+
+    public string Host { get; init; } = DefaultHost;
+
+    public int Port { get; init; } = DefaultPort;
+
+    public IReadOnlyList<ChannelSpec> Channels { get; init; } = [];
+
+    /// <summary>The server's <c>requirepass</c>; null when the server needs none.</summary>
+    public string? Password { get; init; }
+
+    public NotifierKind Notifier { get; init; } = NotifierKind.Auto;
+
+    public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
+
+    public string EndPointText => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}

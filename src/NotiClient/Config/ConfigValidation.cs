@@ -1,0 +1,112 @@
+using System.Globalization;
+
+namespace Notistream.Client.Config;
+
+/// <summary>
+/// The rules for host, port and channels, shared by the first-run questions, the config file and
+/// the command-line options so that all three accept and refuse the same things with the same words.
+/// </summary>
+internal static class ConfigValidation
+{
+    public const int MaxChannelLength = 1024;
+
+    public static bool TryParseHost(string? text, out string host, out string error)
+    {
+        host = (text ?? string.Empty).Trim();
+        if (host.Length == 0)
+        {
+            error = "the host must not be empty";
+            return false;
+        }
+
+        // Accept "[::1]" as typed from a URL.
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
+        {
+            error = $"'{host}' is not a host name or IP address";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    public static bool TryParsePort(string? text, out int port, out string error)
+    {
+        var trimmed = (text ?? string.Empty).Trim();
+        if (int.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out port) && IsValidPort(port))
+        {
+            error = string.Empty;
+            return true;
+        }
+
+        error = PortRule(trimmed);
+        return false;
+    }
+
+    public static bool IsValidPort(long port) => port is >= 1 and <= 65535;
+
+    public static string PortRule(string found) =>
+        $"the port must be a whole number from 1 to 65535 (got '{found}')";
+
+    /// <summary>Parses "alerts, owner/*" (comma-separated, spaces around names ignored).</summary>
+    public static bool TryParseChannels(string? text, out IReadOnlyList<ChannelSpec> channels, out string error)
+    {
+        var names = (text ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return TryValidateChannels(names, out channels, out error);
+    }
+
+    public static bool TryValidateChannels(IEnumerable<string> names, out IReadOnlyList<ChannelSpec> channels, out string error)
+    {
+        var list = new List<ChannelSpec>();
+        foreach (var raw in names)
+        {
+            var name = raw.Trim();
+            if (name.Length == 0)
+            {
+                channels = [];
+                error = "a channel name must not be empty";
+                return false;
+            }
+
+            if (name.Length > MaxChannelLength)
+            {
+                channels = [];
+                error = $"a channel name is longer than {MaxChannelLength} characters";
+                return false;
+            }
+
+            if (name.Any(char.IsControl))
+            {
+                channels = [];
+                error = $"the channel name '{TextForMessage(name)}' contains a control character";
+                return false;
+            }
+
+            var spec = new ChannelSpec(name);
+            if (!list.Contains(spec))
+            {
+                list.Add(spec);
+            }
+        }
+
+        if (list.Count == 0)
+        {
+            channels = [];
+            error = "name at least one channel (comma-separated; * ? [ ] make a pattern)";
+            return false;
+        }
+
+        channels = list;
+        error = string.Empty;
+        return true;
+    }
+
+    public static string FormatChannels(IEnumerable<ChannelSpec> channels) => string.Join(", ", channels.Select(c => c.Name));
+
+    private static string TextForMessage(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+}

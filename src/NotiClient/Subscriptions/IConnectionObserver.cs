@@ -1,0 +1,17 @@
+using Notistream.Client.Config;
+
+namespace Notistream.Client.Subscriptions;
+
+/// <summary>What the subscription loop tells about its connection. Called from the loop only, one call at a time.</summary>
+internal interface IConnectionObserver
+{
+    void Connecting(string endPoint);
+
+    void Connected(string endPoint, IReadOnlyList<ChannelSpec> channels);
+
+    void ConnectFailed(string endPoint, string reason);
+
+    void Lost(string endPoint, string reason);
+
+    void Reconnecting(string endPoint, BackoffStep step);
+}
