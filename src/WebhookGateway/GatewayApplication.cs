@@ -46,9 +46,6 @@ internal static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxMessageBytes, options.MaxGitHubBodyBytes));
 
-        builder.Services.AddSingleton<RedisPublisher>();
-        builder.Services.AddSingleton<IMessagePublisher>(services => services.GetRequiredService<RedisPublisher>());
-        builder.Services.AddHostedService(services => services.GetRequiredService<RedisPublisher>());
         builder.Services.AddSingleton<GitHubEventSummarizer>();
         builder.Services.AddSingleton<GitHubWebhookEndpoint>();
         builder.Services.AddHealthChecks().AddCheck<PubSubHealthCheck>("pubsub", tags: [PubSubHealthCheck.ReadyTag]);
@@ -56,6 +53,13 @@ internal static class GatewayApplication
         builder.Services.AddProblemDetails();
 
         configure?.Invoke(builder);
+        if (!builder.Services.Any(service => service.ServiceType == typeof(IMessagePublisher)))
+        {
+            // The real connection, unless a test registered its own publisher.
+            builder.Services.AddSingleton<RedisPublisher>();
+            builder.Services.AddSingleton<IMessagePublisher>(services => services.GetRequiredService<RedisPublisher>());
+            builder.Services.AddHostedService(services => services.GetRequiredService<RedisPublisher>());
+        }
 
         var app = builder.Build();
         app.UseRateLimiter();

@@ -59,23 +59,28 @@ internal static class SummaryText
 
     public static string Excerpt(string? text) => FirstLine(text, MaxExcerpt);
 
-    /// <summary>"7682a24 Update README.md; 411a0fb Fix login; … (+2 more)".</summary>
+    /// <summary>
+    /// Newest first, as <c>git log</c> shows them (a push payload lists them oldest first):
+    /// "a216838 Merge pull request #3; 7b5a809 hehe; 7d1b24d Update README.md; … (+2 more)".
+    /// </summary>
     public static string CommitList(IReadOnlyList<(string? Sha, string? Message)> commits)
     {
         var text = new StringBuilder();
-        for (var i = 0; i < commits.Count && i < MaxCommitsListed; i++)
+        var listed = Math.Min(commits.Count, MaxCommitsListed);
+        for (var i = 0; i < listed; i++)
         {
+            var (sha, message) = commits[commits.Count - 1 - i];
             if (i > 0)
             {
                 text.Append("; ");
             }
 
-            text.Append(ShortSha(commits[i].Sha)).Append(' ').Append(FirstLine(commits[i].Message));
+            text.Append(ShortSha(sha)).Append(' ').Append(FirstLine(message));
         }
 
-        if (commits.Count > MaxCommitsListed)
+        if (commits.Count > listed)
         {
-            text.Append(CultureInfo.InvariantCulture, $"; … (+{commits.Count - MaxCommitsListed} more)");
+            text.Append(CultureInfo.InvariantCulture, $"; … (+{commits.Count - listed} more)");
         }
 
         return text.ToString();

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Notistream.Gateway.Options;
 
@@ -42,17 +41,22 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
     }
 
-    private static bool IsEndPoint(string server)
+    /// <summary><c>host:port</c>, <c>[v6]:port</c>, or a host alone (port 6379): what StackExchange.Redis takes as one endpoint.</summary>
+    internal static bool IsEndPoint(string server)
     {
-        try
+        var host = server;
+        var colon = server.LastIndexOf(':');
+        if (colon >= 0 && server.IndexOf(':') == colon || server.StartsWith('[') && colon > server.IndexOf(']'))
         {
-            var endpoints = new EndPointCollection();
-            endpoints.Add(server);
-            return endpoints.Count == 1;
+            host = server[..colon];
+            if (!int.TryParse(server.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+                || port is < 1 or > 65535)
+            {
+                return false;
+            }
         }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+
+        host = host.Trim('[', ']');
+        return Uri.CheckHostName(host) != UriHostNameType.Unknown;
     }
 }

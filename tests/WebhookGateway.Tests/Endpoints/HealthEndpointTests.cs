@@ -1,0 +1,39 @@
+using System.Net;
+using Notistream.Gateway.Tests.Infrastructure;
+
+namespace Notistream.Gateway.Tests.Endpoints;
+
+public sealed class HealthEndpointTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Healthz_is_200_while_the_process_is_up_and_readyz_follows_the_connection()
+    {
+        var publisher = new RecordingPublisher { IsConnected = false };
+        await using var gateway = await GatewayHost.StartAsync(publisher);
+
+        using var health = await gateway.Client.GetAsync("/healthz", Ct);
+        using var notReady = await gateway.Client.GetAsync("/readyz", Ct);
+        publisher.IsConnected = true;
+        using var ready = await gateway.Client.GetAsync("/readyz", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_paths_and_methods_are_not_publishes()
+    {
+        var publisher = new RecordingPublisher();
+        await using var gateway = await GatewayHost.StartAsync(publisher);
+
+        using var get = await gateway.Client.GetAsync("/some/channel", Ct);
+        using var put = await gateway.Client.PutAsync("/c", new StringContent("m"), Ct);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.Empty(publisher.Attempts);
+    }
+}

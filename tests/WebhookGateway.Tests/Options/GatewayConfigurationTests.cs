@@ -1,0 +1,90 @@
+using System.Collections;
+using Microsoft.Extensions.Options;
+using Notistream.Gateway.Options;
+using Notistream.Gateway.Tests.Infrastructure;
+
+namespace Notistream.Gateway.Tests.Options;
+
+public sealed class GatewayConfigurationTests
+{
+    [Fact]
+    public async Task Environment_variables_map_onto_options_and_the_command_line_wins()
+    {
+        var environment = new Hashtable
+        {
+            ["NOTISTREAM_SERVER"] = "10.1.2.3:7000",
+            ["NOTISTREAM_SERVER_PASSWORD"] = "pw",
+            ["NOTISTREAM_TOKEN"] = "from-env",
+            ["GITHUB_WEBHOOK_SECRET"] = "gh",
+        };
+
+        await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher(), environment, "--token", "from-args");
+        var options = gateway.App.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+
+        Assert.Equal("10.1.2.3:7000", options.Server);
+        Assert.Equal("pw", options.ServerPassword);
+        Assert.Equal("from-args", options.Token);
+        Assert.Equal("gh", options.GitHubWebhookSecret);
+    }
+
+    [Fact]
+    public void Defaults_match_the_documentation()
+    {
+        var options = new GatewayOptions();
+
+        Assert.Equal("127.0.0.1:6379", options.Server);
+        Assert.Equal(64 * 1024, options.MaxMessageBytes);
+        Assert.Equal(25 * 1024 * 1024, options.MaxGitHubBodyBytes);
+        Assert.True(options.RateLimit.ExemptLoopback);
+    }
+
+    [Theory]
+    [InlineData(null, null, "http://127.0.0.1:8080")]
+    [InlineData(null, "9090", "http://127.0.0.1:9090")]
+    [InlineData("http://0.0.0.0:80", "9090", null)]
+    public void Listen_url_is_urls_else_the_web_port_on_loopback_else_8080(string? urls, string? webPort, string? expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["urls"] = urls,
+            [GatewayConfiguration.WebPortKey] = webPort,
+        }).Build();
+
+        Assert.Equal(expected, GatewayConfiguration.ListenUrl(configuration));
+    }
+
+    [Fact]
+    public void A_web_port_that_is_not_a_number_stops_start_up()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [GatewayConfiguration.WebPortKey] = "eighty",
+        }).Build();
+
+        Assert.Contains("NOTISTREAM_WEB_PORT", Assert.Throws<InvalidOperationException>(() => GatewayConfiguration.ListenUrl(configuration)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_settings_stop_start_up_naming_each_one()
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(
+            new RecordingPublisher(), new System.Collections.Hashtable(), "--server", "not an endpoint:x:y", "--MaxMessageBytes", "0"));
+
+        Assert.Contains(failure.Failures, f => f.Contains("--server", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.Contains("MaxMessageBytes", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:6379", true)]
+    [InlineData("localhost:1", true)]
+    [InlineData("redis.example.org", true)]
+    [InlineData("[::1]:6379", true)]
+    [InlineData("::1", true)]
+    [InlineData("127.0.0.1:0", false)]
+    [InlineData("127.0.0.1:65536", false)]
+    [InlineData("host:port", false)]
+    [InlineData("not an endpoint:x:y", false)]
+    [InlineData("bad host:6379", false)]
+    public void Server_must_be_host_and_port(string server, bool valid)
+        => Assert.Equal(valid, GatewayOptionsValidator.IsEndPoint(server));
+}
