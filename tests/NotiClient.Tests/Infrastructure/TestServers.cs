@@ -20,10 +20,11 @@ internal abstract class TestServer : IAsyncDisposable
 {
     public abstract int Port { get; }
 
-    public static async Task<TestServer> StartAsync(ServerKind kind) => kind switch
+    /// <param name="args">redis-server style arguments both servers understand, e.g. "--requirepass", "s3cret".</param>
+    public static async Task<TestServer> StartAsync(ServerKind kind, int? port = null, params string[] args) => kind switch
     {
-        ServerKind.Redis => await RedisAtPort.StartAsync(null),
-        _ => await InProcessNotistream.StartAsync(null),
+        ServerKind.Redis => await RedisAtPort.StartAsync(port, args),
+        _ => await InProcessNotistream.StartAsync(port, args),
     };
 
     /// <summary>Stops the server abruptly (redis-server: SIGKILL; ours: host stop, connections closed).</summary>
@@ -38,18 +39,20 @@ internal abstract class TestServer : IAsyncDisposable
 /// <summary>redis-server on a port we choose, so it can come back on the same one.</summary>
 internal sealed class RedisAtPort : TestServer
 {
+    private readonly string[] _args;
     private Process? _process;
     private int _port;
 
-    private RedisAtPort()
+    private RedisAtPort(string[] args)
     {
+        _args = args;
     }
 
     public override int Port => _port;
 
-    public static async Task<RedisAtPort> StartAsync(int? port)
+    public static async Task<RedisAtPort> StartAsync(int? port, params string[] args)
     {
-        var server = new RedisAtPort();
+        var server = new RedisAtPort(args);
         for (var attempt = 0; ; attempt++)
         {
             server._port = port ?? FreePort.Next();
@@ -98,7 +101,7 @@ internal sealed class RedisAtPort : TestServer
         {
             "--port", _port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--dir", Path.GetTempPath(),
-        })
+        }.Concat(_args))
         {
             info.ArgumentList.Add(argument);
         }
@@ -147,17 +150,23 @@ internal sealed class RedisAtPort : TestServer
 /// <summary>Our server (src/RespServer) in-process.</summary>
 internal sealed class InProcessNotistream : TestServer
 {
+    private readonly string[] _args;
     private NotistreamServer? _server;
     private int _port;
 
+    private InProcessNotistream(string[] args)
+    {
+        _args = args;
+    }
+
     public override int Port => _port;
 
-    public static async Task<InProcessNotistream> StartAsync(int? port)
+    public static async Task<InProcessNotistream> StartAsync(int? port, params string[] args)
     {
-        var result = new InProcessNotistream();
+        var result = new InProcessNotistream(args);
         result._server = port is null
-            ? await NotistreamServer.StartAsync().WithTimeout()
-            : await NotistreamServer.StartAsync("--port", port.Value.ToString(CultureInfo.InvariantCulture)).WithTimeout();
+            ? await NotistreamServer.StartAsync(args).WithTimeout()
+            : await NotistreamServer.StartAsync([.. args, "--port", port.Value.ToString(CultureInfo.InvariantCulture)]).WithTimeout();
         result._port = result._server.Port;
         return result;
     }
@@ -174,7 +183,7 @@ internal sealed class InProcessNotistream : TestServer
     public override async Task RestartAsync()
     {
         await StopAsync();
-        _server = await NotistreamServer.StartAsync("--port", _port.ToString(CultureInfo.InvariantCulture)).WithTimeout();
+        _server = await NotistreamServer.StartAsync([.. _args, "--port", _port.ToString(CultureInfo.InvariantCulture)]).WithTimeout();
     }
 
     public override async ValueTask DisposeAsync() => await StopAsync();
