@@ -13,6 +13,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
+    private Task[] _readers = [];
 
     private ChildProcess(Process process)
     {
@@ -87,10 +88,8 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         var process = Process.Start(info)!;
         var child = new ChildProcess(process);
-        process.OutputDataReceived += (_, e) => Append(child._stdout, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(child._stderr, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // Raw reads, not lines: a prompt waits for an answer without ending its line.
+        child._readers = [Pump(process.StandardOutput, child._stdout), Pump(process.StandardError, child._stderr)];
         return child;
     }
 
@@ -104,7 +103,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
     {
         await _process.WaitForExitAsync().WithTimeout(timeout);
-        _process.WaitForExit(); // drains the output readers
+        await Task.WhenAll(_readers).WithTimeout(timeout);
         return _process.ExitCode;
     }
 
@@ -135,16 +134,16 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static void Append(StringBuilder builder, string? line)
+    private static async Task Pump(StreamReader reader, StringBuilder into)
     {
-        if (line is null)
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer.AsMemory())) > 0)
         {
-            return;
-        }
-
-        lock (builder)
-        {
-            builder.AppendLine(line);
+            lock (into)
+            {
+                into.Append(buffer, 0, read);
+            }
         }
     }
 }
