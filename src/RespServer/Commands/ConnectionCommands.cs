@@ -198,9 +198,15 @@ internal static class ConnectionCommands
     private static void Select(RespConnection client, in RespRequest request)
     {
         var writer = client.Writer;
-        if (!RespNumber.TryParseInt64(request[1], out var db) || db is < int.MinValue or > int.MaxValue)
+        if (!RespNumber.TryParseInt64(request[1], out var db))
         {
             writer.WriteRaw(RespConstants.NotInteger);
+            return;
+        }
+
+        if (db is < int.MinValue or > int.MaxValue)
+        {
+            writer.WriteError("value is out of range, value must between -2147483648 and 2147483647");
             return;
         }
 

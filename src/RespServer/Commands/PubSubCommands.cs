@@ -43,6 +43,17 @@ internal static class PubSubCommands
                 ClientSubscriptions.Register(kind, client, key, registry);
             }
         }
+
+        FlushConfirmations(client);
+    }
+
+    /// <summary>Confirmations are pushes to Redis (CLIENT_PUSHING): CLIENT REPLY OFF/SKIP does not hold them back.</summary>
+    private static void FlushConfirmations(RespConnection client)
+    {
+        if (client.ReplyMode != ReplyMode.On)
+        {
+            client.FlushReplies();
+        }
     }
 
     private static void Unsubscribe(RespConnection client, in RespRequest request, SubscriptionKind kind, ReadOnlySpan<byte> verb)
@@ -54,7 +65,6 @@ internal static class PubSubCommands
             if (names.Length == 0)
             {
                 WriteConfirmation(client.Writer, verb, default, false, client.Subscriptions.ConfirmationCount(kind));
-                return;
             }
 
             foreach (var name in names)
@@ -63,6 +73,7 @@ internal static class PubSubCommands
                 WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
             }
 
+            FlushConfirmations(client);
             return;
         }
 
@@ -71,6 +82,8 @@ internal static class PubSubCommands
             client.Subscriptions.Remove(kind, client, request[i], registry);
             WriteConfirmation(client.Writer, verb, request[i], true, client.Subscriptions.ConfirmationCount(kind));
         }
+
+        FlushConfirmations(client);
     }
 
     private static void WriteConfirmation(RespWriter writer, ReadOnlySpan<byte> verb, ReadOnlySpan<byte> name, bool hasName, int count)

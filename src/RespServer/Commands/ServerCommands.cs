@@ -219,15 +219,30 @@ internal static class ServerCommands
     {
         var values = ServerConfig.Snapshot(client.Server.Options);
         var matched = new List<KeyValuePair<string, string>>();
-        foreach (var entry in values)
+        var seen = new HashSet<string>();
+        for (var i = 2; i < request.Count; i++)
         {
-            for (var i = 2; i < request.Count; i++)
+            var given = Encoding.UTF8.GetString(request[i]);
+            if (!GlobMatcher.HasGlob(request[i]))
             {
-                var pattern = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(request[i]).ToLowerInvariant());
-                if (GlobMatcher.IsMatch(pattern, Encoding.UTF8.GetBytes(entry.Key)))
+                // An exact name is looked up ignoring case and answered in the caller's spelling, as Redis does.
+                foreach (var entry in values)
+                {
+                    if (entry.Key.Equals(given, StringComparison.OrdinalIgnoreCase) && seen.Add(entry.Key))
+                    {
+                        matched.Add(new(given, entry.Value));
+                    }
+                }
+
+                continue;
+            }
+
+            var pattern = Encoding.UTF8.GetBytes(given.ToLowerInvariant());
+            foreach (var entry in values)
+            {
+                if (GlobMatcher.IsMatch(pattern, Encoding.UTF8.GetBytes(entry.Key)) && seen.Add(entry.Key))
                 {
                     matched.Add(entry);
-                    break;
                 }
             }
         }
@@ -325,7 +340,7 @@ internal static class ServerCommands
             var command = table.Find(request[i]);
             if (command is null)
             {
-                writer.WriteNullArray();
+                writer.WriteNull();
             }
             else
             {

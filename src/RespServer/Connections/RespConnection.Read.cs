@@ -42,13 +42,12 @@ internal sealed partial class RespConnection
                 }
             }
 
-            var graceful = Interlocked.Exchange(ref _closeState, 2) != 2;
-            await _socket.Output.CompleteAsync().ConfigureAwait(false);
-            if (graceful)
+            if (Interlocked.Exchange(ref _closeState, 2) != 2)
             {
                 await WaitUntilSentAsync().ConfigureAwait(false);
             }
 
+            await _socket.Output.CompleteAsync().ConfigureAwait(false);
             await _socket.Input.CompleteAsync().ConfigureAwait(false);
             _socket.Dispose();
             Server.Clients.Remove(this);
@@ -56,19 +55,25 @@ internal sealed partial class RespConnection
     }
 
     /// <summary>
-    /// The socket's send loop writes what is left in the pipe after the writer completes, then marks the
-    /// shutdown; disposing before that would cut off the last replies (QUIT's +OK, a protocol error).
-    /// The library exposes no awaitable for it, so this polls, bounded.
+    /// Disposing the socket while its send loop still holds bytes would cut off the last replies
+    /// (QUIT's +OK, a protocol error). The library exposes no awaitable for "all sent", so this
+    /// polls its byte counter against what the writer handed over, bounded.
     /// </summary>
     private async Task WaitUntilSentAsync()
     {
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
         var deadline = Environment.TickCount64 + 5000;
-        while (_socket.ShutdownKind == PipeShutdownKind.None && Environment.TickCount64 < deadline)
+        while (_socket.BytesSent < Output.TotalBytesWritten && !SendLoopEnded(_socket.ShutdownKind)
+            && Environment.TickCount64 < deadline)
         {
             await poll.WaitForNextTickAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The first recorded end is the send side's own (a client that half-closed still gets its replies).</summary>
+    private static bool SendLoopEnded(PipeShutdownKind kind) => kind is PipeShutdownKind.WriteEndOfStream
+        or PipeShutdownKind.WriteDisposed or PipeShutdownKind.WriteException or PipeShutdownKind.WriteIOException
+        or PipeShutdownKind.WriteSocketError;
 
     private async Task ReadLoopAsync(CommandTable commands)
     {

@@ -33,6 +33,8 @@ internal static class ServerConfig
         new("port", o.Port.ToString(CultureInfo.InvariantCulture)),
         new("proto-max-bulk-len", o.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture)),
         new("requirepass", o.RequirePass ?? ""),
+        new("appendonly", "no"),
+        new("save", ""),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
     ];

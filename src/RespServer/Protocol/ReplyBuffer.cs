@@ -46,7 +46,8 @@ internal sealed class ReplyBuffer : IBufferWriter<byte>
     }
 
     /// <summary>Drops everything written since <paramref name="length"/> (CLIENT REPLY OFF/SKIP).</summary>
-    public void Truncate(int length) => _length = length;
+    /// <remarks>Bytes already detached to the output are gone already; only what is still here is dropped.</remarks>
+    public void Truncate(int length) => _length = Math.Min(_length, length);
 
     public void Release()
     {
