@@ -1,0 +1,1 @@
+BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Notistream.Benchmarks.PublishBenchmarks).Assembly).Run(args);
