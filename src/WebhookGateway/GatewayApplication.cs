@@ -41,6 +41,12 @@ internal static class GatewayApplication
         }
 
         var options = builder.Configuration.Get<GatewayOptions>() ?? new GatewayOptions();
+        // Refused before the host exists, so a typo gives one line per setting rather than a host crash log.
+        if (new GatewayOptionsValidator().Validate(null, options) is { Failed: true } invalid)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(GatewayOptions), invalid.Failures);
+        }
+
         builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -8,8 +8,9 @@ namespace Notistream.Gateway.Publishing;
 /// <summary>
 /// The gateway's one long-lived connection to the pub/sub server, through StackExchange.Redis.
 /// <para>
-/// Concurrency: <see cref="_multiplexer"/> is written once by <see cref="StartAsync"/> and then only
-/// read by request threads; the multiplexer itself is thread-safe and reconnects by itself.
+/// Concurrency: <see cref="_multiplexer"/> is written once, when the first connect attempt started by
+/// <see cref="StartAsync"/> finishes, and read by request threads (null until then: 503); the
+/// multiplexer itself is thread-safe and reconnects by itself.
 /// </para>
 /// <para>
 /// Nothing is queued while disconnected (<see cref="BacklogPolicy.FailFast"/>): a message that
@@ -23,6 +24,7 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     private readonly ILogger<RedisPublisher> _logger;
     private readonly ILoggerFactory _loggerFactory;
     private volatile ConnectionMultiplexer? _multiplexer;
+    private Task _connecting = Task.CompletedTask;
 
     public RedisPublisher(IOptions<GatewayOptions> options, ILogger<RedisPublisher> logger, ILoggerFactory loggerFactory)
     {
@@ -58,10 +60,31 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
         return configuration;
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts connecting and returns at once: the first attempt to an unreachable server takes up
+    /// to the connect timeout, and the gateway should answer (health, 503s) meanwhile.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayLog.Connecting(_logger, _options.Server);
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration()).ConfigureAwait(false);
+        _connecting = ConnectAsync();
+        return Task.CompletedTask;
+    }
+
+    private async Task ConnectAsync()
+    {
+        ConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration()).ConfigureAwait(false);
+        }
+        catch (RedisException ex)
+        {
+            // Only a configuration the client refuses gets here (AbortOnConnectFail is off).
+            GatewayLog.NotConnectedAtStart(_logger, _options.Server, ex.Message);
+            return;
+        }
+
         multiplexer.ConnectionFailed += OnConnectionFailed;
         multiplexer.ConnectionRestored += OnConnectionRestored;
         _multiplexer = multiplexer;
@@ -137,10 +160,13 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
 
     public async ValueTask DisposeAsync()
     {
+        // A first attempt still waiting on an unreachable server is abandoned: the process is ending.
+        await Task.WhenAny(_connecting, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         if (_multiplexer is { } multiplexer)
         {
             _multiplexer = null;
-            await multiplexer.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
+            // Requests have drained by now (Kestrel stops first); do not wait on a server that may be gone too.
+            await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
             await multiplexer.DisposeAsync().ConfigureAwait(false);
         }
     }
