@@ -113,8 +113,7 @@ internal sealed class CommandTable
             return null;
         }
 
-        return container.Subcommands!.GetAlternateLookup<ReadOnlySpan<char>>()
-            .TryGetValue(Encoding.ASCII.GetString(name), out var sub) ? sub : null;
+        return container.Subcommands!.TryGetValue(Encoding.ASCII.GetString(name), out var sub) ? sub : null;
     }
 
     /// <summary>"unknown command '%.128s', with args beginning with: '%.*s' ..." as Redis formats it.</summary>
