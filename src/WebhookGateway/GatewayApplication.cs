@@ -25,7 +25,7 @@ internal static class GatewayApplication
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
     };
 
-    /// <param name="args">Command line: <c>--server host:port</c>, <c>--token</c>, <c>--urls</c>, any option key.</param>
+    /// <param name="args">Command line: <c>--server host:port</c>, <c>--token</c>, <c>--urls</c>, <c>--&lt;Option&gt; value</c>.</param>
     /// <param name="environment">Environment variables to read; the process's own when null.</param>
     /// <param name="configure">Last changes before building (tests replace services here).</param>
     public static WebApplication Create(string[] args, IDictionary? environment = null, Action<WebApplicationBuilder>? configure = null)
@@ -40,14 +40,15 @@ internal static class GatewayApplication
             builder.WebHost.UseUrls(url);
         }
 
-        var options = builder.Configuration.Get<GatewayOptions>() ?? new GatewayOptions();
+        var section = builder.Configuration.GetSection(GatewayConfiguration.Section);
+        var options = section.Get<GatewayOptions>() ?? new GatewayOptions();
         // Refused before the host exists, so a typo gives one line per setting rather than a host crash log.
         if (new GatewayOptionsValidator().Validate(null, options) is { Failed: true } invalid)
         {
             throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(GatewayOptions), invalid.Failures);
         }
 
-        builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration).ValidateOnStart();
+        builder.Services.AddOptions<GatewayOptions>().Bind(section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxMessageBytes, options.MaxGitHubBodyBytes));

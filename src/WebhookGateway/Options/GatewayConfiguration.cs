@@ -1,35 +1,36 @@
 using System.Collections;
 using System.Globalization;
+using System.Reflection;
 
 namespace Notistream.Gateway.Options;
 
 /// <summary>
-/// The gateway's environment variables and command-line switches, mapped onto
-/// <see cref="GatewayOptions"/> keys. Precedence, lowest first: appsettings, environment,
-/// command line.
+/// Where the gateway's settings come from. They live in the <c>Gateway</c> section, so that an
+/// unrelated environment variable such as <c>TOKEN</c> or <c>SERVER</c> (which ASP.NET Core reads
+/// into the configuration root) can never change them. The documented variables
+/// (<c>NOTISTREAM_SERVER</c>, …) and switches (<c>--server</c>, <c>--MaxMessageBytes</c>, …) are
+/// mapped onto that section. Precedence, lowest first: appsettings, environment, command line.
 /// </summary>
 internal static class GatewayConfiguration
 {
+    public const string Section = "Gateway";
     public const string DefaultUrl = "http://127.0.0.1:8080";
+    public const string WebPortKey = Section + ":WebPort";
 
     private static readonly (string Variable, string Key)[] _variables =
     [
-        ("NOTISTREAM_SERVER", nameof(GatewayOptions.Server)),
-        ("NOTISTREAM_SERVER_PASSWORD", nameof(GatewayOptions.ServerPassword)),
-        ("NOTISTREAM_TOKEN", nameof(GatewayOptions.Token)),
-        ("GITHUB_WEBHOOK_SECRET", nameof(GatewayOptions.GitHubWebhookSecret)),
+        ("NOTISTREAM_SERVER", Key(nameof(GatewayOptions.Server))),
+        ("NOTISTREAM_SERVER_PASSWORD", Key(nameof(GatewayOptions.ServerPassword))),
+        ("NOTISTREAM_TOKEN", Key(nameof(GatewayOptions.Token))),
+        ("GITHUB_WEBHOOK_SECRET", Key(nameof(GatewayOptions.GitHubWebhookSecret))),
         ("NOTISTREAM_WEB_PORT", WebPortKey),
     ];
 
-    public const string WebPortKey = "WebPort";
-
-    /// <summary><c>--server-password</c> and friends; <c>--server</c>, <c>--token</c>, <c>--urls</c> need no mapping.</summary>
-    public static readonly IDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["--server-password"] = nameof(GatewayOptions.ServerPassword),
-        ["--github-secret"] = nameof(GatewayOptions.GitHubWebhookSecret),
-        ["--web-port"] = WebPortKey,
-    };
+    /// <summary>
+    /// <c>--server</c>, <c>--server-password</c>, <c>--token</c>, <c>--github-secret</c>,
+    /// <c>--web-port</c>, and <c>--&lt;Option&gt;</c> for every option (<c>--RateLimit:PermitsPerMinute</c> too).
+    /// </summary>
+    public static readonly IDictionary<string, string> SwitchMappings = CreateSwitchMappings();
 
     public static Dictionary<string, string?> FromEnvironment(IDictionary environment)
     {
@@ -68,5 +69,35 @@ internal static class GatewayConfiguration
         }
 
         return string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{number}");
+    }
+
+    private static string Key(string name) => Section + ":" + name;
+
+    private static Dictionary<string, string> CreateSwitchMappings()
+    {
+        var mappings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["--server"] = Key(nameof(GatewayOptions.Server)),
+            ["--server-password"] = Key(nameof(GatewayOptions.ServerPassword)),
+            ["--token"] = Key(nameof(GatewayOptions.Token)),
+            ["--github-secret"] = Key(nameof(GatewayOptions.GitHubWebhookSecret)),
+            ["--web-port"] = WebPortKey,
+        };
+        foreach (var property in typeof(GatewayOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.PropertyType == typeof(RateLimitOptions))
+            {
+                foreach (var limit in typeof(RateLimitOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+                {
+                    mappings.TryAdd($"--{property.Name}:{limit.Name}", Key($"{property.Name}:{limit.Name}"));
+                }
+            }
+            else
+            {
+                mappings.TryAdd("--" + property.Name, Key(property.Name));
+            }
+        }
+
+        return mappings;
     }
 }

@@ -1,9 +1,9 @@
 namespace Notistream.Gateway.Options;
 
 /// <summary>
-/// Settings of the gateway. Keys are read from the root of the configuration, so every one can be
-/// given as <c>--Key value</c>, in appsettings.json, or through the environment variables that
-/// <see cref="GatewayConfiguration"/> maps. Defaults are chosen for a single machine behind NAT.
+/// Settings of the gateway, section <c>Gateway</c>: each can be given as <c>--Key value</c>, as
+/// <c>Gateway__Key</c> in the environment, in appsettings.json, and the main ones through the
+/// variables <see cref="GatewayConfiguration"/> maps. Defaults suit a single machine behind NAT.
 /// </summary>
 internal sealed class GatewayOptions
 {

@@ -28,6 +28,26 @@ public sealed class GatewayConfigurationTests
     }
 
     [Fact]
+    public async Task Unrelated_root_level_keys_such_as_a_TOKEN_variable_do_not_change_settings()
+    {
+        // ASP.NET Core reads every environment variable into the configuration root.
+        var logs = new LogCapture();
+        await using var app = GatewayApplication.Create(["--urls", "http://127.0.0.1:0", "--MaxChannelBytes", "17", "--RateLimit:PermitsPerMinute", "3"],
+            new Hashtable(), builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Token"] = "stray", ["Server"] = "stray:1" });
+                builder.Logging.ClearProviders().AddProvider(logs);
+                builder.Services.AddSingleton<Publishing.IMessagePublisher>(new RecordingPublisher());
+            });
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+
+        Assert.Null(options.Token);
+        Assert.Equal("127.0.0.1:6379", options.Server);
+        Assert.Equal(17, options.MaxChannelBytes);
+        Assert.Equal(3, options.RateLimit.PermitsPerMinute);
+    }
+
+    [Fact]
     public void Defaults_match_the_documentation()
     {
         var options = new GatewayOptions();
