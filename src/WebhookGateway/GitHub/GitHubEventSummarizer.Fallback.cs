@@ -15,9 +15,7 @@ internal sealed partial class GitHubEventSummarizer
         switch (eventName)
         {
             case "push":
-                var gitRef = String(root, "ref");
-                var verb = Bool(root, "deleted") ? "deleted" : Bool(root, "forced") ? "force-pushed" : "pushed to";
-                return $"{who} {verb} {(SummaryText.IsTag(gitRef) ? "tag" : "branch")} {SummaryText.RefName(gitRef)} in {channel}";
+                return Push(who, root);
             case "ping":
                 return $"GitHub webhook is set up for {channel}: {String(root, "zen")}";
         }
@@ -34,7 +32,8 @@ internal sealed partial class GitHubEventSummarizer
         var subject = Property(root, subjectProperty);
         var number = Number(subject, "number") ?? Number(root, "number");
         var title = String(subject, "title") ?? String(subject, "name") ?? String(subject, "tag_name");
-        var text = $"{who} {action ?? "sent"} {noun}";
+        var verb = action == "closed" && Bool(subject, "merged") ? "merged" : action ?? "sent";
+        var text = $"{who} {verb} {noun}";
         if (number is { } n)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" #{n}");
@@ -45,7 +44,24 @@ internal sealed partial class GitHubEventSummarizer
             text += $": {title}";
         }
 
-        return $"{text} ({channel})";
+        return text;
+    }
+
+    private static string Push(string who, JsonElement root)
+    {
+        var gitRef = String(root, "ref");
+        var name = SummaryText.RefName(gitRef);
+        var kind = SummaryText.IsTag(gitRef) ? "tag" : "branch";
+        if (Bool(root, "deleted"))
+        {
+            return $"{who} deleted {kind} {name}";
+        }
+
+        var verb = Bool(root, "forced") ? "force-pushed" : "pushed";
+        var commits = Property(root, "commits") is { ValueKind: JsonValueKind.Array } list ? list.GetArrayLength() : 0;
+        var text = commits > 0 ? $"{who} {verb} {SummaryText.Count(commits, "commit")} to {name}" : $"{who} {verb} {kind} {name}";
+        var head = Property(root, "head_commit");
+        return String(head, "id") is { } id ? $"{text}: {SummaryText.ShortSha(id)} {SummaryText.FirstLine(String(head, "message"))}" : text;
     }
 
     private static JsonElement Property(JsonElement element, string name)

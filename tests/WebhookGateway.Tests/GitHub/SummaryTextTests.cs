@@ -56,8 +56,8 @@ public sealed class SummaryTextTests
         using var push = JsonDocument.Parse("""{"ref":"refs/heads/main","forced":true,"pusher":{"name":"bob"}}""");
         using var bare = JsonDocument.Parse("{}");
 
-        Assert.Equal("bob force-pushed branch main in o/r", GitHubEventSummarizer.Fallback("push", null, "o/r", push.RootElement));
-        Assert.Equal("someone sent pull request (o/r)", GitHubEventSummarizer.Fallback("pull_request", null, "o/r", bare.RootElement));
+        Assert.Equal("bob force-pushed branch main", GitHubEventSummarizer.Fallback("push", null, "o/r", push.RootElement));
+        Assert.Equal("someone sent pull request", GitHubEventSummarizer.Fallback("pull_request", null, "o/r", bare.RootElement));
     }
 
     [Fact]
