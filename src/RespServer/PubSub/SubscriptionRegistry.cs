@@ -132,17 +132,9 @@ internal sealed class SubscriptionRegistry
     public long Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         long receivers = 0;
-        byte[]? resp2 = null, resp3 = null;
         if (_channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set))
         {
-            foreach (var subscriber in set.Subscribers)
-            {
-                var frame = subscriber.Protocol >= 3
-                    ? resp3 ??= MessageFrames.Encode("message"u8, default, false, channel, message, true)
-                    : resp2 ??= MessageFrames.Encode("message"u8, default, false, channel, message, false);
-                subscriber.Deliver(frame);
-                receivers++;
-            }
+            receivers += FanOut(set.Subscribers, "message"u8, default, false, channel, message);
         }
 
         if (_patternCount == 0)
@@ -165,15 +157,7 @@ internal sealed class SubscriptionRegistry
         {
             foreach (var match in matches)
             {
-                byte[]? p2 = null, p3 = null;
-                foreach (var subscriber in match.Subscribers)
-                {
-                    var frame = subscriber.Protocol >= 3
-                        ? p3 ??= MessageFrames.Encode("pmessage"u8, match.Pattern, true, channel, message, true)
-                        : p2 ??= MessageFrames.Encode("pmessage"u8, match.Pattern, true, channel, message, false);
-                    subscriber.Deliver(frame);
-                    receivers++;
-                }
+                receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message);
             }
         }
         finally
@@ -186,24 +170,24 @@ internal sealed class SubscriptionRegistry
 
     /// <summary>SPUBLISH: shard channels only, never patterns.</summary>
     public long PublishShard(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
-    {
-        if (!_shardChannels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set))
-        {
-            return 0;
-        }
+        => _shardChannels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set)
+            ? FanOut(set.Subscribers, "smessage"u8, default, false, channel, message)
+            : 0;
 
+    /// <summary>Queues one frame per subscriber, encoding it at most once per protocol.</summary>
+    private static long FanOut(ISubscriber[] subscribers, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
+        ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
         byte[]? resp2 = null, resp3 = null;
-        long receivers = 0;
-        foreach (var subscriber in set.Subscribers)
+        foreach (var subscriber in subscribers)
         {
             var frame = subscriber.Protocol >= 3
-                ? resp3 ??= MessageFrames.Encode("smessage"u8, default, false, channel, message, true)
-                : resp2 ??= MessageFrames.Encode("smessage"u8, default, false, channel, message, false);
+                ? resp3 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, true)
+                : resp2 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, false);
             subscriber.Deliver(frame);
-            receivers++;
         }
 
-        return receivers;
+        return subscribers.Length;
     }
 
     public int SubscriberCount(ReadOnlySpan<byte> channel, bool shard)
