@@ -35,13 +35,20 @@ public sealed class RedisServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<RedisServerProcess> StartAsync(params string[] extraArgs)
+    /// <summary>On a free port.</summary>
+    public static Task<RedisServerProcess> StartAsync(params string[] extraArgs) => StartAsync(0, extraArgs);
+
+    /// <summary>
+    /// On <paramref name="port"/> (0 = a free one), so a test can stop it and start it again on the same
+    /// port. <paramref name="extraArgs"/> are redis-server arguments such as <c>--requirepass</c>.
+    /// </summary>
+    public static async Task<RedisServerProcess> StartAsync(int port, params string[] extraArgs)
     {
         var exe = ExternalProgram.Require("redis-server", "apt-get install redis-server");
         Exception? last = null;
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < 10; attempt++)
         {
-            var port = FreePort.Next();
+            var chosen = port != 0 ? port : FreePort.Next();
             var psi = new ProcessStartInfo(exe)
             {
                 RedirectStandardOutput = true,
@@ -50,7 +57,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             };
             foreach (var arg in new[]
             {
-                "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--port", chosen.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--bind", "127.0.0.1",
                 "--save", "",
                 "--appendonly", "no",
@@ -63,7 +70,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             }
 
             var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
-            var server = new RedisServerProcess(process, port);
+            var server = new RedisServerProcess(process, chosen);
             process.OutputDataReceived += (_, e) => server.Append(e.Data);
             process.ErrorDataReceived += (_, e) => server.Append(e.Data);
             process.BeginOutputReadLine();
@@ -75,6 +82,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                // A free port taken in between, or the previous server on a fixed port not gone yet: try again.
                 last = ex;
                 await server.DisposeAsync().ConfigureAwait(false);
             }
@@ -113,7 +121,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
                 await socket.SendAsync("PING\r\n"u8.ToArray()).ConfigureAwait(false);
                 var buffer = new byte[64];
                 var n = await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-                if (Encoding.ASCII.GetString(buffer, 0, n) == "+PONG\r\n")
+                // +PONG, or -NOAUTH when started with --requirepass: either way it is serving.
+                var reply = Encoding.ASCII.GetString(buffer, 0, n);
+                if (reply == "+PONG\r\n" || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
                 {
                     return;
                 }

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Notistream.Testing;
 
 namespace Notistream.Client.Tests.Infrastructure;
@@ -36,11 +33,11 @@ internal abstract class TestServer : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>redis-server on a port we choose, so it can come back on the same one.</summary>
+/// <summary>redis-server on a port we choose, so it can come back on the same one (the shared <see cref="RedisServerProcess"/>).</summary>
 internal sealed class RedisAtPort : TestServer
 {
     private readonly string[] _args;
-    private Process? _process;
+    private RedisServerProcess? _process;
     private int _port;
 
     private RedisAtPort(string[] args)
@@ -53,98 +50,29 @@ internal sealed class RedisAtPort : TestServer
     public static async Task<RedisAtPort> StartAsync(int? port, params string[] args)
     {
         var server = new RedisAtPort(args);
-        for (var attempt = 0; ; attempt++)
-        {
-            server._port = port ?? FreePort.Next();
-            try
-            {
-                await server.StartProcessAsync();
-                return server;
-            }
-            catch (InvalidOperationException) when (port is null && attempt < 4)
-            {
-                // Lost a race for the free port; pick another.
-            }
-        }
+        server._process = await RedisServerProcess.StartAsync(port ?? 0, args);
+        server._port = server._process.Port;
+        return server;
     }
 
+    /// <summary>Kills redis-server (SIGKILL), as a crash would.</summary>
     public override async Task StopAsync()
     {
         if (_process is { } process)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WithTimeout();
-            process.Dispose();
             _process = null;
+            await process.DisposeAsync();
         }
     }
 
     public override async Task RestartAsync()
     {
         await StopAsync();
-        // The port was ours a moment ago; the kernel lets redis-server bind it again (SO_REUSEADDR).
-        await StartProcessAsync();
+        // The port was ours a moment ago; redis-server binds it again (SO_REUSEADDR), retrying if it is not free yet.
+        _process = await RedisServerProcess.StartAsync(_port, _args);
     }
 
     public override async ValueTask DisposeAsync() => await StopAsync();
-
-    private async Task StartProcessAsync()
-    {
-        var exe = ExternalProgram.Require("redis-server", "apt-get install redis-server");
-        var info = new ProcessStartInfo(exe)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-        {
-            "--port", _port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--dir", Path.GetTempPath(),
-        }.Concat(_args))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        try
-        {
-            await TaskTimeoutExtensions.WaitUntil(() => process.HasExited || Answers(_port), $"redis-server answering on {_port}");
-        }
-        catch (TimeoutException)
-        {
-            await StopAsync();
-            throw new InvalidOperationException($"redis-server did not start on {_port}");
-        }
-
-        if (process.HasExited)
-        {
-            _process = null;
-            throw new InvalidOperationException($"redis-server exited with {process.ExitCode} (port {_port} taken?)");
-        }
-    }
-
-    internal static bool Answers(int port)
-    {
-        try
-        {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
-            socket.Send("PING\r\n"u8);
-            socket.ReceiveTimeout = 2000;
-            var buffer = new byte[16];
-            return socket.Receive(buffer) > 0;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>Our server (src/RespServer) in-process.</summary>

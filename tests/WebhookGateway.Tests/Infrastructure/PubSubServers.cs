@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -13,66 +12,19 @@ public interface IPubSubServer : IAsyncDisposable
 }
 
 /// <summary>
-/// A real <c>redis-server</c> process on a given loopback port (so it can be restarted on the
-/// same one), persistence off. Skips (fails under CI) when redis-server is missing.
+/// A real <c>redis-server</c> on a given loopback port (so it can be restarted on the same one),
+/// through the shared <see cref="RedisServerProcess"/>. Skips (fails under CI) when redis-server is missing.
 /// </summary>
-internal sealed class RedisServer : IPubSubServer
+internal sealed class RedisServer(RedisServerProcess process) : IPubSubServer
 {
-    private readonly Process _process;
-
-    private RedisServer(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-    }
-
-    public int Port { get; }
+    public int Port => process.Port;
 
     public static async Task<RedisServer> StartAsync(int port = 0, string? password = null)
-    {
-        var exe = ExternalProgram.Require("redis-server", "apt-get install redis-server");
-        for (var attempt = 0; ; attempt++)
-        {
-            var chosen = port != 0 ? port : FreePort.Next();
-            var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { "--port", chosen.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath() })
-            {
-                psi.ArgumentList.Add(arg);
-            }
-
-            if (password is not null)
-            {
-                psi.ArgumentList.Add("--requirepass");
-                psi.ArgumentList.Add(password);
-            }
-
-            var process = Process.Start(psi)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new RedisServer(process, chosen);
-            try
-            {
-                await Poll.UntilAsync(() => AnswersAsync(chosen, process), $"redis-server to answer on port {chosen}");
-                return server;
-            }
-            catch (Exception) when (attempt < 4)
-            {
-                // Port taken between FreePort.Next() and the bind, or the old process not gone yet: try again.
-                await server.DisposeAsync();
-            }
-        }
-    }
+        => new(await RedisServerProcess.StartAsync(port, password is null ? [] : ["--requirepass", password]));
 
     /// <summary>True once the server answers PING (with PONG, or NOAUTH when it has a password).</summary>
-    internal static async Task<bool> AnswersAsync(int port, Process? process = null)
+    internal static async Task<bool> AnswersAsync(int port)
     {
-        if (process?.HasExited == true)
-        {
-            throw new InvalidOperationException($"the server exited with code {process.ExitCode}");
-        }
-
         try
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -88,23 +40,7 @@ internal sealed class RedisServer : IPubSubServer
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WithTimeout();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // already gone
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => process.DisposeAsync();
 }
 
 /// <summary>Our own server, in-process through the shared test helper.</summary>
