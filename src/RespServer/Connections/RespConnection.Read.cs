@@ -78,9 +78,10 @@ internal sealed partial class RespConnection
     private async Task ReadLoopAsync(CommandTable commands)
     {
         var input = _socket.Input;
-        _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
         while (!CloseAfterReply)
         {
+            // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
+            _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
             var result = await input.ReadAsync().ConfigureAwait(false);
             if (IsClosing)
             {

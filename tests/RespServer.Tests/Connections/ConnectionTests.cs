@@ -80,4 +80,16 @@ public class ConnectionTests
 
         await subscriber.ExpectClosedAsync();
     }
+
+    [Fact]
+    public async Task Config_set_proto_max_bulk_len_applies_to_a_connected_client()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var client = await RawClient.ConnectAsync(server.Port);
+        await client.SendAsync("CONFIG SET proto-max-bulk-len 1mb\r\n");
+        await client.ExpectAsync("+OK\r\n");
+        await client.SendAsync($"*2\r\n$4\r\nECHO\r\n${1024 * 1024 + 1}\r\n");
+        await client.ExpectAsync("-ERR Protocol error: invalid bulk length\r\n");
+        await client.ExpectClosedAsync();
+    }
 }
