@@ -1,4 +1,5 @@
 using Notistream.Client;
 using Notistream.Client.Cli;
 
-return await CliApp.RunAsync(args, new CliContext(ClientConsole.FromSystemConsole(), HostEnvironment.Current)).ConfigureAwait(false);
+using var signals = new TerminationSignals();
+return await CliApp.RunAsync(args, new CliContext(ClientConsole.FromSystemConsole(), HostEnvironment.Current), signals.Token).ConfigureAwait(false);

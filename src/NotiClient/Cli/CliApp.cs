@@ -39,14 +39,14 @@ internal static class CliApp
         return root;
     }
 
-    /// <param name="handleTermination">Ctrl+C and SIGTERM cancel the command (the real program); off for in-process tests.</param>
-    public static Task<int> RunAsync(string[] args, CliContext context, bool handleTermination = true, CancellationToken cancellationToken = default)
+    /// <param name="cancellationToken">Stops the command; the program passes <see cref="TerminationSignals.Token"/> (Ctrl+C, SIGTERM).</param>
+    public static Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         var configuration = new InvocationConfiguration
         {
             Output = context.Console.Out,
             Error = context.Console.Error,
-            ProcessTerminationTimeout = handleTermination ? TimeSpan.FromSeconds(5) : null,
+            ProcessTerminationTimeout = null, // TerminationSignals handles Ctrl+C and SIGTERM
         };
         return Build(context).Parse(args).InvokeAsync(configuration, cancellationToken);
     }

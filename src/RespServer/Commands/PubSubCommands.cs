@@ -31,20 +31,31 @@ internal static class PubSubCommands
     private static void Subscribe(RespConnection client, in RespRequest request, SubscriptionKind kind, ReadOnlySpan<byte> verb)
     {
         var registry = client.Server.Registry;
-        for (var i = 1; i < request.Count; i++)
-        {
-            var name = request[i];
-            var key = client.Subscriptions.TryAdd(kind, name);
-            WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
-            if (key is not null)
-            {
-                // The confirmation is queued before the first message can be, as in Redis.
-                client.FlushReplies();
-                ClientSubscriptions.Register(kind, client, key, registry);
-            }
-        }
 
-        FlushConfirmations(client);
+        // As in Redis, a confirmation is never overtaken by a message, and once a client has read
+        // it, every later PUBLISH reaches it: each confirmation is queued before its registration,
+        // and nothing is sent until all are registered.
+        client.Output.Hold();
+        try
+        {
+            for (var i = 1; i < request.Count; i++)
+            {
+                var name = request[i];
+                var key = client.Subscriptions.TryAdd(kind, name);
+                WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
+                if (key is not null)
+                {
+                    client.FlushReplies();
+                    ClientSubscriptions.Register(kind, client, key, registry);
+                }
+            }
+
+            FlushConfirmations(client);
+        }
+        finally
+        {
+            client.Output.Release();
+        }
     }
 
     /// <summary>Confirmations are pushes to Redis (CLIENT_PUSHING): CLIENT REPLY OFF/SKIP does not hold them back.</summary>

@@ -28,6 +28,7 @@ internal sealed class ConnectionOutput
     private long _bufferedBytes;
     private long _queuedItems;
     private long _softLimitSince;
+    private int _holds;
     private bool _waiting;
     private bool _completed;
     private bool _dropped;
@@ -73,7 +74,7 @@ internal sealed class ConnectionOutput
             {
                 DropLocked();
             }
-            else if (_waiting)
+            else if (_waiting && _holds == 0)
             {
                 _waiting = false;
                 _signal.Set();
@@ -87,6 +88,32 @@ internal sealed class ConnectionOutput
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Keeps the writer from sending until <see cref="Release"/>; queuing goes on. SUBSCRIBE holds the
+    /// output from queuing its confirmation until the subscription is registered, so a client that
+    /// has read the confirmation can rely on the next PUBLISH reaching it, and no message can overtake
+    /// the confirmation.
+    /// </summary>
+    public void Hold()
+    {
+        lock (_lock)
+        {
+            _holds++;
+        }
+    }
+
+    public void Release()
+    {
+        lock (_lock)
+        {
+            if (--_holds == 0 && _waiting && _pending.Count > 0)
+            {
+                _waiting = false;
+                _signal.Set();
+            }
+        }
     }
 
     /// <summary>No more output: <see cref="RunAsync"/> writes what is queued, flushes and returns.</summary>
@@ -126,7 +153,7 @@ internal sealed class ConnectionOutput
                     return;
                 }
 
-                if (_pending.Count == 0)
+                if (_pending.Count == 0 || (_holds > 0 && !_completed))
                 {
                     if (_completed)
                     {

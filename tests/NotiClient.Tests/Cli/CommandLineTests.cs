@@ -28,7 +28,7 @@ public sealed class CommandLineTests : IDisposable
     }
 
     private Task<int> RunAsync(CliContext context, params string[] args) =>
-        CliApp.RunAsync(args, context, handleTermination: false).WithTimeout();
+        CliApp.RunAsync(args, context).WithTimeout();
 
     [Theory]
     [InlineData]
@@ -130,7 +130,7 @@ public sealed class CommandLineTests : IDisposable
     {
         await using var server = await TestServer.StartAsync(ServerKind.Redis);
         using var stop = new CancellationTokenSource();
-        var running = CliApp.RunAsync(["--host", "127.0.0.1", "--port", $"{server.Port}", "--channels", "alerts,ci/*", "--print", "--json"], Context(), false, stop.Token);
+        var running = CliApp.RunAsync(["--host", "127.0.0.1", "--port", $"{server.Port}", "--channels", "alerts,ci/*", "--print", "--json"], Context(), stop.Token);
         await TaskTimeoutExtensions.WaitUntil(() => _err.ToString().Contains("connected to 127.0.0.1:", StringComparison.Ordinal), "connected: " + _err);
 
         await using (var publisher = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").WithTimeout())
@@ -151,7 +151,7 @@ public sealed class CommandLineTests : IDisposable
     {
         await using var server = await TestServer.StartAsync(ServerKind.Redis);
         using var stop = new CancellationTokenSource();
-        var running = CliApp.RunAsync(["--port", $"{server.Port}", "--host", "127.0.0.1", "--channels", "deploys"], Context(programs: "notify-send"), false, stop.Token);
+        var running = CliApp.RunAsync(["--port", $"{server.Port}", "--host", "127.0.0.1", "--channels", "deploys"], Context(programs: "notify-send"), stop.Token);
         await TaskTimeoutExtensions.WaitUntil(() => _err.ToString().Contains("connected to", StringComparison.Ordinal), "connected: " + _err);
 
         await using (var publisher = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").WithTimeout())
