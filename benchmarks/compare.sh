@@ -91,18 +91,20 @@ trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { # a loopback port nothing listens on
-  local port
+free_port() { # a loopback port below the ephemeral range (where client sockets come from) that nothing listens on
+  local low high port
+  read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  [ "$low" -gt 11000 ] || low=61000
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
 }
 
-wait_ready() { # port pid log name: until the server answers PING
-  local port=$1 pid=$2 log=$3 name=$4 line
+wait_ready() { # port pid: 0 once the server answers PING, 1 if it exited, 2 after 30 s
+  local port=$1 pid=$2 line
   for _ in $(seq 300); do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name exited during start-up"; }
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 1; }
     if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
       printf 'PING\r\n' >&3
       line=""
@@ -112,20 +114,36 @@ wait_ready() { # port pid log name: until the server answers PING
     fi
     sleep 0.1
   done
+  return 2
+}
+
+start_server() { # name: starts it on a free port (a few tries: a port can be taken in between); sets port and pid
+  local name=$1 log="$work/$1.log" attempt status
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    if [ "$name" = redis ]; then
+      "$redis_exe" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --maxclients 20000 \
+        --protected-mode no --daemonize no --dir "$work" >"$log" 2>&1 &
+    else
+      dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning >"$log" 2>&1 &
+    fi
+    pid=$!
+    if [ "$name" = redis ]; then redis_pid=$pid; else ours_pid=$pid; fi
+    status=0
+    wait_ready "$port" "$pid" || status=$?
+    [ "$status" = 0 ] && return 0
+    if [ "$status" = 2 ]; then stop "$pid"; cat "$log" >&2; die "$name did not answer PING on port $port within 30 s"; fi
+    grep -qi 'address already in use' "$log" || { cat "$log" >&2; die "$name exited during start-up"; }
+    say "port $port was taken, trying another (attempt $attempt)"
+  done
   cat "$log" >&2
-  die "$name did not answer PING on port $port within 30 s"
+  die "$name could not find a free port"
 }
 
 start_servers() {
-  redis_port=$(free_port)
-  "$redis_exe" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxclients 20000 \
-    --protected-mode no --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  wait_ready "$redis_port" "$redis_pid" "$work/redis.log" redis-server
-  ours_port=$(free_port)
-  dotnet "$server_dll" --port "$ours_port" --maxclients 20000 --loglevel warning >"$work/ours.log" 2>&1 &
-  ours_pid=$!
-  wait_ready "$ours_port" "$ours_pid" "$work/ours.log" notistream-server
+  local port pid
+  start_server redis; redis_port=$port
+  start_server ours; ours_port=$port
 }
 
 failed=0 baseline=() candidate=()

@@ -51,7 +51,7 @@ internal sealed class LoadConnection : IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(SetupTimeout);
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            return new LoadConnection(socket, busy ? 256 * 1024 : 512);
+            return new LoadConnection(socket, busy ? 64 * 1024 : 512);
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.TooManyOpenSockets)
         {
