@@ -26,17 +26,21 @@ internal static class ConnectionsScenario
         {
             var rssBefore = ReadRss(options.ServerPid);
             var started = Stopwatch.GetTimestamp();
+            var opened = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
             {
-                var connection = await LoadConnection.ConnectAsync(endPoint, busy: false).ConfigureAwait(false);
-                connections[i] = connection;
                 try
                 {
+                    var connection = await LoadConnection.ConnectAsync(endPoint, busy: false).ConfigureAwait(false);
+                    connections[i] = connection;
+                    Interlocked.Increment(ref opened);
                     await connection.SubscribeAsync("SUBSCRIBE", [Channel(i)]).ConfigureAwait(false);
                 }
                 catch (LoadGenException ex)
                 {
-                    throw new LoadGenException($"connection {i + 1} of {count}: {ex.Message}", ex);
+                    var ours = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.TooManyOpenSockets };
+                    var hint = ours ? "" : " (the server's maxclients or open-file limit may be below the connection count)";
+                    throw new LoadGenException($"with {Volatile.Read(ref opened)} of {count} connections open: {ex.Message}{hint}", ex);
                 }
             }).ConfigureAwait(false);
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

@@ -14,7 +14,7 @@ namespace Notistream.LoadGen.Scenarios;
 /// ahead of the subscribers, so the figure is what the server sustains, not how much it can buffer.
 /// Rates are taken after a warm-up; afterwards every message is accounted for.
 /// </summary>
-internal sealed class ThroughputCase
+internal sealed class ThroughputCase : IDisposable
 {
     private readonly LoadGenOptions _options;
     private readonly EndPoint _endPoint;
@@ -109,6 +109,15 @@ internal sealed class ThroughputCase
                 connection.Dispose();
             }
 
+            Dispose();
+        }
+    }
+
+    /// <summary>Closes every subscriber connection, also when set-up failed half way.</summary>
+    public void Dispose()
+    {
+        lock (_subscribers)
+        {
             foreach (var subscriber in _subscribers)
             {
                 subscriber.Connection.Dispose();

@@ -13,7 +13,7 @@ internal static class ThroughputScenarios
     public static async Task<ScenarioResult> FanoutAsync(LoadGenOptions options, EndPoint endPoint, int subscribers)
     {
         var channel = CasePrefix() + "fanout";
-        var run = new ThroughputCase(options, endPoint, [channel], subscribers);
+        using var run = new ThroughputCase(options, endPoint, [channel], subscribers);
         await Parallel.ForEachAsync(Enumerable.Range(0, subscribers), Limited(), async (_, _) =>
             await run.AddSubscriberAsync([channel], [], [0]).ConfigureAwait(false)).ConfigureAwait(false);
         var (delivery, metrics, problems) = await run.RunAsync().ConfigureAwait(false);
@@ -28,7 +28,7 @@ internal static class ThroughputScenarios
         var width = (count - 1).ToString(Invariant).Length;
         var channels = Enumerable.Range(0, count).Select(i => prefix + "ch:" + i.ToString("D" + width.ToString(Invariant), Invariant)).ToList();
         var connections = Math.Max(1, (count + options.ChannelsPerConnection - 1) / options.ChannelsPerConnection);
-        var run = new ThroughputCase(options, endPoint, channels, 1);
+        using var run = new ThroughputCase(options, endPoint, channels, 1);
 
         // Connection j holds channels j, j + connections, ...: round-robin publishing spreads evenly over connections.
         await Parallel.ForEachAsync(Enumerable.Range(0, connections), Limited(), async (j, _) =>
@@ -50,7 +50,7 @@ internal static class ThroughputScenarios
     {
         var prefix = CasePrefix();
         var channel = prefix + "user.0.inbox";
-        var run = new ThroughputCase(options, endPoint, [channel], 1);
+        using var run = new ThroughputCase(options, endPoint, [channel], 1);
         if (patterns == 0)
         {
             await run.AddSubscriberAsync([channel], [], [0]).ConfigureAwait(false);
