@@ -1,4 +1,5 @@
 using Notistream.LoadGen.Reporting;
+using Notistream.LoadGen.Wire;
 using Notistream.Testing;
 
 namespace Notistream.LoadGen.Tests;
@@ -20,6 +21,35 @@ public class SmokeTests
         await using var server = await RedisServerProcess.StartAsync("--maxclients", "1000");
         var report = await RunAsync(server.Port);
         Assert.StartsWith("redis 7", report.Server, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_subscriber_killed_during_the_run_makes_the_case_invalid()
+    {
+        await using var server = await RedisServerProcess.StartAsync();
+        var options = LoadGenOptions.Smoke("127.0.0.1", server.Port) with { Scenarios = ["fanout"], FanoutSubscribers = [1], DurationSeconds = 1 };
+        var run = LoadGenerator.RunAsync(options);
+
+        // Once the subscriber is subscribed and messages flow, the server drops it.
+        using (var admin = await LoadConnection.ConnectAsync(server.EndPoint, busy: false, TestContext.Current.CancellationToken))
+        {
+            while ((await admin.CallAsync("PUBSUB", "CHANNELS", "*fanout")).Items.Count == 0)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+            Assert.Equal(1, (await admin.CallAsync("CLIENT", "KILL", "TYPE", "pubsub")).Integer);
+        }
+
+        var report = await run.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        var result = Assert.Single(report.Results);
+        Assert.False(report.Valid);
+        Assert.False(result.Valid);
+        Assert.True(result.Delivery.Lost > 0, result.Delivery.ToString());
+        Assert.True(result.Delivery.ReplyMismatches > 0, result.Delivery.ToString());
+        Assert.Contains(result.Problems, p => p.Contains("closed a subscriber", StringComparison.Ordinal));
+        Assert.Contains("INVALID", TableWriter.Format(report), StringComparison.Ordinal);
     }
 
     private static async Task<RunReport> RunAsync(int port)
