@@ -1,0 +1,73 @@
+using System.Globalization;
+
+namespace Notistream.LoadGen;
+
+/// <summary>What to run and how big. <see cref="Smoke"/> gives tiny sizes for a seconds-long check.</summary>
+public sealed record LoadGenOptions
+{
+    public static readonly IReadOnlyList<string> AllScenarios = ["fanout", "channels", "patterns", "latency", "connections"];
+
+    public string Host { get; init; } = "127.0.0.1";
+
+    public int Port { get; init; } = 6379;
+
+    public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
+
+    /// <summary>Seconds each case runs (warm-up included: the first 20%, at most 1 s, is not measured).</summary>
+    public double DurationSeconds { get; init; } = 5;
+
+    public int? ServerPid { get; init; }
+
+    public int Publishers { get; init; } = 4;
+
+    public int Pipeline { get; init; } = 64;
+
+    public int PayloadSize { get; init; } = 64;
+
+    public IReadOnlyList<int> FanoutSubscribers { get; init; } = [1, 50, 500];
+
+    public int Channels { get; init; } = 10_000;
+
+    public int ChannelsPerConnection { get; init; } = 100;
+
+    public IReadOnlyList<int> PatternCounts { get; init; } = [0, 100, 1_000, 10_000];
+
+    public int LatencyRate { get; init; } = 20_000;
+
+    public int LatencySubscribers { get; init; } = 50;
+
+    public int IdleConnections { get; init; } = 10_000;
+
+    /// <summary>Tiny sizes and about a second a case: proves every scenario works, measures nothing.</summary>
+    public static LoadGenOptions Smoke(string host, int port) => new()
+    {
+        Host = host,
+        Port = port,
+        DurationSeconds = 1,
+        Publishers = 2,
+        Pipeline = 16,
+        FanoutSubscribers = [1, 20],
+        Channels = 200,
+        ChannelsPerConnection = 20,
+        PatternCounts = [0, 100],
+        LatencyRate = 2_000,
+        LatencySubscribers = 5,
+        IdleConnections = 100,
+    };
+
+    public string Describe() => string.Join(' ', new[]
+    {
+        $"--scenario {string.Join(',', Scenarios)}",
+        $"--duration {DurationSeconds.ToString(CultureInfo.InvariantCulture)}",
+        $"--publishers {Publishers}",
+        $"--pipeline {Pipeline}",
+        $"--payload {PayloadSize}",
+        $"--subscribers {string.Join(',', FanoutSubscribers)}",
+        $"--channels {Channels}",
+        $"--channels-per-connection {ChannelsPerConnection}",
+        $"--patterns {string.Join(',', PatternCounts)}",
+        $"--rate {LatencyRate}",
+        $"--latency-subscribers {LatencySubscribers}",
+        $"--connections {IdleConnections}",
+    });
+}

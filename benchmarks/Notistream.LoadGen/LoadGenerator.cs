@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Sockets;
+using Notistream.LoadGen.Reporting;
+using Notistream.LoadGen.Scenarios;
+using Notistream.LoadGen.Wire;
+
+namespace Notistream.LoadGen;
+
+/// <summary>Runs the chosen scenarios against one server, one case after the other.</summary>
+public static class LoadGenerator
+{
+    public static async Task<RunReport> RunAsync(LoadGenOptions options, TextWriter? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var endPoint = await ResolveAsync(options.Host, options.Port).ConfigureAwait(false);
+        var server = await IdentifyAsync(endPoint).ConfigureAwait(false);
+        var started = DateTimeOffset.UtcNow;
+        var results = new List<ScenarioResult>();
+
+        async Task Case(string name, Func<Task<ScenarioResult>> run)
+        {
+            progress?.WriteLine($"{name} ...");
+            var result = await run().ConfigureAwait(false);
+            progress?.WriteLine($"{result.Case}: {(result.Valid ? "ok" : "INVALID")} ({result.Delivery})");
+            results.Add(result);
+        }
+
+        foreach (var scenario in options.Scenarios)
+        {
+            switch (scenario)
+            {
+                case "fanout":
+                    foreach (var n in options.FanoutSubscribers)
+                    {
+                        await Case($"fanout N={n}", () => ThroughputScenarios.FanoutAsync(options, endPoint, n)).ConfigureAwait(false);
+                    }
+
+                    break;
+                case "channels":
+                    await Case($"channels C={options.Channels}", () => ThroughputScenarios.ChannelsAsync(options, endPoint)).ConfigureAwait(false);
+                    break;
+                case "patterns":
+                    var before = results.Count;
+                    foreach (var k in options.PatternCounts)
+                    {
+                        await Case($"patterns K={k}", () => ThroughputScenarios.PatternsAsync(options, endPoint, k)).ConfigureAwait(false);
+                    }
+
+                    if (ThroughputScenarios.PatternRatio(results.Skip(before).ToList()) is { } ratio)
+                    {
+                        results.Add(ratio);
+                    }
+
+                    break;
+                case "latency":
+                    await Case("latency", () => LatencyScenario.RunAsync(options, endPoint)).ConfigureAwait(false);
+                    break;
+                case "connections":
+                    await Case($"connections {options.IdleConnections}", () => ConnectionsScenario.RunAsync(options, endPoint)).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new LoadGenException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");
+            }
+        }
+
+        return new RunReport($"{options.Host}:{options.Port}", server, started, options.Describe(), results);
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string host, int port)
+    {
+        if (IPAddress.TryParse(host, out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host).ConfigureAwait(false);
+            var v4 = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                ?? throw new LoadGenException($"{host} has no IPv4 address");
+            return new IPEndPoint(v4, port);
+        }
+        catch (SocketException ex)
+        {
+            throw new LoadGenException($"cannot resolve {host}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>"notistream 1.0.0" or "redis 7.0.15", from INFO server.</summary>
+    private static async Task<string> IdentifyAsync(IPEndPoint endPoint)
+    {
+        using var connection = await LoadConnection.ConnectAsync(endPoint, busy: false).ConfigureAwait(false);
+        var info = (await connection.CallAsync("INFO", "server").ConfigureAwait(false)).Text ?? "";
+        string? Field(string name) => info.Split('\n')
+            .Select(l => l.TrimEnd('\r'))
+            .FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.Ordinal))?[(name.Length + 1)..];
+        return Field("notistream_version") is { } ours ? $"notistream {ours}"
+            : Field("redis_version") is { } redis ? $"redis {redis}"
+            : "unknown server";
+    }
+}

@@ -1,0 +1,226 @@
+using System.Globalization;
+using Notistream.LoadGen;
+using Notistream.LoadGen.Reporting;
+
+// Socket completions run on the socket event thread instead of hopping to the thread pool: every
+// subscriber read is short and never blocks, and it halves what the generator costs per wake-up.
+// Read once, before the first socket is used; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 turns it off.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
+return await Cli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+
+namespace Notistream.LoadGen
+{
+    /// <summary>Command line: run scenarios against one server, or compare saved JSON reports. Exit 0 ok, 1 a run lost messages, 2 bad usage or failure.</summary>
+    internal static class Cli
+    {
+        private const string Usage = """
+            usage: notistream-loadgen [--host H] [--port P] [--scenario NAME[,NAME]]... [--duration SECONDS]
+                                      [--smoke] [--json FILE|-] [--server-pid PID] [sizes]
+                   notistream-loadgen --compare --baseline FILE... --candidate FILE... [--out FILE]
+
+            Runs pub/sub scenarios against a Redis-protocol server over raw pipelined RESP and prints one
+            table; every message is numbered and checked, a case that lost one is INVALID (exit 1).
+              --scenario        fanout, channels, patterns, latency, connections (default: all)
+              --duration        seconds per case, the first 20% (at most 1 s) is warm-up (default 5)
+              --smoke           tiny sizes, 1 s per case: proves it works, measures nothing
+              --json FILE|-     also write the results as JSON (- : JSON on stdout, the table on stderr)
+              --server-pid PID  server process, for its memory per connection (VmRSS); else n/a
+            sizes:
+              --publishers N (4) --pipeline N (64) --payload BYTES (64) --subscribers 1,50,500
+              --channels N (10000) --channels-per-connection N (100) --patterns 0,100,1000,10000
+              --rate MSG/S (20000) --latency-subscribers N (50) --connections N (10000)
+            --compare prints a markdown table of the medians of the candidate's and the baseline's reports
+            and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID.
+            """;
+
+        public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+        {
+            try
+            {
+                if (args.Contains("--help") || args.Contains("-h"))
+                {
+                    await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
+                    return 0;
+                }
+
+                return args.Contains("--compare")
+                    ? await CompareAsync(args, stdout).ConfigureAwait(false)
+                    : await RunScenariosAsync(args, stdout, stderr).ConfigureAwait(false);
+            }
+            catch (UsageException ex)
+            {
+                await stderr.WriteLineAsync($"notistream-loadgen: {ex.Message}\n\n{Usage}").ConfigureAwait(false);
+                return 2;
+            }
+            catch (LoadGenException ex)
+            {
+                await stderr.WriteLineAsync($"notistream-loadgen: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
+        private static async Task<int> RunScenariosAsync(string[] args, TextWriter stdout, TextWriter stderr)
+        {
+            var (options, json) = Parse(args);
+            var jsonToStdout = json == "-";
+            var table = jsonToStdout ? stderr : stdout;
+            var report = await LoadGenerator.RunAsync(options, stderr).ConfigureAwait(false);
+            await table.WriteAsync(TableWriter.Format(report)).ConfigureAwait(false);
+            if (jsonToStdout)
+            {
+                await stdout.WriteLineAsync(report.ToJson()).ConfigureAwait(false);
+            }
+            else if (json is not null)
+            {
+                await File.WriteAllTextAsync(json, report.ToJson()).ConfigureAwait(false);
+            }
+
+            return report.Valid ? 0 : 1;
+        }
+
+        internal static (LoadGenOptions Options, string? Json) Parse(string[] args)
+        {
+            var smoke = args.Contains("--smoke");
+            var options = smoke ? LoadGenOptions.Smoke("127.0.0.1", 6379) : new LoadGenOptions();
+            string? json = null;
+            var scenarios = new List<string>();
+            for (var i = 0; i < args.Length; i++)
+            {
+                var name = args[i];
+                if (name == "--smoke")
+                {
+                    continue;
+                }
+
+                string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{name} needs a value");
+                int Int(int min) => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= min
+                    ? v
+                    : throw new UsageException($"{name} must be a whole number >= {min}");
+                int[] Ints() => Value().Split(',').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                    ? v
+                    : throw new UsageException($"{name} takes whole numbers separated by commas")).ToArray();
+                options = name switch
+                {
+                    "--host" => options with { Host = Value() },
+                    "--port" => options with { Port = Int(1) },
+                    "--duration" => options with
+                    {
+                        DurationSeconds = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0
+                            ? d
+                            : throw new UsageException("--duration must be a number of seconds > 0"),
+                    },
+                    "--server-pid" => options with { ServerPid = Int(1) },
+                    "--publishers" => options with { Publishers = Int(1) },
+                    "--pipeline" => options with { Pipeline = Int(1) },
+                    "--payload" => options with { PayloadSize = Int(Wire.Payload.HeaderSize) },
+                    "--subscribers" => options with { FanoutSubscribers = Ints() },
+                    "--channels" => options with { Channels = Int(1) },
+                    "--channels-per-connection" => options with { ChannelsPerConnection = Int(1) },
+                    "--patterns" => options with { PatternCounts = Ints() },
+                    "--rate" => options with { LatencyRate = Int(1) },
+                    "--latency-subscribers" => options with { LatencySubscribers = Int(1) },
+                    "--connections" => options with { IdleConnections = Int(1) },
+                    "--scenario" => AddScenarios(options, scenarios, Value()),
+                    "--json" => SetJson(options, ref json, Value()),
+                    _ => throw new UsageException($"unknown option '{name}'"),
+                };
+            }
+
+            if (scenarios.Count > 0)
+            {
+                options = options with { Scenarios = scenarios.Distinct().ToList() };
+            }
+
+            return (options, json);
+        }
+
+        private static LoadGenOptions AddScenarios(LoadGenOptions options, List<string> scenarios, string value)
+        {
+            foreach (var scenario in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!LoadGenOptions.AllScenarios.Contains(scenario))
+                {
+                    throw new UsageException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");
+                }
+
+                scenarios.Add(scenario);
+            }
+
+            return options;
+        }
+
+        private static LoadGenOptions SetJson(LoadGenOptions options, ref string? json, string value)
+        {
+            json = value;
+            return options;
+        }
+
+        private static async Task<int> CompareAsync(string[] args, TextWriter stdout)
+        {
+            var baseline = new List<RunReport>();
+            var candidate = new List<RunReport>();
+            string? output = null;
+            List<RunReport>? current = null;
+            for (var i = 0; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--compare":
+                        break;
+                    case "--baseline":
+                        current = baseline;
+                        break;
+                    case "--candidate":
+                        current = candidate;
+                        break;
+                    case "--out":
+                        output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file");
+                        break;
+                    default:
+                        if (current is null || args[i].StartsWith("--", StringComparison.Ordinal))
+                        {
+                            throw new UsageException($"unexpected '{args[i]}' in --compare");
+                        }
+
+                        current.Add(await ReadReportAsync(args[i]).ConfigureAwait(false));
+                        break;
+                }
+            }
+
+            if (baseline.Count == 0 || candidate.Count == 0)
+            {
+                throw new UsageException("--compare needs --baseline FILE... and --candidate FILE...");
+            }
+
+            var table = Comparison.Format(baseline, candidate);
+            if (output is null)
+            {
+                await stdout.WriteAsync(table).ConfigureAwait(false);
+            }
+            else
+            {
+                await File.WriteAllTextAsync(output, table).ConfigureAwait(false);
+            }
+
+            return Comparison.AllValid(baseline.Concat(candidate)) ? 0 : 1;
+        }
+
+        private static async Task<RunReport> ReadReportAsync(string path)
+        {
+            try
+            {
+                return RunReport.FromJson(await File.ReadAllTextAsync(path).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or InvalidDataException)
+            {
+                throw new LoadGenException($"{path}: {ex.Message}", ex);
+            }
+        }
+    }
+
+    internal sealed class UsageException(string message) : Exception(message);
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+
+namespace Notistream.LoadGen.Reporting;
+
+/// <summary>
+/// Medians of repeated runs against a baseline server and a candidate, side by side, as a markdown table
+/// with the ratio candidate/baseline and which one is better (higher or lower, as the metric says).
+/// Runs in which a case lost messages do not count for that case.
+/// </summary>
+public static class Comparison
+{
+    public static string Format(IReadOnlyList<RunReport> baseline, IReadOnlyList<RunReport> candidate)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(candidate);
+        var baseName = Name(baseline, "baseline");
+        var candName = Name(candidate, "candidate");
+        var keys = candidate.Concat(baseline)
+            .SelectMany(r => r.Results)
+            .SelectMany(r => r.Metrics.Where(m => m.Better != "none").Select(m => (r.Case, m.Name, m.Unit, m.Better)))
+            .Distinct()
+            .ToList();
+
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"| case | metric | unit | {baseName} | {candName} | {candName} / {baseName} | |").AppendLine();
+        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | --- |");
+        foreach (var (caseName, metric, unit, better) in keys)
+        {
+            var b = Median(baseline, caseName, metric, out var bNote);
+            var c = Median(candidate, caseName, metric, out var cNote);
+            var ratio = b is > 0 && c is { } cv ? cv / b : (double?)null;
+            var verdict = ratio is null ? "" : Verdict(ratio.Value, better);
+            text.Append(CultureInfo.InvariantCulture,
+                $"| {caseName} | {metric} | {unit} | {TableWriter.Number(b)}{bNote} | {TableWriter.Number(c)}{cNote} | {(ratio is null ? "n/a" : ratio.Value.ToString("F2", CultureInfo.InvariantCulture))} | {verdict} |")
+                .AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>True when every case of every run is valid.</summary>
+    public static bool AllValid(IEnumerable<RunReport> reports) => reports.All(r => r.Valid);
+
+    private static string Name(IReadOnlyList<RunReport> runs, string fallback) =>
+        runs.Select(r => r.Server.Split(' ')[0]).FirstOrDefault() ?? fallback;
+
+    private static string Verdict(double ratio, string better)
+    {
+        var gain = better == "lower" ? 1 / ratio : ratio;
+        return gain switch
+        {
+            >= 1.02 => $"better {gain.ToString("F2", CultureInfo.InvariantCulture)}x",
+            <= 0.98 => $"worse {(1 / gain).ToString("F2", CultureInfo.InvariantCulture)}x",
+            _ => "same",
+        };
+    }
+
+    private static double? Median(IReadOnlyList<RunReport> runs, string caseName, string metric, out string note)
+    {
+        var cases = runs.SelectMany(r => r.Results).Where(r => r.Case == caseName).ToList();
+        var values = cases.Where(r => r.Valid)
+            .Select(r => r.Metrics.FirstOrDefault(m => m.Name == metric)?.Value)
+            .OfType<double>()
+            .Order()
+            .ToList();
+        var invalid = cases.Count(r => !r.Valid);
+        note = invalid == 0 ? "" : values.Count == 0 ? " INVALID" : $" ({invalid} of {cases.Count} runs INVALID)";
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var mid = values.Count / 2;
+        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    }
+}

@@ -1,0 +1,56 @@
+using Notistream.LoadGen.Reporting;
+using Notistream.LoadGen.Verification;
+
+namespace Notistream.LoadGen.Tests;
+
+public class ComparisonTests
+{
+    private static RunReport Report(string server, double rate, double p99, bool lost = false) => new(
+        "127.0.0.1:1",
+        server,
+        DateTimeOffset.UnixEpoch,
+        "",
+        [
+            new ScenarioResult("fanout", "fanout N=1", lost ? new DeliveryReport(9, 1, 0, 0) : new DeliveryReport(10, 0, 0, 0),
+                [Metric.Higher("deliveries/s", rate, "msg/s"), Metric.Info("published", 10, "msg")], []),
+            new ScenarioResult("latency", "latency", DeliveryReport.Empty, [Metric.Lower("p99", p99, "us")], []),
+        ]);
+
+    [Fact]
+    public void Medians_ratios_and_which_is_better()
+    {
+        var table = Comparison.Format(
+            [Report("redis 7.0.15", 100, 10), Report("redis 7.0.15", 200, 30), Report("redis 7.0.15", 900, 20)],
+            [Report("notistream 1.0", 300, 5), Report("notistream 1.0", 400, 5), Report("notistream 1.0", 1, 50)]);
+        var lines = table.Split('\n');
+        Assert.Equal("| case | metric | unit | redis | notistream | notistream / redis | |", lines[0]);
+        Assert.Equal("| fanout N=1 | deliveries/s | msg/s | 200.0 | 300.0 | 1.50 | better 1.50x |", lines[2]);
+        Assert.Equal("| latency | p99 | us | 20 | 5 | 0.25 | better 4.00x |", lines[3]);
+        Assert.DoesNotContain("published", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Runs_that_lost_messages_are_left_out_and_marked()
+    {
+        var baseline = new[] { Report("redis 7.0.15", 100, 10) };
+        var table = Comparison.Format(baseline, [Report("notistream 1.0", 300, 5, lost: true), Report("notistream 1.0", 50, 5)]);
+        Assert.Contains("| fanout N=1 | deliveries/s | msg/s | 100.0 | 50 (1 of 2 runs INVALID) | 0.50 | worse 2.00x |", table, StringComparison.Ordinal);
+        var none = Comparison.Format(baseline, [Report("notistream 1.0", 300, 5, lost: true)]);
+        Assert.Contains("| 100.0 | n/a INVALID | n/a |", none, StringComparison.Ordinal);
+        Assert.False(Comparison.AllValid([Report("notistream 1.0", 300, 5, lost: true)]));
+    }
+
+    [Fact]
+    public void Command_line_sizes_and_bad_usage()
+    {
+        var (options, json) = Cli.Parse(["--smoke", "--port", "7000", "--scenario", "fanout,latency", "--duration", "2.5", "--json", "-"]);
+        Assert.Equal(7000, options.Port);
+        Assert.Equal(["fanout", "latency"], options.Scenarios);
+        Assert.Equal(2.5, options.DurationSeconds);
+        Assert.Equal(100, options.IdleConnections);
+        Assert.Equal("-", json);
+        Assert.Throws<UsageException>(() => Cli.Parse(["--scenario", "nope"]));
+        Assert.Throws<UsageException>(() => Cli.Parse(["--duration", "0"]));
+        Assert.Throws<UsageException>(() => Cli.Parse(["--port"]));
+    }
+}

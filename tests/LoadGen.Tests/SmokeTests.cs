@@ -1,0 +1,99 @@
+using Notistream.LoadGen.Reporting;
+using Notistream.LoadGen.Wire;
+using Notistream.Testing;
+
+namespace Notistream.LoadGen.Tests;
+
+/// <summary>Every scenario in smoke sizes against our server and against redis-server: nothing lost, real figures.</summary>
+public class SmokeTests
+{
+    [Fact]
+    public async Task Every_scenario_against_our_server_delivers_every_message()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        var report = await RunAsync(server.Port);
+        Assert.StartsWith("notistream ", report.Server, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_scenario_against_redis_server_delivers_every_message()
+    {
+        await using var server = await RedisServerProcess.StartAsync("--maxclients", "1000");
+        var report = await RunAsync(server.Port);
+        Assert.StartsWith("redis 7", report.Server, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_subscriber_killed_during_the_run_makes_the_case_invalid()
+    {
+        await using var server = await RedisServerProcess.StartAsync();
+        var options = LoadGenOptions.Smoke("127.0.0.1", server.Port) with { Scenarios = ["fanout"], FanoutSubscribers = [1], DurationSeconds = 1 };
+        var run = LoadGenerator.RunAsync(options);
+
+        // Once the subscriber is subscribed and messages flow, the server drops it.
+        using (var admin = await LoadConnection.ConnectAsync(server.EndPoint, busy: false, TestContext.Current.CancellationToken))
+        {
+            while ((await admin.CallAsync("PUBSUB", "CHANNELS", "*fanout")).Items.Count == 0)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            await Task.Delay(300, TestContext.Current.CancellationToken);
+            Assert.Equal(1, (await admin.CallAsync("CLIENT", "KILL", "TYPE", "pubsub")).Integer);
+        }
+
+        var report = await run.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        var result = Assert.Single(report.Results);
+        Assert.False(report.Valid);
+        Assert.False(result.Valid);
+        Assert.True(result.Delivery.Lost > 0, result.Delivery.ToString());
+        Assert.True(result.Delivery.ReplyMismatches > 0, result.Delivery.ToString());
+        Assert.Contains(result.Problems, p => p.Contains("closed a subscriber", StringComparison.Ordinal));
+        Assert.Contains("INVALID", TableWriter.Format(report), StringComparison.Ordinal);
+    }
+
+    private static async Task<RunReport> RunAsync(int port)
+    {
+        var options = LoadGenOptions.Smoke("127.0.0.1", port) with { DurationSeconds = 0.6 };
+        var report = await LoadGenerator.RunAsync(options).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        var text = TableWriter.Format(report);
+        Assert.True(report.Valid, text);
+        Assert.Equal(
+            ["fanout N=1", "fanout N=20", "channels C=200, 20/conn", "patterns K=0", "patterns K=100", "patterns K=100 / K=0", "latency 2000/s x 5 subs", "connections 100 idle"],
+            report.Results.Select(r => r.Case));
+        foreach (var result in report.Results)
+        {
+            Assert.True(result.Delivery.Clean, $"{result.Case}: {result.Delivery}");
+            Assert.Empty(result.Problems);
+            foreach (var metric in result.Metrics.Where(m => m.Better == "higher"))
+            {
+                Assert.True(metric.Value > 0, $"{result.Case} {metric.Name} = {metric.Value}");
+            }
+        }
+
+        double Figure(string @case, string metric) =>
+            report.Results.Single(r => r.Case == @case).Metrics.Single(m => m.Name == metric).Value!.Value;
+
+        // Fan-out to 20 delivers 20 times what it publishes; one channel subscriber gets each message once.
+        Assert.InRange(Figure("fanout N=20", "deliveries/s") / Figure("fanout N=20", "publishes/s"), 19.0, 21.0);
+        Assert.Equal(report.Results[0].Delivery.Received, Figure("fanout N=1", "published"));
+        Assert.True(report.Results.Single(r => r.Case == "channels C=200, 20/conn").Delivery.Received > 200);
+
+        // Latency: 2,000 msg/s x 5 subscribers for 0.6 s, the warm-up excluded from the samples.
+        var latency = report.Results.Single(r => r.Scenario == "latency");
+        Assert.Equal(5 * 1200, latency.Delivery.Received);
+        Assert.True(Figure(latency.Case, "samples") > 0);
+        Assert.True(Figure(latency.Case, "p50") > 0);
+        Assert.True(Figure(latency.Case, "p50") <= Figure(latency.Case, "p99"));
+        Assert.True(Figure(latency.Case, "p99") <= Figure(latency.Case, "max"));
+
+        // Without --server-pid there is no memory figure, and the publish to one idle subscriber arrived.
+        var idle = report.Results.Single(r => r.Scenario == "connections");
+        Assert.Null(idle.Metrics.Single(m => m.Name == "server RSS per connection").Value);
+        Assert.Equal(1, idle.Delivery.Received);
+
+        Assert.Equal(report.ToJson(), RunReport.FromJson(report.ToJson()).ToJson());
+        return report;
+    }
+}
