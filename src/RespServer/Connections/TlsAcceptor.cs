@@ -154,6 +154,16 @@ internal sealed partial class TlsAcceptor : IDisposable
                 Log.HandshakeFailed(_logger, address, Describe(ex));
             }
 
+            // An abortive close (RST), as Redis's refusal looks to a client that already sent a command.
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (SocketException)
+            {
+                // already reset by the peer
+            }
+
             stream.Dispose();
             socket.Dispose();
             return null;
