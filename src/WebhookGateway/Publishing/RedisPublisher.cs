@@ -81,7 +81,7 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        GatewayLog.Connecting(_logger, _options.Server);
+        GatewayLog.Connecting(_logger, _options.UsesServerTls ? $"{_options.Server} over TLS" : _options.Server);
         _connecting = ConnectAsync();
         return Task.CompletedTask;
     }

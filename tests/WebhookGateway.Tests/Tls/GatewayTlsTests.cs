@@ -105,6 +105,8 @@ public sealed class GatewayTlsTests : IDisposable
         await using var server = await NotistreamServer.StartTlsAsync(_certificates, plain: false);
         await using var gateway = await GatewayHost.StartAsync(null, (IDictionary?)null,
             "--server", $"127.0.0.1:{server.TlsPort}", "--server-ca-file", _certificates.CaFile, "--ConnectTimeoutMilliseconds", "1000");
+        // The first connection attempt has ended (refused after the handshake) before asking.
+        await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3012)), "the first connection attempt to fail");
 
         using var response = await gateway.Client.PostAsync("/deploys", new StringContent("lost?"), Ct);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
