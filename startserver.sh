@@ -218,7 +218,9 @@ redis_auth=""
   echo "Notistream is running."
   for i in "${!pids[@]}"; do
     case "${names[$i]}" in
-      "pub/sub server") echo "  pub/sub server   $bind:$port  (pid ${pids[$i]})" ;;
+      "pub/sub server")
+        echo "  pub/sub server   $bind:$port  (pid ${pids[$i]})"
+        [[ -n ${NOTISTREAM_TLS_PORT:-} ]] && echo "                   TLS on $bind:$NOTISTREAM_TLS_PORT" ;;
       "webhook gateway") echo "  webhook gateway  http://$url_host:$web_port  (pid ${pids[$i]}), publishing to $server_address" ;;
     esac
   done
@@ -229,6 +231,9 @@ redis_auth=""
   if [[ $mode != web ]]; then
     echo "Subscribe:  redis-cli -h $public_host -p $port ${redis_auth}subscribe channel1"
     echo "            (or the notistream client)"
+    if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
+      echo "  over TLS: redis-cli --tls --cacert <ca.crt> [--cert <client.crt> --key <client.key>] -h $public_host -p $NOTISTREAM_TLS_PORT ${redis_auth}subscribe channel1"
+    fi
   fi
   if [[ $mode != pubsub ]]; then
     echo "Publish:    curl ${auth}-d \"message=hello&channel=channel1\" http://$public_host:$web_port/"
