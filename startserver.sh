@@ -17,6 +17,10 @@
 #   NOTISTREAM_SERVER         web only: the pub/sub server to publish to (127.0.0.1:$NOTISTREAM_PORT)
 #   NOTISTREAM_TOKEN          publish token the gateway requires (Authorization: Bearer ...)
 #   GITHUB_WEBHOOK_SECRET     secret of the GitHub webhook; without it POST /github refuses deliveries
+#   NOTISTREAM_TLS_PORT       also listen for TLS on this port (tls-port); needs NOTISTREAM_TLS_CERT and NOTISTREAM_TLS_KEY
+#   NOTISTREAM_TLS_CERT       server certificate, PEM (tls-cert-file)
+#   NOTISTREAM_TLS_KEY        its private key, PEM (tls-key-file)
+#   NOTISTREAM_TLS_CA         CA that client certificates must chain to (tls-ca-cert-file); unset: no client certificates asked
 #   NOTISTREAM_CONFIGURATION  build configuration to run (Release)
 set -uo pipefail
 cd "$(dirname "$0")" || exit 1
@@ -151,6 +155,14 @@ wait_ready() { # name pid check...
 
 server_args=(--port "$port" --bind "$bind")
 [[ -n ${NOTISTREAM_PASSWORD:-} ]] && server_args+=(--requirepass "$NOTISTREAM_PASSWORD")
+if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
+  server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "${NOTISTREAM_TLS_CERT:-}" --tls-key-file "${NOTISTREAM_TLS_KEY:-}")
+  if [[ -n ${NOTISTREAM_TLS_CA:-} ]]; then
+    server_args+=(--tls-ca-cert-file "$NOTISTREAM_TLS_CA")
+  else
+    server_args+=(--tls-auth-clients no)
+  fi
+fi
 
 if [[ $mode == all && $port == "$web_port" ]]; then
   log "NOTISTREAM_PORT and NOTISTREAM_WEB_PORT are both $port; give them different ports"
@@ -206,7 +218,9 @@ redis_auth=""
   echo "Notistream is running."
   for i in "${!pids[@]}"; do
     case "${names[$i]}" in
-      "pub/sub server") echo "  pub/sub server   $bind:$port  (pid ${pids[$i]})" ;;
+      "pub/sub server")
+        echo "  pub/sub server   $bind:$port  (pid ${pids[$i]})"
+        [[ -n ${NOTISTREAM_TLS_PORT:-} ]] && echo "                   TLS on $bind:$NOTISTREAM_TLS_PORT" ;;
       "webhook gateway") echo "  webhook gateway  http://$url_host:$web_port  (pid ${pids[$i]}), publishing to $server_address" ;;
     esac
   done
@@ -217,6 +231,9 @@ redis_auth=""
   if [[ $mode != web ]]; then
     echo "Subscribe:  redis-cli -h $public_host -p $port ${redis_auth}subscribe channel1"
     echo "            (or the notistream client)"
+    if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
+      echo "  over TLS: redis-cli --tls --cacert <ca.crt> [--cert <client.crt> --key <client.key>] -h $public_host -p $NOTISTREAM_TLS_PORT ${redis_auth}subscribe channel1"
+    fi
   fi
   if [[ $mode != pubsub ]]; then
     echo "Publish:    curl ${auth}-d \"message=hello&channel=channel1\" http://$public_host:$web_port/"

@@ -27,10 +27,18 @@ if (args is ["--help"] or ["-h"])
           client-query-buffer-limit <bytes> largest unprocessed input per client (default 1gb)
           loglevel debug|verbose|notice|warning   (default notice)
           logfile <path>                    log to a file instead of standard output
+          tls-port <n>                      also listen for TLS on this port (default 0 = off;
+                                            with port 0: TLS only)
+          tls-cert-file / tls-key-file <path>   server certificate and key, PEM
+          tls-key-file-pass <password>      password of an encrypted key
+          tls-ca-cert-file / tls-ca-cert-dir <path>   CA for client certificates
+          tls-auth-clients yes|no|optional  client certificate required (default yes)
+          tls-protocols "TLSv1.2 TLSv1.3"   allowed TLS versions
 
         Examples:
           notistream-server --port 6380 --bind 127.0.0.1 --requirepass s3cret
           notistream-server /etc/notistream.conf --loglevel verbose
+          notistream-server --tls-port 6380 --tls-cert-file server.crt --tls-key-file server.key --tls-ca-cert-file ca.crt
         """);
     return 0;
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,13 +16,18 @@ public sealed class NotistreamServer : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private NotistreamServer(IHost host, int port)
+    private NotistreamServer(IHost host, int port, int tlsPort = 0)
     {
         _host = host;
         Port = port;
+        TlsPort = tlsPort;
     }
 
+    /// <summary>The plain port; 0 when the server listens on TLS only.</summary>
     public int Port { get; }
+
+    /// <summary>The TLS port; 0 without TLS.</summary>
+    public int TlsPort { get; }
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
@@ -32,6 +38,41 @@ public sealed class NotistreamServer : IAsyncDisposable
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var context = host.Services.GetRequiredService<ServerContext>();
         return new NotistreamServer(host, context.BoundPort);
+    }
+
+    /// <summary>
+    /// With TLS on a free port (tls-port 0 means "no TLS", as in Redis, so the port is picked here, with
+    /// retries on a bind race) using <paramref name="certificates"/>; with <paramref name="plain"/> a plain
+    /// port beside it, otherwise TLS only. <paramref name="args"/> come last (e.g. tls-auth-clients).
+    /// </summary>
+    public static async Task<NotistreamServer> StartTlsAsync(TestCertificates certificates, bool plain, params string[] args)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            string[] all =
+            [
+                "--port", plain ? FreePort.Next().ToString(CultureInfo.InvariantCulture) : "0",
+                "--tls-port", FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                "--tls-cert-file", certificates.ServerCertFile,
+                "--tls-key-file", certificates.ServerKeyFile,
+                "--tls-ca-cert-file", certificates.CaFile,
+                .. args,
+            ];
+            var options = ConfigLoader.Load(["--bind", "127.0.0.1", .. all]);
+            var host = RespServerHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+            try
+            {
+                await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+            catch (ConfigException ex) when (attempt < 5 && ex.Message.StartsWith("Could not create server", StringComparison.Ordinal))
+            {
+                host.Dispose();
+                continue;
+            }
+
+            var context = host.Services.GetRequiredService<ServerContext>();
+            return new NotistreamServer(host, context.BoundPort, context.BoundTlsPort);
+        }
     }
 
     /// <summary>Server internals for white-box assertions (registry, clients, stats).</summary>

@@ -39,6 +39,33 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<bool> Tls { get; } = new("--tls")
+    {
+        Description = "Connect over TLS (the server's tls-port); the config file's \"tls\": true does the same",
+        Recursive = true,
+    };
+
+    public Option<string?> CaFile { get; } = new("--ca-file")
+    {
+        Description = "With TLS: CA certificate (PEM) the server's certificate must chain to, instead of the system's trust store (implies --tls)",
+        HelpName = "path",
+        Recursive = true,
+    };
+
+    public Option<string?> Cert { get; } = new("--cert")
+    {
+        Description = "With TLS: client certificate (PEM) for servers with tls-auth-clients yes; needs --key (implies --tls)",
+        HelpName = "path",
+        Recursive = true,
+    };
+
+    public Option<string?> Key { get; } = new("--key")
+    {
+        Description = "With TLS: the client certificate's private key (PEM)",
+        HelpName = "path",
+        Recursive = true,
+    };
+
     public Option<bool> Print { get; } = new("--print")
     {
         Description = "Write messages to stdout instead of raising desktop notifications",
@@ -88,6 +115,17 @@ internal sealed class CliOptions
                 result.AddError($"--channels: {error}");
             }
         });
+        foreach (var file in new[] { CaFile, Cert, Key })
+        {
+            file.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<string?>() is { } path && !File.Exists(path))
+                {
+                    result.AddError($"{file.Name}: file '{path}' not found");
+                }
+            });
+        }
+
         Notifier.Validators.Add(result =>
         {
             if (!NotifierKinds.TryParse(result.GetValueOrDefault<string?>(), out _))
@@ -97,7 +135,22 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Channels, Password, Print, Json, Exec, Notifier];
+    public IEnumerable<Option> All => [Config, Host, Port, Channels, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier];
+
+    /// <summary>--tls, --ca-file, --cert, --key; null when none is given.</summary>
+    private TlsSettings? ReadTls(ParseResult result)
+    {
+        var tls = new TlsSettings
+        {
+            Enabled = result.GetValue(Tls),
+            CaFile = FullPath(result.GetValue(CaFile)),
+            CertFile = FullPath(result.GetValue(Cert)),
+            KeyFile = FullPath(result.GetValue(Key)),
+        };
+        return tls == TlsSettings.Off ? null : tls;
+    }
+
+    private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
     /// <summary>The connection-related values given on the command line, already validated.</summary>
     public Overrides Read(ParseResult result, HostEnvironment host)
@@ -112,6 +165,7 @@ internal sealed class CliOptions
             result.GetValue(Channels) is null ? null : parsedChannels,
             result.GetValue(Password) ?? (host.GetVariable("NOTISTREAM_PASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
             result.GetValue(Notifier) is null ? null : notifier,
+            ReadTls(result),
             result.GetValue(Print) || result.GetValue(Json),
             result.GetValue(Json),
             result.GetValue(Exec));
@@ -119,6 +173,7 @@ internal sealed class CliOptions
 }
 
 /// <summary>What the command line says, on top of the config file.</summary>
+/// <param name="Tls">TLS settings given on the command line (null: none); each file replaces the config file's.</param>
 internal sealed record Overrides(
     string? ConfigPath,
     string? Host,
@@ -126,18 +181,34 @@ internal sealed record Overrides(
     IReadOnlyList<ChannelSpec>? Channels,
     string? Password,
     NotifierKind? Notifier,
+    TlsSettings? Tls,
     bool Print,
     bool Json,
     string? Exec)
 {
     public bool HasConnectionSettings => Host is not null || Port is not null || Channels is not null;
 
-    public ClientConfig ApplyTo(ClientConfig config) => config with
+    public ClientConfig ApplyTo(ClientConfig config)
     {
-        Host = Host ?? config.Host,
-        Port = Port ?? config.Port,
-        Channels = Channels ?? config.Channels,
-        Password = Password ?? config.Password,
-        Notifier = Notifier ?? config.Notifier,
-    };
+        var merged = config with
+        {
+            Host = Host ?? config.Host,
+            Port = Port ?? config.Port,
+            Channels = Channels ?? config.Channels,
+            Password = Password ?? config.Password,
+            Notifier = Notifier ?? config.Notifier,
+            Tls = Tls is null ? config.Tls : new TlsSettings
+            {
+                Enabled = Tls.Enabled || config.Tls.Enabled,
+                CaFile = Tls.CaFile ?? config.Tls.CaFile,
+                CertFile = Tls.CertFile ?? config.Tls.CertFile,
+                KeyFile = Tls.KeyFile ?? config.Tls.KeyFile,
+            }.Normalized(),
+        };
+
+        // A certificate without its key (or a file that is gone) from the command line; the config file's own are checked when it is read.
+        return merged.Tls.Check("--ca-file", "--cert", "--key") is { } problem
+            ? throw new ConfigException($"{problem.Name}: {problem.Problem}")
+            : merged;
+    }
 }

@@ -20,6 +20,9 @@ internal sealed record ClientConfig
 
     public NotifierKind Notifier { get; init; } = NotifierKind.Auto;
 
+    /// <summary>TLS to the server: "tls", "caFile", "certFile", "keyFile" in the config file.</summary>
+    public TlsSettings Tls { get; init; } = TlsSettings.Off;
+
     public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
 
     public string EndPointText => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";

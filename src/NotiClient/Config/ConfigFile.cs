@@ -20,7 +20,8 @@ namespace Notistream.Client.Config;
 ///   "password": null
 /// }
 /// </code>
-/// Optional: "notifier" (auto|freedesktop|macos|windows|console), "keepaliveSeconds",
+/// Optional: "tls" (true/false), "caFile", "certFile", "keyFile" (PEM files; a file turns TLS on),
+/// "notifier" (auto|freedesktop|macos|windows|console), "keepaliveSeconds",
 /// "keepaliveTimeoutSeconds", "reconnectMinSeconds", "reconnectMaxSeconds", "connectTimeoutSeconds".
 /// </example>
 internal static class ConfigFile
@@ -72,6 +73,7 @@ internal static class ConfigFile
 
             var config = new ClientConfig();
             var connection = ConnectionSettings.Default;
+            var tls = TlsSettings.Off;
             var sawChannels = false;
             foreach (var property in root.EnumerateObject())
             {
@@ -99,6 +101,20 @@ internal static class ConfigFile
                             Password = value.ValueKind == JsonValueKind.Null ? null : RequireString(path, property) is { Length: > 0 } p ? p : null,
                         };
                         break;
+                    case "tls":
+                        tls = value.ValueKind is JsonValueKind.True or JsonValueKind.False
+                            ? tls with { Enabled = value.GetBoolean() }
+                            : throw ConfigException.Field(path, "tls", $"must be true or false (got {Describe(value)})");
+                        break;
+                    case "caFile":
+                        tls = tls with { CaFile = ReadPath(path, property) };
+                        break;
+                    case "certFile":
+                        tls = tls with { CertFile = ReadPath(path, property) };
+                        break;
+                    case "keyFile":
+                        tls = tls with { KeyFile = ReadPath(path, property) };
+                        break;
                     case "notifier":
                         if (!NotifierKinds.TryParse(RequireString(path, property), out var kind))
                         {
@@ -123,7 +139,7 @@ internal static class ConfigFile
                         connection = connection with { ConnectTimeout = ReadSeconds(path, property, 0.1, 300) };
                         break;
                     default:
-                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, channels, password, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
+                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, channels, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
                 }
             }
 
@@ -137,7 +153,12 @@ internal static class ConfigFile
                 throw ConfigException.Field(path, "reconnectMaxSeconds", "must not be less than reconnectMinSeconds");
             }
 
-            return config with { Connection = connection };
+            if (tls.Check("caFile", "certFile", "keyFile") is { } tlsProblem)
+            {
+                throw ConfigException.Field(path, tlsProblem.Name, tlsProblem.Problem);
+            }
+
+            return config with { Connection = connection, Tls = tls.Normalized() };
         }
     }
 
@@ -187,6 +208,14 @@ internal static class ConfigFile
                 writer.WriteString("password", config.Password);
             }
 
+            if (config.Tls.Enabled)
+            {
+                writer.WriteBoolean("tls", true);
+                WriteIfSet(writer, "caFile", config.Tls.CaFile);
+                WriteIfSet(writer, "certFile", config.Tls.CertFile);
+                WriteIfSet(writer, "keyFile", config.Tls.KeyFile);
+            }
+
             if (config.Notifier != NotifierKind.Auto)
             {
                 writer.WriteString("notifier", NotifierKinds.Name(config.Notifier));
@@ -204,6 +233,26 @@ internal static class ConfigFile
 
         buffer.Write("\n"u8);
         return buffer.ToArray();
+    }
+
+    private static void WriteIfSet(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    /// <summary>A file path; relative paths are taken from the config file's folder, so the file can move with its certificates.</summary>
+    private static string ReadPath(string path, JsonProperty property)
+    {
+        var value = RequireString(path, property);
+        if (value.Length == 0)
+        {
+            throw ConfigException.Field(path, property.Name, "must be a file path (got an empty string)");
+        }
+
+        return Path.GetFullPath(value, Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     private static void WriteIfChanged(Utf8JsonWriter writer, string name, TimeSpan value, TimeSpan defaultValue)

@@ -9,6 +9,10 @@ namespace Notistream.Client.Subscriptions;
 /// </summary>
 internal static class ConnectionErrors
 {
+    /// <summary>A TLS connection the server closed right after the handshake: with Redis and ours, a missing or refused client certificate.</summary>
+    public const string TlsClosedByServer =
+        "the server closed the TLS connection (does it require a client certificate? give --cert and --key)";
+
     public static string Describe(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -17,9 +21,21 @@ internal static class ConnectionErrors
             {
                 return Describe(socket.SocketErrorCode, socket.Message);
             }
+
+            if (e is System.Security.Authentication.AuthenticationException tls)
+            {
+                return tls.Message.Contains("remote certificate", StringComparison.OrdinalIgnoreCase)
+                    ? "the server's TLS certificate is not trusted (is it issued by the CA in --ca-file / caFile, for this host name?)"
+                    : $"the TLS handshake failed: {FirstLine(tls.Message)}";
+            }
         }
 
         var text = AllMessages(exception);
+        if (text.Contains(TlsClosedByServer, StringComparison.Ordinal))
+        {
+            return TlsClosedByServer;
+        }
+
         if (text.Contains("NOAUTH", StringComparison.OrdinalIgnoreCase))
         {
             return "the server requires a password";

@@ -30,6 +30,21 @@ internal static class RedisConnections
             ConfigurationChannel = string.Empty,
         };
         options.EndPoints.Add(config.Host, config.Port);
+        if (config.Tls.Enabled)
+        {
+            // The server's certificate must name the host (DNS name or IP address) and chain to the CA file, or to a root the system trusts.
+            options.Ssl = true;
+            if (config.Tls.CaFile is { } caFile)
+            {
+                options.TrustIssuer(caFile);
+            }
+
+            if (config.Tls is { CertFile: { } certFile, KeyFile: { } keyFile })
+            {
+                options.SetUserPemCertificate(certFile, keyFile);
+            }
+        }
+
         return options;
     }
 
@@ -46,6 +61,12 @@ internal static class RedisConnections
             _ = connect.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None,
                 TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             throw;
+        }
+        catch (RedisConnectionException ex) when (config.Tls.Enabled && ex.FailureType == ConnectionFailureType.UnableToConnect
+            && ex.InnerException is null)
+        {
+            // The handshake went through but the server hung up: StackExchange.Redis says no more than "error connecting".
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, ConnectionErrors.TlsClosedByServer, ex, CommandStatus.Unknown);
         }
     }
 

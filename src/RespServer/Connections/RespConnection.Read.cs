@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Notistream.RespServer.Commands;
 using Notistream.RespServer.Protocol;
-using Pipelines.Sockets.Unofficial;
 
 namespace Notistream.RespServer.Connections;
 
@@ -15,7 +14,7 @@ internal sealed partial class RespConnection
     /// <summary>Runs the connection to its end: reads and executes requests while the writer drains output.</summary>
     public async Task RunAsync(CommandTable commands)
     {
-        var writer = Output.RunAsync(_socket.Output);
+        var writer = Output.RunAsync(_transport.Output);
         try
         {
             await ReadLoopAsync(commands).ConfigureAwait(false);
@@ -42,42 +41,15 @@ internal sealed partial class RespConnection
                 }
             }
 
-            if (Interlocked.Exchange(ref _closeState, 2) != 2)
-            {
-                await WaitUntilSentAsync().ConfigureAwait(false);
-            }
-
-            await _socket.Output.CompleteAsync().ConfigureAwait(false);
-            await _socket.Input.CompleteAsync().ConfigureAwait(false);
-            _socket.Dispose();
+            var drain = Interlocked.Exchange(ref _closeState, 2) != 2;
+            await _transport.CloseAsync(Output.TotalBytesWritten, drain).ConfigureAwait(false);
             Server.Clients.Remove(this);
         }
     }
 
-    /// <summary>
-    /// Disposing the socket while its send loop still holds bytes would cut off the last replies
-    /// (QUIT's +OK, a protocol error). The library exposes no awaitable for "all sent", so this
-    /// polls its byte counter against what the writer handed over, bounded.
-    /// </summary>
-    private async Task WaitUntilSentAsync()
-    {
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
-        var deadline = Environment.TickCount64 + 5000;
-        while (_socket.BytesSent < Output.TotalBytesWritten && !SendLoopEnded(_socket.ShutdownKind)
-            && Environment.TickCount64 < deadline)
-        {
-            await poll.WaitForNextTickAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The first recorded end is the send side's own (a client that half-closed still gets its replies).</summary>
-    private static bool SendLoopEnded(PipeShutdownKind kind) => kind is PipeShutdownKind.WriteEndOfStream
-        or PipeShutdownKind.WriteDisposed or PipeShutdownKind.WriteException or PipeShutdownKind.WriteIOException
-        or PipeShutdownKind.WriteSocketError;
-
     private async Task ReadLoopAsync(CommandTable commands)
     {
-        var input = _socket.Input;
+        var input = _transport.Input;
         while (!CloseAfterReply)
         {
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.Protocol;
 using Notistream.RespServer.PubSub;
-using Pipelines.Sockets.Unofficial;
 
 namespace Notistream.RespServer.Connections;
 
@@ -26,19 +25,19 @@ internal enum ReplyMode
 /// </summary>
 internal sealed partial class RespConnection : ISubscriber
 {
-    private readonly SocketConnection _socket;
+    private readonly ClientTransport _transport;
     private readonly ReplyBuffer _replies = new();
     private readonly RequestScanner _scanner = new();
     private volatile int _protocol = 2;
     private int _closeState;
 
-    public RespConnection(ServerContext server, SocketConnection socket, long id)
+    public RespConnection(ServerContext server, ClientTransport transport, long id)
     {
         Server = server;
-        _socket = socket;
+        _transport = transport;
         Id = id;
-        Address = Format(socket.Socket.RemoteEndPoint);
-        LocalAddress = Format(socket.Socket.LocalEndPoint);
+        Address = Format(transport.RemoteEndPoint);
+        LocalAddress = Format(transport.LocalEndPoint);
         CreatedAt = Environment.TickCount64;
         LastInteraction = CreatedAt;
         Authenticated = !server.RequiresPassword;
@@ -131,8 +130,8 @@ internal sealed partial class RespConnection : ISubscriber
         }
 
         Output.Abort();
-        _socket.Input.CancelPendingRead();
-        _socket.Dispose();
+        _transport.Input.CancelPendingRead();
+        _transport.Abort();
     }
 
     /// <summary>Graceful close at shutdown: stop reading, write what is queued, then close.</summary>
@@ -143,7 +142,7 @@ internal sealed partial class RespConnection : ISubscriber
             return;
         }
 
-        _socket.Input.CancelPendingRead();
+        _transport.Input.CancelPendingRead();
     }
 
     /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>

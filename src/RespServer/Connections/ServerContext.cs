@@ -41,5 +41,8 @@ internal sealed class ServerContext
     /// <summary>The port actually bound (differs from the option when it was 0).</summary>
     public int BoundPort { get; set; }
 
+    /// <summary>The TLS port actually bound; 0 without tls-port.</summary>
+    public int BoundTlsPort { get; set; }
+
     public bool RequiresPassword => !string.IsNullOrEmpty(Options.RequirePass);
 }

@@ -7,7 +7,7 @@ namespace Notistream.RespServer.Hosting;
 /// </summary>
 internal sealed class RespServerOptions
 {
-    /// <summary>TCP port; 6379 as Redis. 0 asks the OS for a free port (tests).</summary>
+    /// <summary>TCP port; 6379 as Redis. 0 disables the plain port when tls-port is set (as Redis); otherwise 0 asks the OS for a free port (tests).</summary>
     public int Port { get; set; } = 6379;
 
     /// <summary>Addresses to listen on. Loopback only unless told otherwise.</summary>
@@ -45,6 +45,9 @@ internal sealed class RespServerOptions
     public string LogFile { get; set; } = "";
 
     public int Databases { get; set; } = 16;
+
+    /// <summary>The tls-* directives; TLS is off unless tls-port is set.</summary>
+    public TlsOptions Tls { get; set; } = new();
 
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }

@@ -15,9 +15,10 @@ namespace Notistream.RespServer.Hosting;
 /// </summary>
 internal sealed partial class RespServerService(ServerContext server, CommandTable commands, ILogger<RespServerService> logger) : BackgroundService
 {
-    private readonly List<Socket> _listeners = [];
+    private readonly List<(Socket Socket, bool Tls)> _listeners = [];
     private readonly HashSet<Task> _connections = [];
     private readonly object _connectionsLock = new();
+    private TlsAcceptor? _tls;
 
     /// <summary>Receive side: never pause below the largest frame we accept (query buffer limit), or a reader
     /// waiting for the rest of a frame would block on its own backpressure.</summary>
@@ -36,6 +37,55 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        var tls = server.Options.Tls;
+        try
+        {
+            if (tls.Enabled)
+            {
+                _tls = TlsAcceptor.Load(tls, logger);
+            }
+
+            // As Redis: port 0 beside a tls-port means TLS only.
+            if (!tls.Enabled || server.Options.Port != 0)
+            {
+                server.BoundPort = Listen(server.Options.Port, secure: false);
+            }
+
+            if (tls.Enabled)
+            {
+                server.BoundTlsPort = Listen(tls.Port, secure: true);
+            }
+        }
+        catch (ConfigException)
+        {
+            foreach (var (listener, _) in _listeners)
+            {
+                listener.Dispose();
+            }
+
+            _listeners.Clear();
+            _tls?.Dispose();
+            throw;
+        }
+
+        if (server.BoundPort != 0)
+        {
+            Log.Ready(logger, server.BoundPort, string.Join(' ', server.Options.Bind), ServerContext.RedisVersion);
+        }
+
+        if (tls.Enabled)
+        {
+            Log.ReadyTls(logger, server.BoundTlsPort, string.Join(' ', server.Options.Bind), tls.AuthClients.ToString().ToLowerInvariant());
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Listens on every bind address at <paramref name="port"/>; returns the port bound (the OS's choice for 0).</summary>
+    private int Listen(int port, bool secure)
+    {
+        var bound = port;
+        var count = 0;
         foreach (var address in server.Options.Bind)
         {
             var optional = address.StartsWith('-');
@@ -56,7 +106,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                 }
 
                 listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                listener.Bind(new IPEndPoint(ip, server.BoundPort != 0 ? server.BoundPort : server.Options.Port));
+                listener.Bind(new IPEndPoint(ip, bound));
                 listener.Listen(511);
             }
             catch (SocketException ex)
@@ -68,25 +118,25 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                     continue;
                 }
 
-                throw new ConfigException($"Could not create server TCP listening socket {text}:{server.Options.Port}: {ex.Message}");
+                throw new ConfigException($"Could not create server {(secure ? "TLS" : "TCP")} listening socket {text}:{port}: {ex.Message}");
             }
 
-            server.BoundPort = ((IPEndPoint)listener.LocalEndPoint!).Port;
-            _listeners.Add(listener);
+            bound = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            _listeners.Add((listener, secure));
+            count++;
         }
 
-        if (_listeners.Count == 0)
+        if (count == 0)
         {
             throw new ConfigException("Failed listening on any bind address");
         }
 
-        Log.Ready(logger, server.BoundPort, string.Join(' ', server.Options.Bind), ServerContext.RedisVersion);
-        return base.StartAsync(cancellationToken);
+        return bound;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var loops = _listeners.Select(l => AcceptLoopAsync(l, stoppingToken)).ToList();
+        var loops = _listeners.Select(l => AcceptLoopAsync(l.Socket, l.Tls, stoppingToken)).ToList();
         loops.Add(CronAsync(stoppingToken));
         await Task.WhenAll(loops).ConfigureAwait(false);
     }
@@ -94,7 +144,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         Log.Stopping(logger, server.Clients.Count);
-        foreach (var listener in _listeners)
+        foreach (var (listener, _) in _listeners)
         {
             listener.Dispose();
         }
@@ -123,10 +173,11 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             }
         }
 
+        _tls?.Dispose();
         Log.Stopped(logger);
     }
 
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken stoppingToken)
+    private async Task AcceptLoopAsync(Socket listener, bool tls, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -146,19 +197,23 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                 continue;
             }
 
-            Accept(socket);
+            Accept(socket, tls, stoppingToken);
         }
     }
 
-    private void Accept(Socket socket)
+    private void Accept(Socket socket, bool tls, CancellationToken stoppingToken)
     {
         Interlocked.Increment(ref server.Stats.TotalConnectionsReceived);
-        if (server.Clients.Count >= server.Options.MaxClients)
+        if (server.Clients.Count + (_tls?.Pending ?? 0) >= server.Options.MaxClients)
         {
             Interlocked.Increment(ref server.Stats.RejectedConnections);
             try
             {
-                socket.Send(Protocol.RespConstants.MaxClients);
+                if (!tls)
+                {
+                    // Over TLS there is no channel before the handshake: the client only sees the close, as with Redis.
+                    socket.Send(Protocol.RespConstants.MaxClients);
+                }
             }
             catch (SocketException)
             {
@@ -179,10 +234,35 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
         }
 
-        var connection = SocketConnection.Create(socket, SendOptions, ReceiveOptions, SocketConnectionOptions.None);
-        var client = new RespConnection(server, connection, server.Clients.NextId());
+        if (tls)
+        {
+            Track(StartTlsAsync(socket, stoppingToken), null);
+            return;
+        }
+
+        Start(new SocketTransport(SocketConnection.Create(socket, SendOptions, ReceiveOptions, SocketConnectionOptions.None)));
+    }
+
+    /// <summary>The handshake runs off the accept loop; a client that fails it never becomes a connection.</summary>
+    private async Task StartTlsAsync(Socket socket, CancellationToken stoppingToken)
+    {
+        var address = socket.RemoteEndPoint?.ToString() ?? "?";
+        var transport = await _tls!.AuthenticateAsync(socket, address, stoppingToken).ConfigureAwait(false);
+        if (transport is not null)
+        {
+            Start(transport);
+        }
+    }
+
+    private void Start(ClientTransport transport)
+    {
+        var client = new RespConnection(server, transport, server.Clients.NextId());
         server.Clients.Add(client);
-        var task = Task.Run(() => client.RunAsync(commands));
+        Track(Task.Run(() => client.RunAsync(commands)), client);
+    }
+
+    private void Track(Task task, RespConnection? client)
+    {
         lock (_connectionsLock)
         {
             _connections.Add(task);
@@ -197,7 +277,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
             if (t.Exception is { } error)
             {
-                Log.ConnectionFailed(logger, client.Id, error.GetBaseException());
+                Log.ConnectionFailed(logger, client?.Id ?? 0, error.GetBaseException());
             }
         }, TaskScheduler.Default);
     }
@@ -237,6 +317,10 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
             Message = "Ready to accept connections tcp: port {Port}, bind {Bind} (Redis {Version} protocol)")]
         public static partial void Ready(ILogger logger, int port, string bind, string version);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Information,
+            Message = "Ready to accept connections tls: port {Port}, bind {Bind}, tls-auth-clients {AuthClients}")]
+        public static partial void ReadyTls(ILogger logger, int port, string bind, string authClients);
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Skipping optional bind address {Address}: {Reason}")]
         public static partial void BindSkipped(ILogger logger, string address, string reason);

@@ -37,6 +37,7 @@ internal static class ServerConfig
         new("save", ""),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
+        .. TlsConfig.Snapshot(o.Tls),
     ];
 
     /// <summary>CONFIG SET name value [name value ...]: all or nothing. Returns Redis's error text, or null.</summary>
@@ -50,7 +51,7 @@ internal static class ServerConfig
                 return $"Unknown option or number of arguments for CONFIG SET - '{name}'";
             }
 
-            if (runtime && Immutable.Contains(name))
+            if (runtime && (Immutable.Contains(name) || TlsConfig.Known(name)))
             {
                 return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
             }
@@ -95,13 +96,19 @@ internal static class ServerConfig
 
     private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
-        or "loglevel" or "logfile" or "databases";
+        or "loglevel" or "logfile" or "databases"
+        || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
     {
         if (name != "bind" && name != "client-output-buffer-limit" && args.Length != 1)
         {
             return "wrong number of arguments";
+        }
+
+        if (TlsConfig.Known(name))
+        {
+            return TlsConfig.Apply(o.Tls, name, args[0]);
         }
 
         switch (name)
@@ -269,6 +276,7 @@ internal static class ServerConfig
         LogFile = o.LogFile,
         Databases = o.Databases,
         ConfigFile = o.ConfigFile,
+        Tls = o.Tls.Clone(),
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -287,5 +295,6 @@ internal static class ServerConfig
         to.LogLevel = from.LogLevel;
         to.LogFile = from.LogFile;
         to.Databases = from.Databases;
+        to.Tls = from.Tls;
     }
 }

@@ -24,6 +24,10 @@ internal static class GatewayConfiguration
         ("NOTISTREAM_TOKEN", Key(nameof(GatewayOptions.Token))),
         ("GITHUB_WEBHOOK_SECRET", Key(nameof(GatewayOptions.GitHubWebhookSecret))),
         ("NOTISTREAM_WEB_PORT", WebPortKey),
+        ("NOTISTREAM_SERVER_TLS", Key(nameof(GatewayOptions.ServerTls))),
+        ("NOTISTREAM_SERVER_CA_FILE", Key(nameof(GatewayOptions.ServerCaFile))),
+        ("NOTISTREAM_SERVER_CERT", Key(nameof(GatewayOptions.ServerCertFile))),
+        ("NOTISTREAM_SERVER_KEY", Key(nameof(GatewayOptions.ServerKeyFile))),
     ];
 
     /// <summary>
@@ -47,12 +51,13 @@ internal static class GatewayConfiguration
     }
 
     /// <summary>
-    /// <c>--urls</c> / <c>ASPNETCORE_URLS</c> win; otherwise <c>NOTISTREAM_WEB_PORT</c> on loopback;
-    /// otherwise <see cref="DefaultUrl"/>. Null means "leave Kestrel's configured URLs alone".
+    /// Kestrel endpoints in the configuration (<c>Kestrel:Endpoints:Https:Url</c> with a certificate,
+    /// for HTTPS) or <c>--urls</c> / <c>ASPNETCORE_URLS</c> win; otherwise <c>NOTISTREAM_WEB_PORT</c>
+    /// on loopback; otherwise <see cref="DefaultUrl"/>. Null means "leave Kestrel's configured URLs alone".
     /// </summary>
     public static string? ListenUrl(IConfiguration configuration)
     {
-        if (!string.IsNullOrWhiteSpace(configuration["urls"]))
+        if (!string.IsNullOrWhiteSpace(configuration["urls"]) || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
         {
             return null;
         }
@@ -82,6 +87,10 @@ internal static class GatewayConfiguration
             ["--token"] = Key(nameof(GatewayOptions.Token)),
             ["--github-secret"] = Key(nameof(GatewayOptions.GitHubWebhookSecret)),
             ["--web-port"] = WebPortKey,
+            ["--server-tls"] = Key(nameof(GatewayOptions.ServerTls)),
+            ["--server-ca-file"] = Key(nameof(GatewayOptions.ServerCaFile)),
+            ["--server-cert"] = Key(nameof(GatewayOptions.ServerCertFile)),
+            ["--server-key"] = Key(nameof(GatewayOptions.ServerKeyFile)),
         };
         foreach (var property in typeof(GatewayOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {

@@ -17,6 +17,24 @@ internal sealed class GatewayOptions
     public string? ServerPassword { get; set; }
 
     /// <summary>
+    /// TLS to the pub/sub server, i.e. to its tls-port (<c>--server-tls true</c>, <c>NOTISTREAM_SERVER_TLS</c>).
+    /// Giving <see cref="ServerCaFile"/> or <see cref="ServerCertFile"/> turns it on too.
+    /// </summary>
+    public bool ServerTls { get; set; }
+
+    /// <summary>CA certificate (PEM) the server's certificate must chain to; unset: the system's trust store (<c>--server-ca-file</c>, <c>NOTISTREAM_SERVER_CA_FILE</c>).</summary>
+    public string? ServerCaFile { get; set; }
+
+    /// <summary>Client certificate (PEM) for a server with tls-auth-clients yes (<c>--server-cert</c>, <c>NOTISTREAM_SERVER_CERT</c>); needs <see cref="ServerKeyFile"/>.</summary>
+    public string? ServerCertFile { get; set; }
+
+    /// <summary>The client certificate's private key (PEM) (<c>--server-key</c>, <c>NOTISTREAM_SERVER_KEY</c>).</summary>
+    public string? ServerKeyFile { get; set; }
+
+    /// <summary>Whether the connection to the server uses TLS.</summary>
+    public bool UsesServerTls => ServerTls || !string.IsNullOrEmpty(ServerCaFile) || !string.IsNullOrEmpty(ServerCertFile);
+
+    /// <summary>
     /// When set, <c>POST /</c> and <c>POST /{channel}</c> require <c>Authorization: Bearer &lt;token&gt;</c>
     /// (<c>--token</c>, <c>NOTISTREAM_TOKEN</c>). Unset: anyone who reaches the port may publish.
     /// </summary>

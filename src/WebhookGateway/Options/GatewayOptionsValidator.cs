@@ -18,6 +18,24 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add("Token is only whitespace (--token, NOTISTREAM_TOKEN).");
         }
 
+        if (string.IsNullOrEmpty(options.ServerCertFile) != string.IsNullOrEmpty(options.ServerKeyFile))
+        {
+            failures.Add("ServerCertFile and ServerKeyFile go together: a client certificate needs its key (--server-cert, --server-key).");
+        }
+
+        foreach (var (file, what) in new[]
+        {
+            (options.ServerCaFile, "ServerCaFile (--server-ca-file, NOTISTREAM_SERVER_CA_FILE)"),
+            (options.ServerCertFile, "ServerCertFile (--server-cert, NOTISTREAM_SERVER_CERT)"),
+            (options.ServerKeyFile, "ServerKeyFile (--server-key, NOTISTREAM_SERVER_KEY)"),
+        })
+        {
+            if (!string.IsNullOrEmpty(file) && !File.Exists(file))
+            {
+                failures.Add($"{what}: file '{file}' not found.");
+            }
+        }
+
         Positive(failures, options.MaxMessageBytes, nameof(options.MaxMessageBytes));
         Positive(failures, options.MaxGitHubBodyBytes, nameof(options.MaxGitHubBodyBytes));
         Positive(failures, options.MaxChannelBytes, nameof(options.MaxChannelBytes));

@@ -57,6 +57,21 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
             TieBreaker = string.Empty,
             LoggerFactory = _loggerFactory,
         };
+        if (_options.UsesServerTls)
+        {
+            // The server's certificate must name the host and chain to the CA file (or a root the system trusts).
+            configuration.Ssl = true;
+            if (!string.IsNullOrEmpty(_options.ServerCaFile))
+            {
+                configuration.TrustIssuer(_options.ServerCaFile);
+            }
+
+            if (!string.IsNullOrEmpty(_options.ServerCertFile) && !string.IsNullOrEmpty(_options.ServerKeyFile))
+            {
+                configuration.SetUserPemCertificate(_options.ServerCertFile, _options.ServerKeyFile);
+            }
+        }
+
         return configuration;
     }
 
@@ -66,7 +81,7 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        GatewayLog.Connecting(_logger, _options.Server);
+        GatewayLog.Connecting(_logger, _options.UsesServerTls ? $"{_options.Server} over TLS" : _options.Server);
         _connecting = ConnectAsync();
         return Task.CompletedTask;
     }
