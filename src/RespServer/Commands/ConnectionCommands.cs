@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Protocol;
@@ -159,7 +158,7 @@ internal static class ConnectionCommands
             return;
         }
 
-        if (request.Count == 2 && !client.Server.RequiresPassword)
+        if (request.Count == 2 && client.Server.Acl.Default.Rules.NoPass)
         {
             writer.WriteError("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
@@ -171,28 +170,18 @@ internal static class ConnectionCommands
         writer.WriteRaw(ok ? RespConstants.Ok : RespConstants.WrongPass);
     }
 
-    /// <summary>The only user is "default": with no requirepass it takes any password, as Redis's nopass user.</summary>
+    /// <summary>ACLAuthenticateUser: on success the connection runs as that user.</summary>
     internal static bool TryAuthenticate(RespConnection client, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
     {
-        if (!user.SequenceEqual("default"u8))
+        var authenticated = client.Server.Acl.Authenticate(user, password);
+        if (authenticated is null)
         {
             return false;
         }
 
-        var expected = client.Server.Options.RequirePass;
-        if (string.IsNullOrEmpty(expected))
-        {
-            client.Authenticated = true;
-            return true;
-        }
-
-        var ok = CryptographicOperations.FixedTimeEquals(SHA256.HashData(password), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-        if (ok)
-        {
-            client.Authenticated = true;
-        }
-
-        return ok;
+        client.User = authenticated;
+        client.Authenticated = true;
+        return true;
     }
 
     private static void Select(RespConnection client, in RespRequest request)
