@@ -64,7 +64,7 @@ internal static class AclCommands
     }
 
     /// <summary>
-    /// ACLKillPubsubClientsIfNeeded (Redis 7.0): when the user's channel list lost a pattern it had,
+    /// ACLKillPubsubClientsIfNeeded (Redis 7.0): when the user lost all channels or a pattern it had,
     /// its subscribed clients with a subscription no longer allowed are closed.
     /// </summary>
     private static void KillPubSubClientsIfNeeded(RespConnection current, AclUser user, AclRules before)
@@ -76,7 +76,7 @@ internal static class AclCommands
         }
 
         var upcoming = after.Channels;
-        if (before.Channels.All(old => upcoming.Any(c => c.AsSpan().SequenceEqual(old))))
+        if (!before.AllChannels && before.Channels.All(old => upcoming.Any(c => c.AsSpan().SequenceEqual(old))))
         {
             return;
         }

@@ -169,6 +169,12 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             return;
         }
 
+        if (Acl.ProtectedMode.Denies(server.Options.ProtectedMode, server.Acl, socket.RemoteEndPoint))
+        {
+            Deny(socket);
+            return;
+        }
+
         SocketConnection.SetRecommendedServerOptions(socket);
         var keepAlive = server.Options.TcpKeepAlive;
         if (keepAlive > 0)
@@ -202,7 +208,24 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }, TaskScheduler.Default);
     }
 
-    /// <summary>Once a second, as Redis's clientsCron: close clients idle past <c>timeout</c> (never pub/sub clients).</summary>
+    /// <summary>Protected mode: Redis's DENIED text, then close.</summary>
+    private void Deny(Socket socket)
+    {
+        Interlocked.Increment(ref server.Stats.RejectedConnections);
+        try
+        {
+            socket.Send(Acl.ProtectedMode.Denied);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // the client is gone already
+        }
+
+        socket.Dispose();
+    }
+
+        /// <summary>Once a second, as Redis's clientsCron: close clients idle past <c>timeout</c> (never pub/sub clients).</summary>
     private async Task CronAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
