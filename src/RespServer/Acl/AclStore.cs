@@ -251,10 +251,13 @@ internal sealed class AclStore
             var rules = AclRules.NewUser(AllChannelsByDefault);
             foreach (var op in argv.Skip(2))
             {
-                var error = ApplyRule(rules, op.Trim('\t', '\r', '\n'));
+                var rule = op.Trim('\t', '\r', '\n');
+                var error = ApplyRule(rules, rule);
                 if (error != AclRuleError.None)
                 {
-                    errors.Append($"{AclFile}:{number}: {AclRules.ErrorText(error)}. ");
+                    errors.Append(error == AclRuleError.UnknownCommand
+                        ? $"{AclFile}:{number}: Error in applying operation '{rule}': {AclRules.ErrorText(error)}. "
+                        : $"{AclFile}:{number}: {AclRules.ErrorText(error)}. ");
                 }
             }
 
