@@ -12,6 +12,7 @@ public sealed class AclServerPair : ServerPair
         "--user", "bob", "on", ">bobpw", "#" + Sha256Hex("bobpw2"), "&bob:*", "+subscribe", "+psubscribe", "+publish",
         "--user", "off1", "off", ">offpw", "+@all", "allchannels",
         "--user", "keys", "on", "nopass", "~k:*", "%R~r:*", "+get", "+ping",
+        "--user", "se", "on", ">sepw", "&news:*", "+@pubsub", "+@connection", "+info",
     ];
 
     public AclServerPair()
