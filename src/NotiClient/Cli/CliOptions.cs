@@ -33,6 +33,12 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = "Server ACL user to authenticate as, with --password (overrides the config file; NOTISTREAM_USER works too)",
+        Recursive = true,
+    };
+
     public Option<string?> Password { get; } = new("--password")
     {
         Description = "Server password (overrides the config file; NOTISTREAM_PASSWORD works too)",
@@ -97,7 +103,7 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Channels, Password, Print, Json, Exec, Notifier];
+    public IEnumerable<Option> All => [Config, Host, Port, Channels, User, Password, Print, Json, Exec, Notifier];
 
     /// <summary>The connection-related values given on the command line, already validated.</summary>
     public Overrides Read(ParseResult result, HostEnvironment host)
@@ -110,6 +116,7 @@ internal sealed class CliOptions
             result.GetValue(Host) is null ? null : parsedHost,
             result.GetValue(Port),
             result.GetValue(Channels) is null ? null : parsedChannels,
+            result.GetValue(User) ?? (host.GetVariable("NOTISTREAM_USER") is { Length: > 0 } userFromEnvironment ? userFromEnvironment : null),
             result.GetValue(Password) ?? (host.GetVariable("NOTISTREAM_PASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
             result.GetValue(Notifier) is null ? null : notifier,
             result.GetValue(Print) || result.GetValue(Json),
@@ -124,6 +131,7 @@ internal sealed record Overrides(
     string? Host,
     int? Port,
     IReadOnlyList<ChannelSpec>? Channels,
+    string? User,
     string? Password,
     NotifierKind? Notifier,
     bool Print,
@@ -137,6 +145,7 @@ internal sealed record Overrides(
         Host = Host ?? config.Host,
         Port = Port ?? config.Port,
         Channels = Channels ?? config.Channels,
+        User = User ?? config.User,
         Password = Password ?? config.Password,
         Notifier = Notifier ?? config.Notifier,
     };
