@@ -78,6 +78,9 @@ internal sealed class AclStore
 
     public AclUser Default { get; }
 
+    /// <summary>Refused commands and logins (ACL LOG).</summary>
+    public AclLog Log { get; } = new();
+
     /// <summary>acl-pubsub-default allchannels (Redis 6 behaviour) rather than resetchannels.</summary>
     public bool AllChannelsByDefault { get; set; }
 

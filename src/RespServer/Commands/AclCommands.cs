@@ -8,7 +8,7 @@ using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Commands;
 
-/// <summary>ACL SETUSER/DELUSER/GETUSER/LIST/USERS/WHOAMI/CAT/LOAD/SAVE/GENPASS/DRYRUN/HELP (acl.c aclCommand).</summary>
+/// <summary>ACL SETUSER/DELUSER/GETUSER/LIST/USERS/WHOAMI/CAT/LOAD/SAVE/GENPASS/DRYRUN/LOG/HELP (acl.c aclCommand).</summary>
 internal static class AclCommands
 {
     public static void Register(CommandTable table)
@@ -25,6 +25,7 @@ internal static class AclCommands
             .Add("save", 2, Save)
             .Add("genpass", -2, GenPass)
             .Add("dryrun", -4, (c, in r) => DryRun(c, r, table))
+            .Add("log", -2, Log)
             .Add("help", 2, Help);
     }
 
@@ -311,6 +312,67 @@ internal static class AclCommands
         var chars = (int)((bits + 3) / 4);
         var hex = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes((chars + 1) / 2));
         writer.WriteBulk(hex[..chars]);
+    }
+
+    private static void Log(RespConnection client, in RespRequest request)
+    {
+        var writer = client.Writer;
+        var log = client.Server.Acl.Log;
+        if (request.Count > 3)
+        {
+            PubSubCommands.WriteSubcommandSyntaxError(writer, request[1], "ACL");
+            return;
+        }
+
+        long count = 10;
+        if (request.Count == 3)
+        {
+            if (request.Is(2, "RESET"u8))
+            {
+                log.Reset();
+                writer.WriteRaw(RespConstants.Ok);
+                return;
+            }
+
+            if (!RespNumber.TryParseInt64(request[2], out count))
+            {
+                writer.WriteRaw(RespConstants.NotInteger);
+                return;
+            }
+
+            count = Math.Max(count, 0);
+        }
+
+        var entries = log.Newest(count);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        writer.WriteArrayHeader(entries.Count);
+        foreach (var entry in entries)
+        {
+            writer.WriteMapHeader(7);
+            writer.WriteBulk("count"u8);
+            writer.WriteInteger(entry.Count);
+            writer.WriteBulk("reason"u8);
+            writer.WriteBulk(entry.Reason);
+            writer.WriteBulk("context"u8);
+            writer.WriteBulk("toplevel"u8);
+            writer.WriteBulk("object"u8);
+            writer.WriteBulk(Encoding.Latin1.GetBytes(entry.Object));
+            writer.WriteBulk("username"u8);
+            writer.WriteBulk(Encoding.Latin1.GetBytes(entry.Username));
+            writer.WriteBulk("age-seconds"u8);
+            var age = ((now - entry.Time) / 1000.0).ToString("G17", CultureInfo.InvariantCulture);
+            if (client.Protocol == 3)
+            {
+                writer.WriteRaw(Encoding.ASCII.GetBytes($",{age}\r\n"));
+            }
+            else
+            {
+                writer.WriteBulk(age);
+            }
+
+            writer.WriteBulk("client-info"u8);
+            writer.WriteBulk(Encoding.Latin1.GetBytes(entry.ClientInfo));
+        }
     }
 
     private static void DryRun(RespConnection client, in RespRequest request, CommandTable table)

@@ -102,9 +102,14 @@ internal sealed class CommandTable
             return command.FullName;
         }
 
-        var denial = AclCheck.Check(client.User.Rules, command, request, 0, out _);
+        var denial = AclCheck.Check(client.User.Rules, command, request, 0, out var deniedIndex);
         if (denial != AclDenial.None)
         {
+            client.LastCommand = command.FullName;
+            client.Server.Acl.Log.Add(
+                denial switch { AclDenial.Command => "command", AclDenial.Key => "key", _ => "channel" },
+                denial == AclDenial.Command ? command.FullName : Encoding.Latin1.GetString(request[deniedIndex]),
+                client.User.Name, client.Describe());
             writer.WriteErrorRaw(AclCheck.Error(denial, command));
             return command.FullName;
         }

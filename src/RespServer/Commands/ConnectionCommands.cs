@@ -109,7 +109,7 @@ internal static class ConnectionCommands
             }
         }
 
-        if (hasAuth && !TryAuthenticate(client, user, password))
+        if (hasAuth && !TryAuthenticate(client, request[0], user, password))
         {
             writer.WriteRaw(RespConstants.WrongPass);
             return;
@@ -165,17 +165,18 @@ internal static class ConnectionCommands
         }
 
         var ok = request.Count == 2
-            ? TryAuthenticate(client, "default"u8, request[1])
-            : TryAuthenticate(client, request[1], request[2]);
+            ? TryAuthenticate(client, request[0], "default"u8, request[1])
+            : TryAuthenticate(client, request[0], request[1], request[2]);
         writer.WriteRaw(ok ? RespConstants.Ok : RespConstants.WrongPass);
     }
 
     /// <summary>ACLAuthenticateUser: on success the connection runs as that user.</summary>
-    internal static bool TryAuthenticate(RespConnection client, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    internal static bool TryAuthenticate(RespConnection client, ReadOnlySpan<byte> command, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
     {
         var authenticated = client.Server.Acl.Authenticate(user, password);
         if (authenticated is null)
         {
+            client.Server.Acl.Log.Add("auth", System.Text.Encoding.Latin1.GetString(command), System.Text.Encoding.Latin1.GetString(user), client.Describe());
             return false;
         }
 

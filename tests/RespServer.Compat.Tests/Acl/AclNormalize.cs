@@ -12,6 +12,28 @@ internal static class AclNormalize
 {
     public static IReadOnlyList<RespFrame> CommandRules(IReadOnlyList<RespFrame> frames) => [.. frames.Select(Rewrite)];
 
+    /// <summary>ACL LOG: the values of age-seconds and client-info (times, ids, addresses) at any depth.</summary>
+    public static IReadOnlyList<RespFrame> LogEntries(IReadOnlyList<RespFrame> frames) => [.. frames.Select(HideLogValues)];
+
+    private static RespFrame HideLogValues(RespFrame frame)
+    {
+        if (!frame.IsAggregate)
+        {
+            return frame;
+        }
+
+        var children = frame.Children.Select(HideLogValues).ToList();
+        for (var i = 0; i + 1 < children.Count; i += 2)
+        {
+            if (children[i].Payload is { } key && Encoding.Latin1.GetString(key) is "age-seconds" or "client-info")
+            {
+                children[i + 1] = RespFrame.Simple($"<{Encoding.Latin1.GetString(key)}>");
+            }
+        }
+
+        return RespFrame.Aggregate(frame.Type, children);
+    }
+
     private static RespFrame Rewrite(RespFrame frame)
     {
         if (frame.IsAggregate)

@@ -118,6 +118,17 @@ public sealed class AclTests(AclServerPair servers) : IClassFixture<AclServerPai
             .Cmd("ACL", "SETUSER", "k3", "on", "nopass", "+@all").Cmd("AUTH", "k3", "x").Cmd("ACL", "WHOAMI")
             .CmdClose("ACL", "DELUSER", "k3"),
 
+        new Script("acl log")
+            .On(0).Cmd("ACL", "LOG", "RESET").Cmd("ACL", "LOG")
+            .On(1).Cmd("AUTH", "alice", "wrong").Cmd("auth", "alice", "wrong").Cmd("HELLO", "2", "AUTH", "nouser", "x")
+            .Cmd("AUTH", "alice", "alicepw").Cmd("PUBLISH", "other", "x").Cmd("ECHO", "x").Cmd("ECHO", "y")
+            .CmdN(1, "SUBSCRIBE", "news:1", "bad")
+            .On(2).Cmd("AUTH", "keys", "x").Cmd("GET", "nokey")
+            .On(0).Cmd("ACL", "LOG").Normalize(AclNormalize.LogEntries).Cmd("ACL", "LOG", "2").Normalize(AclNormalize.LogEntries)
+            .Cmd("ACL", "LOG", "-1").Cmd("ACL", "LOG", "x").Cmd("ACL", "LOG", "1", "2")
+            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("ACL", "LOG", "1").Normalize(AclNormalize.LogEntries)
+            .Cmd("ACL", "LOG", "RESET").Cmd("ACL", "LOG"),
+
         new Script("client list and kill by user")
             .On(1).Cmd("AUTH", "alice", "alicepw")
             .On(0).Cmd("CLIENT", "KILL", "USER", "nobody").Cmd("CLIENT", "KILL", "USER", "alice")
