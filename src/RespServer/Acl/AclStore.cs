@@ -52,7 +52,9 @@ internal sealed class AclStore
                 var error = ApplyRule(rules, op);
                 if (error != AclRuleError.None)
                 {
-                    throw new AclConfigException($"Error loading ACL rule '{op}' for the user named '{name}': {AclRules.ErrorText(error)}");
+                    // A password given in clear (<pass) is not repeated in the start-up error.
+                    var shown = op.Length > 0 && op[0] is '>' or '<' ? op[0] + "<redacted>" : op;
+                    throw new AclConfigException($"Error loading ACL rule '{shown}' for the user named '{name}': {AclRules.ErrorText(error)}");
                 }
             }
 

@@ -121,6 +121,7 @@ public class AclRulesTests
     [Theory]
     [InlineData("user alice on >pw &news:* +@pubsub\nuser alice off\n", "Duplicate user found")]
     [InlineData("user alice on +nocmd\n", "Error loading ACL rule '+nocmd' for the user named 'alice': Unknown command or category name in ACL")]
+    [InlineData("user alice on <clear-secret\n", "Error loading ACL rule '<<redacted>' for the user named 'alice': The password you are trying to remove")]
     [InlineData("aclfile /nonexistent/users.acl\n", "Error loading ACLs, opening file '/nonexistent/users.acl': No such file or directory")]
     [InlineData("acl-pubsub-default some\n", "argument(s) must be one of the following: allchannels, resetchannels")]
     [InlineData("protected-mode maybe\n", "argument must be 'yes' or 'no'")]
