@@ -33,6 +33,12 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = "Server ACL user to authenticate as, with --password (overrides the config file; NOTISTREAM_USER works too)",
+        Recursive = true,
+    };
+
     public Option<string?> Password { get; } = new("--password")
     {
         Description = "Server password (overrides the config file; NOTISTREAM_PASSWORD works too)",
@@ -135,7 +141,7 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Channels, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier];
+    public IEnumerable<Option> All => [Config, Host, Port, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier];
 
     /// <summary>--tls, --ca-file, --cert, --key; null when none is given.</summary>
     private TlsSettings? ReadTls(ParseResult result)
@@ -163,6 +169,7 @@ internal sealed class CliOptions
             result.GetValue(Host) is null ? null : parsedHost,
             result.GetValue(Port),
             result.GetValue(Channels) is null ? null : parsedChannels,
+            result.GetValue(User) ?? (host.GetVariable("NOTISTREAM_USER") is { Length: > 0 } userFromEnvironment ? userFromEnvironment : null),
             result.GetValue(Password) ?? (host.GetVariable("NOTISTREAM_PASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
             result.GetValue(Notifier) is null ? null : notifier,
             ReadTls(result),
@@ -179,6 +186,7 @@ internal sealed record Overrides(
     string? Host,
     int? Port,
     IReadOnlyList<ChannelSpec>? Channels,
+    string? User,
     string? Password,
     NotifierKind? Notifier,
     TlsSettings? Tls,
@@ -195,6 +203,7 @@ internal sealed record Overrides(
             Host = Host ?? config.Host,
             Port = Port ?? config.Port,
             Channels = Channels ?? config.Channels,
+            User = User ?? config.User,
             Password = Password ?? config.Password,
             Notifier = Notifier ?? config.Notifier,
             Tls = Tls is null ? config.Tls : new TlsSettings

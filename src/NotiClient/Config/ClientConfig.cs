@@ -15,7 +15,10 @@ internal sealed record ClientConfig
 
     public IReadOnlyList<ChannelSpec> Channels { get; init; } = [];
 
-    /// <summary>The server's <c>requirepass</c>; null when the server needs none.</summary>
+    /// <summary>The ACL user to authenticate as, with <see cref="Password"/>; null for the default user.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The server's <c>requirepass</c> (or the user's password); null when the server needs none.</summary>
     public string? Password { get; init; }
 
     public NotifierKind Notifier { get; init; } = NotifierKind.Auto;

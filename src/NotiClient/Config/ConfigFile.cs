@@ -95,6 +95,12 @@ internal static class ConfigFile
                         config = config with { Channels = ReadChannels(path, value) };
                         sawChannels = true;
                         break;
+                    case "user":
+                        config = config with
+                        {
+                            User = value.ValueKind == JsonValueKind.Null ? null : RequireString(path, property) is { Length: > 0 } u ? u : null,
+                        };
+                        break;
                     case "password":
                         config = config with
                         {
@@ -139,7 +145,7 @@ internal static class ConfigFile
                         connection = connection with { ConnectTimeout = ReadSeconds(path, property, 0.1, 300) };
                         break;
                     default:
-                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, channels, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
+                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, channels, user, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
                 }
             }
 
@@ -199,6 +205,11 @@ internal static class ConfigFile
             }
 
             writer.WriteEndArray();
+            if (config.User is not null)
+            {
+                writer.WriteString("user", config.User);
+            }
+
             if (config.Password is null)
             {
                 writer.WriteNull("password");

@@ -24,6 +24,7 @@ internal static class RedisConnections
             AsyncTimeout = Milliseconds(settings.KeepAliveTimeout),
             KeepAlive = Math.Max(1, (int)Math.Ceiling(settings.KeepAliveInterval.TotalSeconds)),
             ClientName = ClientName,
+            User = config.User,
             Password = config.Password,
             // Pub/sub only: no primary/replica tie-breaking key and no configuration-change channel.
             TieBreaker = string.Empty,

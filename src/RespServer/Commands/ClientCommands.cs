@@ -184,6 +184,7 @@ internal static class ClientCommands
 
         long? id = null;
         string? address = null, localAddress = null;
+        Acl.AclUser? user = null;
         bool? typePubSub = null;
         var typeGiven = false;
         var skipMe = true;
@@ -226,7 +227,8 @@ internal static class ClientCommands
             }
             else if (request.Is(i, "USER"u8))
             {
-                if (!value.SequenceEqual("default"u8))
+                user = client.Server.Acl.Find(Encoding.Latin1.GetString(value));
+                if (user is null)
                 {
                     writer.WriteErrorRaw([.. "-ERR No such user '"u8, .. CommandTable.CString(value, int.MaxValue), .. "'"u8]);
                     return;
@@ -261,6 +263,7 @@ internal static class ClientCommands
             if ((id is { } wanted && target.Id != wanted)
                 || (address is not null && target.Address != address)
                 || (localAddress is not null && target.LocalAddress != localAddress)
+                || (user is not null && target.User != user)
                 || (typeGiven && (typePubSub is null || target.IsPubSub != typePubSub))
                 || (skipMe && target == client))
             {

@@ -1,3 +1,4 @@
+using Notistream.RespServer.Acl;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Protocol;
 
@@ -41,6 +42,9 @@ internal sealed class CommandDefinition
     public CommandFlags Flags { get; }
 
     public CommandHandler? Handler { get; }
+
+    /// <summary>The same command in Redis's table, whose bit ACL rules set (set once by the command table).</summary>
+    public AclCommand? Acl { get; set; }
 
     public Dictionary<string, CommandDefinition>? Subcommands { get; private set; }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Notistream.RespServer.Acl;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Protocol;
 
@@ -6,7 +7,7 @@ namespace Notistream.RespServer.Commands;
 
 /// <summary>
 /// Looks a request's command up and runs the checks Redis runs before it (server.c processCommand),
-/// in Redis's order: existence, arity, authentication, the RESP2 subscribed-mode restriction.
+/// in Redis's order: existence, arity, authentication, ACL permissions, the RESP2 subscribed-mode restriction.
 /// </summary>
 internal sealed class CommandTable
 {
@@ -19,6 +20,12 @@ internal sealed class CommandTable
         ConnectionCommands.Register(this);
         ClientCommands.Register(this);
         ServerCommands.Register(this);
+        AclCommands.Register(this);
+        foreach (var command in _commands.Values.Concat(_commands.Values.SelectMany(c => c.Subcommands?.Values ?? Enumerable.Empty<CommandDefinition>())))
+        {
+            command.Acl = AclCommandSet.Redis.Find(command.FullName);
+        }
+
         _lookup = _commands.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -89,9 +96,21 @@ internal sealed class CommandTable
             return command.FullName;
         }
 
-        if (!client.Authenticated && (command.Flags & CommandFlags.NoAuth) == 0)
+        if (client.AuthRequired && (command.Flags & CommandFlags.NoAuth) == 0)
         {
             writer.WriteRaw(RespConstants.NoAuth);
+            return command.FullName;
+        }
+
+        var denial = AclCheck.Check(client.User.Rules, command, request, 0, out var deniedIndex);
+        if (denial != AclDenial.None)
+        {
+            client.LastCommand = command.FullName;
+            client.Server.Acl.Log.Add(
+                denial switch { AclDenial.Command => "command", AclDenial.Key => "key", _ => "channel" },
+                denial == AclDenial.Command ? command.FullName : Encoding.Latin1.GetString(request[deniedIndex]),
+                client.User.Name, client.Describe());
+            writer.WriteErrorRaw(AclCheck.Error(denial, command));
             return command.FullName;
         }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Protocol;
@@ -110,7 +109,7 @@ internal static class ConnectionCommands
             }
         }
 
-        if (hasAuth && !TryAuthenticate(client, user, password))
+        if (hasAuth && !TryAuthenticate(client, request[0], user, password))
         {
             writer.WriteRaw(RespConstants.WrongPass);
             return;
@@ -159,40 +158,31 @@ internal static class ConnectionCommands
             return;
         }
 
-        if (request.Count == 2 && !client.Server.RequiresPassword)
+        if (request.Count == 2 && client.Server.Acl.Default.Rules.NoPass)
         {
             writer.WriteError("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
         }
 
         var ok = request.Count == 2
-            ? TryAuthenticate(client, "default"u8, request[1])
-            : TryAuthenticate(client, request[1], request[2]);
+            ? TryAuthenticate(client, request[0], "default"u8, request[1])
+            : TryAuthenticate(client, request[0], request[1], request[2]);
         writer.WriteRaw(ok ? RespConstants.Ok : RespConstants.WrongPass);
     }
 
-    /// <summary>The only user is "default": with no requirepass it takes any password, as Redis's nopass user.</summary>
-    internal static bool TryAuthenticate(RespConnection client, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    /// <summary>ACLAuthenticateUser: on success the connection runs as that user.</summary>
+    internal static bool TryAuthenticate(RespConnection client, ReadOnlySpan<byte> command, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
     {
-        if (!user.SequenceEqual("default"u8))
+        var authenticated = client.Server.Acl.Authenticate(user, password);
+        if (authenticated is null)
         {
+            client.Server.Acl.Log.Add("auth", System.Text.Encoding.Latin1.GetString(command), System.Text.Encoding.Latin1.GetString(user), client.Describe());
             return false;
         }
 
-        var expected = client.Server.Options.RequirePass;
-        if (string.IsNullOrEmpty(expected))
-        {
-            client.Authenticated = true;
-            return true;
-        }
-
-        var ok = CryptographicOperations.FixedTimeEquals(SHA256.HashData(password), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-        if (ok)
-        {
-            client.Authenticated = true;
-        }
-
-        return ok;
+        client.User = authenticated;
+        client.Authenticated = true;
+        return true;
     }
 
     private static void Select(RespConnection client, in RespRequest request)

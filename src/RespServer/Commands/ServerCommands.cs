@@ -278,6 +278,13 @@ internal static class ServerCommands
             return;
         }
 
+        var acl = client.Server.Acl;
+        acl.AllChannelsByDefault = client.Server.Options.AclPubSubAllChannels;
+        if (pairs.Any(p => p.Name == "requirepass"))
+        {
+            acl.SetDefaultPassword(client.Server.Options.RequirePass);
+        }
+
         writer.WriteRaw(RespConstants.Ok);
     }
 

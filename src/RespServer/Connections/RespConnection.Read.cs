@@ -182,7 +182,7 @@ internal sealed partial class RespConnection
     }
 
     /// <summary>Before AUTH Redis refuses large frames outright.</summary>
-    private bool AuthRequiredForFraming => !Authenticated;
+    private bool AuthRequiredForFraming => AuthRequired;
 
     /// <summary>The ways a peer or a close ends a connection; anything else is a bug and is logged as one.</summary>
     private static bool IsConnectionError(Exception ex) => ex is IOException or SocketException or ObjectDisposedException

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.Protocol;
 using Notistream.RespServer.PubSub;
@@ -40,6 +41,7 @@ internal sealed partial class RespConnection : ISubscriber
         LocalAddress = Format(transport.LocalEndPoint);
         CreatedAt = Environment.TickCount64;
         LastInteraction = CreatedAt;
+        User = server.Acl.Default;
         Authenticated = !server.RequiresPassword;
         Output = new ConnectionOutput(CurrentOutputLimit, reason => Abort("output-buffer-limit", reason));
     }
@@ -66,7 +68,11 @@ internal sealed partial class RespConnection : ISubscriber
 
     public bool Authenticated { get; set; }
 
-    public string User => "default";
+    /// <summary>Redis's authRequired: not authenticated while the default user needs a password (or is off).</summary>
+    public bool AuthRequired => !Authenticated && Server.RequiresPassword;
+
+    /// <summary>The ACL user whose rules apply to this client's commands (default until AUTH).</summary>
+    public AclUser User { get; set; }
 
     public ReplyMode ReplyMode { get; set; }
 
@@ -153,6 +159,7 @@ internal sealed partial class RespConnection : ISubscriber
         Protocol = 2;
         Name = "";
         ReplyMode = ReplyMode.On;
+        User = Server.Acl.Default;
         Authenticated = !Server.RequiresPassword;
     }
 
@@ -181,7 +188,7 @@ internal sealed partial class RespConnection : ISubscriber
         return $"id={Id} addr={Address} laddr={LocalAddress} fd=8 name={Name} age={(now - CreatedAt) / 1000} idle={(now - LastInteraction) / 1000} " +
                $"flags={flags} db={Database} sub={Subscriptions.Channels} psub={Subscriptions.Patterns} ssub={Subscriptions.ShardChannels} " +
                $"multi=-1 qbuf={QueryBufferLength} qbuf-free=0 argv-mem=0 multi-mem=0 rbs={_replies.Length} rbp=0 " +
-               $"obl=0 oll={Output.QueuedItems} omem={omem} tot-mem={omem + QueryBufferLength} events=r cmd={LastCommand} user={User} redir=-1 resp={Protocol}" +
+               $"obl=0 oll={Output.QueuedItems} omem={omem} tot-mem={omem + QueryBufferLength} events=r cmd={LastCommand} user={User.Name} redir=-1 resp={Protocol}" +
                (LibName.Length > 0 || LibVersion.Length > 0 ? $" lib-name={LibName} lib-ver={LibVersion}" : "");
     }
 

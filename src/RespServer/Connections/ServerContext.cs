@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.PubSub;
 
@@ -18,7 +19,11 @@ internal sealed class ServerContext
         Logger = loggerFactory.CreateLogger("Notistream.RespServer");
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Clients = new ConnectionManager();
+        Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
     }
+
+    /// <summary>ACL users; the default user's password follows requirepass.</summary>
+    public AclStore Acl { get; }
 
     public RespServerOptions Options { get; }
 
@@ -44,5 +49,6 @@ internal sealed class ServerContext
     /// <summary>The TLS port actually bound; 0 without tls-port.</summary>
     public int BoundTlsPort { get; set; }
 
-    public bool RequiresPassword => !string.IsNullOrEmpty(Options.RequirePass);
+    /// <summary>Redis's authRequired for a client not yet authenticated.</summary>
+    public bool RequiresPassword => Acl.DefaultRequiresAuth;
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Notistream.RespServer.Acl;
 using Notistream.RespServer.Protocol;
 
 namespace Notistream.RespServer.Hosting;
@@ -58,7 +59,21 @@ internal static class ConfigLoader
             }
         }
 
+        ValidateAcl(options);
         return options;
+    }
+
+    /// <summary>Users and aclfile are checked before start-up, so that a bad rule stops it with a message.</summary>
+    private static void ValidateAcl(RespServerOptions options)
+    {
+        try
+        {
+            _ = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
+        }
+        catch (AclConfigException ex)
+        {
+            throw new ConfigException($"*** FATAL CONFIG ERROR ***\n{ex.Message}");
+        }
     }
 
     private static void LoadFile(RespServerOptions options, string path, List<string>? warnings)

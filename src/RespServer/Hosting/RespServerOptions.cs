@@ -16,6 +16,18 @@ internal sealed class RespServerOptions
     /// <summary>Password of the default user; null or empty means no AUTH needed.</summary>
     public string? RequirePass { get; set; }
 
+    /// <summary>Redis's protected-mode: with no password on the default user, only loopback clients are served.</summary>
+    public bool ProtectedMode { get; set; } = true;
+
+    /// <summary>ACL users declared with <c>user name rules...</c> lines in the config file.</summary>
+    public IReadOnlyList<string[]> Users { get; set; } = [];
+
+    /// <summary>File of ACL users (one <c>user</c> line each) for ACL LOAD / ACL SAVE; empty = none.</summary>
+    public string AclFile { get; set; } = "";
+
+    /// <summary>acl-pubsub-default: new users start with no channels (resetchannels, Redis 7) or all (allchannels).</summary>
+    public bool AclPubSubAllChannels { get; set; }
+
     /// <summary>Most clients connected at once; one more is told "max number of clients reached".</summary>
     public int MaxClients { get; set; } = 10000;
 

@@ -224,6 +224,12 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             return;
         }
 
+        if (Acl.ProtectedMode.Denies(server.Options.ProtectedMode, server.Acl, socket.RemoteEndPoint))
+        {
+            Deny(socket, tls);
+            return;
+        }
+
         SocketConnection.SetRecommendedServerOptions(socket);
         var keepAlive = server.Options.TcpKeepAlive;
         if (keepAlive > 0)
@@ -280,6 +286,30 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                 Log.ConnectionFailed(logger, client?.Id ?? 0, error.GetBaseException());
             }
         }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Protected mode: Redis's DENIED text, then close. On the TLS port the connection is closed
+    /// before the handshake, so no unencrypted text is sent to a TLS client.
+    /// </summary>
+    private void Deny(Socket socket, bool tls)
+    {
+        Interlocked.Increment(ref server.Stats.RejectedConnections);
+        try
+        {
+            if (!tls)
+            {
+                socket.Send(Acl.ProtectedMode.Denied);
+            }
+
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // the client is gone already
+        }
+
+        socket.Dispose();
     }
 
     /// <summary>Once a second, as Redis's clientsCron: close clients idle past <c>timeout</c> (never pub/sub clients).</summary>

@@ -9,7 +9,7 @@ namespace Notistream.RespServer.Hosting;
 internal static class ServerConfig
 {
     /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
-    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize"];
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile"];
 
     /// <summary>Redis directives that mean nothing to a pub/sub server with no keyspace; accepted in a config file so an existing redis.conf loads.</summary>
     private static readonly Dictionary<string, string?> IgnoredInFile = new(StringComparer.OrdinalIgnoreCase)
@@ -33,6 +33,9 @@ internal static class ServerConfig
         new("port", o.Port.ToString(CultureInfo.InvariantCulture)),
         new("proto-max-bulk-len", o.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture)),
         new("requirepass", o.RequirePass ?? ""),
+        new("protected-mode", o.ProtectedMode ? "yes" : "no"),
+        new("aclfile", o.AclFile),
+        new("acl-pubsub-default", o.AclPubSubAllChannels ? "allchannels" : "resetchannels"),
         new("appendonly", "no"),
         new("save", ""),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
@@ -86,6 +89,17 @@ internal static class ServerConfig
             return null;
         }
 
+        if (name == "user")
+        {
+            if (args.Length == 0)
+            {
+                return "Bad directive or wrong number of arguments";
+            }
+
+            options.Users = [.. options.Users, args];
+            return null;
+        }
+
         if (!Known(name))
         {
             return "Bad directive or wrong number of arguments";
@@ -96,7 +110,7 @@ internal static class ServerConfig
 
     private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
-        or "loglevel" or "logfile" or "databases"
+        or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -149,6 +163,19 @@ internal static class ServerConfig
             case "logfile":
                 o.LogFile = args[0];
                 return null;
+            case "protected-mode":
+                return YesNo(args[0], v => o.ProtectedMode = v);
+            case "aclfile":
+                o.AclFile = args[0];
+                return null;
+            case "acl-pubsub-default":
+                if (args[0].ToLowerInvariant() is not ("allchannels" or "resetchannels"))
+                {
+                    return "argument(s) must be one of the following: allchannels, resetchannels";
+                }
+
+                o.AclPubSubAllChannels = args[0].Equals("allchannels", StringComparison.OrdinalIgnoreCase);
+                return null;
             case "client-output-buffer-limit":
                 return OutputLimits(o, args);
             default:
@@ -190,6 +217,17 @@ internal static class ServerConfig
             }
         }
 
+        return null;
+    }
+
+    private static string? YesNo(string text, Action<bool> set)
+    {
+        if (!text.Equals("yes", StringComparison.OrdinalIgnoreCase) && !text.Equals("no", StringComparison.OrdinalIgnoreCase))
+        {
+            return "argument must be 'yes' or 'no'";
+        }
+
+        set(text.Equals("yes", StringComparison.OrdinalIgnoreCase));
         return null;
     }
 
@@ -277,6 +315,10 @@ internal static class ServerConfig
         Databases = o.Databases,
         ConfigFile = o.ConfigFile,
         Tls = o.Tls.Clone(),
+        ProtectedMode = o.ProtectedMode,
+        Users = o.Users,
+        AclFile = o.AclFile,
+        AclPubSubAllChannels = o.AclPubSubAllChannels,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -296,5 +338,8 @@ internal static class ServerConfig
         to.LogFile = from.LogFile;
         to.Databases = from.Databases;
         to.Tls = from.Tls;
+        to.ProtectedMode = from.ProtectedMode;
+        to.AclFile = from.AclFile;
+        to.AclPubSubAllChannels = from.AclPubSubAllChannels;
     }
 }

@@ -10,13 +10,15 @@ internal enum SubscriptionKind
 /// <summary>
 /// One client's own subscriptions (the reverse index), so that unsubscribing everything or a
 /// disconnect touches only what this client holds. Changed only by the client's read loop;
-/// the counts are read by other threads for CLIENT LIST.
+/// the counts are read by other threads for CLIENT LIST, and the names (under <see cref="_lock"/>,
+/// which every change takes) by ACL SETUSER deciding whether to close the client.
 /// </summary>
 internal sealed class ClientSubscriptions
 {
     private readonly OrderedDictionary<byte[], bool> _channels = new(ByteArrayComparer.Instance);
     private readonly OrderedDictionary<byte[], bool> _patterns = new(ByteArrayComparer.Instance);
     private readonly OrderedDictionary<byte[], bool> _shard = new(ByteArrayComparer.Instance);
+    private readonly Lock _lock = new();
     private volatile int _channelCount;
     private volatile int _patternCount;
     private volatile int _shardCount;
@@ -38,12 +40,16 @@ internal sealed class ClientSubscriptions
     public byte[]? TryAdd(SubscriptionKind kind, ReadOnlySpan<byte> name)
     {
         var key = name.ToArray();
-        if (!Set(kind).TryAdd(key, true))
+        lock (_lock)
         {
-            return null;
+            if (!Set(kind).TryAdd(key, true))
+            {
+                return null;
+            }
+
+            UpdateCounts();
         }
 
-        UpdateCounts();
         return key;
     }
 
@@ -65,20 +71,29 @@ internal sealed class ClientSubscriptions
 
     public bool Remove(SubscriptionKind kind, ISubscriber subscriber, ReadOnlySpan<byte> name, SubscriptionRegistry registry)
     {
-        var set = Set(kind);
         var key = name.ToArray();
-        if (!set.Remove(key))
+        lock (_lock)
         {
-            return false;
+            if (!Set(kind).Remove(key))
+            {
+                return false;
+            }
+
+            UpdateCounts();
         }
 
         Unregister(kind, subscriber, key, registry);
-        UpdateCounts();
         return true;
     }
 
     /// <summary>Names of this kind in subscription order (for unsubscribe-all).</summary>
-    public byte[][] Names(SubscriptionKind kind) => [.. Set(kind).Keys];
+    public byte[][] Names(SubscriptionKind kind)
+    {
+        lock (_lock)
+        {
+            return [.. Set(kind).Keys];
+        }
+    }
 
     /// <summary>Removes everything without confirmations (RESET, disconnect).</summary>
     public void RemoveAll(ISubscriber subscriber, SubscriptionRegistry registry)
@@ -87,12 +102,15 @@ internal sealed class ClientSubscriptions
         {
             foreach (var name in Names(kind))
             {
-                Set(kind).Remove(name);
+                lock (_lock)
+                {
+                    Set(kind).Remove(name);
+                    UpdateCounts();
+                }
+
                 Unregister(kind, subscriber, name, registry);
             }
         }
-
-        UpdateCounts();
     }
 
     private static void Unregister(SubscriptionKind kind, ISubscriber subscriber, byte[] key, SubscriptionRegistry registry)

@@ -28,7 +28,7 @@ internal static class GatewayResults
 
     /// <summary>
     /// 201 only for a PUBLISH the server answered; 503 + Retry-After when it is unreachable or did
-    /// not answer; 502 when it answered with an error.
+    /// not answer; 403 when the server's ACL refuses the channel (NOPERM); 502 for another error.
     /// </summary>
     public static IResult FromOutcome(HttpContext context, PublishOutcome outcome, int retryAfterSeconds, Func<long, object> published)
     {
@@ -36,6 +36,8 @@ internal static class GatewayResults
         {
             case PublishStatus.Published:
                 return Results.Json(published(outcome.Receivers), statusCode: StatusCodes.Status201Created);
+            case PublishStatus.Forbidden:
+                return Problem(StatusCodes.Status403Forbidden, $"not published: {outcome.Reason}");
             case PublishStatus.Refused:
                 return Problem(StatusCodes.Status502BadGateway, $"not published: {outcome.Reason}");
             default:

@@ -20,6 +20,7 @@ internal static class GatewayConfiguration
     private static readonly (string Variable, string Key)[] _variables =
     [
         ("NOTISTREAM_SERVER", Key(nameof(GatewayOptions.Server))),
+        ("NOTISTREAM_SERVER_USER", Key(nameof(GatewayOptions.ServerUser))),
         ("NOTISTREAM_SERVER_PASSWORD", Key(nameof(GatewayOptions.ServerPassword))),
         ("NOTISTREAM_TOKEN", Key(nameof(GatewayOptions.Token))),
         ("GITHUB_WEBHOOK_SECRET", Key(nameof(GatewayOptions.GitHubWebhookSecret))),
@@ -31,7 +32,7 @@ internal static class GatewayConfiguration
     ];
 
     /// <summary>
-    /// <c>--server</c>, <c>--server-password</c>, <c>--token</c>, <c>--github-secret</c>,
+    /// <c>--server</c>, <c>--server-user</c>, <c>--server-password</c>, <c>--token</c>, <c>--github-secret</c>,
     /// <c>--web-port</c>, and <c>--&lt;Option&gt;</c> for every option (<c>--RateLimit:PermitsPerMinute</c> too).
     /// </summary>
     public static readonly IDictionary<string, string> SwitchMappings = CreateSwitchMappings();
@@ -83,6 +84,7 @@ internal static class GatewayConfiguration
         var mappings = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             ["--server"] = Key(nameof(GatewayOptions.Server)),
+            ["--server-user"] = Key(nameof(GatewayOptions.ServerUser)),
             ["--server-password"] = Key(nameof(GatewayOptions.ServerPassword)),
             ["--token"] = Key(nameof(GatewayOptions.Token)),
             ["--github-secret"] = Key(nameof(GatewayOptions.GitHubWebhookSecret)),

@@ -13,6 +13,12 @@ internal sealed class GatewayOptions
     /// <summary>The pub/sub server as <c>host:port</c> (<c>--server</c>, <c>NOTISTREAM_SERVER</c>).</summary>
     public string Server { get; set; } = "127.0.0.1:6379";
 
+    /// <summary>
+    /// ACL user the gateway authenticates as (<c>--server-user</c>, <c>NOTISTREAM_SERVER_USER</c>), with
+    /// <see cref="ServerPassword"/>; unset means the default user. Give it only PUBLISH on its channels.
+    /// </summary>
+    public string? ServerUser { get; set; }
+
     /// <summary>Password for the server's AUTH, if it has <c>requirepass</c> (<c>NOTISTREAM_SERVER_PASSWORD</c>).</summary>
     public string? ServerPassword { get; set; }
 

@@ -23,6 +23,9 @@ internal enum PublishStatus
 
     /// <summary>The server answered PUBLISH with an error (e.g. NOAUTH).</summary>
     Refused,
+
+    /// <summary>The server's ACL does not let the gateway's user publish to this channel (NOPERM).</summary>
+    Forbidden,
 }
 
 internal readonly record struct PublishOutcome(PublishStatus Status, long Receivers, string? Reason)
@@ -32,4 +35,6 @@ internal readonly record struct PublishOutcome(PublishStatus Status, long Receiv
     public static PublishOutcome Unavailable(string reason) => new(PublishStatus.Unavailable, 0, reason);
 
     public static PublishOutcome Refused(string reason) => new(PublishStatus.Refused, 0, reason);
+
+    public static PublishOutcome Forbidden(string reason) => new(PublishStatus.Forbidden, 0, reason);
 }

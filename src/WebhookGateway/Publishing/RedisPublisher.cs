@@ -40,6 +40,7 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
         var configuration = new ConfigurationOptions
         {
             EndPoints = { _options.Server },
+            User = string.IsNullOrEmpty(_options.ServerUser) ? null : _options.ServerUser,
             Password = string.IsNullOrEmpty(_options.ServerPassword) ? null : _options.ServerPassword,
             ClientName = "notistream-gateway",
             // Start even when the server is down, and keep reconnecting: the gateway answers 503 meanwhile.
@@ -139,6 +140,11 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
         catch (RedisConnectionException ex)
         {
             return Failed(channel, source, PublishOutcome.Unavailable($"the connection to the pub/sub server failed ({ex.FailureType})"));
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOPERM", StringComparison.Ordinal))
+        {
+            GatewayLog.PublishRefused(_logger, channel, source, ex);
+            return PublishOutcome.Forbidden($"the gateway's server user may not publish to '{channel}' ({ex.Message})");
         }
         catch (RedisServerException ex)
         {

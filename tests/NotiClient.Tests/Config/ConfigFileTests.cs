@@ -24,6 +24,7 @@ public sealed class ConfigFileTests
             Host = "pi.local",
             Port = 6380,
             Channels = [new("alerts"), new("owner/*")],
+            User = "reader",
             Password = "p\"a's$w{o}rd",
             Notifier = NotifierKind.Console,
             Connection = Client.Subscriptions.ConnectionSettings.Default with { KeepAliveInterval = TimeSpan.FromSeconds(0.5), ReconnectMaxDelay = TimeSpan.FromSeconds(7) },
@@ -35,6 +36,7 @@ public sealed class ConfigFileTests
         Assert.Equal(config.Host, loaded.Host);
         Assert.Equal(config.Port, loaded.Port);
         Assert.Equal(config.Channels, loaded.Channels);
+        Assert.Equal(config.User, loaded.User);
         Assert.Equal(config.Password, loaded.Password);
         Assert.Equal(config.Notifier, loaded.Notifier);
         Assert.Equal(config.Connection, loaded.Connection);

@@ -176,6 +176,26 @@ public sealed class SubscriptionTests
 
     [Theory]
     [MemberData(nameof(Servers))]
+    public async Task An_acl_user_receives_its_channels_and_a_wrong_password_is_reported(ServerKind kind)
+    {
+        await using var server = await TestServer.StartAsync(kind, null, "--requirepass", "s3cret",
+            "--user", "reader", "on", ">rpw", "resetchannels", "&alerts", "&builds/*", "+@pubsub", "+@connection", "+info");
+        await using (var client = new RunningClient(Config(server.Port, "alerts", "builds/*") with { User = "reader", Password = "rpw" }))
+        {
+            await client.WaitConnectedAsync(1);
+            Assert.Equal(1, await PublishAsync(server.Port, "alerts", "for reader", "s3cret"));
+            Assert.Equal(1, await PublishAsync(server.Port, "builds/main", "built", "s3cret"));
+            await client.WaitForAsync("for reader");
+            await client.WaitForAsync("built");
+        }
+
+        await using var wrong = new RunningClient(Config(server.Port, "alerts") with { User = "reader", Password = "nope" });
+        await TaskTimeoutExtensions.WaitUntil(() => wrong.Observer.Count("failed") >= 1, "a refused login");
+        Assert.Equal("failed: the server refused the password", wrong.Observer.Events.First(e => e.StartsWith("failed", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
     public async Task Password_is_sent_and_a_wrong_one_is_reported_as_such(ServerKind kind)
     {
         await using var server = await TestServer.StartAsync(kind, null, "--requirepass", "s3cret");

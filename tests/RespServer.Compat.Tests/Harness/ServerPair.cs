@@ -7,6 +7,7 @@ namespace Notistream.RespServer.Compat.Tests.Harness;
 public class ServerPair : IAsyncLifetime
 {
     private readonly string[] _args;
+    private readonly string[] _redisArgs;
     private RedisServerProcess? _redis;
     private NotistreamServer? _ours;
 
@@ -15,7 +16,11 @@ public class ServerPair : IAsyncLifetime
     {
     }
 
-    protected ServerPair(string[] args) => _args = args;
+    protected ServerPair(string[] args, string[]? redisArgs = null)
+    {
+        _args = args;
+        _redisArgs = redisArgs ?? [];
+    }
 
     /// <summary>The requirepass both servers run with, or null.</summary>
     public string? Password
@@ -35,7 +40,7 @@ public class ServerPair : IAsyncLifetime
     {
         // RedisServerProcess waits for +PONG, which a password-protected server never gives: the
         // password is set once it is up, which is the same server state as --requirepass.
-        _redis = await RedisServerProcess.StartAsync().WithTimeout();
+        _redis = await RedisServerProcess.StartAsync(_redisArgs).WithTimeout();
         if (Password is { } password)
         {
             await using var admin = await RawConnection.ConnectAsync(_redis.Port);

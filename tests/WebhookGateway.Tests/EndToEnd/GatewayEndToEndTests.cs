@@ -21,6 +21,9 @@ public abstract class GatewayEndToEndTests
 
     private protected abstract Task<IPubSubServer> StartServerAsync(int port = 0, string? password = null);
 
+    /// <summary>A server started with these redis-server arguments (e.g. <c>--user</c> lines).</summary>
+    private protected abstract Task<IPubSubServer> StartServerWithArgsAsync(params string[] args);
+
     [Fact]
     public async Task Form_post_like_curl_reaches_a_subscriber_exactly_once()
     {
@@ -162,6 +165,33 @@ public abstract class GatewayEndToEndTests
     }
 
     [Fact]
+    public async Task An_acl_user_publishes_to_its_channels_and_gets_403_for_others()
+    {
+        await using var server = await StartServerWithArgsAsync(
+            "--requirepass", Password, "--user", "gateway", "on", ">gwpw", "resetchannels", "&alerts:*", "+publish", "+ping", "+@connection");
+        await using var gateway = await GatewayHost.StartConnectedAsync(server.Port, "--server-user", "gateway", "--server-password", "gwpw");
+        await using var wrong = await GatewayHost.StartConnectedAsync(server.Port, "--server-user", "gateway", "--server-password", "nope", "--ConnectTimeoutMilliseconds", "1000");
+        await gateway.WaitUntilReadyAsync();
+        await using var subscriber = await RespSubscriber.SubscribeAsync(server.Port, Password, "alerts:disk", "private");
+
+        using var published = await gateway.Client.PostAsync("/alerts:disk", new StringContent("full"), Ct);
+        using var forbidden = await gateway.Client.PostAsync("/", PublishEndpointTestsForm("private", "secret"), Ct);
+        using var notReady = await wrong.Client.GetAsync("/readyz", Ct);
+
+        Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        var problem = await forbidden.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Contains("may not publish to 'private'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("NOPERM", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+
+        // Only the allowed message reached the subscriber: the next one it sees is the sentinel.
+        Assert.Equal("full", await subscriber.NextTextAsync("alerts:disk"));
+        using var sentinel = await gateway.Client.PostAsync("/alerts:disk", new StringContent("sentinel"), Ct);
+        Assert.Equal("sentinel", await subscriber.NextTextAsync("alerts:disk"));
+    }
+
+    [Fact]
     public async Task Each_publish_is_logged_with_channel_bytes_receivers_and_source_but_not_the_body()
     {
         await using var server = await StartServerAsync();
@@ -190,10 +220,16 @@ public sealed class RedisServerEndToEndTests : GatewayEndToEndTests
 {
     private protected override async Task<IPubSubServer> StartServerAsync(int port = 0, string? password = null)
         => await RedisServer.StartAsync(port, password);
+
+    private protected override async Task<IPubSubServer> StartServerWithArgsAsync(params string[] args)
+        => new RedisServer(await RedisServerProcess.StartAsync(args));
 }
 
 public sealed class NotistreamServerEndToEndTests : GatewayEndToEndTests
 {
     private protected override async Task<IPubSubServer> StartServerAsync(int port = 0, string? password = null)
         => await OurServer.StartAsync(port, password);
+
+    private protected override async Task<IPubSubServer> StartServerWithArgsAsync(params string[] args)
+        => new OurServer(await NotistreamServer.StartAsync(args).WithTimeout());
 }
