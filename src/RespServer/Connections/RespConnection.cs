@@ -144,6 +144,7 @@ internal sealed partial class RespConnection : ISubscriber
         }
 
         _socket.Input.CancelPendingRead();
+        Output.WakeReader();
     }
 
     /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>

@@ -51,6 +51,14 @@ internal sealed class RequestScanner
     public ReadOnlySpan<byte> InlineBytes => _inlineBytes;
 
     /// <summary>
+    /// While a multibulk frame waits for a bulk payload: the frame length needed to finish it; otherwise
+    /// -1 (a header line is awaited). Lets a caller that assembles a large frame copy exactly its bytes.
+    /// </summary>
+    public long LineStart => _position;
+
+    public long BulkBytesWanted => _inFrame && !_inline && _argsExpected >= 0 && _bulkLength >= 0 ? _position + _bulkLength + 2 : -1;
+
+    /// <summary>
     /// Scans from the start of <paramref name="buffer"/>, which must begin at the current frame.
     /// <paramref name="authRequired"/> applies Redis's tighter limits before AUTH.
     /// </summary>
