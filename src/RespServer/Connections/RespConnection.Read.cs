@@ -151,11 +151,12 @@ internal sealed partial class RespConnection
                             consumed = buffer.Start;
                         }
 
-                        if (buffer.IsEmpty)
+                        if (_largeFrameLength == 0 || buffer.IsEmpty)
                         {
                             break;
                         }
 
+                        // Assembling a large frame: take what it needs from the rest of the input.
                         continue;
                     }
 
