@@ -87,6 +87,9 @@ internal sealed partial class RespConnection : ISubscriber
 
     public ConnectionOutput Output { get; }
 
+    /// <summary>The accepted socket (its options, for diagnostics).</summary>
+    public System.Net.Sockets.Socket Socket => _socket.Socket;
+
     /// <summary>Where this command's replies go, in the connection's current protocol.</summary>
     public RespWriter Writer => new(_replies, _protocol);
 
