@@ -162,7 +162,8 @@ internal sealed partial class RespConnection
 
                     if (status == ScanStatus.ProtocolError)
                     {
-                        Writer.WriteError(_scanner.Error!);
+                        // Byte for byte as Redis: "got '%c'" carries the client's byte, not its UTF-8 encoding.
+                        Writer.WriteErrorRaw(System.Text.Encoding.Latin1.GetBytes("-ERR " + _scanner.Error));
                         Interlocked.Increment(ref Server.Stats.TotalErrorReplies);
                         Log.ProtocolError(Server.Logger, Id, Address, _scanner.Error!);
                         _endReason = _scanner.Error;
