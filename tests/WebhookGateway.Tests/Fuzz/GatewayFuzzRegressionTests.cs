@@ -22,4 +22,18 @@ public sealed class GatewayFuzzRegressionTests
         Assert.Contains("the form is malformed", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Empty(publisher.Attempts);
     }
+
+    [Theory]
+    [InlineData("{\"channel\":\"\\ud800\",\"message\":\"hi\"}", "channel is not valid UTF-16 text")]
+    [InlineData("{\"channel\":\"news\",\"message\":\"a\\udc00b\"}", "message is not valid UTF-16 text")]
+    public async Task A_JSON_string_with_a_lone_surrogate_escape_is_a_400_and_publishes_nothing(string body, string detail)
+    {
+        var publisher = new RecordingPublisher();
+        await using var gateway = await GatewayHost.StartAsync(publisher);
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var response = await gateway.Client.PostAsync("/", content, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(detail, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Empty(publisher.Attempts);
+    }
 }
