@@ -33,6 +33,10 @@ internal sealed class ConnectionOutput
     private bool _completed;
     private bool _dropped;
 
+    // Read-side backpressure: the read loop waits here until the writer has drained the queue.
+    private readonly WriterSignal _drained = new();
+    private long _drainedAt = -1;
+
     /// <param name="limit">the limit that applies now (pub/sub or normal class)</param>
     /// <param name="overLimit">called once, off the caller's thread, when the limit is passed</param>
     public ConnectionOutput(Func<OutputBufferLimit> limit, Action<string> overLimit)
@@ -127,6 +131,8 @@ internal sealed class ConnectionOutput
                 _waiting = false;
                 _signal.Set();
             }
+
+            WakeReaderLocked();
         }
     }
 
@@ -200,6 +206,11 @@ internal sealed class ConnectionOutput
                 {
                     _bufferedBytes = 0;
                 }
+
+                if (_bufferedBytes <= _drainedAt)
+                {
+                    WakeReaderLocked();
+                }
             }
 
             TotalBytesWritten += bytes;
@@ -267,6 +278,45 @@ internal sealed class ConnectionOutput
         {
             _waiting = false;
             _signal.Set();
+        }
+
+        WakeReaderLocked();
+    }
+
+    /// <summary>
+    /// Read-side backpressure (as Kestrel pauses reading while its output is full): completes once the
+    /// queued bytes are at or below <paramref name="lowWater"/>, or the output is completed, dropped or
+    /// <see cref="WakeReader"/> is called. One waiter: the connection's read loop.
+    /// </summary>
+    public ValueTask WaitForDrainAsync(long lowWater)
+    {
+        lock (_lock)
+        {
+            if (_dropped || _completed || _bufferedBytes <= lowWater)
+            {
+                return default;
+            }
+
+            _drainedAt = lowWater;
+            return _drained.Arm();
+        }
+    }
+
+    /// <summary>Ends a <see cref="WaitForDrainAsync"/> early (the connection is closing).</summary>
+    public void WakeReader()
+    {
+        lock (_lock)
+        {
+            WakeReaderLocked();
+        }
+    }
+
+    private void WakeReaderLocked()
+    {
+        if (_drainedAt >= 0)
+        {
+            _drainedAt = -1;
+            _drained.Set();
         }
     }
 

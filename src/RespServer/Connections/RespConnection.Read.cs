@@ -8,7 +8,18 @@ namespace Notistream.RespServer.Connections;
 
 internal sealed partial class RespConnection
 {
+    /// <summary>Reading pauses while this much output waits for the client (normal clients without a limit)...</summary>
+    private const long OutputHighWater = 1024 * 1024;
+
+    /// <summary>...and resumes once the client has read it down to this.</summary>
+    private const long OutputLowWater = 256 * 1024;
+
+    /// <summary>A partial frame this large moves out of the input pipe into <see cref="_largeFrame"/>.</summary>
+    private const int LargeFrameThreshold = 256 * 1024;
+
     private byte[] _frameScratch = [];
+    private byte[] _largeFrame = [];
+    private int _largeFrameLength;
     private string? _endReason;
 
     /// <summary>Runs the connection to its end: reads and executes requests while the writer drains output.</summary>
@@ -28,6 +39,7 @@ internal sealed partial class RespConnection
         {
             UnsubscribeAll();
             _replies.Release();
+            EndLargeFrame();
             if (Volatile.Read(ref _closeState) != 2)
             {
                 Output.Complete();
@@ -52,6 +64,13 @@ internal sealed partial class RespConnection
         var input = _transport.Input;
         while (!CloseAfterReply)
         {
+            if (MustPauseReading())
+            {
+                // Backpressure: stop reading until the client has read its replies, so TCP flow control
+                // reaches a client that pipelines without reading and its output stays bounded.
+                await Output.WaitForDrainAsync(OutputLowWater).ConfigureAwait(false);
+            }
+
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
             _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
             var result = await input.ReadAsync().ConfigureAwait(false);
@@ -68,25 +87,55 @@ internal sealed partial class RespConnection
             try
             {
                 LastInteraction = Environment.TickCount64;
-                QueryBufferLength = buffer.Length;
-                if (buffer.Length > Server.Options.ClientQueryBufferLimit)
-                {
-                    Log.QueryBufferLimit(Server.Logger, Id, Address, buffer.Length);
-                    _endReason = "query buffer limit";
-                    return;
-                }
-
+                var paused = false;
                 while (!CloseAfterReply && !IsClosing)
                 {
-                    var status = _scanner.Scan(buffer, AuthRequiredForFraming);
+                    if (MustPauseReading())
+                    {
+                        // The rest is read after the pause: mark it unexamined so the next read returns it at once.
+                        examined = consumed;
+                        paused = true;
+                        break;
+                    }
+
+                    ReadOnlySequence<byte> source;
+                    if (_largeFrameLength > 0)
+                    {
+                        var taken = FillLargeFrame(buffer);
+                        buffer = buffer.Slice(taken);
+                        consumed = buffer.Start;
+                        source = new ReadOnlySequence<byte>(_largeFrame, 0, _largeFrameLength);
+                    }
+                    else
+                    {
+                        source = buffer;
+                    }
+
+                    var status = _scanner.Scan(source, AuthRequiredForFraming);
                     if (status == ScanStatus.Incomplete)
                     {
-                        break;
+                        if (_largeFrameLength == 0 && buffer.Length >= LargeFrameThreshold)
+                        {
+                            // All of the buffer belongs to this frame: move it out of the input pipe,
+                            // whose pause threshold is far below the largest frame allowed.
+                            StartLargeFrame(buffer);
+                            buffer = buffer.Slice(buffer.End);
+                            consumed = buffer.Start;
+                        }
+
+                        if (_largeFrameLength == 0 || buffer.IsEmpty)
+                        {
+                            break;
+                        }
+
+                        // Assembling a large frame: take what it needs from the rest of the input.
+                        continue;
                     }
 
                     if (status == ScanStatus.ProtocolError)
                     {
-                        Writer.WriteError(_scanner.Error!);
+                        // Byte for byte as Redis: "got '%c'" carries the client's byte, not its UTF-8 encoding.
+                        Writer.WriteErrorRaw(System.Text.Encoding.Latin1.GetBytes("-ERR " + _scanner.Error));
                         Interlocked.Increment(ref Server.Stats.TotalErrorReplies);
                         Log.ProtocolError(Server.Logger, Id, Address, _scanner.Error!);
                         _endReason = _scanner.Error;
@@ -97,20 +146,40 @@ internal sealed partial class RespConnection
                     var frameLength = _scanner.FrameLength;
                     if (status == ScanStatus.Request)
                     {
-                        Execute(commands, buffer.Slice(0, frameLength));
+                        Execute(commands, source.Slice(0, frameLength));
                     }
 
                     _scanner.Reset();
-                    buffer = buffer.Slice(frameLength);
-                    consumed = buffer.Start;
+                    if (_largeFrameLength > 0)
+                    {
+                        EndLargeFrame();
+                    }
+                    else
+                    {
+                        buffer = buffer.Slice(frameLength);
+                        consumed = buffer.Start;
+                    }
                 }
 
-                QueryBufferLength = buffer.Length;
+                // The query buffer is what waits unprocessed: at most a partial frame, unless reading is paused.
+                QueryBufferLength = buffer.Length + _largeFrameLength;
                 FlushReplies();
+                if (paused)
+                {
+                    continue;
+                }
+
+                if (!CloseAfterReply && QueryBufferLength > Server.Options.ClientQueryBufferLimit)
+                {
+                    Log.QueryBufferLimit(Server.Logger, Id, Address, QueryBufferLength);
+                    _endReason = "query buffer limit";
+                    return;
+                }
+
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     // EOF with a partial frame pending is the client's loss, as in Redis.
-                    _endReason ??= buffer.IsEmpty ? "client closed the connection" : "client closed the connection mid-request";
+                    _endReason ??= QueryBufferLength == 0 ? "client closed the connection" : "client closed the connection mid-request";
                     return;
                 }
             }
@@ -178,6 +247,85 @@ internal sealed partial class RespConnection
         if (_replies.Length >= 64 * 1024)
         {
             FlushReplies();
+        }
+    }
+
+    /// <summary>
+    /// A client without an output-buffer limit (the normal class, by default) is not cut off for not
+    /// reading its replies; its reads pause instead. A class with a limit (pub/sub, or a configured
+    /// normal limit) is cut off by that limit, as in Redis, and pushes from publishers never wait.
+    /// </summary>
+    private bool MustPauseReading()
+        => Output.BufferedBytes + _replies.Length >= OutputHighWater && CurrentOutputLimit().IsUnlimited;
+
+    /// <summary>Starts assembling a frame too large for the input pipe: all of <paramref name="partial"/> is its start.</summary>
+    private void StartLargeFrame(in ReadOnlySequence<byte> partial)
+    {
+        EnsureLargeFrameCapacity(partial.Length);
+        partial.CopyTo(_largeFrame);
+        _largeFrameLength = (int)partial.Length;
+    }
+
+    /// <summary>Copies from <paramref name="input"/> exactly the bytes the large frame still needs, never
+    /// past its end (the next frame stays in the pipe); returns how many were taken.</summary>
+    private long FillLargeFrame(in ReadOnlySequence<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return 0;
+        }
+
+        long take;
+        var wanted = _scanner.BulkBytesWanted;
+        if (wanted >= 0)
+        {
+            take = Math.Min(wanted - _largeFrameLength, input.Length);
+        }
+        else if (_largeFrameLength > _scanner.LineStart && _largeFrame[_largeFrameLength - 1] == (byte)'\r')
+        {
+            // A header line ends with the byte after its '\r'.
+            take = 1;
+        }
+        else
+        {
+            var cr = input.PositionOf((byte)'\r');
+            take = cr is null ? input.Length : Math.Min(input.Slice(0, cr.Value).Length + 2, input.Length);
+        }
+
+        if (take <= 0)
+        {
+            return 0;
+        }
+
+        EnsureLargeFrameCapacity(_largeFrameLength + take);
+        input.Slice(0, take).CopyTo(_largeFrame.AsSpan(_largeFrameLength));
+        _largeFrameLength += (int)take;
+        return take;
+    }
+
+    private void EnsureLargeFrameCapacity(long needed)
+    {
+        if (_largeFrame.Length >= needed)
+        {
+            return;
+        }
+
+        // Doubling: memory follows the bytes actually received, not a declared length.
+        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max(needed, (long)_largeFrame.Length * 2)));
+        var length = _largeFrameLength;
+        _largeFrame.AsSpan(0, length).CopyTo(grown);
+        EndLargeFrame();
+        _largeFrame = grown;
+        _largeFrameLength = length;
+    }
+
+    private void EndLargeFrame()
+    {
+        _largeFrameLength = 0;
+        if (_largeFrame.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_largeFrame);
+            _largeFrame = [];
         }
     }
 

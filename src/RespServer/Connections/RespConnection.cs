@@ -92,6 +92,9 @@ internal sealed partial class RespConnection : ISubscriber
 
     public ConnectionOutput Output { get; }
 
+    /// <summary>The accepted socket (its options, for diagnostics).</summary>
+    public System.Net.Sockets.Socket Socket => _transport.Socket;
+
     /// <summary>Where this command's replies go, in the connection's current protocol.</summary>
     public RespWriter Writer => new(_replies, _protocol);
 
@@ -149,6 +152,7 @@ internal sealed partial class RespConnection : ISubscriber
         }
 
         _transport.Input.CancelPendingRead();
+        Output.WakeReader();
     }
 
     /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>

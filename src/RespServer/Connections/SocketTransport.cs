@@ -15,6 +15,8 @@ internal sealed class SocketTransport(SocketConnection socket) : ClientTransport
 
     public override EndPoint? LocalEndPoint => socket.Socket.LocalEndPoint;
 
+    public override System.Net.Sockets.Socket Socket => socket.Socket;
+
     public override async ValueTask CloseAsync(long written, bool drain)
     {
         if (drain)

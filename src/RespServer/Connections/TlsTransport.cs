@@ -31,6 +31,8 @@ internal sealed class TlsTransport : ClientTransport
 
     public override EndPoint? LocalEndPoint => _socket.LocalEndPoint;
 
+    public override Socket Socket => _socket;
+
     public override async ValueTask CloseAsync(long written, bool drain)
     {
         try

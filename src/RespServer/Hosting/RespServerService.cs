@@ -20,11 +20,11 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     private readonly object _connectionsLock = new();
     private TlsAcceptor? _tls;
 
-    /// <summary>Receive side: never pause below the largest frame we accept (query buffer limit), or a reader
-    /// waiting for the rest of a frame would block on its own backpressure.</summary>
-    private PipeOptions ReceiveOptions => new(
-        pauseWriterThreshold: Math.Min(server.Options.ClientQueryBufferLimit + 1, long.MaxValue / 2),
-        resumeWriterThreshold: Math.Min(server.Options.ClientQueryBufferLimit / 2, long.MaxValue / 4),
+    /// <summary>Receive side: small, so a connection whose reads pause (output backpressure) holds at most this
+    /// much input; a larger partial frame moves out of the pipe into the connection's own buffer.</summary>
+    private static readonly PipeOptions ReceiveOptions = new(
+        pauseWriterThreshold: 1024 * 1024,
+        resumeWriterThreshold: 512 * 1024,
         minimumSegmentSize: 16 * 1024,
         useSynchronizationContext: false);
 

@@ -36,6 +36,7 @@ internal sealed class RequestScanner
     private long _position;
     private long _bulkLength = -1;
     private long _lineSearchedTo;
+    private long _nulAt = -1;
 
     public long ProtoMaxBulkLength { get; set; } = 512L * 1024 * 1024;
 
@@ -49,6 +50,14 @@ internal sealed class RequestScanner
     public bool IsInline => _inline;
 
     public ReadOnlySpan<byte> InlineBytes => _inlineBytes;
+
+    /// <summary>
+    /// While a multibulk frame waits for a bulk payload: the frame length needed to finish it; otherwise
+    /// -1 (a header line is awaited). Lets a caller that assembles a large frame copy exactly its bytes.
+    /// </summary>
+    public long LineStart => _position;
+
+    public long BulkBytesWanted => _inFrame && !_inline && _argsExpected >= 0 && _bulkLength >= 0 ? _position + _bulkLength + 2 : -1;
 
     /// <summary>
     /// Scans from the start of <paramref name="buffer"/>, which must begin at the current frame.
@@ -67,6 +76,7 @@ internal sealed class RequestScanner
             _inline = buffer.FirstSpan[0] != (byte)'*';
             _position = 0;
             _lineSearchedTo = 0;
+            _nulAt = -1;
             _argCount = 0;
             _argsExpected = -1;
             _bulkLength = -1;
@@ -250,24 +260,41 @@ internal sealed class RequestScanner
     }
 
     /// <summary>Offset of <paramref name="value"/> at or after the current position, resuming where the
-    /// previous search of this line stopped; -1 when absent.</summary>
+    /// previous search of this line stopped; -1 when absent. Redis searches lines with strchr, which stops
+    /// at a NUL byte: a line with a NUL before its end never ends (until the line-length limit refuses it).</summary>
     private long Find(in ReadOnlySequence<byte> buffer, byte value)
     {
+        if (_nulAt >= _position)
+        {
+            return -1;
+        }
+
         var from = Math.Max(_position, _lineSearchedTo);
         if (from >= buffer.Length)
         {
             return -1;
         }
 
-        var rest = buffer.Slice(from);
-        var found = rest.PositionOf(value);
-        if (found is null)
+        var offset = from;
+        foreach (var segment in buffer.Slice(from))
         {
-            _lineSearchedTo = buffer.Length;
-            return -1;
+            var at = segment.Span.IndexOfAny(value, (byte)0);
+            if (at >= 0)
+            {
+                if (segment.Span[at] == 0)
+                {
+                    _nulAt = offset + at;
+                    return -1;
+                }
+
+                return offset + at;
+            }
+
+            offset += segment.Length;
         }
 
-        return from + rest.Slice(0, found.Value).Length;
+        _lineSearchedTo = buffer.Length;
+        return -1;
     }
 
     private static byte ByteAt(in ReadOnlySequence<byte> buffer, long offset)

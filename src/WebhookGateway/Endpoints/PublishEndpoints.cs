@@ -51,8 +51,9 @@ internal static class PublishEndpoints
             {
                 parsed = PublishRequest.FromForm(await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false));
             }
-            catch (InvalidDataException ex)
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
+                // The body is in memory: an IOException here is a truncated multipart body, not a network fault.
                 parsed = PublishRequest.Invalid($"the form is malformed: {ex.Message}");
             }
         }

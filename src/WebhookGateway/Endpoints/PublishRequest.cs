@@ -153,7 +153,16 @@ internal readonly record struct PublishRequest(string? Channel, ReadOnlyMemory<b
             return $"{name} must be a JSON string, not {property.ValueKind.ToString().ToLowerInvariant()}";
         }
 
-        value = property.GetString() ?? string.Empty;
+        try
+        {
+            value = property.GetString() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON but no text.
+            return $"{name} is not valid UTF-16 text";
+        }
+
         return value.Length == 0 ? $"{name} is empty" : null;
     }
 }
