@@ -98,7 +98,7 @@ internal sealed partial class RespConnection : ISubscriber
 
     public bool IsClosing => Volatile.Read(ref _closeState) != 0;
 
-    public void Deliver(byte[] frame) => Output.Enqueue(frame, frame.Length, pooled: false);
+    public void Deliver(MessageFrame frame) => Output.Enqueue(frame);
 
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after them.</summary>
     public void FlushReplies()
