@@ -27,6 +27,7 @@ internal sealed partial class RespConnection
         }
         finally
         {
+            FlushStats();
             UnsubscribeAll();
             _replies.Release();
             if (Volatile.Read(ref _closeState) != 2)
@@ -135,6 +136,7 @@ internal sealed partial class RespConnection
 
                 QueryBufferLength = buffer.Length;
                 FlushReplies();
+                FlushStats();
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     // EOF with a partial frame pending is the client's loss, as in Redis.
@@ -178,7 +180,7 @@ internal sealed partial class RespConnection
             request = new RespRequest(_frameScratch.AsSpan(0, length), _scanner.Slots);
         }
 
-        Interlocked.Increment(ref Server.Stats.TotalCommandsProcessed);
+        _commandsInBatch++;
         var before = ReplyMode;
         var mark = _replies.Length;
         LastCommand = commands.Execute(this, request);
