@@ -40,6 +40,10 @@ public class SubscriptionRegistryTests
         Assert.Equal(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", c.Texts.First());
         Assert.Contains("*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n", a.Texts);
         Assert.Equal(3, a.Frames.Count);
+
+        // The publisher gave its own reference back; each frame is held once per queue that kept it.
+        Assert.Equal(2, a.Frames[0].References);
+        Assert.Equal(1, c.Frames[0].References);
     }
 
     [Fact]
