@@ -21,7 +21,19 @@ internal sealed class MessageFrame
     /// <summary>Frames kept for reuse; more than this many in flight at once are allocated and left to the GC.</summary>
     private const int Retained = 4096;
 
+    /// <summary>Frames each thread keeps for itself before it turns to the shared pool.</summary>
+    private const int ThreadCacheSize = 32;
+
     private static readonly ObjectPool<MessageFrame> Pool = new DefaultObjectPool<MessageFrame>(new Policy(), Retained);
+
+    // Read loops (publishers) and output writers share the thread pool's few threads, so a frame is
+    // usually released on a thread that publishes again soon: a small per-thread stack in front of
+    // the shared pool keeps most rent/return pairs off the pool's shared, cross-core counters.
+    [ThreadStatic]
+    private static MessageFrame?[]? t_cache;
+
+    [ThreadStatic]
+    private static int t_cached;
 
     private byte[] _buffer = [];
     private int _length;
@@ -41,7 +53,7 @@ internal sealed class MessageFrame
     /// <summary>A frame of exactly <paramref name="length"/> bytes, held once by the caller, to be filled through <see cref="Buffer"/>.</summary>
     public static MessageFrame Rent(int length)
     {
-        var frame = Pool.Get();
+        var frame = TakeCached() ?? Pool.Get();
         frame._buffer = ArrayPool<byte>.Shared.Rent(length);
         frame._length = length;
         frame._references = 1;
@@ -73,7 +85,28 @@ internal sealed class MessageFrame
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
         _length = 0;
-        Pool.Return(this);
+        var cache = t_cache ??= new MessageFrame?[ThreadCacheSize];
+        if (t_cached < cache.Length)
+        {
+            cache[t_cached++] = this;
+        }
+        else
+        {
+            Pool.Return(this);
+        }
+    }
+
+    private static MessageFrame? TakeCached()
+    {
+        var cache = t_cache;
+        if (cache is null || t_cached == 0)
+        {
+            return null;
+        }
+
+        var frame = cache[--t_cached];
+        cache[t_cached] = null;
+        return frame;
     }
 
     private static void ThrowOverReleased()
