@@ -122,7 +122,7 @@ internal static class PubSubCommands
         }
 
         var receivers = client.Server.Registry.Publish(request[1], request[2]);
-        Interlocked.Increment(ref client.Server.Stats.PubSubMessagesPublished);
+        client.CountPublished();
         client.Writer.WriteInteger(receivers);
     }
 
@@ -134,7 +134,7 @@ internal static class PubSubCommands
         }
 
         var receivers = client.Server.Registry.PublishShard(request[1], request[2]);
-        Interlocked.Increment(ref client.Server.Stats.PubSubMessagesPublished);
+        client.CountPublished();
         client.Writer.WriteInteger(receivers);
     }
 

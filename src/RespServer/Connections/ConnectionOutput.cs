@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Connections;
 
@@ -8,10 +9,16 @@ namespace Notistream.RespServer.Connections;
 /// The output side of one connection: a byte-bounded queue and its single writer.
 /// <para>
 /// Who writes: the connection's read loop (a batch of replies) and any publisher's thread (shared
-/// message frames) call <see cref="Enqueue"/>; both only take <see cref="_lock"/> and append a
-/// reference, so neither ever waits for the socket. Who reads: <see cref="RunAsync"/>, the only code
-/// that touches the PipeWriter; it swaps the queue out under the lock, writes it all, and flushes
-/// once per batch. The lock protects the queue, the byte count and the soft-limit clock.
+/// message frames) call <see cref="Enqueue(byte[], int, bool)"/> and <see cref="Enqueue(MessageFrame)"/>;
+/// both only take <see cref="_lock"/> and append a reference, so neither ever waits for the socket.
+/// Who reads: <see cref="RunAsync"/>, the only code that touches the PipeWriter; it swaps the queue
+/// out under the lock, writes it all, and flushes once per batch. The lock protects the queue, the
+/// byte count and the soft-limit clock.
+/// </para>
+/// <para>
+/// Ownership: a queued reply array (pooled) or message frame (one reference) belongs to the queue
+/// until it is written or dropped, and is then given back exactly once: by the writer after
+/// copying it to the pipe, or by <see cref="Abort"/>, an over-limit drop, or the writer's exit.
 /// </para>
 /// When the queued bytes pass the client-output-buffer-limit of the client's class the queue is
 /// dropped and the connection is closed, as Redis does, so a subscriber that never reads costs at
@@ -55,23 +62,31 @@ internal sealed class ConnectionOutput
 
     /// <summary>Queues <paramref name="length"/> bytes of <paramref name="array"/>; a pooled array goes back to
     /// the pool once written or dropped. Returns false when the output is closed or over its limit.</summary>
-    public bool Enqueue(byte[] array, int length, bool pooled)
+    public bool Enqueue(byte[] array, int length, bool pooled) => Enqueue(new Segment(array, null, length, pooled));
+
+    /// <summary>Queues a shared message frame, taking a reference to it that is released once the frame is
+    /// written or dropped. Returns false, without taking a reference, when the output is closed; false
+    /// too when this frame passes the limit (the queue, this frame included, is then dropped).</summary>
+    public bool Enqueue(MessageFrame frame) => Enqueue(new Segment(null, frame, frame.Length, pooled: false));
+
+    private bool Enqueue(Segment segment)
     {
         string? reason = null;
         lock (_lock)
         {
             if (_completed || _dropped)
             {
-                if (pooled)
+                if (segment.Frame is null)
                 {
-                    ArrayPool<byte>.Shared.Return(array);
+                    segment.Release();
                 }
 
                 return false;
             }
 
-            _pending.Add(new Segment(array, length, pooled));
-            _bufferedBytes += length;
+            segment.Frame?.AddRef();
+            _pending.Add(segment);
+            _bufferedBytes += segment.Length;
             _queuedItems++;
             reason = CheckLimit();
             if (reason is not null)
@@ -147,6 +162,22 @@ internal sealed class ConnectionOutput
 
     public async Task RunAsync(PipeWriter writer)
     {
+        try
+        {
+            await WriteLoopAsync(writer).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever ended the writer, nothing queued later can be sent: give it all back now.
+            lock (_lock)
+            {
+                DropLocked();
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync(PipeWriter writer)
+    {
         while (true)
         {
             List<Segment> batch;
@@ -186,18 +217,7 @@ internal sealed class ConnectionOutput
                 continue;
             }
 
-            long bytes = 0;
-            foreach (var segment in batch)
-            {
-                writer.Write(segment.Array.AsSpan(0, segment.Length));
-                bytes += segment.Length;
-                if (segment.Pooled)
-                {
-                    ArrayPool<byte>.Shared.Return(segment.Array);
-                }
-            }
-
-            batch.Clear();
+            var bytes = WriteBatch(writer, batch);
             var flush = await writer.FlushAsync().ConfigureAwait(false);
             lock (_lock)
             {
@@ -219,6 +239,31 @@ internal sealed class ConnectionOutput
                 return;
             }
         }
+    }
+
+    /// <summary>Copies the batch into the pipe and gives every segment back, even when the pipe throws.</summary>
+    private static long WriteBatch(PipeWriter writer, List<Segment> batch)
+    {
+        long bytes = 0;
+        try
+        {
+            foreach (var segment in batch)
+            {
+                writer.Write(segment.Span);
+                bytes += segment.Length;
+            }
+        }
+        finally
+        {
+            foreach (var segment in batch)
+            {
+                segment.Release();
+            }
+
+            batch.Clear();
+        }
+
+        return bytes;
     }
 
     private string? CheckLimit()
@@ -265,10 +310,7 @@ internal sealed class ConnectionOutput
         _dropped = true;
         foreach (var segment in _pending)
         {
-            if (segment.Pooled)
-            {
-                ArrayPool<byte>.Shared.Return(segment.Array);
-            }
+            segment.Release();
         }
 
         _pending.Clear();
@@ -320,5 +362,26 @@ internal sealed class ConnectionOutput
         }
     }
 
-    private readonly record struct Segment(byte[] Array, int Length, bool Pooled);
+    /// <summary>A queued reply array (pooled or not) or a shared message frame.</summary>
+    private readonly struct Segment(byte[]? array, MessageFrame? frame, int length, bool pooled)
+    {
+        public MessageFrame? Frame => frame;
+
+        public int Length => length;
+
+        public ReadOnlySpan<byte> Span => frame is not null ? frame.Span : array.AsSpan(0, length);
+
+        /// <summary>Gives the segment back: the queue's reference to a frame, or a pooled array to its pool.</summary>
+        public void Release()
+        {
+            if (frame is not null)
+            {
+                frame.Release();
+            }
+            else if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(array!);
+            }
+        }
+    }
 }

@@ -37,6 +37,7 @@ internal sealed partial class RespConnection
         }
         finally
         {
+            FlushStats();
             UnsubscribeAll();
             _replies.Release();
             EndLargeFrame();
@@ -163,7 +164,8 @@ internal sealed partial class RespConnection
 
                 // The query buffer is what waits unprocessed: at most a partial frame, unless reading is paused.
                 QueryBufferLength = buffer.Length + _largeFrameLength;
-                FlushReplies();
+                FlushReplies(); // with CloseAfterReply, the last thing queued (see FlushReplies)
+                FlushStats();
                 if (paused)
                 {
                     continue;
@@ -219,7 +221,7 @@ internal sealed partial class RespConnection
             request = new RespRequest(_frameScratch.AsSpan(0, length), _scanner.Slots);
         }
 
-        Interlocked.Increment(ref Server.Stats.TotalCommandsProcessed);
+        _commandsInBatch++;
         var before = ReplyMode;
         var mark = _replies.Length;
         LastCommand = commands.Execute(this, request);

@@ -31,6 +31,8 @@ internal sealed partial class RespConnection : ISubscriber
     private readonly RequestScanner _scanner = new();
     private volatile int _protocol = 2;
     private int _closeState;
+    private long _commandsInBatch;
+    private long _publishedInBatch;
 
     public RespConnection(ServerContext server, ClientTransport transport, long id)
     {
@@ -106,7 +108,7 @@ internal sealed partial class RespConnection : ISubscriber
 
     public bool IsClosing => Volatile.Read(ref _closeState) != 0;
 
-    public void Deliver(byte[] frame) => Output.Enqueue(frame, frame.Length, pooled: false);
+    public void Deliver(MessageFrame frame) => Output.Enqueue(frame);
 
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after them.</summary>
     public void FlushReplies()
@@ -118,6 +120,29 @@ internal sealed partial class RespConnection : ISubscriber
 
         var (array, length) = _replies.Detach();
         Output.Enqueue(array, length, pooled: true);
+    }
+
+    /// <summary>Counts a PUBLISH or SPUBLISH for INFO; added to the shared counter with the batch.</summary>
+    public void CountPublished() => _publishedInBatch++;
+
+    /// <summary>
+    /// Adds this batch's commands and publishes to the server-wide counters: one shared write per
+    /// batch of pipelined commands rather than one per command, so connections on different cores
+    /// do not fight over the counters' cache line.
+    /// </summary>
+    private void FlushStats()
+    {
+        if (_commandsInBatch > 0)
+        {
+            Interlocked.Add(ref Server.Stats.TotalCommandsProcessed, _commandsInBatch);
+            _commandsInBatch = 0;
+        }
+
+        if (_publishedInBatch > 0)
+        {
+            Interlocked.Add(ref Server.Stats.PubSubMessagesPublished, _publishedInBatch);
+            _publishedInBatch = 0;
+        }
     }
 
     /// <summary>Closes now, dropping queued output (CLIENT KILL, output-buffer limit, idle timeout).</summary>

@@ -1,6 +1,10 @@
 namespace Notistream.RespServer.Connections;
 
-/// <summary>Counters for INFO stats; incremented with Interlocked from any connection.</summary>
+/// <summary>
+/// Counters for INFO stats, added to with Interlocked from any connection. Commands and publishes
+/// are added once per batch of pipelined commands (RespConnection.FlushStats), so INFO run in the
+/// middle of a batch does not yet count the commands before it in the same batch.
+/// </summary>
 internal sealed class ServerStats
 {
     public long TotalConnectionsReceived;

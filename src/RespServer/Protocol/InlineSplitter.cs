@@ -11,14 +11,37 @@ internal static class InlineSplitter
     /// <summary>Returns null for unbalanced quotes.</summary>
     public static List<byte[]>? Split(ReadOnlySpan<byte> line)
     {
+        var bytes = new byte[line.Length];
+        var slots = Array.Empty<ArgSlot>();
+        if (!TrySplit(line, bytes, ref slots, out var count))
+        {
+            return null;
+        }
+
+        var result = new List<byte[]>(count);
+        foreach (var slot in slots.AsSpan(0, count))
+        {
+            result.Add(bytes.AsSpan(slot.Offset, slot.Length).ToArray());
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Splits without allocating: the unescaped arguments go back to back into <paramref name="output"/>
+    /// (at least as long as the line; an argument is never longer than its source) and
+    /// <paramref name="slots"/> (grown when too small) says where each lies. False for unbalanced quotes.
+    /// </summary>
+    public static bool TrySplit(ReadOnlySpan<byte> line, Span<byte> output, ref ArgSlot[] slots, out int count)
+    {
         var nul = line.IndexOf((byte)0);
         if (nul >= 0)
         {
             line = line[..nul];
         }
 
-        var result = new List<byte[]>();
-        var current = new List<byte>();
+        count = 0;
+        var written = 0;
         var p = 0;
         while (true)
         {
@@ -29,13 +52,13 @@ internal static class InlineSplitter
 
             if (p >= line.Length)
             {
-                return result;
+                return true;
             }
 
             var inDouble = false;
             var inSingle = false;
             var done = false;
-            current.Clear();
+            var start = written;
             while (!done)
             {
                 var c = At(line, p);
@@ -43,13 +66,13 @@ internal static class InlineSplitter
                 {
                     if (c == '\\' && At(line, p + 1) == 'x' && IsHex(At(line, p + 2)) && IsHex(At(line, p + 3)))
                     {
-                        current.Add((byte)((HexValue(At(line, p + 2)) * 16) + HexValue(At(line, p + 3))));
+                        output[written++] = (byte)((HexValue(At(line, p + 2)) * 16) + HexValue(At(line, p + 3)));
                         p += 3;
                     }
                     else if (c == '\\' && At(line, p + 1) != 0)
                     {
                         p++;
-                        current.Add(At(line, p) switch
+                        output[written++] = At(line, p) switch
                         {
                             (byte)'n' => (byte)'\n',
                             (byte)'r' => (byte)'\r',
@@ -57,24 +80,24 @@ internal static class InlineSplitter
                             (byte)'b' => (byte)'\b',
                             (byte)'a' => (byte)'\a',
                             var other => other,
-                        });
+                        };
                     }
                     else if (c == '"')
                     {
                         if (At(line, p + 1) != 0 && !IsSpace(At(line, p + 1)))
                         {
-                            return null;
+                            return false;
                         }
 
                         done = true;
                     }
                     else if (c == 0)
                     {
-                        return null;
+                        return false;
                     }
                     else
                     {
-                        current.Add(c);
+                        output[written++] = c;
                     }
                 }
                 else if (inSingle)
@@ -82,24 +105,24 @@ internal static class InlineSplitter
                     if (c == '\\' && At(line, p + 1) == '\'')
                     {
                         p++;
-                        current.Add((byte)'\'');
+                        output[written++] = (byte)'\'';
                     }
                     else if (c == '\'')
                     {
                         if (At(line, p + 1) != 0 && !IsSpace(At(line, p + 1)))
                         {
-                            return null;
+                            return false;
                         }
 
                         done = true;
                     }
                     else if (c == 0)
                     {
-                        return null;
+                        return false;
                     }
                     else
                     {
-                        current.Add(c);
+                        output[written++] = c;
                     }
                 }
                 else
@@ -116,7 +139,7 @@ internal static class InlineSplitter
                             inSingle = true;
                             break;
                         default:
-                            current.Add(c);
+                            output[written++] = c;
                             break;
                     }
                 }
@@ -127,7 +150,12 @@ internal static class InlineSplitter
                 }
             }
 
-            result.Add([.. current]);
+            if (count == slots.Length)
+            {
+                Array.Resize(ref slots, Math.Max(8, slots.Length * 2));
+            }
+
+            slots[count++] = new ArgSlot(start, written - start);
         }
     }
 

@@ -29,6 +29,7 @@ internal sealed class RequestScanner
 
     private ArgSlot[] _slots = new ArgSlot[8];
     private byte[] _inlineBytes = [];
+    private byte[] _lineScratch = [];
     private bool _inFrame;
     private bool _inline;
     private long _argsExpected;
@@ -113,39 +114,42 @@ internal sealed class RequestScanner
             lineLength--;
         }
 
+        // The unescaped arguments are never longer than the line: one buffer of its size holds them all.
+        if (_inlineBytes.Length < lineLength)
+        {
+            _inlineBytes = new byte[Math.Max(lineLength, 256)];
+        }
+
         var line = buffer.Slice(0, lineLength);
-        var args = InlineSplitter.Split(line.IsSingleSegment ? line.FirstSpan : line.ToArray());
-        if (args is null)
+        ReadOnlySpan<byte> lineBytes;
+        if (line.IsSingleSegment)
+        {
+            lineBytes = line.FirstSpan;
+        }
+        else
+        {
+            // Across pipe segments: copied once into a scratch array kept for the next line.
+            if (_lineScratch.Length < lineLength)
+            {
+                _lineScratch = new byte[Math.Max(lineLength, 256)];
+            }
+
+            line.CopyTo(_lineScratch);
+            lineBytes = _lineScratch.AsSpan(0, (int)lineLength);
+        }
+
+        if (!InlineSplitter.TrySplit(lineBytes, _inlineBytes, ref _slots, out var count))
         {
             return Fail("Protocol error: unbalanced quotes in request");
         }
 
         FrameLength = newline + 1;
-        if (args.Count == 0)
+        if (count == 0)
         {
             return ScanStatus.Empty;
         }
 
-        var total = 0;
-        foreach (var arg in args)
-        {
-            total += arg.Length;
-        }
-
-        if (_inlineBytes.Length < total)
-        {
-            _inlineBytes = new byte[Math.Max(total, 256)];
-        }
-
-        EnsureSlots(args.Count);
-        var offset = 0;
-        foreach (var arg in args)
-        {
-            arg.CopyTo(_inlineBytes, offset);
-            _slots[_argCount++] = new ArgSlot(offset, arg.Length);
-            offset += arg.Length;
-        }
-
+        _argCount = count;
         return ScanStatus.Request;
     }
 

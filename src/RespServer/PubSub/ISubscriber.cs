@@ -9,6 +9,10 @@ internal interface ISubscriber
     /// <summary>2 or 3: which encoding of a message this subscriber takes (may change with HELLO).</summary>
     int Protocol { get; }
 
-    /// <summary>Queues a complete pre-encoded frame; the bytes are shared with other subscribers and must not be modified.</summary>
-    void Deliver(byte[] frame);
+    /// <summary>
+    /// Offers a complete pre-encoded frame shared with other subscribers. A subscriber that keeps it
+    /// past the call takes its own reference (<see cref="MessageFrame.AddRef"/>) and releases it when
+    /// done; the bytes must not be modified.
+    /// </summary>
+    void Deliver(MessageFrame frame);
 }

@@ -5,8 +5,8 @@ namespace Notistream.RespServer.PubSub;
 /// <summary>Encodes a published message once per protocol; every subscriber of that protocol gets the same bytes.</summary>
 internal static class MessageFrames
 {
-    /// <summary>[kind, (pattern,) channel, message] as a RESP2 array or a RESP3 push.</summary>
-    public static byte[] Encode(ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
+    /// <summary>[kind, (pattern,) channel, message] as a RESP2 array or a RESP3 push, in a pooled frame held once by the caller.</summary>
+    public static MessageFrame Encode(ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
         ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool resp3)
     {
         var count = hasPattern ? 4 : 3;
@@ -16,8 +16,8 @@ internal static class MessageFrames
             size += RespWriter.BulkSize(pattern.Length);
         }
 
-        var frame = GC.AllocateUninitializedArray<byte>(size);
-        var span = frame.AsSpan();
+        var frame = MessageFrame.Rent(size);
+        var span = frame.Buffer;
         span[0] = resp3 ? (byte)'>' : (byte)'*';
         span[1] = (byte)('0' + count);
         span[2] = (byte)'\r';

@@ -1,8 +1,8 @@
 namespace Notistream.RespServer.PubSub;
 
 /// <summary>
-/// One pattern and the subscribers to it. The subscriber array is replaced, never changed in place,
-/// under the registry's write lock; publishers read it without a lock.
+/// One pattern and the subscribers to it. The subscriber list is changed under the registry's
+/// write lock; publishers read it without a lock.
 /// </summary>
 internal sealed class PatternSubscription(byte[] pattern)
 {
@@ -11,7 +11,7 @@ internal sealed class PatternSubscription(byte[] pattern)
     /// <summary>Length of the literal prefix: the bytes before the first glob metacharacter.</summary>
     public int PrefixLength { get; } = LiteralPrefixLength(pattern);
 
-    public volatile ISubscriber[] Subscribers = [];
+    public SubscriberList Subscribers { get; } = new();
 
     public static int LiteralPrefixLength(ReadOnlySpan<byte> pattern)
     {

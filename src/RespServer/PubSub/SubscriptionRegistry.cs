@@ -6,10 +6,10 @@ namespace Notistream.RespServer.PubSub;
 /// The server-wide index of who listens to what, and the fan-out of PUBLISH.
 /// <para>
 /// Concurrency: subscribe and unsubscribe (any connection's read loop) take <see cref="_writeLock"/>;
-/// publishers take no lock for exact channels (a concurrent dictionary whose values hold
-/// copy-on-write subscriber arrays) and a read lock on the pattern trie only when patterns exist.
-/// Delivery happens outside every lock and only queues bytes, so a slow subscriber never blocks a
-/// publisher. Per-connection bookkeeping (which channels a client has) lives with the client, so a
+/// publishers take no lock for exact channels (a concurrent dictionary whose values are
+/// <see cref="SubscriberList"/>s, read without a lock) and a read lock on the pattern trie only when
+/// patterns exist. Delivery happens outside every lock and only queues a reference to a pooled,
+/// shared frame, so a slow subscriber never blocks a publisher and a publish allocates nothing. Per-connection bookkeeping (which channels a client has) lives with the client, so a
 /// disconnect costs only that client's subscriptions.
 /// </para>
 /// </summary>
@@ -45,7 +45,7 @@ internal sealed class SubscriptionRegistry
                 map[channel] = set;
             }
 
-            set.Subscribers = [.. set.Subscribers, subscriber];
+            set.Subscribers.Add(subscriber);
         }
     }
 
@@ -59,8 +59,8 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            set.Subscribers = Without(set.Subscribers, subscriber);
-            if (set.Subscribers.Length == 0)
+            set.Subscribers.Remove(subscriber);
+            if (set.Subscribers.Count == 0)
             {
                 map.TryRemove(channel, out _);
             }
@@ -74,7 +74,7 @@ internal sealed class SubscriptionRegistry
             if (!_patterns.TryGetValue(pattern, out var entry))
             {
                 entry = new PatternSubscription(pattern);
-                entry.Subscribers = [subscriber];
+                entry.Subscribers.Add(subscriber);
                 _patterns.Add(pattern, entry);
                 _trieLock.EnterWriteLock();
                 try
@@ -90,7 +90,7 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            entry.Subscribers = [.. entry.Subscribers, subscriber];
+            entry.Subscribers.Add(subscriber);
         }
     }
 
@@ -103,8 +103,8 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            entry.Subscribers = Without(entry.Subscribers, subscriber);
-            if (entry.Subscribers.Length > 0)
+            entry.Subscribers.Remove(subscriber);
+            if (entry.Subscribers.Count > 0)
             {
                 return;
             }
@@ -174,26 +174,44 @@ internal sealed class SubscriptionRegistry
             ? FanOut(set.Subscribers, "smessage"u8, default, false, channel, message)
             : 0;
 
-    /// <summary>Queues one frame per subscriber, encoding it at most once per protocol.</summary>
-    private static long FanOut(ISubscriber[] subscribers, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
+    /// <summary>
+    /// Offers one frame per subscriber, encoding it at most once per protocol into a pooled frame;
+    /// each queue that keeps the frame holds its own reference, and ours is released at the end.
+    /// </summary>
+    private static long FanOut(SubscriberList list, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
         ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
-        byte[]? resp2 = null, resp3 = null;
-        foreach (var subscriber in subscribers)
+        MessageFrame? resp2 = null, resp3 = null;
+        long receivers = 0;
+        try
         {
-            var frame = subscriber.Protocol >= 3
-                ? resp3 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, true)
-                : resp2 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, false);
-            subscriber.Deliver(frame);
+            foreach (var subscriber in list.Snapshot)
+            {
+                if (subscriber is null)
+                {
+                    continue;
+                }
+
+                var frame = subscriber.Protocol >= 3
+                    ? resp3 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, true)
+                    : resp2 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, false);
+                subscriber.Deliver(frame);
+                receivers++;
+            }
+        }
+        finally
+        {
+            resp2?.Release();
+            resp3?.Release();
         }
 
-        return subscribers.Length;
+        return receivers;
     }
 
     public int SubscriberCount(ReadOnlySpan<byte> channel, bool shard)
     {
         var map = shard ? _shardChannels : _channels;
-        return map.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set) ? set.Subscribers.Length : 0;
+        return map.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set) ? set.Subscribers.Count : 0;
     }
 
     /// <summary>Active channel names (PUBSUB CHANNELS / SHARDCHANNELS), optionally filtered by a glob.</summary>
@@ -202,7 +220,7 @@ internal sealed class SubscriptionRegistry
         var result = new List<byte[]>();
         foreach (var (name, set) in shard ? _shardChannels : _channels)
         {
-            if (set.Subscribers.Length > 0 && (!hasPattern || GlobMatcher.IsMatch(pattern, name)))
+            if (set.Subscribers.Count > 0 && (!hasPattern || GlobMatcher.IsMatch(pattern, name)))
             {
                 result.Add(name);
             }
@@ -225,26 +243,10 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    private static ISubscriber[] Without(ISubscriber[] subscribers, ISubscriber subscriber)
-    {
-        var index = Array.IndexOf(subscribers, subscriber);
-        if (index < 0)
-        {
-            return subscribers;
-        }
-
-        if (subscribers.Length == 1)
-        {
-            return [];
-        }
-
-        return [.. subscribers.AsSpan(0, index), .. subscribers.AsSpan(index + 1)];
-    }
-
     private sealed class ChannelSubscribers(byte[] channel)
     {
         public byte[] Channel { get; } = channel;
 
-        public volatile ISubscriber[] Subscribers = [];
+        public SubscriberList Subscribers { get; } = new();
     }
 }

@@ -7,11 +7,18 @@ public class SubscriptionRegistryTests
 {
     private sealed class Sink(int protocol) : ISubscriber
     {
-        public List<byte[]> Frames { get; } = [];
+        public List<MessageFrame> Frames { get; } = [];
+
+        public IEnumerable<string> Texts => Frames.Select(f => Encoding.ASCII.GetString(f.Span));
 
         public int Protocol => protocol;
 
-        public void Deliver(byte[] frame) => Frames.Add(frame);
+        /// <summary>Keeps the frame as a connection's queue would: with a reference of its own.</summary>
+        public void Deliver(MessageFrame frame)
+        {
+            frame.AddRef();
+            Frames.Add(frame);
+        }
     }
 
     [Fact]
@@ -29,10 +36,14 @@ public class SubscriptionRegistryTests
 
         Assert.Equal(5, registry.Publish("news"u8, "hi"u8));
         Assert.Same(a.Frames[0], b.Frames[0]);
-        Assert.Equal("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", Encoding.ASCII.GetString(a.Frames[0]));
-        Assert.Equal(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", Encoding.ASCII.GetString(c.Frames[0]));
-        Assert.Contains("*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n", a.Frames.Select(Encoding.ASCII.GetString));
+        Assert.Equal("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", a.Texts.First());
+        Assert.Equal(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", c.Texts.First());
+        Assert.Contains("*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n", a.Texts);
         Assert.Equal(3, a.Frames.Count);
+
+        // The publisher gave its own reference back; each frame is held once per queue that kept it.
+        Assert.Equal(2, a.Frames[0].References);
+        Assert.Equal(1, c.Frames[0].References);
     }
 
     [Fact]
@@ -60,7 +71,7 @@ public class SubscriptionRegistryTests
         registry.Subscribe(a, "s"u8.ToArray(), shard: true);
         registry.SubscribePattern(a, "*"u8.ToArray());
         Assert.Equal(1, registry.PublishShard("s"u8, "m"u8));
-        Assert.Equal("*3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nm\r\n", Encoding.ASCII.GetString(a.Frames.Single()));
+        Assert.Equal("*3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nm\r\n", a.Texts.Single());
         Assert.Equal(1, registry.Publish("s"u8, "m"u8)); // only the pattern
     }
 }
