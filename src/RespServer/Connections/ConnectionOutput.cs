@@ -64,12 +64,20 @@ internal sealed class ConnectionOutput
     /// the pool once written or dropped. Returns false when the output is closed or over its limit.</summary>
     public bool Enqueue(byte[] array, int length, bool pooled) => Enqueue(new Segment(array, null, length, pooled));
 
+    /// <summary>Queues the connection's last replies and completes the output in one step, so nothing
+    /// (a message published meanwhile) can be queued after them (Redis's CLIENT_CLOSE_AFTER_REPLY).</summary>
+    public void EnqueueLast(byte[] array, int length, bool pooled)
+    {
+        Enqueue(new Segment(array, null, length, pooled), complete: true);
+        Complete();
+    }
+
     /// <summary>Queues a shared message frame, taking a reference to it that is released once the frame is
     /// written or dropped. Returns false, without taking a reference, when the output is closed; false
     /// too when this frame passes the limit (the queue, this frame included, is then dropped).</summary>
     public bool Enqueue(MessageFrame frame) => Enqueue(new Segment(null, frame, frame.Length, pooled: false));
 
-    private bool Enqueue(Segment segment)
+    private bool Enqueue(Segment segment, bool complete = false)
     {
         string? reason = null;
         lock (_lock)
@@ -88,6 +96,7 @@ internal sealed class ConnectionOutput
             _pending.Add(segment);
             _bufferedBytes += segment.Length;
             _queuedItems++;
+            _completed |= complete;
             reason = CheckLimit();
             if (reason is not null)
             {

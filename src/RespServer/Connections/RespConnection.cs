@@ -119,7 +119,15 @@ internal sealed partial class RespConnection : ISubscriber
         }
 
         var (array, length) = _replies.Detach();
-        Output.Enqueue(array, length, pooled: true);
+        if (CloseAfterReply)
+        {
+            // The last replies (QUIT's OK, a protocol error): nothing may be queued after them.
+            Output.EnqueueLast(array, length, pooled: true);
+        }
+        else
+        {
+            Output.Enqueue(array, length, pooled: true);
+        }
     }
 
     /// <summary>Counts a PUBLISH or SPUBLISH for INFO; added to the shared counter with the batch.</summary>

@@ -78,6 +78,43 @@ internal sealed class RawClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Everything the server sends until it closes the connection.</summary>
+    public async Task<string> ReadToCloseAsync()
+    {
+        var chunk = new byte[64 * 1024];
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = await _socket.ReceiveAsync(chunk).WithTimeout();
+            }
+            catch (SocketException)
+            {
+                n = 0;
+            }
+
+            if (n == 0)
+            {
+                var all = Encoding.Latin1.GetString([.. _buffer]);
+                _buffer.Clear();
+                return all;
+            }
+
+            _buffer.AddRange(chunk.AsSpan(0, n).ToArray());
+        }
+    }
+
+    /// <summary>Reads and discards whatever has arrived (a publisher's replies), without waiting for more.</summary>
+    public async Task DrainAsync()
+    {
+        var chunk = new byte[64 * 1024];
+        while (_socket.Available > 0)
+        {
+            await _socket.ReceiveAsync(chunk).WithTimeout();
+        }
+    }
+
     private async Task FillAsync(int count)
     {
         var chunk = new byte[64 * 1024];

@@ -70,3 +70,41 @@ public class SubscribeOrderingTests
         }
     }
 }
+
+/// <summary>Found by the socket fuzzer: after a protocol error nothing may follow it, not even a message.</summary>
+public class CloseAfterReplyTests
+{
+    [Theory]
+    [InlineData("*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length\r\n")]
+    [InlineData("QUIT\r\n", "+OK\r\n")]
+    public async Task A_subscriber_closing_after_its_last_reply_gets_no_message_after_it(string last, string lastReply)
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var publisher = await RawClient.ConnectAsync(server.Port);
+        using var stop = new CancellationTokenSource();
+        var publishing = Task.Run(async () =>
+        {
+            var batch = RawClient.Command("PUBLISH", "news", "flash");
+            var many = Enumerable.Repeat(batch, 50).SelectMany(b => b).ToArray();
+            while (!stop.IsCancellationRequested)
+            {
+                await publisher.Socket.SendAsync(many);
+                await publisher.DrainAsync();
+            }
+        });
+
+        for (var round = 0; round < 50; round++)
+        {
+            await using var subscriber = await RawClient.ConnectAsync(server.Port);
+            await subscriber.SendAsync(RawClient.Command("PSUBSCRIBE", "*"));
+            await subscriber.ExpectAsync("*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n");
+            await subscriber.SendAsync(last);
+            var rest = await subscriber.ReadToCloseAsync();
+            Assert.EndsWith(lastReply, rest, StringComparison.Ordinal);
+            Assert.Equal(rest.Length - lastReply.Length, rest.IndexOf(lastReply, StringComparison.Ordinal));
+        }
+
+        await stop.CancelAsync();
+        await publishing.WithTimeout();
+    }
+}
