@@ -6,6 +6,7 @@ using Notistream.Testing;
 namespace Notistream.RespServer.Robustness.Tests.Faults;
 
 /// <summary>A client that pipelines forever without reading its replies.</summary>
+[Collection(nameof(MemoryMeasuredCollection))]
 public sealed class BackpressureTests
 {
     private const int Pings = 1_000_000;

@@ -8,6 +8,7 @@ namespace Notistream.RespServer.Robustness.Tests.Faults;
 /// Clients that die, vanish, dribble or churn while a publisher publishes: the healthy subscriber
 /// gets every message (sequence-numbered, none lost) and the server's bookkeeping returns to baseline.
 /// </summary>
+[Collection(nameof(MemoryMeasuredCollection))]
 public sealed class ClientFaultTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
