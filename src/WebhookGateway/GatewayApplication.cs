@@ -90,7 +90,7 @@ internal static class GatewayApplication
         }
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        if (string.IsNullOrEmpty(options.Token) && addresses.Any(address => !IsLoopback(address)))
+        if (string.IsNullOrEmpty(options.Token) && options.Tokens.Count == 0 && addresses.Any(address => !IsLoopback(address)))
         {
             GatewayLog.NoTokenOnPublicAddress(logger, string.Join(", ", addresses));
         }

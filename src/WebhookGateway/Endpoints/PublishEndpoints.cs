@@ -7,7 +7,9 @@ namespace Notistream.Gateway.Endpoints;
 /// <summary>
 /// <c>POST /</c> (form fields or JSON <c>channel</c> + <c>message</c>) and <c>POST /{channel}</c>
 /// (the raw body is the message, ntfy-style; the channel may contain slashes). Checks run
-/// cheapest first: token, content type, size, fields, then the PUBLISH itself.
+/// cheapest first: token (401/403), content type (415), size (413), fields (400), the token's
+/// channel scope (403), then the PUBLISH itself. For <c>POST /{channel}</c> the channel (400, then
+/// scope 403) is checked before the body is read.
 /// </summary>
 internal static class PublishEndpoints
 {
@@ -64,6 +66,11 @@ internal static class PublishEndpoints
             return GatewayResults.Problem(StatusCodes.Status400BadRequest, error);
         }
 
+        if (PublishTokenFilter.ForbiddenChannel(context, parsed.Channel!) is { } forbidden)
+        {
+            return forbidden;
+        }
+
         return await PublishAsync(context, publisher, settings, parsed.Channel!, parsed.Message, format).ConfigureAwait(false);
     }
 
@@ -73,6 +80,11 @@ internal static class PublishEndpoints
         if (PublishRequest.ChannelError(channel, settings.MaxChannelBytes) is { } error)
         {
             return GatewayResults.Problem(StatusCodes.Status400BadRequest, error);
+        }
+
+        if (PublishTokenFilter.ForbiddenChannel(context, channel) is { } forbidden)
+        {
+            return forbidden;
         }
 
         var body = await RequestBody.ReadAsync(context.Request, settings.MaxMessageBytes, context.RequestAborted).ConfigureAwait(false);

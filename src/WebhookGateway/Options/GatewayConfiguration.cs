@@ -40,6 +40,17 @@ internal static class GatewayConfiguration
     public static Dictionary<string, string?> FromEnvironment(IDictionary environment)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        // Gateway__Tokens__0__Token and the like: what the host's environment provider reads from the
+        // process, read here from the given variables too; the documented names below win over them.
+        foreach (DictionaryEntry entry in environment)
+        {
+            if (entry.Key is string variable && entry.Value is string value
+                && variable.StartsWith(Section + "__", StringComparison.OrdinalIgnoreCase))
+            {
+                values[variable.Replace("__", ":", StringComparison.Ordinal)] = value;
+            }
+        }
+
         foreach (var (variable, key) in _variables)
         {
             if (environment[variable] is string value && value.Length > 0)
@@ -103,8 +114,9 @@ internal static class GatewayConfiguration
                     mappings.TryAdd($"--{property.Name}:{limit.Name}", Key($"{property.Name}:{limit.Name}"));
                 }
             }
-            else
+            else if (property.CanWrite)
             {
+                // Collections such as Tokens have no single value: --Gateway:Tokens:0:Token sets them.
                 mappings.TryAdd("--" + property.Name, Key(property.Name));
             }
         }

@@ -47,6 +47,15 @@ internal sealed class GatewayOptions
     public string? Token { get; set; }
 
     /// <summary>
+    /// Publish tokens scoped to channel patterns (Redis glob syntax, as PSUBSCRIBE): each allows
+    /// only channels matching one of its <see cref="ScopedTokenOptions.Channels"/>. Configured as
+    /// <c>Gateway:Tokens:0:Token</c> and <c>Gateway:Tokens:0:Channels:0</c> (appsettings.json, or
+    /// <c>Gateway__Tokens__0__Token</c> in the environment). With <see cref="Token"/> unset, they alone
+    /// guard publishing.
+    /// </summary>
+    public IList<ScopedTokenOptions> Tokens { get; } = [];
+
+    /// <summary>
     /// Secret of the GitHub webhook (<c>--github-secret</c>, <c>GITHUB_WEBHOOK_SECRET</c>). Without it
     /// <c>POST /github</c> refuses every delivery: unsigned posts would let anyone publish.
     /// </summary>
@@ -74,6 +83,16 @@ internal sealed class GatewayOptions
     public int DeliveryIdsRemembered { get; set; } = 10_000;
 
     public RateLimitOptions RateLimit { get; set; } = new();
+}
+
+/// <summary>A publish token that may publish only to channels matching one of its patterns.</summary>
+internal sealed class ScopedTokenOptions
+{
+    /// <summary>The bearer token; never logged.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>Channel patterns in Redis glob syntax: <c>alerts:*</c>, <c>builds/*</c>, <c>home</c>.</summary>
+    public IList<string> Channels { get; } = [];
 }
 
 /// <summary>ASP.NET Core's fixed-window limiter, partitioned by client address.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Notistream.Gateway.Tokens;
 
 namespace Notistream.Gateway.Options;
 
@@ -17,6 +18,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             failures.Add("Token is only whitespace (--token, NOTISTREAM_TOKEN).");
         }
+
+        ValidateScopedTokens(failures, options.Tokens);
 
         if (string.IsNullOrEmpty(options.ServerCertFile) != string.IsNullOrEmpty(options.ServerKeyFile))
         {
@@ -49,6 +52,33 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Each entry names itself by its configuration key; the token itself is never in a message.</summary>
+    private static void ValidateScopedTokens(List<string> failures, IList<ScopedTokenOptions> tokens)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var entry = $"{GatewayConfiguration.Section}:{nameof(GatewayOptions.Tokens)}:{i}";
+            if (string.IsNullOrWhiteSpace(tokens[i].Token))
+            {
+                failures.Add($"{entry}:Token is missing or empty: a scoped publish token needs a token.");
+            }
+
+            var channels = tokens[i].Channels;
+            if (channels.Count == 0)
+            {
+                failures.Add($"{entry}:Channels is empty: give the channel patterns this token may publish to, such as 'alerts:*'.");
+            }
+
+            for (var j = 0; j < channels.Count; j++)
+            {
+                if (ChannelGlob.PatternError(channels[j]) is { } error)
+                {
+                    failures.Add($"{entry}:Channels:{j} '{channels[j]}' {error}: channel patterns use Redis glob syntax.");
+                }
+            }
+        }
     }
 
     private static void Positive(List<string> failures, int value, string name)

@@ -107,4 +107,69 @@ public sealed class GatewayConfigurationTests
     [InlineData("bad host:6379", false)]
     public void Server_must_be_host_and_port(string server, bool valid)
         => Assert.Equal(valid, GatewayOptionsValidator.IsEndPoint(server));
+
+    [Fact]
+    public async Task Scoped_tokens_bind_from_environment_variables_and_the_command_line()
+    {
+        var environment = new Hashtable
+        {
+            ["Gateway__Tokens__0__Token"] = "alerts-token",
+            ["Gateway__Tokens__0__Channels__0"] = "alerts:*",
+            ["Gateway__Tokens__0__Channels__1"] = "builds/*",
+            ["GATEWAY__TOKENS__1__TOKEN"] = "home-token",
+            ["GATEWAY__TOKENS__1__CHANNELS__0"] = "home",
+        };
+
+        await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher(), environment,
+            "--Gateway:Tokens:2:Token", "cli-token", "--Gateway:Tokens:2:Channels:0", "cli");
+        var options = gateway.App.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+
+        Assert.Null(options.Token);
+        Assert.Equal(["alerts-token", "home-token", "cli-token"], options.Tokens.Select(t => t.Token));
+        Assert.Equal(["alerts:*", "builds/*"], options.Tokens[0].Channels);
+        Assert.Equal(["home"], options.Tokens[1].Channels);
+        Assert.Equal(["cli"], options.Tokens[2].Channels);
+    }
+
+    [Fact]
+    public void Scoped_tokens_bind_from_appsettings_json_as_documented()
+    {
+        var json = """
+            { "Gateway": { "Tokens": [ { "Channels": [ "alerts:*", "builds/*" ], "Token": "a" }, { "Channels": [ "home" ], "Token": "h" } ] } }
+            """;
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build();
+
+        var options = configuration.GetSection(GatewayConfiguration.Section).Get<GatewayOptions>()!;
+
+        Assert.Equal(["a", "h"], options.Tokens.Select(t => t.Token));
+        Assert.Equal(["alerts:*", "builds/*"], options.Tokens[0].Channels);
+        Assert.Equal(["home"], options.Tokens[1].Channels);
+        Assert.True(new GatewayOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public async Task Invalid_scoped_tokens_stop_start_up_naming_each_entry_and_never_the_token()
+    {
+        var environment = new Hashtable
+        {
+            ["Gateway__Tokens__0__Token"] = "fine-token",
+            ["Gateway__Tokens__0__Channels__0"] = "ok:*",
+            ["Gateway__Tokens__1__Token"] = "no-channels-token",
+            ["Gateway__Tokens__2__Channels__0"] = "no-token",
+            ["Gateway__Tokens__3__Token"] = "bad-pattern-token",
+            ["Gateway__Tokens__3__Channels__0"] = "fine",
+            ["Gateway__Tokens__3__Channels__1"] = "room[1-",
+            ["Gateway__Tokens__4__Token"] = "   ",
+            ["Gateway__Tokens__4__Channels__0"] = "x",
+        };
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => GatewayHost.StartAsync(new RecordingPublisher(), environment));
+
+        Assert.Equal(4, failure.Failures.Count());
+        Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:1:Channels is empty", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:2:Token is missing or empty", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:3:Channels:1 'room[1-' has a '[' without its ']'", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:4:Token is missing or empty", StringComparison.Ordinal));
+        Assert.DoesNotContain(failure.Failures, f => f.Contains("-token", StringComparison.Ordinal));
+    }
 }
