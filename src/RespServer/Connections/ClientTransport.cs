@@ -21,6 +21,9 @@ internal abstract class ClientTransport
     /// <summary>The accepted socket under the stream (its options, for diagnostics).</summary>
     public abstract System.Net.Sockets.Socket Socket { get; }
 
+    /// <summary>Runs <paramref name="output"/>'s writer over this transport until it completes or is dropped.</summary>
+    public virtual Task RunOutputAsync(ConnectionOutput output) => output.RunAsync(Output);
+
     /// <summary>Ends the connection after the writer has handed over <paramref name="written"/> bytes;
     /// with <paramref name="drain"/> it first waits (bounded) until they have left, so last replies are not cut off.</summary>
     public abstract ValueTask CloseAsync(long written, bool drain);

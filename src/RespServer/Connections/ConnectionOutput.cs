@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.PubSub;
 
@@ -169,11 +171,21 @@ internal sealed class ConnectionOutput
         }
     }
 
-    public async Task RunAsync(PipeWriter writer)
+    /// <summary>Writes the queue into <paramref name="writer"/> (TLS, tests) until completed or dropped.</summary>
+    public Task RunAsync(PipeWriter writer) => RunAsync(writer, null);
+
+    /// <summary>
+    /// Sends the queue straight to <paramref name="socket"/> (plain TCP) until completed or dropped:
+    /// the writer's own thread makes the send call, with no pipe and no second hop to a send loop
+    /// between a published frame and the kernel. Small segments are gathered into one send.
+    /// </summary>
+    public Task RunAsync(Socket socket) => RunAsync(null, socket);
+
+    private async Task RunAsync(PipeWriter? writer, Socket? socket)
     {
         try
         {
-            await WriteLoopAsync(writer).ConfigureAwait(false);
+            await WriteLoopAsync(writer, socket).ConfigureAwait(false);
         }
         finally
         {
@@ -185,7 +197,7 @@ internal sealed class ConnectionOutput
         }
     }
 
-    private async Task WriteLoopAsync(PipeWriter writer)
+    private async Task WriteLoopAsync(PipeWriter? writer, Socket? socket)
     {
         while (true)
         {
@@ -226,8 +238,19 @@ internal sealed class ConnectionOutput
                 continue;
             }
 
-            var bytes = WriteBatch(writer, batch);
-            var flush = await writer.FlushAsync().ConfigureAwait(false);
+            long bytes;
+            bool open;
+            if (socket is not null)
+            {
+                (bytes, open) = await SendBatchAsync(socket, batch).ConfigureAwait(false);
+            }
+            else
+            {
+                bytes = WriteBatch(writer!, batch);
+                var flush = await writer!.FlushAsync().ConfigureAwait(false);
+                open = !(flush.IsCompleted || flush.IsCanceled);
+            }
+
             lock (_lock)
             {
                 _bufferedBytes -= bytes;
@@ -243,10 +266,80 @@ internal sealed class ConnectionOutput
             }
 
             TotalBytesWritten += bytes;
-            if (flush.IsCompleted || flush.IsCanceled)
+            if (!open)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Sends the batch: small segments copied together into one scratch buffer per send, large ones
+    /// sent from their own memory. Every segment is given back, whatever happens. Returns false when
+    /// the connection is gone (reset, closed, aborted).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(long Bytes, bool Open)> SendBatchAsync(Socket socket, List<Segment> batch)
+    {
+        const int Direct = 16 * 1024;
+        long bytes = 0;
+        var scratch = ArrayPool<byte>.Shared.Rent(SendChunk);
+        try
+        {
+            var filled = 0;
+            foreach (var segment in batch)
+            {
+                bytes += segment.Length;
+                if (segment.Length >= Direct || filled + segment.Length > scratch.Length)
+                {
+                    await SendAllAsync(socket, scratch.AsMemory(0, filled)).ConfigureAwait(false);
+                    filled = 0;
+                }
+
+                if (segment.Length >= Direct)
+                {
+                    await SendAllAsync(socket, segment.Memory).ConfigureAwait(false);
+                }
+                else
+                {
+                    segment.Span.CopyTo(scratch.AsSpan(filled));
+                    filled += segment.Length;
+                }
+            }
+
+            await SendAllAsync(socket, scratch.AsMemory(0, filled)).ConfigureAwait(false);
+            return (bytes, true);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return (bytes, false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+            foreach (var segment in batch)
+            {
+                segment.Release();
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private const int SendChunk = 64 * 1024;
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var sent = await socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+            if (sent <= 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            bytes = bytes[sent..];
         }
     }
 
@@ -379,6 +472,8 @@ internal sealed class ConnectionOutput
         public int Length => length;
 
         public ReadOnlySpan<byte> Span => frame is not null ? frame.Span : array.AsSpan(0, length);
+
+        public ReadOnlyMemory<byte> Memory => frame is not null ? frame.Memory : array.AsMemory(0, length);
 
         /// <summary>Gives the segment back: the queue's reference to a frame, or a pooled array to its pool.</summary>
         public void Release()

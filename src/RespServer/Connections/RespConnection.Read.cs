@@ -25,7 +25,7 @@ internal sealed partial class RespConnection
     /// <summary>Runs the connection to its end: reads and executes requests while the writer drains output.</summary>
     public async Task RunAsync(CommandTable commands)
     {
-        var writer = Output.RunAsync(_transport.Output);
+        var writer = _transport.RunOutputAsync(Output);
         try
         {
             await ReadLoopAsync(commands).ConfigureAwait(false);

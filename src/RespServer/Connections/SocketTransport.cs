@@ -4,7 +4,11 @@ using Pipelines.Sockets.Unofficial;
 
 namespace Notistream.RespServer.Connections;
 
-/// <summary>Plain TCP: Pipelines.Sockets.Unofficial's socket pipes.</summary>
+/// <summary>
+/// Plain TCP: Pipelines.Sockets.Unofficial's receive pipe; output is sent straight to the socket by
+/// the connection's writer (<see cref="ConnectionOutput.RunAsync(System.Net.Sockets.Socket)"/>),
+/// so the library's send pipe stays unused.
+/// </summary>
 internal sealed class SocketTransport(SocketConnection socket) : ClientTransport
 {
     public override PipeReader Input => socket.Input;
@@ -17,37 +21,18 @@ internal sealed class SocketTransport(SocketConnection socket) : ClientTransport
 
     public override System.Net.Sockets.Socket Socket => socket.Socket;
 
+    public override Task RunOutputAsync(ConnectionOutput output) => output.RunAsync(socket.Socket);
+
+    /// <summary>
+    /// Once the writer has ended, every byte it took was handed to the kernel by its own send calls,
+    /// which send data queued before a close; nothing is left in user space to wait for.
+    /// </summary>
     public override async ValueTask CloseAsync(long written, bool drain)
     {
-        if (drain)
-        {
-            await WaitUntilSentAsync(written).ConfigureAwait(false);
-        }
-
         await socket.Output.CompleteAsync().ConfigureAwait(false);
         await socket.Input.CompleteAsync().ConfigureAwait(false);
         socket.Dispose();
     }
 
     public override void Abort() => socket.Dispose();
-
-    /// <summary>
-    /// Disposing the socket while its send loop still holds bytes would cut off the last replies
-    /// (QUIT's +OK, a protocol error). The library exposes no awaitable for "all sent", so this
-    /// polls its byte counter against what the writer handed over, bounded.
-    /// </summary>
-    private async Task WaitUntilSentAsync(long written)
-    {
-        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
-        var deadline = Environment.TickCount64 + 5000;
-        while (socket.BytesSent < written && !SendLoopEnded(socket.ShutdownKind) && Environment.TickCount64 < deadline)
-        {
-            await poll.WaitForNextTickAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The first recorded end is the send side's own (a client that half-closed still gets its replies).</summary>
-    private static bool SendLoopEnded(PipeShutdownKind kind) => kind is PipeShutdownKind.WriteEndOfStream
-        or PipeShutdownKind.WriteDisposed or PipeShutdownKind.WriteException or PipeShutdownKind.WriteIOException
-        or PipeShutdownKind.WriteSocketError;
 }

@@ -47,6 +47,8 @@ internal sealed class MessageFrame
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
 
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
     /// <summary>References held now (tests check that every queue gave its reference back).</summary>
     internal int References => Volatile.Read(ref _references);
 
