@@ -18,7 +18,7 @@ usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [-
   --no-build   use the Release builds already there
   after --     passed to every notistream-loadgen run (e.g. -- --subscribers 1,50 --rate 10000)
 
-Both servers are restarted for each scenario, warmed up with a discarded --smoke run, and stopped on
+Both servers are restarted for each run, warmed up with a discarded --smoke run, and stopped on
 exit or Ctrl-C. Progress goes to stderr.
 Exit status 1 when a run lost messages (its figures are marked INVALID) or failed.
 EOF
@@ -175,16 +175,18 @@ warm_up() { # name port scenario: a short smoke run whose figures are thrown awa
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 for scenario in "${scenarios[@]}"; do
-  start_servers
-  # A fresh .NET process runs unoptimised code for its first seconds; Redis has nothing to warm.
-  # Both get the same warm-up, so the runs compare servers in their steady state.
-  warm_up redis "$redis_port" "$scenario"
-  warm_up ours "$ours_port" "$scenario"
   for rep in $(seq "$repeat"); do
+    # Fresh servers for every run: a server keeps traces of the run before (Redis's pattern table
+    # keeps its size after 10,000 patterns are gone, and every later PUBLISH walks it), so a run
+    # must not inherit them. A fresh .NET process runs unoptimised code for its first seconds;
+    # Redis has nothing to warm. Both get the same warm-up, so the runs compare steady states.
+    start_servers
+    warm_up redis "$redis_port" "$scenario"
+    warm_up ours "$ours_port" "$scenario"
     run_one redis "$redis_port" "$redis_pid" "$scenario" "$rep"
     run_one ours "$ours_port" "$ours_pid" "$scenario" "$rep"
+    stop_servers
   done
-  stop_servers
 done
 
 [ ${#baseline[@]} -gt 0 ] && [ ${#candidate[@]} -gt 0 ] || die "no run produced results"
@@ -197,7 +199,7 @@ compare_status=0
   echo "- command: \`$invocation\`"
   echo "- date: $started"
   echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $os, kernel $(uname -r); $("$redis_exe" --version | cut -d' ' -f1-3); .NET $(dotnet --version)"
-  echo "- method: each scenario on freshly started servers after a discarded smoke run, redis-server and notistream interleaved, $repeat run(s) each, $duration s per case; medians; ratio = notistream / redis-server"
+  echo "- method: each run on freshly started servers after a discarded smoke run, redis-server and notistream interleaved, $repeat run(s) each, $duration s per case; medians; ratio = notistream / redis-server"
   echo
   dotnet "$loadgen_dll" --compare --baseline "${baseline[@]}" --candidate "${candidate[@]}" || compare_status=$?
   if [ "$compare_status" != 0 ]; then
