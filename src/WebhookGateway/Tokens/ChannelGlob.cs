@@ -1,3 +1,5 @@
+using Notistream.RespServer.PubSub;
+
 namespace Notistream.Gateway.Tokens;
 
 /// <summary>
@@ -7,13 +9,8 @@ namespace Notistream.Gateway.Tokens;
 /// </summary>
 internal static class ChannelGlob
 {
-    private const int MaxNesting = 1000;
-
-    public static bool IsMatch(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> value)
-    {
-        var skipLongerMatches = false;
-        return Match(pattern, value, ref skipLongerMatches, 0);
-    }
+    /// <summary>The server's own matcher (compiled in from src/RespServer), so a scope matches exactly what PSUBSCRIBE would.</summary>
+    public static bool IsMatch(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> value) => GlobMatcher.IsMatch(pattern, value);
 
     /// <summary>
     /// Null when <paramref name="pattern"/> may scope a token; otherwise why not. Redis takes any
@@ -81,153 +78,4 @@ internal static class ChannelGlob
 
         return -1;
     }
-
-    private static bool Match(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> s, ref bool skipLongerMatches, int nesting)
-    {
-        if (nesting > MaxNesting)
-        {
-            return false;
-        }
-
-        var p = 0;
-        var i = 0;
-        while (p < pattern.Length && i < s.Length)
-        {
-            switch (pattern[p])
-            {
-                case (byte)'*':
-                    while (p < pattern.Length && At(pattern, p + 1) == '*')
-                    {
-                        p++;
-                    }
-
-                    if (pattern.Length - p == 1)
-                    {
-                        return true;
-                    }
-
-                    while (i < s.Length)
-                    {
-                        if (Match(pattern[(p + 1)..], s[i..], ref skipLongerMatches, nesting + 1))
-                        {
-                            return true;
-                        }
-
-                        if (skipLongerMatches)
-                        {
-                            return false;
-                        }
-
-                        i++;
-                    }
-
-                    skipLongerMatches = true;
-                    return false;
-
-                case (byte)'?':
-                    i++;
-                    break;
-
-                case (byte)'[':
-                    if (!MatchSet(pattern, ref p, s[i]))
-                    {
-                        return false;
-                    }
-
-                    i++;
-                    break;
-
-                case (byte)'\\':
-                    if (pattern.Length - p >= 2)
-                    {
-                        p++;
-                    }
-
-                    if (pattern[p] != s[i])
-                    {
-                        return false;
-                    }
-
-                    i++;
-                    break;
-
-                default:
-                    if (pattern[p] != s[i])
-                    {
-                        return false;
-                    }
-
-                    i++;
-                    break;
-            }
-
-            p++;
-            if (i == s.Length)
-            {
-                while (At(pattern, p) == '*')
-                {
-                    p++;
-                }
-
-                break;
-            }
-        }
-
-        return p >= pattern.Length && i == s.Length;
-    }
-
-    /// <summary>Matches <paramref name="b"/> against the set at <paramref name="p"/> (its '['); leaves p on its ']'.</summary>
-    private static bool MatchSet(ReadOnlySpan<byte> pattern, ref int p, byte b)
-    {
-        p++;
-        var not = At(pattern, p) == '^';
-        if (not)
-        {
-            p++;
-        }
-
-        var match = false;
-        while (true)
-        {
-            var c = At(pattern, p);
-            if (c == '\\' && pattern.Length - p >= 2)
-            {
-                p++;
-                match |= pattern[p] == b;
-            }
-            else if (c == ']')
-            {
-                break;
-            }
-            else if (p >= pattern.Length)
-            {
-                p--;
-                break;
-            }
-            else if (pattern.Length - p >= 3 && pattern[p + 1] == '-')
-            {
-                // C's char is signed: bytes >= 0x80 order below ASCII in ranges.
-                int start = (sbyte)pattern[p];
-                int end = (sbyte)pattern[p + 2];
-                if (start > end)
-                {
-                    (start, end) = (end, start);
-                }
-
-                p += 2;
-                var signed = (sbyte)b;
-                match |= signed >= start && signed <= end;
-            }
-            else
-            {
-                match |= c == b;
-            }
-
-            p++;
-        }
-
-        return match != not;
-    }
-
-    private static int At(ReadOnlySpan<byte> s, int i) => i < s.Length ? s[i] : 0;
 }
