@@ -37,26 +37,38 @@ internal sealed partial class RespConnection
         }
         finally
         {
-            FlushStats();
-            UnsubscribeAll();
-            _replies.Release();
-            EndLargeFrame();
-            if (Volatile.Read(ref _closeState) != 2)
+            try
             {
-                Output.Complete();
-                try
+                FlushStats();
+                UnsubscribeAll();
+                _replies.Release();
+                EndLargeFrame();
+                if (Volatile.Read(ref _closeState) != 2)
                 {
-                    await writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    Output.Complete();
+                    try
+                    {
+                        await writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is TimeoutException || IsConnectionError(ex))
+                    {
+                        Output.Abort();
+                    }
+                    catch (Exception ex)
+                    {
+                        // A fault of the writer is a bug to see in the log, never a client left registered.
+                        Log.WriterFailed(Server.Logger, Id, Address, ex);
+                        Output.Abort();
+                    }
                 }
-                catch (Exception ex) when (ex is TimeoutException || IsConnectionError(ex))
-                {
-                    Output.Abort();
-                }
-            }
 
-            var drain = Interlocked.Exchange(ref _closeState, 2) != 2;
-            await _transport.CloseAsync(Output.TotalBytesWritten, drain).ConfigureAwait(false);
-            Server.Clients.Remove(this);
+                var drain = Interlocked.Exchange(ref _closeState, 2) != 2;
+                await _transport.CloseAsync(Output.TotalBytesWritten, drain).ConfigureAwait(false);
+            }
+            finally
+            {
+                Server.Clients.Remove(this);
+            }
         }
     }
 

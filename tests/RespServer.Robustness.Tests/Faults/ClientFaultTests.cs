@@ -88,7 +88,16 @@ public sealed class ClientFaultTests
         await Task.WhenAll(churn).WithTimeout(TimeSpan.FromSeconds(60));
         await publishing.WithTimeout();
         await healthy.WaitForAsync(publisher.Acknowledged);
-        await TaskTimeoutExtensions.WaitUntil(() => server.Context.Clients.Count == baseline, "connected_clients to return to baseline");
+        try
+        {
+            // Generous: with every test project running at once on two cores, closing 10,000 connections can take a while.
+            await TaskTimeoutExtensions.WaitUntil(() => server.Context.Clients.Count == baseline, "connected_clients to return to baseline", TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException ex)
+        {
+            var left = server.Context.Clients.Snapshot().Select(c => $"{c.Describe()} queued={c.Output.BufferedBytes}");
+            throw new TimeoutException($"{ex.Message}; still connected:\n{string.Join("\n", left)}", ex);
+        }
         await TaskTimeoutExtensions.WaitUntil(() => server.Context.Registry.ChannelCount == 1, "churned subscriptions to be removed");
         Assert.InRange(server.Context.Stats.TotalConnectionsReceived, 10_002, long.MaxValue);
         var heapGrowth = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;

@@ -42,6 +42,8 @@ public sealed class ShutdownAndFloodTests
                 await subscriber.DisposeAsync();
             }
 
+            // The cut-off runs off the publisher's thread, just after the limit is passed.
+            await TaskTimeoutExtensions.WaitUntil(() => server.Context.Stats.ClientsClosedForOutputLimit >= stalled.Count, "every stalled subscriber to be cut off");
             Assert.Equal(stalled.Count, server.Context.Stats.ClientsClosedForOutputLimit);
             Assert.InRange(mostQueued, 0, 1024 * 1024 + 2048);
             foreach (var client in stalled)
@@ -51,6 +53,9 @@ public sealed class ShutdownAndFloodTests
                 await client.DisposeAsync();
             }
 
+            await TaskTimeoutExtensions.WaitUntil(
+                () => server.Lines.Count(l => l.Contains("closed for overcoming of output buffer limits", StringComparison.Ordinal)) >= stalled.Count,
+                "a log line for every cut-off");
             Assert.Equal(stalled.Count, server.Lines.Count(l => l.Contains("closed for overcoming of output buffer limits", StringComparison.Ordinal)));
         }
     }
