@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
+using Notistream.RespServer.Compat.Tests.Clients;
 using Notistream.RespServer.Compat.Tests.Harness;
 using Notistream.Testing;
 using StackExchange.Redis;
@@ -27,7 +25,7 @@ public sealed class AclClientTests(AclServerPair servers) : IClassFixture<AclSer
     public async Task Redis_cli_prints_the_same(string command)
     {
         var args = command.Split(' ').Append("--no-auth-warning").ToArray();
-        Assert.Equal(await RunCliAsync(servers.RedisPort, args), await RunCliAsync(servers.OurPort, args));
+        Assert.Equal(await RedisCli.RunAsync(servers.RedisPort, args), await RedisCli.RunAsync(servers.OurPort, args));
     }
 
     [Fact]
@@ -54,31 +52,5 @@ public sealed class AclClientTests(AclServerPair servers) : IClassFixture<AclSer
 
         Assert.Equal("NOPERM this user has no permissions to access one of the channels used as arguments", results[0]);
         Assert.Equal(results[0], results[1]);
-    }
-
-    private static async Task<string> RunCliAsync(int port, string[] args)
-    {
-        var exe = ExternalProgram.Require("redis-cli", "apt-get install redis-tools");
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        psi.ArgumentList.Add("-p");
-        psi.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-cli did not start");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WithTimeout();
-        return $"exit {process.ExitCode}\n{await stdout.WithTimeout()}{await stderr.WithTimeout()}";
     }
 }

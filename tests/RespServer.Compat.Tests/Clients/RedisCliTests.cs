@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using Notistream.RespServer.Compat.Tests.Harness;
 using Notistream.Testing;
@@ -25,8 +23,8 @@ public sealed class RedisCliTests(ServerPair servers) : IClassFixture<ServerPair
     public async Task One_shot_command_prints_the_same(string command)
     {
         var args = command.Split(' ');
-        var expected = await RunAsync(servers.RedisPort, args);
-        var actual = await RunAsync(servers.OurPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisPort, args);
+        var actual = await RedisCli.RunAsync(servers.OurPort, args);
         Assert.Equal(expected, actual);
     }
 
@@ -45,7 +43,7 @@ public sealed class RedisCliTests(ServerPair servers) : IClassFixture<ServerPair
     {
         var channel = $"cli-{Guid.NewGuid():N}";
         var args = mode.Split(' ', StringSplitOptions.RemoveEmptyEntries).Concat(["subscribe", channel, "other"]);
-        using var process = Start(port, args);
+        using var process = RedisCli.Start(port, args);
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) =>
         {
@@ -91,37 +89,5 @@ public sealed class RedisCliTests(ServerPair servers) : IClassFixture<ServerPair
         connection.SendAsync(request).GetAwaiter().GetResult();
         var frames = connection.ReadFramesAsync(1, TaskTimeoutExtensions.DefaultTimeout).GetAwaiter().GetResult();
         return Encoding.Latin1.GetString(frames[0].Raw);
-    }
-
-    private static async Task<string> RunAsync(int port, string[] args)
-    {
-        using var process = Start(port, args);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WithTimeout();
-        return $"exit {process.ExitCode}\n{await stdout.WithTimeout()}{await stderr.WithTimeout()}";
-    }
-
-    private static Process Start(int port, IEnumerable<string> args)
-    {
-        var exe = ExternalProgram.Require("redis-cli", "apt-get install redis-tools");
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        psi.ArgumentList.Add("-p");
-        psi.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-cli did not start");
-        process.StandardInput.Close();
-        return process;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Notistream.RespServer.Compat.Tests.Clients;
 using Notistream.RespServer.Compat.Tests.Harness;
 using Notistream.Testing;
 using Xunit;
@@ -24,8 +25,8 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
     public async Task Same_reply_over_tls_with_a_client_certificate(string command)
     {
         string[] args = [.. TlsCli.WithClientCertificate(servers.Certificates), .. command.Split(' ')];
-        var expected = await TlsCli.RunAsync(servers.RedisTlsPort, args);
-        var actual = await TlsCli.RunAsync(servers.Ours.TlsPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisTlsPort, args);
+        var actual = await RedisCli.RunAsync(servers.Ours.TlsPort, args);
         Assert.StartsWith("exit 0\n", expected, StringComparison.Ordinal);
         Assert.Equal(expected, actual);
     }
@@ -34,8 +35,8 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
     public async Task Config_get_names_the_same_files()
     {
         string[] args = [.. TlsCli.WithClientCertificate(servers.Certificates), "config", "get", "tls-*-file"];
-        var expected = await TlsCli.RunAsync(servers.RedisTlsPort, args);
-        var actual = await TlsCli.RunAsync(servers.Ours.TlsPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisTlsPort, args);
+        var actual = await RedisCli.RunAsync(servers.Ours.TlsPort, args);
 
         // Redis has more tls-*-file directives (client certificate for replication, DH params); ours are a subset.
         var ours = Pairs(actual);
@@ -49,25 +50,25 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
     public async Task Both_refuse_a_client_without_a_certificate()
     {
         string[] args = [.. TlsCli.Trusting(servers.Certificates), "ping"];
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.RedisTlsPort, args));
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.RedisTlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 
     [Fact]
     public async Task Both_refuse_a_certificate_from_another_ca()
     {
         string[] args = [.. TlsCli.WithStrangerCertificate(servers.Certificates), "ping"];
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.RedisTlsPort, args));
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.RedisTlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 
     [Fact]
     public async Task Both_refuse_plain_text_on_the_tls_port_and_keep_serving()
     {
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.RedisTlsPort, ["ping"]));
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.Ours.TlsPort, ["ping"]));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.RedisTlsPort, ["ping"]));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.Ours.TlsPort, ["ping"]));
         string[] args = [.. TlsCli.WithClientCertificate(servers.Certificates), "ping"];
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 
     [Fact]
@@ -75,8 +76,8 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
     {
         // Trusting only the stranger's self-issued chain: the client refuses the server.
         string[] args = ["--tls", "--cacert", servers.Certificates.StrangerCertFile, "ping"];
-        var expected = await TlsCli.RunAsync(servers.RedisTlsPort, args);
-        var actual = await TlsCli.RunAsync(servers.Ours.TlsPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisTlsPort, args);
+        var actual = await RedisCli.RunAsync(servers.Ours.TlsPort, args);
         Assert.Contains("certificate verify failed", expected, StringComparison.Ordinal);
         Assert.Equal(expected.Replace(servers.RedisTlsPort.ToString(), "<port>", StringComparison.Ordinal),
             actual.Replace(servers.Ours.TlsPort.ToString(), "<port>", StringComparison.Ordinal));
@@ -85,7 +86,7 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
     [Fact]
     public async Task The_plain_port_still_answers_beside_tls()
     {
-        Assert.Equal(await TlsCli.RunAsync(servers.RedisPort, ["ping"]), await TlsCli.RunAsync(servers.Ours.Port, ["ping"]));
+        Assert.Equal(await RedisCli.RunAsync(servers.RedisPort, ["ping"]), await RedisCli.RunAsync(servers.Ours.Port, ["ping"]));
     }
 
     [Theory]
@@ -104,8 +105,8 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
         var channel = $"tls-{Guid.NewGuid():N}";
         var tlsArgs = TlsCli.WithClientCertificate(servers.Certificates);
         using var subscriber = subscribeOverTls
-            ? TlsCli.Start(tlsPort, [.. tlsArgs, "subscribe", channel])
-            : TlsCli.Start(plainPort, ["subscribe", channel]);
+            ? RedisCli.Start(tlsPort, [.. tlsArgs, "subscribe", channel])
+            : RedisCli.Start(plainPort, ["subscribe", channel]);
         var output = new StringBuilder();
         subscriber.OutputDataReceived += (_, e) =>
         {
@@ -118,8 +119,8 @@ public sealed class RedisCliTlsTests(TlsServerPair servers) : IClassFixture<TlsS
         try
         {
             async Task<string> Publish(string message) => subscribeOverTls
-                ? await TlsCli.RunAsync(plainPort, ["publish", channel, message])
-                : await TlsCli.RunAsync(tlsPort, [.. tlsArgs, "publish", channel, message]);
+                ? await RedisCli.RunAsync(plainPort, ["publish", channel, message])
+                : await RedisCli.RunAsync(tlsPort, [.. tlsArgs, "publish", channel, message]);
 
             await TaskTimeoutExtensions.WaitUntil(() => Publish("probe").GetAwaiter().GetResult() == "exit 0\n1\n", "redis-cli subscribed");
             foreach (var message in new[] { "hello", "two words", "\u00e9\u00e8", "done" })

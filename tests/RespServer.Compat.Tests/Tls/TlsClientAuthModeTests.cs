@@ -1,3 +1,4 @@
+using Notistream.RespServer.Compat.Tests.Clients;
 using Xunit;
 
 namespace Notistream.RespServer.Compat.Tests.Tls;
@@ -9,25 +10,25 @@ public sealed class OptionalClientCertificateTests(OptionalClientCertificatePair
     public async Task Without_a_certificate_both_answer()
     {
         string[] args = [.. TlsCli.Trusting(servers.Certificates), "ping"];
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(servers.RedisTlsPort, args));
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(servers.RedisTlsPort, args));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 
     [Fact]
     public async Task With_a_valid_certificate_both_answer()
     {
         string[] args = [.. TlsCli.WithClientCertificate(servers.Certificates), "config", "get", "tls-auth-clients"];
-        var expected = await TlsCli.RunAsync(servers.RedisTlsPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisTlsPort, args);
         Assert.Equal("exit 0\ntls-auth-clients\noptional\n", expected);
-        Assert.Equal(expected, await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        Assert.Equal(expected, await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 
     [Fact]
     public async Task Both_refuse_a_certificate_from_another_ca()
     {
         string[] args = [.. TlsCli.WithStrangerCertificate(servers.Certificates), "ping"];
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.RedisTlsPort, args));
-        TlsCli.AssertRefused(await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.RedisTlsPort, args));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 }
 
@@ -38,8 +39,8 @@ public sealed class NoClientCertificateTests(NoClientCertificatePair servers) : 
     public async Task Without_a_certificate_both_answer()
     {
         string[] args = [.. TlsCli.Trusting(servers.Certificates), "config", "get", "tls-auth-clients"];
-        var expected = await TlsCli.RunAsync(servers.RedisTlsPort, args);
+        var expected = await RedisCli.RunAsync(servers.RedisTlsPort, args);
         Assert.Equal("exit 0\ntls-auth-clients\nno\n", expected);
-        Assert.Equal(expected, await TlsCli.RunAsync(servers.Ours.TlsPort, args));
+        Assert.Equal(expected, await RedisCli.RunAsync(servers.Ours.TlsPort, args));
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using Notistream.RespServer.Compat.Tests.Clients;
 using Notistream.Testing;
 using Xunit;
 
@@ -69,7 +70,7 @@ public sealed class TlsStartupTests : IDisposable
     {
         await using var server = await NotistreamServer.StartTlsAsync(_certificates, plain: false,
             "--tls-key-file", _certificates.ServerEncryptedKeyFile, "--tls-key-file-pass", TestCertificates.KeyPassword);
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
             StartAsync("--tls-key-file", _certificates.ServerEncryptedKeyFile, "--tls-key-file-pass", "wrong"));
@@ -81,8 +82,8 @@ public sealed class TlsStartupTests : IDisposable
     {
         await using var server = await NotistreamServer.StartTlsAsync(_certificates, plain: false,
             "--tls-ca-cert-file", "", "--tls-ca-cert-dir", _certificates.CaDirectory);
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
-        TlsCli.AssertRefused(await TlsCli.RunAsync(server.TlsPort, [.. TlsCli.WithStrangerCertificate(_certificates), "ping"]));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
+        TlsCli.AssertRefused(await RedisCli.RunAsync(server.TlsPort, [.. TlsCli.WithStrangerCertificate(_certificates), "ping"]));
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public sealed class TlsStartupTests : IDisposable
     {
         await using var server = await NotistreamServer.StartTlsAsync(_certificates, plain: false);
         Assert.Equal(0, server.Port);
-        var reply = await TlsCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "config", "get", "port"]);
+        var reply = await RedisCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "config", "get", "port"]);
         Assert.Equal("exit 0\nport\n0\n", reply);
     }
 
@@ -98,7 +99,7 @@ public sealed class TlsStartupTests : IDisposable
     public async Task Tls_directives_cannot_be_changed_at_run_time()
     {
         await using var server = await NotistreamServer.StartTlsAsync(_certificates, plain: true);
-        var reply = await TlsCli.RunAsync(server.Port, ["config", "set", "tls-auth-clients", "no"]);
+        var reply = await RedisCli.RunAsync(server.Port, ["config", "set", "tls-auth-clients", "no"]);
         Assert.Equal("exit 0\nERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - can't set immutable config\n\n", reply);
     }
 
@@ -110,7 +111,7 @@ public sealed class TlsStartupTests : IDisposable
         using var partial = await ConnectRawAsync(server.TlsPort);
         await partial.SendAsync(new byte[] { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 });
 
-        Assert.Equal("exit 0\nPONG\n", await TlsCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
+        Assert.Equal("exit 0\nPONG\n", await RedisCli.RunAsync(server.TlsPort, [.. TlsCli.WithClientCertificate(_certificates), "ping"]));
     }
 
     [Fact]
@@ -122,10 +123,10 @@ public sealed class TlsStartupTests : IDisposable
         using (var second = await ConnectRawAsync(server.TlsPort))
         {
             // Accepted in order: the two silent ones hold both slots while they handshake.
-            TlsCli.AssertRefused(await TlsCli.RunAsync(server.TlsPort, ping));
+            TlsCli.AssertRefused(await RedisCli.RunAsync(server.TlsPort, ping));
         }
 
-        await TaskTimeoutExtensions.WaitUntil(() => TlsCli.RunAsync(server.TlsPort, ping).GetAwaiter().GetResult() == "exit 0\nPONG\n",
+        await TaskTimeoutExtensions.WaitUntil(() => RedisCli.RunAsync(server.TlsPort, ping).GetAwaiter().GetResult() == "exit 0\nPONG\n",
             "served once the stalled handshakes are gone");
     }
 
