@@ -22,7 +22,10 @@ internal sealed class PseudoTerminal : IAsyncDisposable
     public static PseudoTerminal Start(string program, IEnumerable<string> arguments, Dictionary<string, string?> environment)
     {
         var script = ExternalProgram.Require("script", "util-linux's script, Debian package bsdutils");
-        var command = string.Join(' ', new[] { program }.Concat(arguments).Select(Quote));
+        // script runs the command through $SHELL -c, or /bin/sh when SHELL is unset. dash does not
+        // exec a lone command: it would stay as the parent, take the Ctrl+C itself and die of it,
+        // and script would report 130 whatever the program did. exec makes the program script's child.
+        var command = "exec " + string.Join(' ', new[] { program }.Concat(arguments).Select(Quote));
         environment["TERM"] = "xterm";
         // -q quiet, -f flush as written, -e exit with the program's code; no typescript file.
         return new PseudoTerminal(ChildProcess.Start(script, ["-qfec", command, "/dev/null"], environment, redirectInput: true));
