@@ -18,6 +18,14 @@ namespace Notistream.RespServer.Connections;
 /// byte count and the soft-limit clock.
 /// </para>
 /// <para>
+/// On plain TCP a second sender exists: a message queued while the writer is idle, by a publisher
+/// inside a <see cref="PublishFlush"/> batch, does not wake the writer; the publisher's thread sends
+/// it at the end of its batch (<see cref="SendScheduled"/>) with non-blocking sends, and whatever
+/// the socket does not take goes back to the head of the queue for the writer. At most one of the
+/// two sends at a time (<see cref="_inlineSending"/> keeps the writer waiting), so bytes leave in
+/// queue order.
+/// </para>
+/// <para>
 /// Ownership: a queued reply array (pooled) or message frame (one reference) belongs to the queue
 /// until it is written or dropped, and is then given back exactly once: by the writer after
 /// copying it to the pipe, or by <see cref="Abort"/>, an over-limit drop, or the writer's exit.
@@ -34,6 +42,11 @@ internal sealed class ConnectionOutput
     private readonly Action<string> _overLimit;
     private List<Segment> _pending = [];
     private List<Segment> _writing = [];
+    private List<Segment> _inline = [];
+    private Socket? _socket;
+    private bool _flushScheduled;
+    private bool _inlineSending;
+    private long _totalBytesWritten;
     private long _bufferedBytes;
     private long _queuedItems;
     private long _softLimitSince;
@@ -60,7 +73,7 @@ internal sealed class ConnectionOutput
     /// <summary>Entries waiting in the queue (CLIENT LIST oll).</summary>
     public long QueuedItems => Volatile.Read(ref _queuedItems);
 
-    public long TotalBytesWritten { get; private set; }
+    public long TotalBytesWritten => Volatile.Read(ref _totalBytesWritten);
 
     /// <summary>Queues <paramref name="length"/> bytes of <paramref name="array"/>; a pooled array goes back to
     /// the pool once written or dropped. Returns false when the output is closed or over its limit.</summary>
@@ -82,6 +95,7 @@ internal sealed class ConnectionOutput
     private bool Enqueue(Segment segment, bool complete = false)
     {
         string? reason = null;
+        PublishFlush? schedule = null;
         lock (_lock)
         {
             if (_completed || _dropped)
@@ -106,11 +120,24 @@ internal sealed class ConnectionOutput
             }
             else if (_waiting && _holds == 0)
             {
-                _waiting = false;
-                _signal.Set();
+                if (segment.Frame is not null && _socket is not null && PublishFlush.Current is { } flush)
+                {
+                    // The publisher sends it when its batch ends; the writer sleeps on.
+                    if (!_flushScheduled)
+                    {
+                        _flushScheduled = true;
+                        schedule = flush;
+                    }
+                }
+                else
+                {
+                    _waiting = false;
+                    _signal.Set();
+                }
             }
         }
 
+        schedule?.Add(this);
         if (reason is not null)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static s => s.Callback(s.Reason), (Callback: _overLimit, Reason: reason), preferLocal: false);
@@ -199,6 +226,17 @@ internal sealed class ConnectionOutput
 
     private async Task WriteLoopAsync(PipeWriter? writer, Socket? socket)
     {
+        if (socket is not null)
+        {
+            // Sends from a publisher's thread must never wait for the socket (SendScheduled); the
+            // writer's own sends are asynchronous and unaffected.
+            socket.Blocking = false;
+            lock (_lock)
+            {
+                _socket = socket;
+            }
+        }
+
         while (true)
         {
             List<Segment> batch;
@@ -211,9 +249,9 @@ internal sealed class ConnectionOutput
                     return;
                 }
 
-                if (_pending.Count == 0 || (_holds > 0 && !_completed))
+                if (_inlineSending || _pending.Count == 0 || (_holds > 0 && !_completed))
                 {
-                    if (_completed)
+                    if (_completed && !_inlineSending && _pending.Count == 0)
                     {
                         return;
                     }
@@ -253,19 +291,9 @@ internal sealed class ConnectionOutput
 
             lock (_lock)
             {
-                _bufferedBytes -= bytes;
-                if (_bufferedBytes < 0)
-                {
-                    _bufferedBytes = 0;
-                }
-
-                if (_bufferedBytes <= _drainedAt)
-                {
-                    WakeReaderLocked();
-                }
+                SentLocked(bytes);
             }
 
-            TotalBytesWritten += bytes;
             if (!open)
             {
                 return;
@@ -366,6 +394,231 @@ internal sealed class ConnectionOutput
         }
 
         return bytes;
+    }
+
+    /// <summary>Accounts for <paramref name="bytes"/> handed to the socket.</summary>
+    private void SentLocked(long bytes)
+    {
+        _totalBytesWritten += bytes;
+        _bufferedBytes -= bytes;
+        if (_bufferedBytes < 0)
+        {
+            _bufferedBytes = 0;
+        }
+
+        if (_bufferedBytes <= _drainedAt)
+        {
+            WakeReaderLocked();
+        }
+    }
+
+    /// <summary>Called once, instead of <see cref="SendScheduled"/>, by the <see cref="PublishFlush"/> this output
+    /// was scheduled on: wakes the writer to send the queue from the thread pool.</summary>
+    public void WakeScheduled()
+    {
+        lock (_lock)
+        {
+            _flushScheduled = false;
+            if (_waiting && _holds == 0 && !_inlineSending && _pending.Count > 0)
+            {
+                _waiting = false;
+                _signal.Set();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called once by the <see cref="PublishFlush"/> this output was scheduled on: sends the queue from
+    /// the caller's thread without blocking, unless the writer is busy, another thread is sending, or
+    /// the output is held; in each of those cases the queue is already in hands that will send it.
+    /// What the socket does not take goes back to the head of the queue and the writer is woken for it.
+    /// Never throws.
+    /// </summary>
+    public void SendScheduled(byte[] scratch)
+    {
+        List<Segment> batch;
+        Socket socket;
+        lock (_lock)
+        {
+            _flushScheduled = false;
+            if (_socket is null || _dropped || _inlineSending || !_waiting || _holds > 0 || _pending.Count == 0)
+            {
+                return;
+            }
+
+            batch = _pending;
+            _pending = _inline;
+            _inline = batch;
+            _queuedItems = 0;
+            _inlineSending = true;
+            socket = _socket;
+        }
+
+        var (sent, carry, failed) = SendNonBlocking(socket, batch, scratch);
+        lock (_lock)
+        {
+            _inlineSending = false;
+            SentLocked(sent);
+            if (failed)
+            {
+                // The connection is gone: the read loop sees it too and ends the connection.
+                DropLocked();
+            }
+            else if (carry is not null && _dropped)
+            {
+                foreach (var segment in carry)
+                {
+                    segment.Release();
+                }
+            }
+            else if (carry is not null)
+            {
+                _pending.InsertRange(0, carry);
+                _queuedItems += carry.Count;
+            }
+
+            if (_waiting && ((_pending.Count > 0 && _holds == 0) || _completed || _dropped))
+            {
+                _waiting = false;
+                _signal.Set();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="batch"/> with non-blocking sends, gathering segments into
+    /// <paramref name="scratch"/>. Each segment is given back once its bytes are copied or sent; the
+    /// unsent rest (a copy of what the socket refused, then the segments not reached) is returned as
+    /// the carry, in order. <paramref name="batch"/> is left empty.
+    /// </summary>
+    private static (long Sent, List<Segment>? Carry, bool Failed) SendNonBlocking(Socket socket, List<Segment> batch, byte[] scratch)
+    {
+        long sent = 0;
+        var filled = 0;
+        var next = 0;
+        List<Segment>? carry = null;
+        var failed = false;
+        try
+        {
+            while (next < batch.Count && carry is null && !failed)
+            {
+                var segment = batch[next];
+                if (filled > 0 && filled + segment.Length > scratch.Length)
+                {
+                    carry = SendScratch(socket, scratch, filled, ref sent, ref failed);
+                    filled = 0;
+                    continue;
+                }
+
+                next++;
+                if (segment.Length > scratch.Length)
+                {
+                    // Larger than the scratch buffer: sent from its own memory.
+                    var done = TrySend(socket, segment.Span, ref failed);
+                    sent += done;
+                    if (done < segment.Length && !failed)
+                    {
+                        carry = [CopyOf(segment.Span[done..])];
+                    }
+
+                    segment.Release();
+                    continue;
+                }
+
+                segment.Span.CopyTo(scratch.AsSpan(filled));
+                filled += segment.Length;
+                segment.Release();
+            }
+
+            if (carry is null && !failed && filled > 0)
+            {
+                carry = SendScratch(socket, scratch, filled, ref sent, ref failed);
+            }
+
+            if (failed)
+            {
+                ReleaseAll(carry);
+                carry = null;
+                for (; next < batch.Count; next++)
+                {
+                    batch[next].Release();
+                }
+            }
+            else if (carry is not null)
+            {
+                for (; next < batch.Count; next++)
+                {
+                    carry.Add(batch[next]);
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // Disposed under us (the connection was aborted) or anything unexpected: the connection's
+            // output is over; give back what is left.
+            failed = true;
+            ReleaseAll(carry);
+            carry = null;
+            for (; next < batch.Count; next++)
+            {
+                batch[next].Release();
+            }
+        }
+
+        batch.Clear();
+        return (sent, carry, failed);
+    }
+
+    /// <summary>Sends the first <paramref name="filled"/> bytes of the scratch buffer; returns a carry
+    /// holding a copy of what the socket did not take, or null when it took everything.</summary>
+    private static List<Segment>? SendScratch(Socket socket, byte[] scratch, int filled, ref long sent, ref bool failed)
+    {
+        var done = TrySend(socket, scratch.AsSpan(0, filled), ref failed);
+        sent += done;
+        return done < filled && !failed ? [CopyOf(scratch.AsSpan(done, filled - done))] : null;
+    }
+
+    /// <summary>Sends as much of <paramref name="bytes"/> as the socket takes now; never waits.</summary>
+    private static int TrySend(Socket socket, ReadOnlySpan<byte> bytes, ref bool failed)
+    {
+        var total = 0;
+        while (total < bytes.Length)
+        {
+            var sent = socket.Send(bytes[total..], SocketFlags.None, out var error);
+            if (error == SocketError.Success && sent > 0)
+            {
+                total += sent;
+            }
+            else if (error == SocketError.Interrupted)
+            {
+                continue;
+            }
+            else
+            {
+                failed = error is not (SocketError.WouldBlock or SocketError.Success);
+                break;
+            }
+        }
+
+        return total;
+    }
+
+    private static Segment CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var array = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        bytes.CopyTo(array);
+        return new Segment(array, null, bytes.Length, pooled: true);
+    }
+
+    private static void ReleaseAll(List<Segment>? segments)
+    {
+        if (segments is not null)
+        {
+            foreach (var segment in segments)
+            {
+                segment.Release();
+            }
+        }
     }
 
     private string? CheckLimit()

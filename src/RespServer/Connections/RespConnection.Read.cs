@@ -97,6 +97,7 @@ internal sealed partial class RespConnection
             var buffer = result.Buffer;
             var consumed = buffer.Start;
             var examined = buffer.End;
+            var publishFlush = PublishFlush.Begin();
             try
             {
                 LastInteraction = Environment.TickCount64;
@@ -199,6 +200,7 @@ internal sealed partial class RespConnection
             }
             finally
             {
+                publishFlush.End();
                 input.AdvanceTo(consumed, examined);
             }
         }
@@ -262,6 +264,8 @@ internal sealed partial class RespConnection
         {
             FlushReplies();
         }
+
+        PublishFlush.Current?.AfterCommand();
     }
 
     /// <summary>
