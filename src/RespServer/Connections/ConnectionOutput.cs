@@ -230,7 +230,15 @@ internal sealed class ConnectionOutput
         {
             // Sends from a publisher's thread must never wait for the socket (SendScheduled); the
             // writer's own sends are asynchronous and unaffected.
-            socket.Blocking = false;
+            try
+            {
+                socket.Blocking = false;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return; // aborted before the writer started
+            }
+
             lock (_lock)
             {
                 _socket = socket;
@@ -510,21 +518,16 @@ internal sealed class ConnectionOutput
                     continue;
                 }
 
-                next++;
                 if (segment.Length > scratch.Length)
                 {
-                    // Larger than the scratch buffer: sent from its own memory.
-                    var done = TrySend(socket, segment.Span, ref failed);
-                    sent += done;
-                    if (done < segment.Length && !failed)
-                    {
-                        carry = [CopyOf(segment.Span[done..])];
-                    }
-
-                    segment.Release();
-                    continue;
+                    // Larger than the scratch buffer: left, with all after it, to the writer, which
+                    // sends it from the shared frame (no copy per subscriber of a part the socket refused).
+                    carry = SendScratch(socket, scratch, filled, ref sent, ref failed) ?? [];
+                    filled = 0;
+                    break;
                 }
 
+                next++;
                 segment.Span.CopyTo(scratch.AsSpan(filled));
                 filled += segment.Length;
                 segment.Release();
@@ -573,6 +576,11 @@ internal sealed class ConnectionOutput
     /// holding a copy of what the socket did not take, or null when it took everything.</summary>
     private static List<Segment>? SendScratch(Socket socket, byte[] scratch, int filled, ref long sent, ref bool failed)
     {
+        if (filled == 0)
+        {
+            return null;
+        }
+
         var done = TrySend(socket, scratch.AsSpan(0, filled), ref failed);
         sent += done;
         return done < filled && !failed ? [CopyOf(scratch.AsSpan(done, filled - done))] : null;

@@ -50,8 +50,22 @@ internal sealed class PublishFlush
         return flush;
     }
 
+    /// <summary>Subscribers one batch sends to itself; past them, a message to many idle subscribers
+    /// (a PUBLISH to a crowded channel) wakes their writers, which spread over the cores.</summary>
+    public const int MaxOutputs = 64;
+
     /// <summary>Called by an output that queued a message for an idle writer: send it at the batch's end.</summary>
-    public void Add(ConnectionOutput output) => _outputs.Add(output);
+    public void Add(ConnectionOutput output)
+    {
+        if (_outputs.Count < MaxOutputs)
+        {
+            _outputs.Add(output);
+        }
+        else
+        {
+            output.WakeScheduled();
+        }
+    }
 
     /// <summary>After each command: a batch that grows large hands its outputs to their writers.</summary>
     public void AfterCommand()

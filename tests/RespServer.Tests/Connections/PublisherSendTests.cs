@@ -158,6 +158,30 @@ public sealed class PublisherSendTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Frames_larger_than_one_send_are_left_to_the_writer_uncopied()
+    {
+        await WriterIdleAsync();
+        var small = Frame("before\r\n");
+        var large = Frame(new string('L', 200 * 1024) + "\r\n");
+        var after = Frame("after\r\n");
+        var batch = PublishFlush.Begin();
+        try
+        {
+            Assert.True(_output.Enqueue(small));
+            Assert.True(_output.Enqueue(large));
+            Assert.True(_output.Enqueue(after));
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        var expected = "before\r\n" + new string('L', 200 * 1024) + "\r\nafter\r\n";
+        Assert.Equal(expected, await ReceiveAsync(expected.Length));
+        await TaskTimeoutExtensions.WaitUntil(() => large.References == 1 && after.References == 1 && small.References == 1, "every frame given back");
+    }
+
+    [Fact]
     public async Task Publishers_on_several_threads_and_replies_keep_each_ones_order()
     {
         await WriterIdleAsync();
