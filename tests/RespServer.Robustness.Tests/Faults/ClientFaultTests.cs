@@ -58,7 +58,11 @@ public sealed class ClientFaultTests
         await using var server = await NotistreamServer.StartAsync();
         await using var healthy = await SequenceSubscriber.StartAsync(server.Port, "news");
         var publisher = await SequencePublisher.ConnectAsync(server.Port, "news");
-        var baseline = server.Context.Clients.Count;
+
+        // A connect completes at the TCP handshake, before the server has accepted and registered the
+        // client: wait for both, or a late publisher would make the baseline one short for good.
+        const int baseline = 2;
+        await TaskTimeoutExtensions.WaitUntil(() => server.Context.Clients.Count == baseline, "the subscriber and publisher registered");
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var churn = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
