@@ -2,6 +2,16 @@ using Microsoft.Extensions.Hosting;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 
+// Socket completions run on the socket event threads (one per core) instead of being queued to the
+// thread pool: with the read loop inline (RespServerService.ReceiveInline) a request is received,
+// parsed, executed and its replies and messages sent on one thread, as in Redis's event loop. Nothing
+// in a read loop blocks on another connection. Read once, before the first socket is used;
+// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 in the environment turns it off.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 if (args is ["--version"] or ["-v"])
 {
     Console.WriteLine($"Notistream server v={typeof(ServerContext).Assembly.GetName().Version} (Redis {ServerContext.RedisVersion} pub/sub protocol)");

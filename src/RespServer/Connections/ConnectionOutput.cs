@@ -18,9 +18,9 @@ namespace Notistream.RespServer.Connections;
 /// byte count and the soft-limit clock.
 /// </para>
 /// <para>
-/// On plain TCP a second sender exists: a message queued while the writer is idle, by a publisher
-/// inside a <see cref="PublishFlush"/> batch, does not wake the writer; the publisher's thread sends
-/// it at the end of its batch (<see cref="SendScheduled"/>) with non-blocking sends, and whatever
+/// On plain TCP a second sender exists: a message or reply queued while the writer is idle, from
+/// inside a <see cref="PublishFlush"/> batch, does not wake the writer; the thread running that batch
+/// sends it at the end of the batch (<see cref="SendScheduled"/>) with non-blocking sends, and whatever
 /// the socket does not take goes back to the head of the queue for the writer. At most one of the
 /// two sends at a time (<see cref="_inlineSending"/> keeps the writer waiting), so bytes leave in
 /// queue order.
@@ -120,9 +120,10 @@ internal sealed class ConnectionOutput
             }
             else if (_waiting && _holds == 0)
             {
-                if (segment.Frame is not null && _socket is not null && PublishFlush.Current is { } flush)
+                if (_socket is not null && PublishFlush.Current is { } flush)
                 {
-                    // The publisher sends it when its batch ends; the writer sleeps on.
+                    // A message from a publisher, or a reply to the connection running the batch: the
+                    // batch's thread sends it when the batch ends; the writer sleeps on.
                     if (!_flushScheduled)
                     {
                         _flushScheduled = true;

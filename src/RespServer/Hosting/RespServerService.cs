@@ -23,12 +23,25 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     /// <summary>Receive side: small, so a connection whose reads pause (output backpressure) holds at most this
     /// much input; a larger partial frame moves out of the pipe into the connection's own buffer. An idle
     /// connection keeps one segment for its pending read, so segments are 4 KiB: 10,000 idle subscribers
-    /// cost about 11 KiB each instead of 20 KiB with 16 KiB segments, at the same throughput.</summary>
+    /// cost about 11 KiB each instead of 20 KiB with 16 KiB segments, at the same throughput.
+    /// The read loop runs inline, on the thread whose receive filled the pipe (see <see cref="ReceiveInline"/>).</summary>
     private static readonly PipeOptions ReceiveOptions = new(
+        readerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,
         minimumSegmentSize: 4 * 1024,
         useSynchronizationContext: false);
+
+    /// <summary>
+    /// A receive completes, is written to the pipe and is parsed and executed on one thread, as Redis reads
+    /// and runs a client in its event loop: the library's receive continuation runs inline
+    /// (<see cref="SocketConnectionOptions.InlineReads"/>) and so does the read loop (the receive pipe's
+    /// reader scheduler). Each thread-pool hop in between was a wake-up that, on a busy machine, can wait a
+    /// scheduler slice, and was measured as the latency tail (benchmarks/compare.sh); with them gone
+    /// fan-out throughput rose as well. The executable also runs socket completions on the socket event
+    /// threads (Program.cs), which removes the last hop.
+    /// </summary>
+    private const SocketConnectionOptions ReceiveInline = SocketConnectionOptions.InlineReads;
 
     /// <summary>Send side: small, so queued output is counted by the connection's own byte-bounded queue.</summary>
     private static readonly PipeOptions SendOptions = new(
@@ -248,7 +261,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             return;
         }
 
-        Start(new SocketTransport(SocketConnection.Create(socket, SendOptions, ReceiveOptions, SocketConnectionOptions.None)));
+        Start(new SocketTransport(SocketConnection.Create(socket, SendOptions, ReceiveOptions, ReceiveInline)));
     }
 
     /// <summary>The handshake runs off the accept loop; a client that fails it never becomes a connection.</summary>
