@@ -87,9 +87,14 @@ internal sealed partial class RespConnection
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
             _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
             var result = await input.ReadAsync().ConfigureAwait(false);
+
+            // Set before the close check, with a full fence, so that StopCommands then IsExecuting (shutdown)
+            // either sees this batch running or this batch sees the close.
+            Interlocked.Exchange(ref _executing, 1);
             if (IsClosing)
             {
                 // RequestClose or Abort: nothing more is read.
+                Volatile.Write(ref _executing, 0);
                 input.AdvanceTo(result.Buffer.Start);
                 return;
             }
@@ -201,6 +206,7 @@ internal sealed partial class RespConnection
             finally
             {
                 publishFlush.End();
+                Volatile.Write(ref _executing, 0);
                 input.AdvanceTo(consumed, examined);
             }
         }

@@ -31,6 +31,8 @@ internal sealed partial class RespConnection : ISubscriber
     private readonly RequestScanner _scanner = new();
     private volatile int _protocol = 2;
     private int _closeState;
+    private int _closeRequested;
+    private int _executing;
     private long _commandsInBatch;
     private long _publishedInBatch;
 
@@ -108,6 +110,9 @@ internal sealed partial class RespConnection : ISubscriber
 
     public bool IsClosing => Volatile.Read(ref _closeState) != 0;
 
+    /// <summary>Between a read returning input and the end of its batch of commands.</summary>
+    public bool IsExecuting => Volatile.Read(ref _executing) != 0;
+
     public void Deliver(MessageFrame frame) => Output.Enqueue(frame);
 
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after them.</summary>
@@ -156,7 +161,8 @@ internal sealed partial class RespConnection : ISubscriber
     /// <summary>Closes now, dropping queued output (CLIENT KILL, output-buffer limit, idle timeout).</summary>
     public void Abort(string kind, string reason)
     {
-        if (Interlocked.CompareExchange(ref _closeState, 2, 0) != 0)
+        // From open or from a graceful close that did not finish in time (shutdown).
+        if (Interlocked.Exchange(ref _closeState, 2) == 2)
         {
             return;
         }
@@ -172,21 +178,38 @@ internal sealed partial class RespConnection : ISubscriber
         }
 
         Output.Abort();
-        _transport.Input.CancelPendingRead();
+        CancelPendingRead();
         _transport.Abort();
     }
+
+    /// <summary>
+    /// Graceful close at shutdown, first step: no further command of this connection runs; one
+    /// running now finishes (<see cref="IsExecuting"/>). The server takes this step for every
+    /// connection, and waits for running commands, before any connection is closed, so no PUBLISH
+    /// is answered after one of its subscribers was torn down.
+    /// </summary>
+    public void StopCommands() => Interlocked.CompareExchange(ref _closeState, 1, 0);
 
     /// <summary>Graceful close at shutdown: stop reading, write what is queued, then close.</summary>
     public void RequestClose()
     {
-        if (Interlocked.CompareExchange(ref _closeState, 1, 0) != 0)
+        StopCommands();
+        if (Volatile.Read(ref _closeState) != 1 || Interlocked.Exchange(ref _closeRequested, 1) != 0)
         {
             return;
         }
 
-        _transport.Input.CancelPendingRead();
+        CancelPendingRead();
         Output.WakeReader();
     }
+
+    /// <summary>
+    /// Wakes the read loop to see the close, on the thread pool: the loop runs inline with whoever
+    /// completes its read, and must not end (unsubscribe, complete its output) on the thread of the
+    /// caller, which may be the shutdown or another connection's command (CLIENT KILL, ACL SETUSER).
+    /// </summary>
+    private void CancelPendingRead()
+        => ThreadPool.UnsafeQueueUserWorkItem(static input => input.CancelPendingRead(), _transport.Input, preferLocal: false);
 
     /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>
     public void ClearState()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.IO.Pipelines;
@@ -165,20 +166,36 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }
 
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var client in server.Clients.Snapshot())
+
+        // Commands stop everywhere first; only once none is running are connections closed. Otherwise a
+        // publisher's batch, still running on another thread, could answer a PUBLISH after one of its
+        // subscribers had unsubscribed on the way out: acknowledged, never delivered.
+        var clients = server.Clients.Snapshot();
+        foreach (var client in clients)
+        {
+            client.StopCommands();
+        }
+
+        var running = Stopwatch.StartNew();
+        while (clients.Any(c => c.IsExecuting) && running.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var client in clients)
         {
             client.RequestClose();
         }
 
-        Task[] running;
+        Task[] connections;
         lock (_connectionsLock)
         {
-            running = [.. _connections];
+            connections = [.. _connections];
         }
 
         try
         {
-            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(connections).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
