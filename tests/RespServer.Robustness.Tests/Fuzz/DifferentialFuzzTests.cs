@@ -25,7 +25,9 @@ public sealed class DifferentialFuzzTests
         var seed = FuzzInput.Seed();
         TestContext.Current.TestOutputHelper?.WriteLine($"seed {seed} (replay: NOTISTREAM_FUZZ_SEED={seed})");
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var ours = await NotistreamServer.StartAsync();
+
+        // The executable, as users run it: reads run on the socket event threads (Program.cs).
+        await using var ours = await ServerProcess.StartAsync(FreePort.Next());
         var random = new Random(seed);
         var watch = Stopwatch.StartNew();
         var budget = TimeSpan.FromSeconds(FuzzInput.Seconds(20) / 5.0);

@@ -35,7 +35,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(int port, params string[] args)
+    public static Task<ServerProcess> StartAsync(int port, params string[] args)
+        => StartAsync(port, new Dictionary<string, string>(), args);
+
+    /// <summary>With <paramref name="environment"/> added to this process's environment.</summary>
+    public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path)
             ? path : ExternalProgram.Find("dotnet") ?? "dotnet";
@@ -45,6 +49,11 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(Path.Join(AppContext.BaseDirectory, "notistream-server.dll"));
         foreach (var arg in (string[])["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", .. args])
         {

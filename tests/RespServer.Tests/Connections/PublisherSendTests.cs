@@ -9,7 +9,7 @@ using Notistream.Testing;
 namespace Notistream.RespServer.Tests.Connections;
 
 /// <summary>
-/// Messages a publisher's batch queues for idle writers are sent from the publisher's thread at the
+/// Messages and replies a batch queues for idle writers are sent from the batch's own thread at the
 /// end of the batch (<see cref="PublishFlush"/>). Whatever the socket refuses goes back to the head of
 /// the queue for the writer: every byte arrives once, in queue order, and every frame is given back.
 /// </summary>
@@ -95,6 +95,33 @@ public sealed class PublisherSendTests : IAsyncDisposable
         Assert.Equal(string.Concat(Enumerable.Range(0, 20).Select(i => $"message {i:D2}\r\n")), await ReceiveAsync(20 * 12));
         Assert.All(frames, f => Assert.Equal(1, f.References));
         Assert.Null(PublishFlush.Current);
+    }
+
+    [Fact]
+    public async Task A_reply_queued_in_a_batch_leaves_with_its_messages_in_queue_order()
+    {
+        await WriterIdleAsync();
+        var first = Frame("message 1\r\n");
+        var last = Frame("message 2\r\n");
+        var reply = ":50\r\n"u8.ToArray();
+
+        var batch = PublishFlush.Begin();
+        try
+        {
+            Assert.True(_output.Enqueue(first));
+            Assert.True(_output.Enqueue(reply, reply.Length, pooled: false));
+            Assert.True(_output.Enqueue(last));
+            Assert.Equal(11 + 5 + 11, _output.BufferedBytes); // the reply did not wake the writer either
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        Assert.Equal(0, _output.BufferedBytes); // sent before End returned, from this thread
+        Assert.Equal("message 1\r\n:50\r\nmessage 2\r\n", await ReceiveAsync(11 + 5 + 11));
+        Assert.Equal(1, first.References);
+        Assert.Equal(1, last.References);
     }
 
     [Fact]
