@@ -2,14 +2,22 @@ using Microsoft.Extensions.Hosting;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 
-// Socket completions run on the socket event threads (one per core) instead of being queued to the
-// thread pool: with the read loop inline (RespServerService.ReceiveInline) a request is received,
-// parsed, executed and its replies and messages sent on one thread, as in Redis's event loop. Nothing
-// in a read loop blocks on another connection. Read once, before the first socket is used;
-// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 in the environment turns it off.
+// Socket completions run on the socket event threads instead of being queued to the thread pool: with
+// the read loop inline (RespServerService.ReceiveInline) a request is received, parsed, executed and its
+// replies and messages sent on one thread, as in Redis's event loop. Nothing in a read loop waits for
+// another connection. Each socket stays with one event thread, so there are two per core: clients that
+// pipeline hard and happen to share a thread still spread over the cores (measured with
+// benchmarks/compare.sh: one thread per core left fan-out throughput at 0.6-0.7x of two per core in
+// some runs). Read once, before the first socket is used; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0
+// turns it off, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT sets the number of threads.
 if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
 {
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+    if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") is null)
+    {
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
+            (2 * Environment.ProcessorCount).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
 
 if (args is ["--version"] or ["-v"])

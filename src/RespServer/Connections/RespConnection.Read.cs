@@ -93,8 +93,16 @@ internal sealed partial class RespConnection
             Interlocked.Exchange(ref _executing, 1);
             if (IsClosing)
             {
-                // RequestClose or Abort: nothing more is read.
                 Volatile.Write(ref _executing, 0);
+                if (Volatile.Read(ref _closeState) == 1 && Volatile.Read(ref _closeRequested) == 0 && !result.IsCompleted && !result.IsCanceled)
+                {
+                    // Shutdown's first step (StopCommands): run nothing, but stay subscribed and keep the
+                    // output open until RequestClose, so a PUBLISH still finishing elsewhere reaches us.
+                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    continue;
+                }
+
+                // RequestClose or Abort: nothing more is read.
                 input.AdvanceTo(result.Buffer.Start);
                 return;
             }

@@ -34,5 +34,11 @@ internal sealed class SocketTransport(SocketConnection socket) : ClientTransport
         socket.Dispose();
     }
 
-    public override void Abort() => socket.Dispose();
+    /// <summary>
+    /// Closes the socket itself: .NET completes the pending receive on the thread pool, so the read loop,
+    /// which runs inline with its receive, ends there and never on the aborting thread (disposing the
+    /// library's connection would complete its receive on this thread). <see cref="CloseAsync"/> disposes
+    /// the rest once the read loop has ended.
+    /// </summary>
+    public override void Abort() => socket.Socket.Dispose();
 }

@@ -126,7 +126,15 @@ internal sealed partial class TlsAcceptor : IDisposable
             ClientCertificateRequired = _authClients != TlsAuthClients.No,
             RemoteCertificateValidationCallback = (_, certificate, chain, _) => ValidateClient(certificate, chain, out refused),
             EnabledSslProtocols = _protocols,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+
+            // The chain SslStream builds for a client certificate never fetches anything from a URL the
+            // certificate names: handshakes run on the socket event threads, and a download there would
+            // stall every connection on that thread (ValidateClient's chain does the same).
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                RevocationMode = X509RevocationMode.NoCheck,
+                DisableCertificateDownloads = true,
+            },
         };
         try
         {
@@ -205,6 +213,7 @@ internal sealed partial class TlsAcceptor : IDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(_trusted);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // clientAuth, as OpenSSL's ssl_client purpose
         if (presented is not null)
         {

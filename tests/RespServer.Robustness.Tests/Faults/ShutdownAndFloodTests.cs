@@ -74,6 +74,10 @@ public sealed class ShutdownAndFloodTests
                 subscribers.Add(await SequenceSubscriber.StartAsync(port, "load"));
             }
 
+            // One that keeps sending PING: input arriving while the server stops must not end its
+            // subscription before publishes still running elsewhere have reached it.
+            subscribers.Add(await SequenceSubscriber.StartAsync(port, "load", pingEvery: TimeSpan.FromMilliseconds(1)));
+
             var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
             options.AbortOnConnectFail = false;
             options.ReconnectRetryPolicy = new LinearRetry(250);

@@ -13,6 +13,7 @@ internal sealed class SequenceSubscriber : IAsyncDisposable
     private readonly WireClient _client;
     private readonly CancellationTokenSource _stop = new();
     private long _received;
+    private Task _pinger = Task.CompletedTask;
 
     private SequenceSubscriber(WireClient client, string channel)
     {
@@ -33,14 +34,37 @@ internal sealed class SequenceSubscriber : IAsyncDisposable
 
     public Task Loop { get; private set; } = Task.CompletedTask;
 
-    public static async Task<SequenceSubscriber> StartAsync(int port, string channel)
+    /// <summary>With <paramref name="pingEvery"/>, also sends PING at that interval while subscribed, as
+    /// clients keeping a connection alive do; the pongs are skipped.</summary>
+    public static async Task<SequenceSubscriber> StartAsync(int port, string channel, TimeSpan? pingEvery = null)
     {
         var client = await WireClient.ConnectAsync(port);
         var reply = await client.CallAsync("SUBSCRIBE", channel);
         Assert.Equal("subscribe", Encoding.UTF8.GetString((byte[])((object?[])reply!)[0]!));
         var subscriber = new SequenceSubscriber(client, channel);
         subscriber.Loop = Task.Run(subscriber.RunAsync);
+        if (pingEvery is { } interval)
+        {
+            subscriber._pinger = Task.Run(() => subscriber.PingAsync(interval));
+        }
+
         return subscriber;
+    }
+
+    private async Task PingAsync(TimeSpan interval)
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await _client.SendAsync("PING");
+                await Task.Delay(interval, _stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            // the connection or the test is over
+        }
     }
 
     /// <summary>Waits until message <paramref name="last"/> has arrived; fails on a gap or when the connection ends first.</summary>
@@ -59,6 +83,11 @@ internal sealed class SequenceSubscriber : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 var frame = await _client.ReadAsync(Timeout.InfiniteTimeSpan) as object?[];
+                if (frame is { Length: 2 } && frame[0] is byte[] kind && Encoding.ASCII.GetString(kind) == "pong")
+                {
+                    continue;
+                }
+
                 if (frame is not { Length: 3 } || frame[2] is not byte[] payload)
                 {
                     Error = "not a message frame";
@@ -91,6 +120,7 @@ internal sealed class SequenceSubscriber : IAsyncDisposable
         await _stop.CancelAsync();
         await _client.DisposeAsync();
         await Loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _pinger.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
     }
 }

@@ -36,10 +36,10 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     public static Task<ServerProcess> StartAsync(int port, params string[] args)
-        => StartAsync(port, new Dictionary<string, string>(), args);
+        => StartAsync(port, new Dictionary<string, string?>(), args);
 
-    /// <summary>With <paramref name="environment"/> added to this process's environment.</summary>
-    public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string> environment, params string[] args)
+    /// <summary>With <paramref name="environment"/> applied to this process's environment (null removes a variable).</summary>
+    public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path)
             ? path : ExternalProgram.Find("dotnet") ?? "dotnet";
@@ -51,7 +51,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         };
         foreach (var (name, value) in environment)
         {
-            info.Environment[name] = value;
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         info.ArgumentList.Add(Path.Join(AppContext.BaseDirectory, "notistream-server.dll"));
