@@ -74,8 +74,8 @@ public sealed class ShutdownAndFloodTests
                 subscribers.Add(await SequenceSubscriber.StartAsync(port, "load"));
             }
 
-            // One that keeps sending PING: input arriving while the server stops must not end its
-            // subscription before publishes still running elsewhere have reached it.
+            // One that keeps sending PING while subscribed, as clients keeping a connection alive do:
+            // the server reads its input while it stops, and it must still get every acknowledged message.
             subscribers.Add(await SequenceSubscriber.StartAsync(port, "load", pingEvery: TimeSpan.FromMilliseconds(1)));
 
             var options = ConfigurationOptions.Parse($"127.0.0.1:{port}");
