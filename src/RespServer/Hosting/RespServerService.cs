@@ -19,6 +19,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     private readonly List<(Socket Socket, bool Tls)> _listeners = [];
     private readonly HashSet<Task> _connections = [];
     private readonly object _connectionsLock = new();
+    private bool _stopping;
     private TlsAcceptor? _tls;
 
     /// <summary>Receive side: small, so a connection whose reads pause (output backpressure) holds at most this
@@ -170,7 +171,13 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         // Commands stop everywhere first; only once none is running are connections closed. Otherwise a
         // publisher's batch, still running on another thread, could answer a PUBLISH after one of its
         // subscribers had unsubscribed on the way out: acknowledged, never delivered.
-        var clients = server.Clients.Snapshot();
+        List<RespConnection> clients;
+        lock (_connectionsLock)
+        {
+            _stopping = true;
+            clients = server.Clients.Snapshot();
+        }
+
         foreach (var client in clients)
         {
             client.StopCommands();
@@ -295,7 +302,18 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     private void Start(ClientTransport transport)
     {
         var client = new RespConnection(server, transport, server.Clients.NextId());
-        server.Clients.Add(client);
+        lock (_connectionsLock)
+        {
+            if (_stopping)
+            {
+                // A TLS handshake that finished while the server stops: StopAsync's list of clients is taken.
+                transport.Abort();
+                return;
+            }
+
+            server.Clients.Add(client);
+        }
+
         Track(Task.Run(() => client.RunAsync(commands)), client);
     }
 
