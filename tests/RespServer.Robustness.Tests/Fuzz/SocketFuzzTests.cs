@@ -77,7 +77,6 @@ public sealed class SocketFuzzTests
             await Task.Delay(50);
         }
 
-
         TestContext.Current.TestOutputHelper?.WriteLine($"{connections} fuzz connections, {publisher.Acknowledged} messages delivered, none lost");
     }
 
