@@ -60,6 +60,32 @@ public sealed class ShutdownAndFloodTests
         }
     }
 
+    /// <summary>
+    /// Shutdown's first step stops commands on every connection, and the server waits for running ones
+    /// before it closes anything. A subscriber whose input arrives in between must neither run it nor
+    /// leave: a PUBLISH still finishing on another thread would be answered without reaching it.
+    /// </summary>
+    [Fact]
+    public async Task A_subscriber_sending_while_commands_are_stopped_stays_subscribed_and_open_until_it_is_closed()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var subscriber = await WireClient.ConnectAsync(server.Port);
+        await subscriber.CallAsync("SUBSCRIBE", "stopping");
+        await TaskTimeoutExtensions.WaitUntil(() => server.Context.Registry.SubscriberCount("stopping"u8, shard: false) == 1, "the subscription registered");
+        var connection = Assert.Single(server.Context.Clients.Snapshot());
+
+        connection.StopCommands();
+        await subscriber.SendAsync("PING");
+        await Task.Delay(300, Token); // the PING arrives at once; this is time for a wrong teardown to happen
+        Assert.Equal(1, server.Context.Registry.SubscriberCount("stopping"u8, shard: false));
+        Assert.Single(server.Context.Clients.Snapshot());
+
+        // The second step closes it; the PING is never answered.
+        connection.RequestClose();
+        Assert.Empty(await subscriber.ReadToCloseAsync(TimeSpan.FromSeconds(10)));
+        await TaskTimeoutExtensions.WaitUntil(() => server.Context.Registry.SubscriberCount("stopping"u8, shard: false) == 0, "the subscription removed on close");
+    }
+
     [Fact]
     public async Task Sigterm_under_load_exits_0_after_subscribers_got_every_acknowledged_message_and_clients_reconnect_to_the_restarted_server()
     {
