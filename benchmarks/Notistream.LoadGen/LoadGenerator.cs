@@ -20,7 +20,20 @@ public static class LoadGenerator
         async Task Case(string name, Func<Task<ScenarioResult>> run)
         {
             progress?.WriteLine($"{name} ...");
+            var (collections, paused) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
             var result = await run().ConfigureAwait(false);
+
+            // The generator's own pauses stop its readers and its pacer: shown with every case, so a figure
+            // taken while the generator collected garbage can be told from one the server caused.
+            result = result with
+            {
+                Metrics =
+                [
+                    .. result.Metrics,
+                    Metric.Info("generator GCs", GC.CollectionCount(0) - collections, "count"),
+                    Metric.Info("generator GC pause", (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, "ms"),
+                ],
+            };
             progress?.WriteLine($"{result.Case}: {(result.Valid ? "ok" : "INVALID")} ({result.Delivery})");
             results.Add(result);
         }

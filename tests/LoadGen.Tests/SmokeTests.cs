@@ -70,6 +70,13 @@ public class SmokeTests
             {
                 Assert.True(metric.Value > 0, $"{result.Case} {metric.Name} = {metric.Value}");
             }
+
+            if (!result.Case.Contains(" / ", StringComparison.Ordinal))
+            {
+                // The generator's own garbage collections during the case, shown beside its figures.
+                Assert.True(result.Metrics.Single(m => m.Name == "generator GCs").Value >= 0, result.Case);
+                Assert.True(result.Metrics.Single(m => m.Name == "generator GC pause").Value >= 0, result.Case);
+            }
         }
 
         double Figure(string @case, string metric) =>
