@@ -23,9 +23,9 @@ public class ComparisonTests
             [Report("redis 7.0.15", 100, 10), Report("redis 7.0.15", 200, 30), Report("redis 7.0.15", 900, 20)],
             [Report("notistream 1.0", 300, 5), Report("notistream 1.0", 400, 5), Report("notistream 1.0", 1, 50)]);
         var lines = table.Split('\n');
-        Assert.Equal("| case | metric | unit | redis | notistream | notistream / redis | |", lines[0]);
-        Assert.Equal("| fanout N=1 | deliveries/s | msg/s | 200.0 | 300.0 | 1.50 | better 1.50x |", lines[2]);
-        Assert.Equal("| latency | p99 | us | 20 | 5 | 0.25 | better 4.00x |", lines[3]);
+        Assert.Equal("| case | metric | unit | redis | notistream | notistream / redis | | redis runs | notistream runs |", lines[0]);
+        Assert.Equal("| fanout N=1 | deliveries/s | msg/s | 200.0 | 300.0 | 1.50 | better 1.50x | 100.0–900.0 | 1–400.0 |", lines[2]);
+        Assert.Equal("| latency | p99 | us | 20 | 5 | 0.25 | better 4.00x | 10–30 | 5–50 |", lines[3]);
         Assert.DoesNotContain("published", table, StringComparison.Ordinal);
     }
 
@@ -34,7 +34,7 @@ public class ComparisonTests
     {
         var baseline = new[] { Report("redis 7.0.15", 100, 10) };
         var table = Comparison.Format(baseline, [Report("notistream 1.0", 300, 5, lost: true), Report("notistream 1.0", 50, 5)]);
-        Assert.Contains("| fanout N=1 | deliveries/s | msg/s | 100.0 | 50 (1 of 2 runs INVALID) | 0.50 | worse 2.00x |", table, StringComparison.Ordinal);
+        Assert.Contains("| fanout N=1 | deliveries/s | msg/s | 100.0 | 50 (1 of 2 runs INVALID) | 0.50 | worse 2.00x | 100.0 | 50 |", table, StringComparison.Ordinal);
         var none = Comparison.Format(baseline, [Report("notistream 1.0", 300, 5, lost: true)]);
         Assert.Contains("| 100.0 | n/a INVALID | n/a |", none, StringComparison.Ordinal);
         Assert.False(Comparison.AllValid([Report("notistream 1.0", 300, 5, lost: true)]));

@@ -5,7 +5,8 @@ namespace Notistream.LoadGen.Reporting;
 
 /// <summary>
 /// Medians of repeated runs against a baseline server and a candidate, side by side, as a markdown table
-/// with the ratio candidate/baseline and which one is better (higher or lower, as the metric says).
+/// with the ratio candidate/baseline and which one is better (higher or lower, as the metric says),
+/// then each server's lowest and highest run, so a median that sits between two modes shows as one.
 /// Runs in which a case lost messages do not count for that case.
 /// </summary>
 public static class Comparison
@@ -23,16 +24,16 @@ public static class Comparison
             .ToList();
 
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"| case | metric | unit | {baseName} | {candName} | {candName} / {baseName} | |").AppendLine();
-        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | --- |");
+        text.Append(CultureInfo.InvariantCulture, $"| case | metric | unit | {baseName} | {candName} | {candName} / {baseName} | | {baseName} runs | {candName} runs |").AppendLine();
+        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |");
         foreach (var (caseName, metric, unit, better) in keys)
         {
-            var b = Median(baseline, caseName, metric, out var bNote);
-            var c = Median(candidate, caseName, metric, out var cNote);
+            var b = Median(baseline, caseName, metric, out var bNote, out var bRange);
+            var c = Median(candidate, caseName, metric, out var cNote, out var cRange);
             var ratio = b is > 0 && c is { } cv ? cv / b : (double?)null;
             var verdict = ratio is null ? "" : Verdict(ratio.Value, better);
             text.Append(CultureInfo.InvariantCulture,
-                $"| {caseName} | {metric} | {unit} | {TableWriter.Number(b)}{bNote} | {TableWriter.Number(c)}{cNote} | {(ratio is null ? "n/a" : ratio.Value.ToString("F2", CultureInfo.InvariantCulture))} | {verdict} |")
+                $"| {caseName} | {metric} | {unit} | {TableWriter.Number(b)}{bNote} | {TableWriter.Number(c)}{cNote} | {(ratio is null ? "n/a" : ratio.Value.ToString("F2", CultureInfo.InvariantCulture))} | {verdict} | {bRange} | {cRange} |")
                 .AppendLine();
         }
 
@@ -56,7 +57,8 @@ public static class Comparison
         };
     }
 
-    private static double? Median(IReadOnlyList<RunReport> runs, string caseName, string metric, out string note)
+    /// <summary>The median of the valid runs; <paramref name="range"/> is "lowest–highest" (one value for one run).</summary>
+    private static double? Median(IReadOnlyList<RunReport> runs, string caseName, string metric, out string note, out string range)
     {
         var cases = runs.SelectMany(r => r.Results).Where(r => r.Case == caseName).ToList();
         var values = cases.Where(r => r.Valid)
@@ -68,8 +70,11 @@ public static class Comparison
         note = invalid == 0 ? "" : values.Count == 0 ? " INVALID" : $" ({invalid} of {cases.Count} runs INVALID)";
         if (values.Count == 0)
         {
+            range = "";
             return null;
         }
+
+        range = values.Count == 1 ? TableWriter.Number(values[0]) : $"{TableWriter.Number(values[0])}–{TableWriter.Number(values[^1])}";
 
         var mid = values.Count / 2;
         return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
