@@ -101,6 +101,18 @@ public sealed class PubSubSessionTests(ServerPair servers) : IClassFixture<Serve
             .Cmd("SUBSCRIBE", "z").Cmd("ECHO", "blocked in resp2").Cmd("PING")
             .Cmd("HELLO", "3").Cmd("ECHO", "hello is not allowed there"),
 
+        new Script("resp3 pipelined publishes to itself keep their place among its replies")
+            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id"))
+            .Cmd("SUBSCRIBE", "a").Cmd("PSUBSCRIBE", "a*")
+            .On(1).Cmd("SUBSCRIBE", "a")
+
+            // 20 PUBLISH in one write (more than a small batch), a PING after every fifth: each PUBLISH
+            // answers its own two messages, then :3; the other subscriber gets all 20 in order.
+            .On(0).Pipeline(
+                64,
+                [.. Enumerable.Range(1, 20).SelectMany(i => i % 5 == 0 ? new[] { new[] { "PUBLISH", "a", $"m{i}" }, ["PING"] } : [["PUBLISH", "a", $"m{i}"]])])
+            .On(1).Read(20),
+
         new Script("resp3 subscribed then back to resp2")
             .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id"))
             .Cmd("SUBSCRIBE", "x").Cmd("HELLO", "2").Normalize(Normalize.ValueOf("id"))
