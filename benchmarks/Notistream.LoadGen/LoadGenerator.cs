@@ -23,8 +23,9 @@ public static class LoadGenerator
             var (collections, paused) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
             var result = await run().ConfigureAwait(false);
 
-            // The generator's own pauses stop its readers and its pacer: shown with every case, so a figure
-            // taken while the generator collected garbage can be told from one the server caused.
+            // The generator's own pauses stop its readers and its pacer: shown with every case (set-up
+            // included), so a figure taken while the generator collected garbage can be told from one the
+            // server caused. The process's collections: the generator's alone when it runs on its own.
             result = result with
             {
                 Metrics =

@@ -12,7 +12,7 @@ public class ComparisonTests
         "",
         [
             new ScenarioResult("fanout", "fanout N=1", lost ? new DeliveryReport(9, 1, 0, 0) : new DeliveryReport(10, 0, 0, 0),
-                [Metric.Higher("deliveries/s", rate, "msg/s"), Metric.Info("published", 10, "msg")], []),
+                [Metric.Higher("deliveries/s", rate, "msg/s"), Metric.Info("published", 10, "msg"), Metric.Info("generator GC pause", rate / 100, "ms")], []),
             new ScenarioResult("latency", "latency", DeliveryReport.Empty, [Metric.Lower("p99", p99, "us")], []),
         ]);
 
@@ -25,7 +25,8 @@ public class ComparisonTests
         var lines = table.Split('\n');
         Assert.Equal("| case | metric | unit | redis | notistream | notistream / redis | | redis runs | notistream runs |", lines[0]);
         Assert.Equal("| fanout N=1 | deliveries/s | msg/s | 200.0 | 300.0 | 1.50 | better 1.50x | 100.0–900.0 | 1–400.0 |", lines[2]);
-        Assert.Equal("| latency | p99 | us | 20 | 5 | 0.25 | better 4.00x | 10–30 | 5–50 |", lines[3]);
+        Assert.Equal("| fanout N=1 | generator GC pause | ms | 2 | 3 |  |  | 1–9 | 0.01–4 |", lines[3]);
+        Assert.Equal("| latency | p99 | us | 20 | 5 | 0.25 | better 4.00x | 10–30 | 5–50 |", lines[4]);
         Assert.DoesNotContain("published", table, StringComparison.Ordinal);
     }
 
