@@ -106,8 +106,9 @@ public sealed class PubSubSessionTests(ServerPair servers) : IClassFixture<Serve
             .Cmd("SUBSCRIBE", "a").Cmd("PSUBSCRIBE", "a*")
             .On(1).Cmd("SUBSCRIBE", "a")
 
-            // 20 PUBLISH in one write (more than a small batch), a PING after every fifth: each PUBLISH
-            // answers its own two messages, then :3; the other subscriber gets all 20 in order.
+            // 20 PUBLISH in one write, more than a small batch (PublishFlush.LargeBatch, 16 commands), a
+            // PING after every fifth: each PUBLISH answers its own two messages, then :3; the other
+            // subscriber gets all 20 in order.
             .On(0).Pipeline(
                 64,
                 [.. Enumerable.Range(1, 20).SelectMany(i => i % 5 == 0 ? new[] { new[] { "PUBLISH", "a", $"m{i}" }, ["PING"] } : [["PUBLISH", "a", $"m{i}"]])])
