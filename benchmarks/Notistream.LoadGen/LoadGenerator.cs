@@ -32,7 +32,7 @@ public static class LoadGenerator
                 [
                     .. result.Metrics,
                     Metric.Info("generator GCs", GC.CollectionCount(0) - collections, "count"),
-                    Metric.Info("generator GC pause", (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, "ms"),
+                    Metric.Context("generator GC pause", (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, "ms"),
                 ],
             };
             progress?.WriteLine($"{result.Case}: {(result.Valid ? "ok" : "INVALID")} ({result.Delivery})");

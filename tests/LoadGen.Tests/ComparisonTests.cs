@@ -12,7 +12,7 @@ public class ComparisonTests
         "",
         [
             new ScenarioResult("fanout", "fanout N=1", lost ? new DeliveryReport(9, 1, 0, 0) : new DeliveryReport(10, 0, 0, 0),
-                [Metric.Higher("deliveries/s", rate, "msg/s"), Metric.Info("published", 10, "msg"), Metric.Info("generator GC pause", rate / 100, "ms")], []),
+                [Metric.Higher("deliveries/s", rate, "msg/s"), Metric.Info("published", 10, "msg"), Metric.Context("generator GC pause", rate / 100, "ms")], []),
             new ScenarioResult("latency", "latency", DeliveryReport.Empty, [Metric.Lower("p99", p99, "us")], []),
         ]);
 

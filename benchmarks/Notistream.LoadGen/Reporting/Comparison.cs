@@ -19,7 +19,7 @@ public static class Comparison
         var candName = Name(candidate, "candidate");
         var keys = candidate.Concat(baseline)
             .SelectMany(r => r.Results)
-            .SelectMany(r => r.Metrics.Where(Compared).Select(m => (r.Case, m.Name, m.Unit, m.Better)))
+            .SelectMany(r => r.Metrics.Where(m => m.Better != "none").Select(m => (r.Case, m.Name, m.Unit, m.Better)))
             .Distinct()
             .ToList();
 
@@ -31,8 +31,9 @@ public static class Comparison
             var b = Median(baseline, caseName, metric, out var bNote, out var bRange);
             var c = Median(candidate, caseName, metric, out var cNote, out var cRange);
             var ratio = b is > 0 && c is { } cv ? cv / b : (double?)null;
-            var verdict = ratio is null || better == "none" ? "" : Verdict(ratio.Value, better);
-            var ratioText = better == "none" ? "" : ratio is null ? "n/a" : ratio.Value.ToString("F2", CultureInfo.InvariantCulture);
+            var directed = better is "higher" or "lower";
+            var verdict = ratio is null || !directed ? "" : Verdict(ratio.Value, better);
+            var ratioText = !directed ? "" : ratio is null ? "n/a" : ratio.Value.ToString("F2", CultureInfo.InvariantCulture);
             text.Append(CultureInfo.InvariantCulture,
                 $"| {caseName} | {metric} | {unit} | {TableWriter.Number(b)}{bNote} | {TableWriter.Number(c)}{cNote} | {ratioText} | {verdict} | {bRange} | {cRange} |")
                 .AppendLine();
@@ -40,10 +41,6 @@ public static class Comparison
 
         return text.ToString();
     }
-
-    /// <summary>Figures compared: those with a better direction, and the generator's own GC pause time, shown
-    /// without a ratio so that a slow run can be told from one in which the load generator stopped.</summary>
-    private static bool Compared(Metric metric) => metric.Better != "none" || metric.Name == "generator GC pause";
 
     /// <summary>True when every case of every run is valid.</summary>
     public static bool AllValid(IEnumerable<RunReport> reports) => reports.All(r => r.Valid);

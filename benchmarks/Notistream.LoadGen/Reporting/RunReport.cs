@@ -4,7 +4,10 @@ using Notistream.LoadGen.Verification;
 
 namespace Notistream.LoadGen.Reporting;
 
-/// <summary>One figure of a case. <see cref="Better"/> is "higher", "lower" or "none" (informational).</summary>
+/// <summary>
+/// One figure of a case. <see cref="Better"/> is "higher" or "lower"; "context" for a figure a comparison
+/// shows beside the others without a ratio; "none" for one only the run's own table shows.
+/// </summary>
 public sealed record Metric(string Name, double? Value, string Unit, string Better)
 {
     public static Metric Higher(string name, double? value, string unit) => new(name, value, unit, "higher");
@@ -12,6 +15,8 @@ public sealed record Metric(string Name, double? Value, string Unit, string Bett
     public static Metric Lower(string name, double? value, string unit) => new(name, value, unit, "lower");
 
     public static Metric Info(string name, double? value, string unit) => new(name, value, unit, "none");
+
+    public static Metric Context(string name, double? value, string unit) => new(name, value, unit, "context");
 }
 
 /// <summary>
