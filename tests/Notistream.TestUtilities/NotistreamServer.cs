@@ -34,7 +34,7 @@ public sealed class NotistreamServer : IAsyncDisposable
     public static async Task<NotistreamServer> StartAsync(params string[] args)
     {
         var options = ConfigLoader.Load(["--port", "0", "--bind", "127.0.0.1", .. args]);
-        var host = RespServerHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        var host = RespServerHost.Build(options, ConfigureLogging);
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var context = host.Services.GetRequiredService<ServerContext>();
         return new NotistreamServer(host, context.BoundPort);
@@ -59,7 +59,7 @@ public sealed class NotistreamServer : IAsyncDisposable
                 .. args,
             ];
             var options = ConfigLoader.Load(["--bind", "127.0.0.1", .. all]);
-            var host = RespServerHost.Build(options, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+            var host = RespServerHost.Build(options, ConfigureLogging);
             try
             {
                 await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
@@ -74,6 +74,14 @@ public sealed class NotistreamServer : IAsyncDisposable
             return new NotistreamServer(host, context.BoundPort, context.BoundTlsPort);
         }
     }
+
+    /// <summary>Warnings to the console; everything from debug up to the output of the test that
+    /// started the server, shown when it fails.</summary>
+    private static void ConfigureLogging(ILoggingBuilder logging)
+        => logging.SetMinimumLevel(LogLevel.Debug)
+            .AddSimpleConsole()
+            .AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning)
+            .AddProvider(new TestOutputLoggerProvider());
 
     /// <summary>Server internals for white-box assertions (registry, clients, stats).</summary>
     internal ServerContext Context => _host.Services.GetRequiredService<ServerContext>();

@@ -68,9 +68,17 @@ internal sealed partial class RespConnection
             finally
             {
                 Server.Clients.Remove(this);
+                Log.ConnectionEnded(Server.Logger, Id, Address, _endReason ?? DescribeEnd());
             }
         }
     }
+
+    /// <summary>Why a connection that recorded no reason of its own ended.</summary>
+    private string DescribeEnd()
+        => Volatile.Read(ref _closeRequested) != 0 ? "closed by the server's shutdown"
+            : Volatile.Read(ref _closeState) == 2 ? "aborted"
+            : CloseAfterReply ? "closed after its last reply"
+            : "ended";
 
     private async Task ReadLoopAsync(CommandTable commands)
     {

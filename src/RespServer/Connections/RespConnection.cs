@@ -274,6 +274,9 @@ internal sealed partial class RespConnection : ISubscriber
         [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection error: {Error}")]
         public static partial void ConnectionError(ILogger logger, long id, string address, string error);
 
+        [LoggerMessage(EventId = 1108, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection ended: {Reason}")]
+        public static partial void ConnectionEnded(ILogger logger, long id, string address, string reason);
+
         [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Client id={Id} addr={Address}: its writer failed")]
         public static partial void WriterFailed(ILogger logger, long id, string address, Exception exception);
     }

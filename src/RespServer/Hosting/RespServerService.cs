@@ -314,6 +314,8 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             server.Clients.Add(client);
         }
 
+        Log.Accepted(logger, client.Id, client.Address);
+
         Track(Task.Run(() => client.RunAsync(commands)), client);
     }
 
@@ -413,6 +415,9 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Accepting a client connection failed: {Reason}")]
         public static partial void AcceptFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Accepted client id={Id} addr={Address}")]
+        public static partial void Accepted(ILogger logger, long id, string address);
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Connection id={Id} failed")]
         public static partial void ConnectionFailed(ILogger logger, long id, Exception exception);
