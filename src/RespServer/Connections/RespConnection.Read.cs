@@ -37,6 +37,8 @@ internal sealed partial class RespConnection
         }
         finally
         {
+            // Before the close below marks every connection closed.
+            var endReason = _endReason ?? DescribeEnd();
             try
             {
                 FlushStats();
@@ -68,7 +70,7 @@ internal sealed partial class RespConnection
             finally
             {
                 Server.Clients.Remove(this);
-                Log.ConnectionEnded(Server.Logger, Id, Address, _endReason ?? DescribeEnd());
+                Log.ConnectionEnded(Server.Logger, Id, Address, endReason);
             }
         }
     }

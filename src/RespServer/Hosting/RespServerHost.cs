@@ -13,18 +13,16 @@ internal static class RespServerHost
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(options.LogLevel switch
-        {
-            "debug" => LogLevel.Trace,
-            "verbose" => LogLevel.Debug,
-            "warning" => LogLevel.Warning,
-            _ => LogLevel.Information,
-        });
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
         if (configureLogging is not null)
         {
             configureLogging(builder.Logging);
+            return Finish(builder, options);
         }
-        else if (!string.IsNullOrEmpty(options.LogFile))
+
+        // Read at every log call, so CONFIG SET loglevel applies at once, as in Redis.
+        builder.Logging.AddFilter((_, _, level) => level >= MinimumLevel(options.LogLevel));
+        if (!string.IsNullOrEmpty(options.LogFile))
         {
             builder.Logging.AddProvider(new FileLoggerProvider(options.LogFile));
         }
@@ -37,6 +35,20 @@ internal static class RespServerHost
             });
         }
 
+        return Finish(builder, options);
+    }
+
+    /// <summary>Redis's log levels: debug, verbose, notice (the default), warning.</summary>
+    internal static LogLevel MinimumLevel(string logLevel) => logLevel switch
+    {
+        "debug" => LogLevel.Trace,
+        "verbose" => LogLevel.Debug,
+        "warning" => LogLevel.Warning,
+        _ => LogLevel.Information,
+    };
+
+    private static IHost Finish(HostApplicationBuilder builder, RespServerOptions options)
+    {
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new ServerContext(options, sp.GetRequiredService<ILoggerFactory>()));
