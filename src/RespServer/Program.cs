@@ -5,11 +5,11 @@ using Notistream.RespServer.Hosting;
 // Socket completions run on the socket event threads instead of being queued to the thread pool: with
 // the read loop inline (RespServerService.ReceiveInline) a request is received, parsed, executed and its
 // replies and messages sent on one thread, as in Redis's event loop. Nothing in a read loop waits for
-// another connection. Each socket stays with one event thread, so there are two per core: clients that
-// pipeline hard and happen to share a thread still spread over the cores (notistream-loadgen, fan-out to
-// 50 subscribers on 2 cores: 6.4-6.9 million deliveries/s with one thread per core, 10.2-11.7 million
-// with two). Read once, before the first socket is used; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0
-// turns it off, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT sets the number of threads.
+// another connection. Each socket stays with one event thread, so there are two per core, for clients
+// that pipeline hard and happen to share a thread (README, Performance: what the measurements of one
+// against two per core do and do not show). Read once, before the first socket is used;
+// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 turns it off, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT
+// sets the number of threads.
 const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 const string EventThreads = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
 if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
