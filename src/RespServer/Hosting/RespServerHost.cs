@@ -39,7 +39,7 @@ internal static class RespServerHost
     }
 
     /// <summary>Redis's log levels: debug, verbose, notice (the default), warning.</summary>
-    internal static LogLevel MinimumLevel(string logLevel) => logLevel switch
+    private static LogLevel MinimumLevel(string logLevel) => logLevel switch
     {
         "debug" => LogLevel.Trace,
         "verbose" => LogLevel.Debug,
