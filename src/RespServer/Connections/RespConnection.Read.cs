@@ -69,8 +69,15 @@ internal sealed partial class RespConnection
             }
             finally
             {
-                Server.Clients.Remove(this);
-                Log.ConnectionEnded(Server.Logger, Id, Address, endReason);
+                // Logged while still listed, so a connection no longer listed has been logged.
+                try
+                {
+                    Log.ConnectionEnded(Server.Logger, Id, Address, endReason);
+                }
+                finally
+                {
+                    Server.Clients.Remove(this);
+                }
             }
         }
     }
