@@ -11,8 +11,9 @@ namespace Notistream.RespServer.Connections;
 /// The output side of one connection: a byte-bounded queue and its single writer.
 /// <para>
 /// Who writes: the connection's read loop (a batch of replies) and any publisher's thread (shared
-/// message frames) call <see cref="Enqueue(byte[], int, bool)"/> and <see cref="Enqueue(MessageFrame)"/>;
-/// both only take <see cref="_lock"/> and append a reference, so neither ever waits for the socket.
+/// message frames) call <see cref="Enqueue(byte[], int, bool)"/> and <see cref="Enqueue(MessageFrame)"/>,
+/// or, for all the messages one publisher's batch delivered here, <see cref="EnqueueStaged"/>; each
+/// only takes <see cref="_lock"/> once and appends references, so none ever waits for the socket.
 /// Who reads: <see cref="RunAsync"/>, the only code that touches the PipeWriter; it swaps the queue
 /// out under the lock, writes it all, and flushes once per batch. The lock protects the queue, the
 /// byte count and the soft-limit clock.
@@ -122,26 +123,151 @@ internal sealed class ConnectionOutput
             {
                 DropLocked();
             }
-            else if (_waiting && _holds == 0)
+            else
             {
-                if (_socket is not null && PublishFlush.Current is { } flush)
-                {
-                    // A message from a publisher, or a reply to the connection running the batch: the
-                    // batch's thread sends it when the batch ends; the writer sleeps on.
-                    if (!_flushScheduled)
-                    {
-                        _flushScheduled = true;
-                        schedule = flush;
-                    }
-                }
-                else
-                {
-                    _waiting = false;
-                    _signal.Set();
-                }
+                schedule = WakeLocked();
             }
         }
 
+        return Queued(schedule, reason);
+    }
+
+    /// <summary>Frames up to this size are copied together into one chunk by <see cref="EnqueueStaged"/>;
+    /// larger ones are queued as they are, shared.</summary>
+    private const int CopyFrameBytes = 4 * 1024;
+
+    /// <summary>The size of the chunks that frames are copied into: below <c>SendBatchAsync</c>'s
+    /// direct-send size, so the writer still gathers chunks into one send.</summary>
+    private const int ChunkBytes = 15 * 1024;
+
+    [ThreadStatic]
+    private static List<Segment>? t_staged;
+
+    /// <summary>
+    /// Queues the frames one publisher's batch delivered to this connection
+    /// (<see cref="PublishFlush.Stage"/>), in order, under one acquisition of the lock, and takes over
+    /// the caller's reference to each of them. Two or more small frames are first copied into pooled
+    /// chunks on the caller's thread, which made them: the frames go back to that thread's pools at
+    /// once instead of each travelling to the writer's core and back, and the writer has one segment
+    /// to send and give back per chunk. Returns false when the output is closed or passed its limit.
+    /// </summary>
+    public bool EnqueueStaged(ReadOnlySpan<MessageFrame> frames)
+    {
+        var segments = t_staged ??= [];
+        try
+        {
+            Gather(frames, segments);
+            string? reason = null;
+            PublishFlush? schedule = null;
+            lock (_lock)
+            {
+                if (_completed || _dropped)
+                {
+                    return false;
+                }
+
+                var taken = 0;
+                foreach (var segment in segments)
+                {
+                    _pending.Add(segment);
+                    _bufferedBytes += segment.Length;
+                    _queuedItems++;
+                    taken++;
+                    reason = CheckLimit();
+                    if (reason is not null)
+                    {
+                        DropLocked();
+                        break;
+                    }
+                }
+
+                // What was queued is the queue's now (and, after a drop, already given back).
+                segments.RemoveRange(0, taken);
+                if (reason is null)
+                {
+                    schedule = WakeLocked();
+                }
+            }
+
+            return Queued(schedule, reason);
+        }
+        finally
+        {
+            ReleaseAll(segments);
+            segments.Clear();
+        }
+    }
+
+    /// <summary>A small frame that only this delivery holds (a message with one receiver) is copied; a
+    /// frame shared with other subscribers stays shared, as copying it once per subscriber on the
+    /// publisher's thread costs more than the writers' sharing it.</summary>
+    private static bool IsCopied(MessageFrame frame) => frame.Length <= CopyFrameBytes && frame.References == 1;
+
+    /// <summary>Turns staged frames into segments, in order: runs of small frames copied into chunks
+    /// (each frame released once copied), a lone or large frame as it is.</summary>
+    private static void Gather(ReadOnlySpan<MessageFrame> frames, List<Segment> segments)
+    {
+        var i = 0;
+        while (i < frames.Length)
+        {
+            var run = 0;
+            var bytes = 0;
+            while (i + run < frames.Length && IsCopied(frames[i + run]) && bytes + frames[i + run].Length <= ChunkBytes)
+            {
+                bytes += frames[i + run].Length;
+                run++;
+            }
+
+            if (run < 2)
+            {
+                var frame = frames[i++];
+                segments.Add(new Segment(null, frame, frame.Length, pooled: false));
+                continue;
+            }
+
+            var chunk = ArrayPool<byte>.Shared.Rent(bytes);
+            var at = 0;
+            for (var end = i + run; i < end; i++)
+            {
+                frames[i].Span.CopyTo(chunk.AsSpan(at));
+                at += frames[i].Length;
+                frames[i].Release();
+            }
+
+            segments.Add(new Segment(chunk, null, bytes, pooled: true));
+        }
+    }
+
+    /// <summary>After something was queued: wakes an idle writer, or, inside a <see cref="PublishFlush"/>
+    /// batch on plain TCP, returns the batch that sends it instead.</summary>
+    private PublishFlush? WakeLocked()
+    {
+        if (!_waiting || _holds > 0)
+        {
+            return null;
+        }
+
+        if (_socket is not null && PublishFlush.Current is { } flush)
+        {
+            // A message from a publisher, or a reply to the connection running the batch: the
+            // batch's thread sends it when the batch ends; the writer sleeps on.
+            if (_flushScheduled)
+            {
+                return null;
+            }
+
+            _flushScheduled = true;
+            return flush;
+        }
+
+        _waiting = false;
+        _signal.Set();
+        return null;
+    }
+
+    /// <summary>Outside the lock, after queuing: schedules the batch's send, or reports the limit.</summary>
+    private bool Queued(PublishFlush? schedule, string? reason)
+    {
         schedule?.Add(this);
         if (reason is not null)
         {

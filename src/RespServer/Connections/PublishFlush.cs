@@ -1,18 +1,27 @@
 using System.Buffers;
+using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Connections;
 
 /// <summary>
-/// The outputs that one publisher's batch of commands queued messages on while their writers were
+/// One publisher's batch of commands, from the outputs' side. It does two things.
+/// <para>
+/// It stages the batch's deliveries (<see cref="Stage"/>) and queues them on each output in one step
+/// (<see cref="FlushStaged"/>), before the batch's replies and at its end, so a publisher pipelining
+/// many messages takes each subscriber's lock once per batch, not once per message.
+/// </para>
+/// <para>
+/// And it sends to the outputs that the batch queued messages on while their writers were
 /// idle. Instead of waking every subscriber's writer on the thread pool (a work item per subscriber
 /// per batch, and a thread hop between PUBLISH and the kernel that shows in the latency tail), the
 /// publishing connection's own thread sends to those sockets when its batch ends, without blocking,
 /// as Redis writes its clients' buffers before it polls again. A socket that cannot take everything
 /// hands the rest to its writer, which waits for the socket as before.
+/// </para>
 /// </summary>
 /// <remarks>
 /// <para>
-/// Only small batches: a publisher whose batch reaches <see cref="LargeBatch"/> commands is
+/// The sending is for small batches only: a publisher whose batch reaches <see cref="LargeBatch"/> commands is
 /// pipelining hard, and there the writers on other cores, each sending many messages per call, give
 /// more throughput than one thread sending to every subscriber in turn. Its scheduled outputs are
 /// handed to their writers at once and the rest of the batch wakes writers as before.
@@ -34,21 +43,171 @@ internal sealed class PublishFlush
     [ThreadStatic]
     private static PublishFlush? t_thread;
 
+    /// <summary>Deliveries staged before they are queued on their outputs; past this many, the
+    /// batch queues what it has staged (a bound on the memory and on how long a message waits).</summary>
+    public const int MaxStaged = 4096;
+
     private readonly List<ConnectionOutput> _outputs = [];
     private bool _active;
+    private bool _inBatch;
     private int _commands;
+
+    // Staged deliveries, in the order they were made, and the distinct outputs they go to.
+    private ConnectionOutput[] _stagedOutputs = new ConnectionOutput[64];
+    private MessageFrame[] _stagedFrames = new MessageFrame[64];
+    private int[] _stagedGroups = new int[64];
+    private int _staged;
+    private readonly Dictionary<ConnectionOutput, int> _groupOf = new(ReferenceEqualityComparer.Instance);
+    private ConnectionOutput[] _groups = new ConnectionOutput[16];
+    private int[] _groupStarts = new int[17];
+    private int _groupCount;
+    private int _lastGroup;
+    private MessageFrame[] _sorted = new MessageFrame[64];
 
     /// <summary>The small batch running on this thread, or null.</summary>
     public static PublishFlush? Current => t_thread is { _active: true } flush ? flush : null;
+
+    /// <summary>The batch running on this thread, small or large, or null: where its deliveries are staged.</summary>
+    public static PublishFlush? Batch => t_thread is { _inBatch: true } flush ? flush : null;
 
     /// <summary>Starts a batch on this thread.</summary>
     public static PublishFlush Begin()
     {
         var flush = t_thread ??= new PublishFlush();
         flush._active = true;
+        flush._inBatch = true;
         flush._commands = 0;
         return flush;
     }
+
+    /// <summary>
+    /// Stages the delivery of <paramref name="frame"/> to <paramref name="output"/>, taking a reference
+    /// to it: the batch queues its deliveries on each output in one step (<see cref="FlushStaged"/>),
+    /// so a publisher pipelining many messages to a subscriber takes that subscriber's lock once per
+    /// batch instead of once per message, and contends that much less with the other publishers and
+    /// the subscriber's writer.
+    /// </summary>
+    public void Stage(ConnectionOutput output, MessageFrame frame)
+    {
+        if (_staged == _stagedFrames.Length)
+        {
+            if (_staged >= MaxStaged)
+            {
+                FlushStaged();
+            }
+            else
+            {
+                Array.Resize(ref _stagedOutputs, _staged * 2);
+                Array.Resize(ref _stagedFrames, _staged * 2);
+                Array.Resize(ref _stagedGroups, _staged * 2);
+            }
+        }
+
+        frame.AddRef();
+        _stagedOutputs[_staged] = output;
+        _stagedFrames[_staged] = frame;
+        _stagedGroups[_staged] = GroupOf(output);
+        _staged++;
+    }
+
+    /// <summary>The output's place among this batch's outputs. A fan-out delivers to the same subscribers
+    /// in the same order message after message, so the next output is tried before the lookup.</summary>
+    private int GroupOf(ConnectionOutput output)
+    {
+        var last = _lastGroup;
+        if (last < _groupCount && ReferenceEquals(_groups[last], output))
+        {
+            return last;
+        }
+
+        var next = last + 1 < _groupCount ? last + 1 : 0;
+        if (next < _groupCount && ReferenceEquals(_groups[next], output))
+        {
+            return _lastGroup = next;
+        }
+
+        if (!_groupOf.TryGetValue(output, out var group))
+        {
+            group = _groupCount++;
+            if (group == _groups.Length)
+            {
+                Array.Resize(ref _groups, group * 2);
+                Array.Resize(ref _groupStarts, group * 2 + 1);
+            }
+
+            _groups[group] = output;
+            _groupOf.Add(output, group);
+        }
+
+        return _lastGroup = group;
+    }
+
+    /// <summary>
+    /// Queues every staged delivery on its output, in the order staged, one lock acquisition per
+    /// output. Runs before the batch's replies are queued (so a PUBLISH's reply never reaches its
+    /// publisher before the message reaches the subscribers' queues) and when the batch ends.
+    /// </summary>
+    public void FlushStaged()
+    {
+        if (_staged == 0)
+        {
+            return;
+        }
+
+        var count = _staged;
+        try
+        {
+            if (_groupCount == 1)
+            {
+                _groups[0].EnqueueStaged(_stagedFrames.AsSpan(0, count));
+                return;
+            }
+
+            // A counting sort by output, stable, so each output's frames keep their order.
+            if (_sorted.Length < count)
+            {
+                _sorted = new MessageFrame[_stagedFrames.Length];
+            }
+
+            var starts = _groupStarts.AsSpan(0, _groupCount + 1);
+            starts.Clear();
+            for (var i = 0; i < count; i++)
+            {
+                starts[_stagedGroups[i] + 1]++;
+            }
+
+            for (var g = 1; g < starts.Length; g++)
+            {
+                starts[g] += starts[g - 1];
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                _sorted[starts[_stagedGroups[i]]++] = _stagedFrames[i];
+            }
+
+            // Each start has moved to its group's end: group g is [end of g - 1, end of g).
+            var from = 0;
+            for (var g = 0; g < _groupCount; g++)
+            {
+                _groups[g].EnqueueStaged(_sorted.AsSpan(from, starts[g] - from));
+                from = starts[g];
+            }
+
+            _sorted.AsSpan(0, count).Clear();
+        }
+        finally
+        {
+            _stagedFrames.AsSpan(0, count).Clear();
+            _stagedOutputs.AsSpan(0, count).Clear();
+            _groups.AsSpan(0, _groupCount).Clear();
+            _groupOf.Clear();
+            _groupCount = 0;
+            _lastGroup = 0;
+            _staged = 0;
+        }
+    }
+
 
     /// <summary>Subscribers one batch sends to itself; past them, a message to many idle subscribers
     /// (a PUBLISH to a crowded channel) wakes their writers, which spread over the cores.</summary>
@@ -91,7 +250,16 @@ internal sealed class PublishFlush
     /// an output left scheduled would wait for a send that never comes.</summary>
     public void End()
     {
-        _active = false;
+        try
+        {
+            FlushStaged();
+        }
+        finally
+        {
+            _inBatch = false;
+            _active = false;
+        }
+
         if (_outputs.Count == 0)
         {
             return;

@@ -113,11 +113,26 @@ internal sealed partial class RespConnection : ISubscriber
     /// <summary>Between a read returning input and the end of its batch of commands.</summary>
     public bool IsExecuting => Volatile.Read(ref _executing) != 0;
 
-    public void Deliver(MessageFrame frame) => Output.Enqueue(frame);
+    /// <summary>Inside a publisher's batch the delivery is staged and queued with the batch's others
+    /// (<see cref="PublishFlush.Stage"/>); elsewhere it is queued at once.</summary>
+    public void Deliver(MessageFrame frame)
+    {
+        if (PublishFlush.Batch is { } batch)
+        {
+            batch.Stage(Output, frame);
+        }
+        else
+        {
+            Output.Enqueue(frame);
+        }
+    }
 
-    /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after them.</summary>
+    /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after
+    /// them; the messages this batch has delivered are queued first, as each was delivered before the
+    /// replies after it were written.</summary>
     public void FlushReplies()
     {
+        PublishFlush.Batch?.FlushStaged();
         if (_replies.Length == 0)
         {
             return;

@@ -1,0 +1,277 @@
+using System.IO.Pipelines;
+using System.Text;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.PubSub;
+using Notistream.Testing;
+
+namespace Notistream.RespServer.Tests.Connections;
+
+/// <summary>
+/// A publisher's batch stages its deliveries and queues them on each output in one step
+/// (<see cref="PublishFlush.Stage"/>, <see cref="ConnectionOutput.EnqueueStaged"/>): every output gets
+/// its messages once and in order, every frame reference comes back whatever happens to the output,
+/// and messages with one receiver are copied together into chunks.
+/// </summary>
+public class StagedDeliveryTests
+{
+    private static MessageFrame Frame(string text)
+    {
+        var frame = MessageFrame.Rent(text.Length);
+        Encoding.ASCII.GetBytes(text, frame.Buffer);
+        return frame;
+    }
+
+    private static async Task<string> ReadAsync(PipeReader reader, int length)
+    {
+        var text = new StringBuilder();
+        while (text.Length < length)
+        {
+            var result = await reader.ReadAsync().AsTask().WithTimeout();
+            text.Append(Encoding.ASCII.GetString(result.Buffer));
+            reader.AdvanceTo(result.Buffer.End);
+        }
+
+        Assert.Equal(length, text.Length);
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task A_batch_queues_each_outputs_messages_in_order_at_its_end_and_every_reference_comes_back()
+    {
+        var pipes = Enumerable.Range(0, 3).Select(_ => new Pipe()).ToArray();
+        var outputs = pipes.Select(_ => new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { })).ToArray();
+        var writers = outputs.Select((o, i) => o.RunAsync(pipes[i].Writer)).ToArray();
+        var frames = Enumerable.Range(0, 10).Select(i => Frame($"message {i}\r\n")).ToArray();
+
+        var batch = PublishFlush.Begin();
+        try
+        {
+            foreach (var frame in frames)
+            {
+                foreach (var output in outputs)
+                {
+                    Assert.Same(batch, PublishFlush.Batch);
+                    batch.Stage(output, frame);
+                }
+            }
+
+            Assert.All(outputs, o => Assert.Equal(0, o.BufferedBytes)); // staged, not queued yet
+            Assert.All(frames, f => Assert.Equal(4, f.References));
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        Assert.Null(PublishFlush.Batch);
+        var expected = string.Concat(Enumerable.Range(0, 10).Select(i => $"message {i}\r\n"));
+        foreach (var pipe in pipes)
+        {
+            Assert.Equal(expected, await ReadAsync(pipe.Reader, expected.Length));
+        }
+
+        await TaskTimeoutExtensions.WaitUntil(() => frames.All(f => f.References == 1), "every output gave its references back");
+        foreach (var output in outputs)
+        {
+            output.Complete();
+        }
+
+        await Task.WhenAll(writers).WithTimeout();
+        Assert.All(frames, f => f.Release());
+    }
+
+    [Fact]
+    public async Task Messages_with_one_receiver_are_copied_into_chunks_and_keep_their_order_around_large_ones()
+    {
+        var pipe = new Pipe();
+        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var writer = output.RunAsync(pipe.Writer);
+        output.Hold(); // queued, not sent: the segments can be counted
+
+        // 2 small, one of 8 KiB (shared as it is), then 400 small of 100 bytes: 40,000 bytes, three chunks.
+        var texts = new List<string> { "a\r\n", "b\r\n", new string('L', 8190) + "\r\n" };
+        texts.AddRange(Enumerable.Range(0, 400).Select(i => $"{i:D4}" + new string('s', 94) + "\r\n"));
+        var frames = new List<MessageFrame>();
+        var batch = PublishFlush.Begin();
+        try
+        {
+            foreach (var text in texts)
+            {
+                var frame = Frame(text);
+                frames.Add(frame);
+                batch.Stage(output, frame);
+                frame.Release(); // as the publisher does after its fan-out: the staged delivery holds the only reference
+            }
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        var total = texts.Sum(t => t.Length);
+        Assert.Equal(total, output.BufferedBytes);
+        Assert.Equal(1 + 1 + 3, output.QueuedItems);
+
+        // Nothing has been sent and nothing rented on this thread since: a copied frame was given back
+        // by the copy (its count read after its release, before anything could reuse it); the large
+        // one is still held by the queue.
+        Assert.Equal(1, frames[2].References);
+        Assert.All(frames.Where((_, i) => i != 2), f => Assert.Equal(0, f.References));
+
+        output.Release();
+        Assert.Equal(string.Concat(texts), await ReadAsync(pipe.Reader, total));
+        output.Complete();
+        await writer.WithTimeout();
+    }
+
+    [Fact]
+    public async Task Past_the_limit_a_staged_batch_drops_the_queue_and_gives_every_frame_back()
+    {
+        string? reason = null;
+        var output = new ConnectionOutput(() => new OutputBufferLimit(100, 0, 0), r => reason = r);
+        var writer = output.RunAsync(new Pipe().Writer);
+        output.Hold();
+        var frames = Enumerable.Range(0, 3).Select(_ => Frame(new string('x', 60))).ToArray();
+
+        var batch = PublishFlush.Begin();
+        try
+        {
+            foreach (var frame in frames)
+            {
+                batch.Stage(output, frame);
+            }
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        Assert.All(frames, f => Assert.Equal(1, f.References));
+        Assert.Equal(0, output.BufferedBytes);
+        await TaskTimeoutExtensions.WaitUntil(() => reason is not null, "the over-limit callback");
+        Assert.Contains("hard limit of 100 bytes", reason);
+        await writer.WithTimeout();
+        Assert.All(frames, f => f.Release());
+    }
+
+    [Fact]
+    public async Task A_closed_output_gives_staged_frames_back()
+    {
+        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var writer = output.RunAsync(new Pipe().Writer);
+        var frames = Enumerable.Range(0, 2).Select(i => Frame($"message {i}\r\n")).ToArray();
+
+        var batch = PublishFlush.Begin();
+        try
+        {
+            foreach (var frame in frames)
+            {
+                batch.Stage(output, frame);
+            }
+
+            output.Complete();
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        await writer.WithTimeout();
+        Assert.All(frames, f => Assert.Equal(1, f.References));
+        Assert.All(frames, f => f.Release());
+    }
+
+    [Fact]
+    public async Task A_batch_queues_what_it_staged_once_it_reaches_its_bound()
+    {
+        var pipe = new Pipe();
+        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var writer = output.RunAsync(pipe.Writer);
+        output.Hold();
+        var frame = Frame("m\r\n");
+
+        var batch = PublishFlush.Begin();
+        try
+        {
+            for (var i = 0; i < PublishFlush.MaxStaged; i++)
+            {
+                batch.Stage(output, frame);
+            }
+
+            Assert.Equal(0, output.BufferedBytes);
+            batch.Stage(output, frame);
+            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes); // the first MaxStaged, queued
+        }
+        finally
+        {
+            batch.End();
+        }
+
+        Assert.Equal(3 * (PublishFlush.MaxStaged + 1), output.BufferedBytes);
+        output.Release();
+        var expected = 3 * (PublishFlush.MaxStaged + 1);
+        Assert.Equal(string.Concat(Enumerable.Repeat("m\r\n", PublishFlush.MaxStaged + 1)), await ReadAsync(pipe.Reader, expected));
+        await TaskTimeoutExtensions.WaitUntil(() => frame.References == 1, "every reference given back");
+        output.Complete();
+        await writer.WithTimeout();
+        frame.Release();
+    }
+
+    /// <summary>
+    /// One write of 120 PUBLISHes, alternating between a channel with 50 subscribers (shared frames,
+    /// 6,000 deliveries: more than a batch stages at once) and one with a single subscriber (copied
+    /// into chunks), every tenth message larger than what is copied: every subscriber gets its
+    /// channel's messages once and in order, and the publisher its 120 counts.
+    /// </summary>
+    [Fact]
+    public async Task One_write_of_many_publishes_reaches_every_subscriber_in_order()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        var crowd = new List<RawClient>();
+        try
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var subscriber = await RawClient.ConnectAsync(server.Port);
+                crowd.Add(subscriber);
+                await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "crowd"));
+                await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$5\r\ncrowd\r\n:1\r\n");
+            }
+
+            await using var solo = await RawClient.ConnectAsync(server.Port);
+            await solo.SendAsync(RawClient.Command("SUBSCRIBE", "solo"));
+            await solo.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$4\r\nsolo\r\n:1\r\n");
+
+            string Message(int i) => i % 10 == 0 ? $"{i:D3}" + new string('x', 6000) : $"{i:D3}";
+            string Push(string channel, string message) => $"*3\r\n$7\r\nmessage\r\n${channel.Length}\r\n{channel}\r\n${message.Length}\r\n{message}\r\n";
+            var write = new List<byte>();
+            var replies = new StringBuilder();
+            var toCrowd = new StringBuilder();
+            var toSolo = new StringBuilder();
+            for (var i = 0; i < 120; i++)
+            {
+                var channel = i % 2 == 0 ? "crowd" : "solo";
+                write.AddRange(RawClient.Command("PUBLISH", channel, Message(i)));
+                replies.Append(i % 2 == 0 ? ":50\r\n" : ":1\r\n");
+                (i % 2 == 0 ? toCrowd : toSolo).Append(Push(channel, Message(i)));
+            }
+
+            await using var publisher = await RawClient.ConnectAsync(server.Port);
+            await publisher.SendAsync([.. write]);
+            await publisher.ExpectAsync(replies.ToString());
+            await solo.ExpectAsync(toSolo.ToString());
+            foreach (var subscriber in crowd)
+            {
+                await subscriber.ExpectAsync(toCrowd.ToString());
+            }
+        }
+        finally
+        {
+            foreach (var subscriber in crowd)
+            {
+                await subscriber.DisposeAsync();
+            }
+        }
+    }
+}
