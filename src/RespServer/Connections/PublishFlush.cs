@@ -52,8 +52,11 @@ internal sealed class PublishFlush
     private bool _inBatch;
     private int _commands;
 
-    // Staged deliveries, in the order they were made, and the distinct outputs they go to.
-    private ConnectionOutput[] _stagedOutputs = new ConnectionOutput[64];
+    /// <summary>Outputs a batch finds by a scan; past them, by a dictionary.</summary>
+    private const int ScannedOutputs = 8;
+
+    // Staged deliveries in the order they were made (the frame, and the index of its output in
+    // _groups), and the distinct outputs they go to.
     private MessageFrame[] _stagedFrames = new MessageFrame[64];
     private int[] _stagedGroups = new int[64];
     private int _staged;
@@ -97,21 +100,20 @@ internal sealed class PublishFlush
             }
             else
             {
-                Array.Resize(ref _stagedOutputs, _staged * 2);
                 Array.Resize(ref _stagedFrames, _staged * 2);
                 Array.Resize(ref _stagedGroups, _staged * 2);
             }
         }
 
         frame.AddRef();
-        _stagedOutputs[_staged] = output;
         _stagedFrames[_staged] = frame;
         _stagedGroups[_staged] = GroupOf(output);
         _staged++;
     }
 
-    /// <summary>The output's place among this batch's outputs. A fan-out delivers to the same subscribers
-    /// in the same order message after message, so the next output is tried before the lookup.</summary>
+    /// <summary>The output's place among this batch's outputs, each output in one place only. A fan-out
+    /// delivers to the same subscribers in the same order message after message, so the output after
+    /// the last one is tried first; a few outputs are scanned; past them, a dictionary finds them.</summary>
     private int GroupOf(ConnectionOutput output)
     {
         var last = _lastGroup;
@@ -126,16 +128,39 @@ internal sealed class PublishFlush
             return _lastGroup = next;
         }
 
-        if (!_groupOf.TryGetValue(output, out var group))
+        if (_groupCount <= ScannedOutputs)
         {
-            group = _groupCount++;
-            if (group == _groups.Length)
+            for (var g = 0; g < _groupCount; g++)
             {
-                Array.Resize(ref _groups, group * 2);
-                Array.Resize(ref _groupStarts, group * 2 + 1);
+                if (ReferenceEquals(_groups[g], output))
+                {
+                    return _lastGroup = g;
+                }
+            }
+        }
+        else if (_groupOf.TryGetValue(output, out var found))
+        {
+            return _lastGroup = found;
+        }
+
+        var group = _groupCount++;
+        if (group == _groups.Length)
+        {
+            Array.Resize(ref _groups, group * 2);
+            Array.Resize(ref _groupStarts, group * 2 + 1);
+        }
+
+        _groups[group] = output;
+        if (_groupCount > ScannedOutputs)
+        {
+            if (_groupCount == ScannedOutputs + 1)
+            {
+                for (var g = 0; g < ScannedOutputs; g++)
+                {
+                    _groupOf.Add(_groups[g], g);
+                }
             }
 
-            _groups[group] = output;
             _groupOf.Add(output, group);
         }
 
@@ -199,15 +224,17 @@ internal sealed class PublishFlush
         finally
         {
             _stagedFrames.AsSpan(0, count).Clear();
-            _stagedOutputs.AsSpan(0, count).Clear();
             _groups.AsSpan(0, _groupCount).Clear();
-            _groupOf.Clear();
+            if (_groupCount > ScannedOutputs)
+            {
+                _groupOf.Clear();
+            }
+
             _groupCount = 0;
             _lastGroup = 0;
             _staged = 0;
         }
     }
-
 
     /// <summary>Subscribers one batch sends to itself; past them, a message to many idle subscribers
     /// (a PUBLISH to a crowded channel) wakes their writers, which spread over the cores.</summary>
@@ -258,8 +285,12 @@ internal sealed class PublishFlush
         {
             _inBatch = false;
             _active = false;
+            SendScheduled();
         }
+    }
 
+    private void SendScheduled()
+    {
         if (_outputs.Count == 0)
         {
             return;
