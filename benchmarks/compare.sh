@@ -148,6 +148,12 @@ start_servers() {
 }
 
 failed=0 baseline=() candidate=()
+declare -A round_trips=()
+core_latency() { # name scenario: the core-to-core round trip just before a run (see notistream-loadgen --help)
+  local ns
+  ns=$(dotnet "$loadgen_dll" --core-latency 2>/dev/null | sed -n 's/^core-to-core round trip: \([0-9]*\) ns$/\1/p')
+  round_trips[$1,$2]+="${ns:-?} "
+}
 run_one() { # name port pid scenario rep
   local name=$1 port=$2 pid=$3 scenario=$4 rep=$5 status=0
   local json="$work/$name-$scenario-$rep.json"
@@ -183,7 +189,9 @@ for scenario in "${scenarios[@]}"; do
     start_servers
     warm_up redis "$redis_port" "$scenario"
     warm_up ours "$ours_port" "$scenario"
+    core_latency redis "$scenario"
     run_one redis "$redis_port" "$redis_pid" "$scenario" "$rep"
+    core_latency ours "$scenario"
     run_one ours "$ours_port" "$ours_pid" "$scenario" "$rep"
     stop_servers
   done
@@ -206,6 +214,14 @@ compare_status=0
     echo
     echo "Figures marked INVALID come from runs that lost messages: they are not results."
   fi
+  echo
+  echo "Core-to-core round trip just before each run, in run order (ns, \`notistream-loadgen --core-latency\`):"
+  echo
+  echo "| scenario | redis-server | notistream |"
+  echo "| --- | --- | --- |"
+  for scenario in "${scenarios[@]}"; do
+    echo "| $scenario | ${round_trips[redis,$scenario]:-} | ${round_trips[ours,$scenario]:-} |"
+  done
 } >"$report"
 if [ -n "$out" ]; then cp "$report" "$out"; say "report written to $out"; else cat "$report"; fi
 [ "$failed" = 0 ] && [ "$compare_status" = 0 ] || exit 1

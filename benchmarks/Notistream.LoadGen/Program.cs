@@ -21,6 +21,7 @@ namespace Notistream.LoadGen
             usage: notistream-loadgen [--host H] [--port P] [--scenario NAME[,NAME]]... [--duration SECONDS]
                                       [--smoke] [--json FILE|-] [--server-pid PID] [sizes]
                    notistream-loadgen --compare --baseline FILE... --candidate FILE... [--out FILE]
+                   notistream-loadgen --core-latency
 
             Runs pub/sub scenarios against a Redis-protocol server over raw pipelined RESP and prints one
             table; every message is numbered and checked, a case that lost one is INVALID (exit 1).
@@ -35,6 +36,8 @@ namespace Notistream.LoadGen
               --rate MSG/S (20000) --latency-subscribers N (50) --connections N (10000)
             --compare prints a markdown table of the medians of the candidate's and the baseline's reports
             and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID.
+            --core-latency prints how long a cache line takes to go from one core to another and back
+            (ns, two threads passing a counter); on a virtual machine it can change from run to run.
             """;
 
         public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -44,6 +47,15 @@ namespace Notistream.LoadGen
                 if (args.Contains("--help") || args.Contains("-h"))
                 {
                     await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
+                    return 0;
+                }
+
+                if (args.Contains("--core-latency"))
+                {
+                    var roundTrip = CoreLatency.Measure();
+                    await stdout.WriteLineAsync(roundTrip is { } ns
+                        ? string.Create(CultureInfo.InvariantCulture, $"core-to-core round trip: {ns:F0} ns")
+                        : "core-to-core round trip: n/a (one core, or too busy for two threads to run at once)").ConfigureAwait(false);
                     return 0;
                 }
 
