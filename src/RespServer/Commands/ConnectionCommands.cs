@@ -53,7 +53,13 @@ internal static class ConnectionCommands
 
     private static void Reset(RespConnection client, in RespRequest request)
     {
+        var subscribed = client.IsPubSub;
         client.ClearState();
+        if (subscribed)
+        {
+            PublishFlush.WaitForStagedDeliveries(); // no message after +RESET (see UNSUBSCRIBE)
+        }
+
         client.Writer.WriteRaw(RespConstants.Reset);
     }
 

@@ -84,6 +84,11 @@ internal static class PubSubCommands
                 WriteConfirmation(client.Writer, verb, name, true, client.Subscriptions.ConfirmationCount(kind));
             }
 
+            if (names.Length > 0)
+            {
+                PublishFlush.WaitForStagedDeliveries();
+            }
+
             FlushConfirmations(client);
             return;
         }
@@ -94,6 +99,9 @@ internal static class PubSubCommands
             WriteConfirmation(client.Writer, verb, request[i], true, client.Subscriptions.ConfirmationCount(kind));
         }
 
+        // As in Redis, once the client reads a confirmation no message of that channel follows it: a
+        // message a publisher's batch staged for us before we left the list is queued first.
+        PublishFlush.WaitForStagedDeliveries();
         FlushConfirmations(client);
     }
 

@@ -43,6 +43,15 @@ internal sealed class PublishFlush
     [ThreadStatic]
     private static PublishFlush? t_thread;
 
+    // Every thread's batch, for WaitForStagedDeliveries; a thread adds its own once.
+    private static readonly Lock s_allLock = new();
+    private static PublishFlush[] s_all = [];
+
+    // 1 from a PUBLISH's start until this batch's staged deliveries are queued (BeginFanOut), and
+    // how many times they were: read by other threads in WaitForStagedDeliveries.
+    private int _fanningOut;
+    private long _flushes;
+
     /// <summary>Deliveries staged before they are queued on their outputs; past this many, the
     /// batch queues what it has staged (a bound on the memory and on how long a message waits).</summary>
     public const int MaxStaged = 4096;
@@ -76,11 +85,65 @@ internal sealed class PublishFlush
     /// <summary>Starts a batch on this thread.</summary>
     public static PublishFlush Begin()
     {
-        var flush = t_thread ??= new PublishFlush();
+        var flush = t_thread ??= Register(new PublishFlush());
         flush._active = true;
         flush._inBatch = true;
         flush._commands = 0;
         return flush;
+    }
+
+    /// <summary>Adds a thread's batch to those <see cref="WaitForStagedDeliveries"/> looks at.</summary>
+    private static PublishFlush Register(PublishFlush flush)
+    {
+        lock (s_allLock)
+        {
+            s_all = [.. s_all, flush];
+        }
+
+        return flush;
+    }
+
+    /// <summary>
+    /// Called before a PUBLISH reads the subscriber lists: from here until its staged deliveries are
+    /// queued, an unsubscribing connection waits for this batch (<see cref="WaitForStagedDeliveries"/>).
+    /// The exchange is a full fence, so either this batch reads the lists after a removal, or the
+    /// removing thread sees this flag.
+    /// </summary>
+    public void BeginFanOut()
+    {
+        if (_fanningOut == 0)
+        {
+            Interlocked.Exchange(ref _fanningOut, 1);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every message that a publisher's batch on another thread staged for this
+    /// connection, from a subscriber list read before this connection left it, is queued; called by
+    /// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE and RESET after leaving the lists and before their
+    /// confirmation is queued, so that, as in Redis, no message of a channel follows its unsubscribe
+    /// confirmation. Such a batch queues its staged deliveries within one batch of commands, and never
+    /// waits for this one: a thread flushes its own staged deliveries before it waits here.
+    /// </summary>
+    public static void WaitForStagedDeliveries()
+    {
+        var own = Batch;
+        own?.FlushStaged();
+        Interlocked.MemoryBarrier(); // the removal from the lists, before reading the flags
+        foreach (var other in Volatile.Read(ref s_all))
+        {
+            if (ReferenceEquals(other, own) || Volatile.Read(ref other._fanningOut) == 0)
+            {
+                continue;
+            }
+
+            var seen = Volatile.Read(ref other._flushes);
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref other._flushes) == seen)
+            {
+                spinner.SpinOnce();
+            }
+        }
     }
 
     /// <summary>
@@ -94,21 +157,21 @@ internal sealed class PublishFlush
     {
         if (_staged == _stagedFrames.Length)
         {
-            if (_staged >= MaxStaged)
-            {
-                FlushStaged();
-            }
-            else
-            {
-                Array.Resize(ref _stagedFrames, _staged * 2);
-                Array.Resize(ref _stagedGroups, _staged * 2);
-            }
+            Array.Resize(ref _stagedFrames, _staged * 2);
+            Array.Resize(ref _stagedGroups, _staged * 2);
         }
 
         frame.AddRef();
         _stagedFrames[_staged] = frame;
         _stagedGroups[_staged] = GroupOf(output);
         _staged++;
+
+        // After adding, not before: a flush then covers every delivery staged before it began, which
+        // is what WaitForStagedDeliveries relies on.
+        if (_staged >= MaxStaged)
+        {
+            FlushStaged();
+        }
     }
 
     /// <summary>The output's place among this batch's outputs, each output in one place only. A fan-out
@@ -173,6 +236,23 @@ internal sealed class PublishFlush
     /// publisher before the message reaches the subscribers' queues) and when the batch ends.
     /// </summary>
     public void FlushStaged()
+    {
+        try
+        {
+            QueueStaged();
+        }
+        finally
+        {
+            if (_fanningOut != 0)
+            {
+                // Everything staged so far is queued: tell an unsubscribing connection waiting for it.
+                Volatile.Write(ref _flushes, _flushes + 1);
+                Volatile.Write(ref _fanningOut, 0);
+            }
+        }
+    }
+
+    private void QueueStaged()
     {
         if (_staged == 0)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Notistream.RespServer.Connections;
 
 namespace Notistream.RespServer.PubSub;
 
@@ -183,6 +184,9 @@ internal sealed class SubscriptionRegistry
     {
         MessageFrame? resp2 = null, resp3 = null;
         long receivers = 0;
+
+        // Before the list is read: an unsubscribing connection waits for what this batch stages.
+        PublishFlush.Batch?.BeginFanOut();
         try
         {
             foreach (var subscriber in list.Snapshot)

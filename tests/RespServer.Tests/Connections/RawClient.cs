@@ -52,6 +52,15 @@ internal sealed class RawClient : IAsyncDisposable
         _buffer.RemoveRange(0, want.Length);
     }
 
+    /// <summary>Reads exactly <paramref name="count"/> bytes, whatever they are.</summary>
+    public async Task<string> ReadAsync(int count)
+    {
+        await FillAsync(count);
+        var got = Encoding.Latin1.GetString(_buffer.Take(count).ToArray());
+        _buffer.RemoveRange(0, count);
+        return got;
+    }
+
     /// <summary>True once the server has closed the connection (after all expected bytes were read).</summary>
     public async Task ExpectClosedAsync()
     {

@@ -194,14 +194,16 @@ public class StagedDeliveryTests
         var batch = PublishFlush.Begin();
         try
         {
-            for (var i = 0; i < PublishFlush.MaxStaged; i++)
+            for (var i = 0; i < PublishFlush.MaxStaged - 1; i++)
             {
                 batch.Stage(output, frame);
             }
 
             Assert.Equal(0, output.BufferedBytes);
             batch.Stage(output, frame);
-            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes); // the first MaxStaged, queued
+            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes); // all MaxStaged, queued as the last was staged
+            batch.Stage(output, frame);
+            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes);
         }
         finally
         {
@@ -216,6 +218,111 @@ public class StagedDeliveryTests
         output.Complete();
         await writer.WithTimeout();
         frame.Release();
+    }
+
+    /// <summary>
+    /// An unsubscribing connection waits for what other threads' batches staged for it: the waiting
+    /// ends only once the publisher's batch has queued its staged message, so a confirmation queued
+    /// after the wait follows the message.
+    /// </summary>
+    [Fact]
+    public async Task Waiting_for_staged_deliveries_ends_once_the_publishers_batch_has_queued_them()
+    {
+        var pipe = new Pipe();
+        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var writer = output.RunAsync(pipe.Writer);
+        var staged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var end = new ManualResetEventSlim();
+        var publisher = new Thread(() =>
+        {
+            var batch = PublishFlush.Begin();
+            try
+            {
+                batch.BeginFanOut(); // as a PUBLISH does before it reads the subscriber list
+                var frame = Frame("message\r\n");
+                batch.Stage(output, frame);
+                frame.Release();
+                staged.SetResult();
+                end.Wait();
+            }
+            finally
+            {
+                batch.End();
+            }
+        });
+        publisher.Start();
+        await staged.Task.WithTimeout();
+
+        var waited = Task.Run(() =>
+        {
+            PublishFlush.WaitForStagedDeliveries();
+            var confirmation = "confirmation\r\n"u8.ToArray();
+            output.Enqueue(confirmation, confirmation.Length, pooled: false);
+        });
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        Assert.False(waited.IsCompleted, "the wait ended while the publisher's batch still held the message");
+        Assert.Equal(0, output.BufferedBytes + output.TotalBytesWritten);
+
+        end.Set();
+        await waited.WithTimeout();
+        Assert.Equal("message\r\nconfirmation\r\n", await ReadAsync(pipe.Reader, 23));
+        publisher.Join();
+        output.Complete();
+        await writer.WithTimeout();
+    }
+
+    /// <summary>
+    /// While a publisher pipelines messages to a channel, a subscriber leaves and rejoins it again and
+    /// again: after each unsubscribe confirmation the next reply it reads is its PING's, never a
+    /// message (Redis's order; a message staged before the unsubscribe must be queued before it).
+    /// </summary>
+    [Fact]
+    public async Task No_message_follows_an_unsubscribe_confirmation()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var publisher = await RawClient.ConnectAsync(server.Port);
+        await using var subscriber = await RawClient.ConnectAsync(server.Port);
+        using var stop = new CancellationTokenSource();
+        var write = string.Concat(Enumerable.Repeat(Encoding.Latin1.GetString(RawClient.Command("PUBLISH", "ch", "m")), 256));
+        var publishing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await publisher.SendAsync(write);
+                await publisher.DrainAsync();
+            }
+        });
+
+        const string Message = "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n";
+        const string Unsubscribed = "*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n";
+        try
+        {
+            for (var round = 0; round < 200; round++)
+            {
+                await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "ch"));
+                await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+                await subscriber.SendAsync(RawClient.Command("UNSUBSCRIBE", "ch"));
+                await subscriber.SendAsync(RawClient.Command("PING"));
+                while (true)
+                {
+                    var next = await subscriber.ReadAsync(Message.Length);
+                    if (next == Message)
+                    {
+                        continue;
+                    }
+
+                    Assert.Equal(Unsubscribed[..Message.Length], next);
+                    break;
+                }
+
+                await subscriber.ExpectAsync(Unsubscribed[Message.Length..] + "+PONG\r\n");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await publishing.WithTimeout();
+        }
     }
 
     /// <summary>
