@@ -166,11 +166,19 @@ internal sealed class PublishFlush
         _stagedGroups[_staged] = GroupOf(output);
         _staged++;
 
-        // After adding, not before: a flush then covers every delivery staged before it began, which
-        // is what WaitForStagedDeliveries relies on.
+        // After adding, not before, so that this queuing covers every delivery staged before it. The
+        // fan-out goes on reading its list, so the flag stays set; the counter's increment is a full
+        // fence, so the list reads after it see any removal made before a waiter saw the increment.
         if (_staged >= MaxStaged)
         {
-            FlushStaged();
+            try
+            {
+                QueueStaged();
+            }
+            finally
+            {
+                Interlocked.Increment(ref _flushes);
+            }
         }
     }
 
@@ -232,8 +240,9 @@ internal sealed class PublishFlush
 
     /// <summary>
     /// Queues every staged delivery on its output, in the order staged, one lock acquisition per
-    /// output. Runs before the batch's replies are queued (so a PUBLISH's reply never reaches its
-    /// publisher before the message reaches the subscribers' queues) and when the batch ends.
+    /// output. Runs between fan-outs: before the batch's replies are queued (so a PUBLISH's reply
+    /// never reaches its publisher before the message reaches the subscribers' queues) and when the
+    /// batch ends.
     /// </summary>
     public void FlushStaged()
     {
@@ -246,12 +255,13 @@ internal sealed class PublishFlush
             if (_fanningOut != 0)
             {
                 // Everything staged so far is queued: tell an unsubscribing connection waiting for it.
-                Volatile.Write(ref _flushes, _flushes + 1);
+                Interlocked.Increment(ref _flushes);
                 Volatile.Write(ref _fanningOut, 0);
             }
         }
     }
 
+    /// <summary>Queues every staged delivery on its output, in the order staged, one lock acquisition per output.</summary>
     private void QueueStaged()
     {
         if (_staged == 0)

@@ -4,6 +4,7 @@ using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
+using static Notistream.RespServer.Tests.Connections.OutputTesting;
 
 namespace Notistream.RespServer.Tests.Connections;
 
@@ -15,26 +16,6 @@ namespace Notistream.RespServer.Tests.Connections;
 /// </summary>
 public class ConnectionOutputFrameTests
 {
-    private static MessageFrame Frame(string text)
-    {
-        var frame = MessageFrame.Rent(text.Length);
-        Encoding.ASCII.GetBytes(text, frame.Buffer);
-        return frame;
-    }
-
-    private static async Task<string> ReadAsync(PipeReader reader, int length)
-    {
-        var text = new StringBuilder();
-        while (text.Length < length)
-        {
-            var result = await reader.ReadAsync().AsTask().WithTimeout();
-            text.Append(Encoding.ASCII.GetString(result.Buffer));
-            reader.AdvanceTo(result.Buffer.End);
-        }
-
-        return text.ToString();
-    }
-
     [Fact]
     public async Task A_written_frame_is_given_back_by_every_writer()
     {

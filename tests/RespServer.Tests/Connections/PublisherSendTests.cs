@@ -5,6 +5,7 @@ using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
+using static Notistream.RespServer.Tests.Connections.OutputTesting;
 
 namespace Notistream.RespServer.Tests.Connections;
 
@@ -38,13 +39,6 @@ public sealed class PublisherSendTests : IAsyncDisposable
         await _writer.WithTimeout();
         _server.Dispose();
         _client.Dispose();
-    }
-
-    private static MessageFrame Frame(string text)
-    {
-        var frame = MessageFrame.Rent(text.Length);
-        Encoding.ASCII.GetBytes(text, frame.Buffer);
-        return frame;
     }
 
     private async Task<string> ReceiveAsync(int length)

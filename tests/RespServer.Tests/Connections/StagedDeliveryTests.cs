@@ -4,6 +4,7 @@ using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
+using static Notistream.RespServer.Tests.Connections.OutputTesting;
 
 namespace Notistream.RespServer.Tests.Connections;
 
@@ -15,27 +16,6 @@ namespace Notistream.RespServer.Tests.Connections;
 /// </summary>
 public class StagedDeliveryTests
 {
-    private static MessageFrame Frame(string text)
-    {
-        var frame = MessageFrame.Rent(text.Length);
-        Encoding.ASCII.GetBytes(text, frame.Buffer);
-        return frame;
-    }
-
-    private static async Task<string> ReadAsync(PipeReader reader, int length)
-    {
-        var text = new StringBuilder();
-        while (text.Length < length)
-        {
-            var result = await reader.ReadAsync().AsTask().WithTimeout();
-            text.Append(Encoding.ASCII.GetString(result.Buffer));
-            reader.AdvanceTo(result.Buffer.End);
-        }
-
-        Assert.Equal(length, text.Length);
-        return text.ToString();
-    }
-
     [Fact]
     public async Task A_batch_queues_each_outputs_messages_in_order_at_its_end_and_every_reference_comes_back()
     {
