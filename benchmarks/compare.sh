@@ -149,10 +149,17 @@ start_servers() {
 
 failed=0 baseline=() candidate=()
 declare -A round_trips=()
-core_latency() { # name scenario: the core-to-core round trip just before a run (see notistream-loadgen --help)
+core_latency() { # the core-to-core round trip now, in ns (see notistream-loadgen --help), or ?
   local ns
   ns=$(dotnet "$loadgen_dll" --core-latency 2>/dev/null | sed -n 's/^core-to-core round trip: \([0-9]*\) ns$/\1/p')
-  round_trips[$1,$2]+="${ns:-?} "
+  echo "${ns:-?}"
+}
+measured_run() { # name port pid scenario rep: run_one between two round-trip measurements, kept as before/after
+  local before after
+  before=$(core_latency)
+  run_one "$@"
+  after=$(core_latency)
+  round_trips[$1,$4]+="$before/$after "
 }
 run_one() { # name port pid scenario rep
   local name=$1 port=$2 pid=$3 scenario=$4 rep=$5 status=0
@@ -189,10 +196,8 @@ for scenario in "${scenarios[@]}"; do
     start_servers
     warm_up redis "$redis_port" "$scenario"
     warm_up ours "$ours_port" "$scenario"
-    core_latency redis "$scenario"
-    run_one redis "$redis_port" "$redis_pid" "$scenario" "$rep"
-    core_latency ours "$scenario"
-    run_one ours "$ours_port" "$ours_pid" "$scenario" "$rep"
+    measured_run redis "$redis_port" "$redis_pid" "$scenario" "$rep"
+    measured_run ours "$ours_port" "$ours_pid" "$scenario" "$rep"
     stop_servers
   done
 done
@@ -215,7 +220,7 @@ compare_status=0
     echo "Figures marked INVALID come from runs that lost messages: they are not results."
   fi
   echo
-  echo "Core-to-core round trip just before each run, in run order (ns, \`notistream-loadgen --core-latency\`):"
+  echo "Core-to-core round trip just before and just after each run, in run order (ns, \`notistream-loadgen --core-latency\`):"
   echo
   echo "| scenario | redis-server | notistream |"
   echo "| --- | --- | --- |"
