@@ -7,7 +7,7 @@ namespace Notistream.LoadGen;
 /// 8-byte cell, each waiting for the other's write before writing the next number. A server that
 /// shares data between cores (locks, reference counts, queues) pays this on every hand-over; on a
 /// virtual machine it can change between runs as the host moves the virtual CPUs, and with it the
-/// server's throughput. <c>benchmarks/compare.sh</c> prints it before every run.
+/// server's throughput. <c>benchmarks/compare.sh</c> prints it before and after every run.
 /// </summary>
 internal static class CoreLatency
 {
