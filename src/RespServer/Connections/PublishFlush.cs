@@ -43,9 +43,11 @@ internal sealed class PublishFlush
     [ThreadStatic]
     private static PublishFlush? t_thread;
 
-    // Every thread's batch, for WaitForStagedDeliveries; a thread adds its own once.
+    // Every live thread's batch, for WaitForStagedDeliveries; a thread adds its own once. Held weakly:
+    // a thread's own [ThreadStatic] keeps its batch alive, so the batch of a thread that ended (thread
+    // pool threads come and go) is collected, and dropped from here when the next thread registers.
     private static readonly Lock s_allLock = new();
-    private static PublishFlush[] s_all = [];
+    private static WeakReference<PublishFlush>[] s_all = [];
 
     // 1 from a PUBLISH's start until this batch's staged deliveries are queued (BeginFanOut), and
     // how many times they were: read by other threads in WaitForStagedDeliveries.
@@ -92,12 +94,15 @@ internal sealed class PublishFlush
         return flush;
     }
 
+    /// <summary>Threads whose batches <see cref="WaitForStagedDeliveries"/> looks at (tests).</summary>
+    internal static int RegisteredThreads => Volatile.Read(ref s_all).Length;
+
     /// <summary>Adds a thread's batch to those <see cref="WaitForStagedDeliveries"/> looks at.</summary>
     private static PublishFlush Register(PublishFlush flush)
     {
         lock (s_allLock)
         {
-            s_all = [.. s_all, flush];
+            Volatile.Write(ref s_all, [.. s_all.Where(static w => w.TryGetTarget(out _)), new WeakReference<PublishFlush>(flush)]);
         }
 
         return flush;
@@ -130,9 +135,9 @@ internal sealed class PublishFlush
         var own = Batch;
         own?.FlushStaged();
         Interlocked.MemoryBarrier(); // the removal from the lists, before reading the flags
-        foreach (var other in Volatile.Read(ref s_all))
+        foreach (var weak in Volatile.Read(ref s_all))
         {
-            if (ReferenceEquals(other, own) || Volatile.Read(ref other._fanningOut) == 0)
+            if (!weak.TryGetTarget(out var other) || ReferenceEquals(other, own) || Volatile.Read(ref other._fanningOut) == 0)
             {
                 continue;
             }
