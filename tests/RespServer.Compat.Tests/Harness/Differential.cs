@@ -99,7 +99,7 @@ internal static class Differential
 
     private static async Task<Playback> PlayAsync(Script script, int port, string? password, TimeSpan timeout)
     {
-        await WaitForNoSubscriptionsAsync(port, password);
+        await WaitForEarlierConnectionsGoneAsync(port, password);
         var connections = new RawConnection?[script.ConnectionCount];
         var steps = new List<string>();
         try
@@ -146,10 +146,12 @@ internal static class Differential
     }
 
     /// <summary>
-    /// PUBSUB NUMPAT and CHANNELS are server-wide: before a script starts, the previous script's
-    /// connections must be gone from the server. Waits on that condition.
+    /// PUBSUB NUMPAT and CHANNELS, CLIENT LIST and CLIENT KILL are server-wide: before a script
+    /// starts, the previous script's connections must be gone from the server, their subscriptions
+    /// and themselves (a connection the client has closed leaves the server a moment later, in
+    /// either server). Waits on that condition: no subscription, and the probe the only client.
     /// </summary>
-    private static async Task WaitForNoSubscriptionsAsync(int port, string? password)
+    private static async Task WaitForEarlierConnectionsGoneAsync(int port, string? password)
     {
         await using var probe = await RawConnection.ConnectAsync(port);
         if (password is not null)
@@ -159,21 +161,23 @@ internal static class Differential
         }
 
         var query = Script.Encode("PUBSUB", "NUMPAT").Concat(Script.Encode("PUBSUB", "CHANNELS"))
-            .Concat(Script.Encode("PUBSUB", "SHARDCHANNELS")).ToArray();
+            .Concat(Script.Encode("PUBSUB", "SHARDCHANNELS")).Concat(Script.Encode("CLIENT", "LIST")).ToArray();
         var deadline = DateTime.UtcNow + TaskTimeoutExtensions.DefaultTimeout;
         using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
         while (true)
         {
             await probe.SendAsync(query);
-            var reply = Render(await probe.ReadFramesAsync(3, RedisTimeout));
-            if (reply == ":0\\r\\n*0\\r\\n*0\\r\\n")
+            var frames = await probe.ReadFramesAsync(4, RedisTimeout);
+            var reply = Render(frames[..3]);
+            var clients = frames[3].Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+            if (reply == ":0\\r\\n*0\\r\\n*0\\r\\n" && clients == 1)
             {
                 return;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"subscriptions of earlier connections still present on port {port}: {reply}");
+                throw new TimeoutException($"earlier connections still present on port {port}: {reply}, {clients} clients");
             }
 
             await poll.WaitForNextTickAsync();
