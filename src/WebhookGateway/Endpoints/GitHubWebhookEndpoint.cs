@@ -85,14 +85,9 @@ internal sealed class GitHubWebhookEndpoint
             return Refuse(formatStatus, delivery, eventName, formatError!);
         }
 
-        JsonDocument document;
-        try
+        if (JsonBody.Parse(Encoding.UTF8.GetBytes(json), "the payload", out var jsonError) is not { } document)
         {
-            document = JsonDocument.Parse(json);
-        }
-        catch (JsonException ex)
-        {
-            return Refuse(StatusCodes.Status400BadRequest, delivery, eventName, $"the payload is not valid JSON: {ex.Message}");
+            return Refuse(StatusCodes.Status400BadRequest, delivery, eventName, jsonError!);
         }
 
         using (document)

@@ -44,14 +44,9 @@ internal readonly record struct PublishRequest(string? Channel, ReadOnlyMemory<b
     /// <summary>A JSON object <c>{"channel": "…", "message": "…"}</c>; other properties are ignored.</summary>
     public static PublishRequest FromJson(byte[] body)
     {
-        JsonDocument document;
-        try
+        if (JsonBody.Parse(body, "the body", out var error) is not { } document)
         {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException ex)
-        {
-            return Invalid($"the body is not valid JSON: {ex.Message}");
+            return Invalid(error!);
         }
 
         using (document)
@@ -153,16 +148,7 @@ internal readonly record struct PublishRequest(string? Channel, ReadOnlyMemory<b
             return $"{name} must be a JSON string, not {property.ValueKind.ToString().ToLowerInvariant()}";
         }
 
-        try
-        {
-            value = property.GetString() ?? string.Empty;
-        }
-        catch (InvalidOperationException)
-        {
-            // An escaped lone surrogate ("\ud800") is valid JSON but no text.
-            return $"{name} is not valid UTF-16 text";
-        }
-
+        value = property.GetString() ?? string.Empty; // decodes: JsonBody.Parse refused lone surrogates
         return value.Length == 0 ? $"{name} is empty" : null;
     }
 }
