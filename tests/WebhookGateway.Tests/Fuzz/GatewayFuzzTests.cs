@@ -53,7 +53,7 @@ public sealed class GatewayFuzzTests
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             var published = publisher.Attempts.Count - before;
             var detail = $"{description} body {Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 300)))} → {status} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}";
-            Assert.True(status < 500, detail);
+            Assert.True(status < 500, status < 500 ? detail : $"{detail}\n{string.Join("\n", gateway.Logs.Entries.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Message} {e.Exception}"))}");
             if (status == 201)
             {
                 Assert.True(published == 1, $"201 without exactly one publish ({published}): {detail}");

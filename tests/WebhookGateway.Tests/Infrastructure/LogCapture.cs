@@ -13,7 +13,7 @@ internal sealed class LogCapture : ILoggerProvider
     {
     }
 
-    internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, IReadOnlyDictionary<string, object?> Values);
+    internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, IReadOnlyDictionary<string, object?> Values, Exception? Exception = null);
 
     private sealed class Logger(LogCapture capture, string category) : ILogger
     {
@@ -32,7 +32,7 @@ internal sealed class LogCapture : ILoggerProvider
                 }
             }
 
-            capture.Entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), values));
+            capture.Entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), values, exception));
         }
     }
 }
