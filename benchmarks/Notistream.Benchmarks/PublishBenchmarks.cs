@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.Benchmarks;
@@ -32,7 +33,7 @@ public class PublishBenchmarks
         public int Protocol => 2;
 
         /// <summary>Takes and gives back a reference, as a connection's queue does once the frame is written.</summary>
-        public void Deliver(MessageFrame frame)
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
             frame.AddRef();
             Bytes += frame.Length;

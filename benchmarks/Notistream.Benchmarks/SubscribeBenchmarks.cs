@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.Benchmarks;
@@ -59,7 +60,7 @@ public class SubscribeBenchmarks
     {
         public int Protocol => 2;
 
-        public void Deliver(MessageFrame frame)
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
         }
     }

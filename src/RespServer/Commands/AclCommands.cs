@@ -95,7 +95,7 @@ internal static class AclCommands
                 || subscriptions.Names(SubscriptionKind.Shard).Any(c => !AclCheck.ChannelAllowed(upcoming, c, literal: false));
             if (kill)
             {
-                other.Abort("acl", "its channel permissions changed");
+                other.Abort(Output.ConnectionEnd.AclChanged, "its channel permissions changed");
             }
         }
     }
@@ -140,7 +140,7 @@ internal static class AclCommands
             }
             else
             {
-                other.Abort("acl", "its user was removed");
+                other.Abort(Output.ConnectionEnd.AclChanged, "its user was removed");
             }
         }
     }

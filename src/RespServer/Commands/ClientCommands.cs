@@ -286,7 +286,7 @@ internal static class ClientCommands
         }
         else
         {
-            target.Abort("killed", $"CLIENT KILL by id={self.Id}");
+            target.Abort(Output.ConnectionEnd.Killed, $"CLIENT KILL by id={self.Id}");
         }
     }
 

@@ -57,7 +57,7 @@ internal static class ConnectionCommands
         client.ClearState();
         if (subscribed)
         {
-            PublishFlush.WaitForStagedDeliveries(); // no message after +RESET (see UNSUBSCRIBE)
+            client.AwaitFanOuts(); // no message after +RESET (see UNSUBSCRIBE)
         }
 
         client.Writer.WriteRaw(RespConstants.Reset);

@@ -86,7 +86,7 @@ internal static class PubSubCommands
 
             if (names.Length > 0)
             {
-                PublishFlush.WaitForStagedDeliveries();
+                client.AwaitFanOuts();
             }
 
             FlushConfirmations(client);
@@ -100,8 +100,8 @@ internal static class PubSubCommands
         }
 
         // As in Redis, once the client reads a confirmation no message of that channel follows it: a
-        // message a publisher's batch staged for us before we left the list is queued first.
-        PublishFlush.WaitForStagedDeliveries();
+        // message a publisher's batch staged for us before we left the list is sent first.
+        client.AwaitFanOuts();
         FlushConfirmations(client);
     }
 
@@ -129,7 +129,7 @@ internal static class PubSubCommands
             client.FlushReplies();
         }
 
-        var receivers = client.Server.Registry.Publish(request[1], request[2]);
+        var receivers = client.Server.Registry.Publish(request[1], request[2], client.Batch);
         client.CountPublished();
         client.Writer.WriteInteger(receivers);
     }
@@ -141,7 +141,7 @@ internal static class PubSubCommands
             client.FlushReplies();
         }
 
-        var receivers = client.Server.Registry.PublishShard(request[1], request[2]);
+        var receivers = client.Server.Registry.PublishShard(request[1], request[2], client.Batch);
         client.CountPublished();
         client.Writer.WriteInteger(receivers);
     }

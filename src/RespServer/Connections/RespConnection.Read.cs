@@ -2,24 +2,17 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Notistream.RespServer.Commands;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.Protocol;
 
 namespace Notistream.RespServer.Connections;
 
 internal sealed partial class RespConnection
 {
-    /// <summary>Reading pauses while this much output waits for the client (normal clients without a limit)...</summary>
-    private const long OutputHighWater = 1024 * 1024;
-
-    /// <summary>...and resumes once the client has read it down to this.</summary>
-    private const long OutputLowWater = 256 * 1024;
-
-    /// <summary>A partial frame this large moves out of the input pipe into <see cref="_largeFrame"/>.</summary>
-    private const int LargeFrameThreshold = 256 * 1024;
-
     private byte[] _frameScratch = [];
     private byte[] _largeFrame = [];
     private int _largeFrameLength;
+    private int _end; // a ConnectionEnd: the first cause recorded, by the read loop or Abort (any thread)
     private string? _endReason;
 
     /// <summary>Runs the connection to its end: reads and executes requests while the writer drains output.</summary>
@@ -30,15 +23,16 @@ internal sealed partial class RespConnection
         {
             await ReadLoopAsync(commands).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsConnectionError(ex))
+        catch (Exception ex) when (ConnectionErrors.IsConnectionError(ex))
         {
-            _endReason ??= ex.Message;
+            EndWith(ConnectionEnd.TransportError, ex.Message);
             Log.ConnectionError(Server.Logger, Id, Address, ex.Message);
         }
         finally
         {
             // Before the close below marks every connection closed.
-            var endReason = _endReason ?? DescribeEnd();
+            var (end, reason) = DescribeEnd();
+            EndWith(end, reason);
             try
             {
                 FlushStats();
@@ -52,7 +46,7 @@ internal sealed partial class RespConnection
                     {
                         await writer.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (ex is TimeoutException || IsConnectionError(ex))
+                    catch (Exception ex) when (ex is TimeoutException || ConnectionErrors.IsConnectionError(ex))
                     {
                         Output.Abort();
                     }
@@ -72,7 +66,7 @@ internal sealed partial class RespConnection
                 // Logged while still listed, so a connection no longer listed has been logged.
                 try
                 {
-                    Log.ConnectionEnded(Server.Logger, Id, Address, endReason);
+                    Log.ConnectionEnded(Server.Logger, Id, Address, (ConnectionEnd)Volatile.Read(ref _end), _endReason ?? "");
                 }
                 finally
                 {
@@ -82,12 +76,20 @@ internal sealed partial class RespConnection
         }
     }
 
-    /// <summary>Why a connection that recorded no reason of its own ended.</summary>
-    private string DescribeEnd()
-        => Volatile.Read(ref _closeRequested) != 0 ? "closed by the server's shutdown"
-            : Volatile.Read(ref _closeState) == 2 ? "aborted"
-            : CloseAfterReply ? "closed after its last reply"
-            : "ended";
+    /// <summary>Records why the connection ends; the first cause recorded stands.</summary>
+    private void EndWith(ConnectionEnd end, string reason)
+    {
+        if (Interlocked.CompareExchange(ref _end, (int)end, (int)ConnectionEnd.None) == (int)ConnectionEnd.None)
+        {
+            _endReason = reason;
+        }
+    }
+
+    /// <summary>Why a connection that recorded no cause of its own ended.</summary>
+    private (ConnectionEnd End, string Reason) DescribeEnd()
+        => Volatile.Read(ref _closeRequested) != 0 ? (ConnectionEnd.Shutdown, "closed by the server's shutdown")
+            : CloseAfterReply ? (ConnectionEnd.CloseAfterReply, "closed after its last reply")
+            : (ConnectionEnd.ClientClosed, "the client closed the connection");
 
     private async Task ReadLoopAsync(CommandTable commands)
     {
@@ -98,7 +100,7 @@ internal sealed partial class RespConnection
             {
                 // Backpressure: stop reading until the client has read its replies, so TCP flow control
                 // reaches a client that pipelines without reading and its output stays bounded.
-                await Output.WaitForDrainAsync(OutputLowWater).ConfigureAwait(false);
+                await Output.WaitForDrainAsync(Tuning.OutputLowWater).ConfigureAwait(false);
             }
 
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
@@ -127,7 +129,7 @@ internal sealed partial class RespConnection
             var buffer = result.Buffer;
             var consumed = buffer.Start;
             var examined = buffer.End;
-            var publishFlush = PublishFlush.Begin();
+            _batch.Begin();
             try
             {
                 LastInteraction = Environment.TickCount64;
@@ -158,7 +160,7 @@ internal sealed partial class RespConnection
                     var status = _scanner.Scan(source, AuthRequiredForFraming);
                     if (status == ScanStatus.Incomplete)
                     {
-                        if (_largeFrameLength == 0 && buffer.Length >= LargeFrameThreshold)
+                        if (_largeFrameLength == 0 && buffer.Length >= Tuning.LargeFrameThreshold)
                         {
                             // All of the buffer belongs to this frame: move it out of the input pipe,
                             // whose pause threshold is far below the largest frame allowed.
@@ -182,7 +184,7 @@ internal sealed partial class RespConnection
                         Writer.WriteErrorRaw(System.Text.Encoding.Latin1.GetBytes("-ERR " + _scanner.Error));
                         Interlocked.Increment(ref Server.Stats.TotalErrorReplies);
                         Log.ProtocolError(Server.Logger, Id, Address, _scanner.Error!);
-                        _endReason = _scanner.Error;
+                        EndWith(ConnectionEnd.CloseAfterReply, "protocol error: " + _scanner.Error);
                         CloseAfterReply = true;
                         break;
                     }
@@ -217,20 +219,21 @@ internal sealed partial class RespConnection
                 if (!CloseAfterReply && QueryBufferLength > Server.Options.ClientQueryBufferLimit)
                 {
                     Log.QueryBufferLimit(Server.Logger, Id, Address, QueryBufferLength);
-                    _endReason = "query buffer limit";
+                    EndWith(ConnectionEnd.QueryBufferLimit, $"{QueryBufferLength} bytes");
                     return;
                 }
 
                 if (result.IsCompleted || result.IsCanceled)
                 {
                     // EOF with a partial frame pending is the client's loss, as in Redis.
-                    _endReason ??= QueryBufferLength == 0 ? "client closed the connection" : "client closed the connection mid-request";
+                    EndWith(QueryBufferLength == 0 ? ConnectionEnd.ClientClosed : ConnectionEnd.ClientClosedMidRequest,
+                        QueryBufferLength == 0 ? "the client closed the connection" : $"the client closed the connection {QueryBufferLength} bytes into a request");
                     return;
                 }
             }
             finally
             {
-                publishFlush.End();
+                _batch.End();
                 Volatile.Write(ref _executing, 0);
                 input.AdvanceTo(consumed, examined);
             }
@@ -285,18 +288,18 @@ internal sealed partial class RespConnection
             ReplyMode = ReplyMode.Skip;
         }
 
-        if (_frameScratch.Length > 64 * 1024)
+        if (_frameScratch.Length > Tuning.FrameScratchKeptBytes)
         {
             ArrayPool<byte>.Shared.Return(_frameScratch);
             _frameScratch = [];
         }
 
-        if (_replies.Length >= 64 * 1024)
+        if (_replies.Length >= Tuning.ReplyFlushBytes)
         {
             FlushReplies();
         }
 
-        PublishFlush.Current?.AfterCommand();
+        _batch.AfterCommand();
     }
 
     /// <summary>
@@ -305,7 +308,7 @@ internal sealed partial class RespConnection
     /// normal limit) is cut off by that limit, as in Redis, and pushes from publishers never wait.
     /// </summary>
     private bool MustPauseReading()
-        => Output.BufferedBytes + _replies.Length >= OutputHighWater && CurrentOutputLimit().IsUnlimited;
+        => Output.BufferedBytes + _replies.Length >= Tuning.OutputHighWater && CurrentOutputLimit().IsUnlimited;
 
     /// <summary>Starts assembling a frame too large for the input pipe: all of <paramref name="partial"/> is its start.</summary>
     private void StartLargeFrame(in ReadOnlySequence<byte> partial)
@@ -381,15 +384,11 @@ internal sealed partial class RespConnection
     /// <summary>Before AUTH Redis refuses large frames outright.</summary>
     private bool AuthRequiredForFraming => AuthRequired;
 
-    /// <summary>The ways a peer or a close ends a connection; anything else is a bug and is logged as one.</summary>
-    private static bool IsConnectionError(Exception ex) => ex is IOException or SocketException or ObjectDisposedException
-        or OperationCanceledException or InvalidOperationException { Source: "System.IO.Pipelines" };
-
     /// <summary>"POST" or "Host:" as a command: an HTTP request aimed at Redis. Close without a reply, as Redis does.</summary>
     public void SecurityWarning()
     {
         Log.SecurityWarning(Server.Logger, Address);
         _replies.Truncate(0);
-        Abort("security", "cross-protocol request");
+        Abort(ConnectionEnd.CrossProtocol, "cross-protocol request");
     }
 }

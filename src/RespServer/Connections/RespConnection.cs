@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.Protocol;
 using Notistream.RespServer.PubSub;
 
@@ -22,13 +23,14 @@ internal enum ReplyMode
 /// <summary>
 /// One client. Its read loop (RespConnection.Read.cs) is the only code that changes its state
 /// below; other threads read the counters for CLIENT LIST and INFO, and publishers call
-/// <see cref="Deliver"/>, which only queues on <see cref="Output"/>.
+/// <see cref="Deliver"/>, which only stages or queues on <see cref="Output"/>.
 /// </summary>
 internal sealed partial class RespConnection : ISubscriber
 {
     private readonly ClientTransport _transport;
     private readonly ReplyBuffer _replies = new();
     private readonly RequestScanner _scanner = new();
+    private readonly DeliveryBatch _batch;
     private volatile int _protocol = 2;
     private int _closeState;
     private int _closeRequested;
@@ -47,7 +49,8 @@ internal sealed partial class RespConnection : ISubscriber
         LastInteraction = CreatedAt;
         User = server.Acl.Default;
         Authenticated = !server.RequiresPassword;
-        Output = new ConnectionOutput(CurrentOutputLimit, reason => Abort("output-buffer-limit", reason));
+        _batch = new DeliveryBatch(server.FanOuts);
+        Output = new ConnectionOutput(CurrentOutputLimit, Abort);
     }
 
     public ServerContext Server { get; }
@@ -96,6 +99,9 @@ internal sealed partial class RespConnection : ISubscriber
 
     public ConnectionOutput Output { get; }
 
+    /// <summary>The read loop's batch: where this connection's PUBLISHes stage their deliveries.</summary>
+    public DeliveryBatch Batch => _batch;
+
     /// <summary>The accepted socket (its options, for diagnostics).</summary>
     public System.Net.Sockets.Socket Socket => _transport.Socket;
 
@@ -114,10 +120,10 @@ internal sealed partial class RespConnection : ISubscriber
     public bool IsExecuting => Volatile.Read(ref _executing) != 0;
 
     /// <summary>Inside a publisher's batch the delivery is staged and queued with the batch's others
-    /// (<see cref="PublishFlush.Stage"/>); elsewhere it is queued at once.</summary>
-    public void Deliver(MessageFrame frame)
+    /// (<see cref="DeliveryBatch.Stage"/>); elsewhere it is queued at once.</summary>
+    public void Deliver(MessageFrame frame, DeliveryBatch? batch)
     {
-        if (PublishFlush.Batch is { } batch)
+        if (batch is { InBatch: true })
         {
             batch.Stage(Output, frame);
         }
@@ -127,12 +133,21 @@ internal sealed partial class RespConnection : ISubscriber
         }
     }
 
+    /// <summary>
+    /// After leaving subscriber lists (UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE, RESET) and before the
+    /// confirmation is queued: what this connection queues next is sent only after every message
+    /// that a batch on another thread read from those lists before is queued, so that, as in Redis,
+    /// no message of a channel follows its unsubscribe confirmation. Nothing waits here; see
+    /// <see cref="ConnectionOutput"/>, "the unsubscribe barrier".
+    /// </summary>
+    public void AwaitFanOuts() => Server.FanOuts.AwaitFanOuts(Output, _batch);
+
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after
     /// them; the messages this batch has delivered are queued first, as each was delivered before the
     /// replies after it were written.</summary>
     public void FlushReplies()
     {
-        PublishFlush.Batch?.FlushStaged();
+        _batch.FlushStaged();
         if (_replies.Length == 0)
         {
             return;
@@ -146,7 +161,7 @@ internal sealed partial class RespConnection : ISubscriber
         }
         else
         {
-            Output.Enqueue(array, length, pooled: true);
+            _batch.Track(Output, Output.Enqueue(array, length, pooled: true, _batch));
         }
     }
 
@@ -173,8 +188,8 @@ internal sealed partial class RespConnection : ISubscriber
         }
     }
 
-    /// <summary>Closes now, dropping queued output (CLIENT KILL, output-buffer limit, idle timeout).</summary>
-    public void Abort(string kind, string reason)
+    /// <summary>Closes now, dropping queued output (CLIENT KILL, output-buffer limit, a failed send, idle timeout).</summary>
+    public void Abort(ConnectionEnd end, string reason)
     {
         // From open or from a graceful close that did not finish in time (shutdown).
         if (Interlocked.Exchange(ref _closeState, 2) == 2)
@@ -182,14 +197,15 @@ internal sealed partial class RespConnection : ISubscriber
             return;
         }
 
-        if (kind == "output-buffer-limit")
+        EndWith(end, reason);
+        if (end == ConnectionEnd.OutputBufferLimit)
         {
             Interlocked.Increment(ref Server.Stats.ClientsClosedForOutputLimit);
             Log.OutputBufferLimit(Server.Logger, Id, Address, reason);
         }
         else
         {
-            Log.ClientClosed(Server.Logger, Id, Address, kind, reason);
+            Log.ClientClosed(Server.Logger, Id, Address, end, reason);
         }
 
         Output.Abort();
@@ -273,8 +289,8 @@ internal sealed partial class RespConnection : ISubscriber
             Message = "Client id={Id} addr={Address} closed for overcoming of output buffer limits: {Reason}")]
         public static partial void OutputBufferLimit(ILogger logger, long id, string address, string reason);
 
-        [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} closed ({Kind}): {Reason}")]
-        public static partial void ClientClosed(ILogger logger, long id, string address, string kind, string reason);
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} closed ({End}): {Reason}")]
+        public static partial void ClientClosed(ILogger logger, long id, string address, ConnectionEnd end, string reason);
 
         [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} protocol error: {Error}")]
         public static partial void ProtocolError(ILogger logger, long id, string address, string error);
@@ -289,8 +305,8 @@ internal sealed partial class RespConnection : ISubscriber
         [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection error: {Error}")]
         public static partial void ConnectionError(ILogger logger, long id, string address, string error);
 
-        [LoggerMessage(EventId = 1108, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection ended: {Reason}")]
-        public static partial void ConnectionEnded(ILogger logger, long id, string address, string reason);
+        [LoggerMessage(EventId = 1108, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection ended ({End}): {Reason}")]
+        public static partial void ConnectionEnded(ILogger logger, long id, string address, ConnectionEnd end, string reason);
 
         [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Client id={Id} addr={Address}: its writer failed")]
         public static partial void WriterFailed(ILogger logger, long id, string address, Exception exception);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Connections;
@@ -32,6 +33,9 @@ internal sealed class ServerContext
     public ILogger Logger { get; }
 
     public SubscriptionRegistry Registry { get; } = new();
+
+    /// <summary>Batches fanning out now, for the ordering of messages and unsubscribe confirmations.</summary>
+    public FanOutTracker FanOuts { get; } = new();
 
     public ConnectionManager Clients { get; }
 

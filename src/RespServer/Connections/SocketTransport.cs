@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Notistream.RespServer.Output;
 using System.Net;
 using Pipelines.Sockets.Unofficial;
 

@@ -208,7 +208,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         {
             foreach (var client in server.Clients.Snapshot())
             {
-                client.Abort("shutdown", "did not close in time");
+                client.Abort(Output.ConnectionEnd.Shutdown, "did not close in time");
             }
         }
 
@@ -383,7 +383,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                 {
                     if (!client.IsPubSub && now - client.LastInteraction > timeout * 1000L)
                     {
-                        client.Abort("timeout", "Closing idle client");
+                        client.Abort(Output.ConnectionEnd.IdleTimeout, "Closing idle client");
                     }
                 }
             }

@@ -1,3 +1,5 @@
+using Notistream.RespServer.Output;
+
 namespace Notistream.RespServer.PubSub;
 
 /// <summary>
@@ -12,7 +14,8 @@ internal interface ISubscriber
     /// <summary>
     /// Offers a complete pre-encoded frame shared with other subscribers. A subscriber that keeps it
     /// past the call takes its own reference (<see cref="MessageFrame.AddRef"/>) and releases it when
-    /// done; the bytes must not be modified.
+    /// done; the bytes must not be modified. <paramref name="batch"/> is the publishing connection's
+    /// batch, where a connection stages the delivery; null outside a connection (tests, benchmarks).
     /// </summary>
-    void Deliver(MessageFrame frame);
+    void Deliver(MessageFrame frame, DeliveryBatch? batch);
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Notistream.RespServer.Connections;
+using Notistream.RespServer.Output;
 
 namespace Notistream.RespServer.PubSub;
 
@@ -130,12 +130,12 @@ internal sealed class SubscriptionRegistry
     /// matching pattern. Returns the receivers as Redis counts them (a client reached through a
     /// channel and two patterns counts three times).
     /// </summary>
-    public long Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public long Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch? batch = null)
     {
         long receivers = 0;
         if (_channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set))
         {
-            receivers += FanOut(set.Subscribers, "message"u8, default, false, channel, message);
+            receivers += FanOut(set.Subscribers, "message"u8, default, false, channel, message, batch);
         }
 
         if (_patternCount == 0)
@@ -158,7 +158,7 @@ internal sealed class SubscriptionRegistry
         {
             foreach (var match in matches)
             {
-                receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message);
+                receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message, batch);
             }
         }
         finally
@@ -170,9 +170,9 @@ internal sealed class SubscriptionRegistry
     }
 
     /// <summary>SPUBLISH: shard channels only, never patterns.</summary>
-    public long PublishShard(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public long PublishShard(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch? batch = null)
         => _shardChannels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set)
-            ? FanOut(set.Subscribers, "smessage"u8, default, false, channel, message)
+            ? FanOut(set.Subscribers, "smessage"u8, default, false, channel, message, batch)
             : 0;
 
     /// <summary>
@@ -180,13 +180,13 @@ internal sealed class SubscriptionRegistry
     /// each queue that keeps the frame holds its own reference, and ours is released at the end.
     /// </summary>
     private static long FanOut(SubscriberList list, ReadOnlySpan<byte> kind, ReadOnlySpan<byte> pattern, bool hasPattern,
-        ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+        ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch? batch)
     {
         MessageFrame? resp2 = null, resp3 = null;
         long receivers = 0;
 
-        // Before the list is read: an unsubscribing connection waits for what this batch stages.
-        PublishFlush.Batch?.BeginFanOut();
+        // Before the list is read: an unsubscribing connection's confirmation waits for what this batch stages.
+        batch?.BeginFanOut();
         try
         {
             foreach (var subscriber in list.Snapshot)
@@ -199,7 +199,7 @@ internal sealed class SubscriptionRegistry
                 var frame = subscriber.Protocol >= 3
                     ? resp3 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, true)
                     : resp2 ??= MessageFrames.Encode(kind, pattern, hasPattern, channel, message, false);
-                subscriber.Deliver(frame);
+                subscriber.Deliver(frame, batch);
                 receivers++;
             }
         }

@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
 using System.Text;
-using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
 using static Notistream.RespServer.Tests.Connections.OutputTesting;
@@ -21,12 +21,12 @@ public class ConnectionOutputFrameTests
     {
         var frame = Frame("*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
         var pipes = Enumerable.Range(0, 3).Select(_ => new Pipe()).ToArray();
-        var outputs = pipes.Select(_ => new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { })).ToArray();
+        var outputs = pipes.Select(_ => NewOutput()).ToArray();
         var writers = outputs.Select((o, i) => o.RunAsync(pipes[i].Writer)).ToArray();
 
         foreach (var output in outputs)
         {
-            Assert.True(output.Enqueue(frame));
+            Assert.Equal(Queued.Yes, output.Enqueue(frame));
         }
 
         foreach (var pipe in pipes)
@@ -49,16 +49,16 @@ public class ConnectionOutputFrameTests
     public async Task Abort_gives_back_every_queued_frame()
     {
         var frame = Frame("frame");
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(new Pipe().Writer);
         output.Hold();
-        Assert.True(output.Enqueue(frame));
-        Assert.True(output.Enqueue(frame));
+        Assert.Equal(Queued.Yes, output.Enqueue(frame));
+        Assert.Equal(Queued.Yes, output.Enqueue(frame));
         Assert.Equal(3, frame.References);
 
         output.Abort();
         Assert.Equal(1, frame.References);
-        Assert.False(output.Enqueue(frame), "an aborted output took a frame");
+        Assert.Equal(Queued.No, output.Enqueue(frame)); // "an aborted output took a frame"
         Assert.Equal(1, frame.References);
         await writer.WithTimeout();
         frame.Release();
@@ -69,11 +69,11 @@ public class ConnectionOutputFrameTests
     {
         var frame = Frame(new string('x', 60));
         string? reason = null;
-        var output = new ConnectionOutput(() => new OutputBufferLimit(100, 0, 0), r => reason = r);
+        var output = new ConnectionOutput(() => new OutputBufferLimit(100, 0, 0), (_, r) => reason = r);
         var writer = output.RunAsync(new Pipe().Writer);
         output.Hold();
-        Assert.True(output.Enqueue(frame));
-        Assert.False(output.Enqueue(frame), "the output took a frame past its hard limit");
+        Assert.Equal(Queued.Yes, output.Enqueue(frame));
+        Assert.Equal(Queued.No, output.Enqueue(frame)); // "the output took a frame past its hard limit"
 
         Assert.Equal(1, frame.References);
         Assert.Equal(0, output.BufferedBytes);
@@ -87,12 +87,12 @@ public class ConnectionOutputFrameTests
     public async Task A_completed_output_refuses_frames_without_keeping_a_reference()
     {
         var frame = Frame("frame");
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(new Pipe().Writer);
         output.Complete();
         await writer.WithTimeout();
 
-        Assert.False(output.Enqueue(frame));
+        Assert.Equal(Queued.No, output.Enqueue(frame));
         Assert.Equal(1, frame.References);
         frame.Release();
     }
@@ -102,7 +102,7 @@ public class ConnectionOutputFrameTests
     {
         var frame = Frame("frame");
         var pipe = new Pipe();
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(pipe.Writer);
         await pipe.Reader.CompleteAsync();
 
@@ -114,7 +114,7 @@ public class ConnectionOutputFrameTests
         }
 
         await writer.WithTimeout();
-        Assert.False(output.Enqueue(frame), "an output whose writer ended took a frame");
+        Assert.Equal(Queued.No, output.Enqueue(frame)); // "an output whose writer ended took a frame"
         Assert.Equal(1, frame.References);
         frame.Release();
     }

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
 using static Notistream.RespServer.Tests.Connections.OutputTesting;
@@ -11,14 +11,14 @@ namespace Notistream.RespServer.Tests.Connections;
 
 /// <summary>
 /// Messages and replies a batch queues for idle writers are sent from the batch's own thread at the
-/// end of the batch (<see cref="PublishFlush"/>). Whatever the socket refuses goes back to the head of
+/// end of the batch (<see cref="DeliveryBatch"/>). Whatever the socket refuses goes back to the head of
 /// the queue for the writer: every byte arrives once, in queue order, and every frame is given back.
 /// </summary>
 public sealed class PublisherSendTests : IAsyncDisposable
 {
     private readonly Socket _client;
     private readonly Socket _server;
-    private readonly ConnectionOutput _output = new(() => OutputBufferLimit.Normal, _ => { });
+    private readonly ConnectionOutput _output = NewOutput();
     private readonly Task _writer;
 
     public PublisherSendTests()
@@ -59,7 +59,7 @@ public sealed class PublisherSendTests : IAsyncDisposable
     private async Task WriterIdleAsync()
     {
         var reply = "+PONG\r\n"u8.ToArray();
-        Assert.True(_output.Enqueue(reply, reply.Length, pooled: false));
+        Assert.True(_output.Queue(reply));
         Assert.Equal("+PONG\r\n", await ReceiveAsync(reply.Length));
         await TaskTimeoutExtensions.WaitUntil(() => _output.BufferedBytes == 0, "the writer went idle");
     }
@@ -70,12 +70,12 @@ public sealed class PublisherSendTests : IAsyncDisposable
         await WriterIdleAsync();
         var frames = Enumerable.Range(0, 20).Select(i => Frame($"message {i:D2}\r\n")).ToArray();
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var frame in frames)
             {
-                Assert.True(_output.Enqueue(frame));
+                Assert.True(batch.Queue(_output, frame));
             }
 
             Assert.Equal(20 * 12, _output.BufferedBytes); // queued, not yet sent: the writer was not woken
@@ -88,7 +88,7 @@ public sealed class PublisherSendTests : IAsyncDisposable
         Assert.Equal(0, _output.BufferedBytes); // sent before End returned, from this thread
         Assert.Equal(string.Concat(Enumerable.Range(0, 20).Select(i => $"message {i:D2}\r\n")), await ReceiveAsync(20 * 12));
         Assert.All(frames, f => Assert.Equal(1, f.References));
-        Assert.Null(PublishFlush.Current);
+        Assert.False(batch.SendsInline);
     }
 
     [Fact]
@@ -99,12 +99,12 @@ public sealed class PublisherSendTests : IAsyncDisposable
         var last = Frame("message 2\r\n");
         var reply = ":50\r\n"u8.ToArray();
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
-            Assert.True(_output.Enqueue(first));
-            Assert.True(_output.Enqueue(reply, reply.Length, pooled: false));
-            Assert.True(_output.Enqueue(last));
+            Assert.True(batch.Queue(_output, first));
+            Assert.True(batch.Queue(_output, reply));
+            Assert.True(batch.Queue(_output, last));
             Assert.Equal(11 + 5 + 11, _output.BufferedBytes); // the reply did not wake the writer either
         }
         finally
@@ -122,21 +122,21 @@ public sealed class PublisherSendTests : IAsyncDisposable
     public async Task A_large_batch_hands_its_messages_to_the_writer()
     {
         await WriterIdleAsync();
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
-            for (var i = 0; i < PublishFlush.LargeBatch; i++)
+            for (var i = 0; i < Tuning.LargeBatch; i++)
             {
                 var frame = Frame($"message {i:D2}\r\n");
-                Assert.True(_output.Enqueue(frame));
+                Assert.True(batch.Queue(_output, frame));
                 frame.Release();
                 batch.AfterCommand();
             }
 
-            Assert.Null(PublishFlush.Current);
+            Assert.False(batch.SendsInline);
 
             // The writer sends while the batch is still running.
-            var expected = string.Concat(Enumerable.Range(0, PublishFlush.LargeBatch).Select(i => $"message {i:D2}\r\n"));
+            var expected = string.Concat(Enumerable.Range(0, Tuning.LargeBatch).Select(i => $"message {i:D2}\r\n"));
             Assert.Equal(expected, await ReceiveAsync(expected.Length));
         }
         finally
@@ -158,12 +158,12 @@ public sealed class PublisherSendTests : IAsyncDisposable
             frames[i] = Frame($"{i:D6}:" + new string((char)('a' + (i % 26)), 90) + "\r\n");
         }
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var frame in frames)
             {
-                Assert.True(_output.Enqueue(frame));
+                Assert.True(batch.Queue(_output, frame));
             }
         }
         finally
@@ -185,12 +185,12 @@ public sealed class PublisherSendTests : IAsyncDisposable
         var small = Frame("before\r\n");
         var large = Frame(new string('L', 200 * 1024) + "\r\n");
         var after = Frame("after\r\n");
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
-            Assert.True(_output.Enqueue(small));
-            Assert.True(_output.Enqueue(large));
-            Assert.True(_output.Enqueue(after));
+            Assert.True(batch.Queue(_output, small));
+            Assert.True(batch.Queue(_output, large));
+            Assert.True(batch.Queue(_output, after));
         }
         finally
         {
@@ -215,13 +215,13 @@ public sealed class PublisherSendTests : IAsyncDisposable
         {
             for (var b = 0; b < batches; b++)
             {
-                var batch = PublishFlush.Begin();
+                var batch = Begin();
                 try
                 {
                     for (var m = 0; m < perBatch; m++)
                     {
                         var frame = Frame($"{p}:{(b * perBatch) + m:D8}\r\n"); // 12 bytes
-                        Assert.True(_output.Enqueue(frame));
+                        Assert.True(batch.Queue(_output, frame));
                         frame.Release();
                     }
                 }
@@ -248,10 +248,10 @@ public sealed class PublisherSendTests : IAsyncDisposable
         await WriterIdleAsync();
         var frame = Frame("held\r\n");
         _output.Hold();
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
-            Assert.True(_output.Enqueue(frame));
+            Assert.True(batch.Queue(_output, frame));
         }
         finally
         {
@@ -260,7 +260,7 @@ public sealed class PublisherSendTests : IAsyncDisposable
 
         Assert.Equal(6, _output.BufferedBytes);
         var reply = "+confirmed\r\n"u8.ToArray();
-        Assert.True(_output.Enqueue(reply, reply.Length, pooled: false));
+        Assert.True(_output.Queue(reply));
         _output.Release();
         Assert.Equal("held\r\n+confirmed\r\n", await ReceiveAsync(18));
         await TaskTimeoutExtensions.WaitUntil(() => frame.References == 1, "the frame given back");

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 using Notistream.Testing;
 using static Notistream.RespServer.Tests.Connections.OutputTesting;
@@ -10,7 +11,7 @@ namespace Notistream.RespServer.Tests.Connections;
 
 /// <summary>
 /// A publisher's batch stages its deliveries and queues them on each output in one step
-/// (<see cref="PublishFlush.Stage"/>, <see cref="ConnectionOutput.EnqueueStaged"/>): every output gets
+/// (<see cref="DeliveryBatch.Stage"/>, <see cref="ConnectionOutput.EnqueueStaged"/>): every output gets
 /// its messages once and in order, every frame reference comes back whatever happens to the output,
 /// and messages with one receiver are copied together into chunks.
 /// </summary>
@@ -20,18 +21,18 @@ public class StagedDeliveryTests
     public async Task A_batch_queues_each_outputs_messages_in_order_at_its_end_and_every_reference_comes_back()
     {
         var pipes = Enumerable.Range(0, 3).Select(_ => new Pipe()).ToArray();
-        var outputs = pipes.Select(_ => new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { })).ToArray();
+        var outputs = pipes.Select(_ => NewOutput()).ToArray();
         var writers = outputs.Select((o, i) => o.RunAsync(pipes[i].Writer)).ToArray();
         var frames = Enumerable.Range(0, 10).Select(i => Frame($"message {i}\r\n")).ToArray();
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var frame in frames)
             {
                 foreach (var output in outputs)
                 {
-                    Assert.Same(batch, PublishFlush.Batch);
+                    Assert.True(batch.InBatch);
                     batch.Stage(output, frame);
                 }
             }
@@ -44,7 +45,7 @@ public class StagedDeliveryTests
             batch.End();
         }
 
-        Assert.Null(PublishFlush.Batch);
+        Assert.False(batch.InBatch);
         var expected = string.Concat(Enumerable.Range(0, 10).Select(i => $"message {i}\r\n"));
         foreach (var pipe in pipes)
         {
@@ -65,7 +66,7 @@ public class StagedDeliveryTests
     public async Task Messages_with_one_receiver_are_copied_into_chunks_and_keep_their_order_around_large_ones()
     {
         var pipe = new Pipe();
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(pipe.Writer);
         output.Hold(); // queued, not sent: the segments can be counted
 
@@ -73,7 +74,7 @@ public class StagedDeliveryTests
         var texts = new List<string> { "a\r\n", "b\r\n", new string('L', 8190) + "\r\n" };
         texts.AddRange(Enumerable.Range(0, 400).Select(i => $"{i:D4}" + new string('s', 94) + "\r\n"));
         var frames = new List<MessageFrame>();
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var text in texts)
@@ -89,8 +90,9 @@ public class StagedDeliveryTests
             batch.End();
         }
 
+        // Held, not sent: the two small ones in a chunk of their own, the large frame, three chunks.
         var total = texts.Sum(t => t.Length);
-        Assert.Equal(total, output.BufferedBytes);
+        Assert.InRange(output.BufferedBytes, total, total + (4 * 16 * 1024));
         Assert.Equal(1 + 1 + 3, output.QueuedItems);
 
         // Nothing has been sent and nothing rented on this thread since: a copied frame was given back
@@ -109,12 +111,12 @@ public class StagedDeliveryTests
     public async Task Past_the_limit_a_staged_batch_drops_the_queue_and_gives_every_frame_back()
     {
         string? reason = null;
-        var output = new ConnectionOutput(() => new OutputBufferLimit(100, 0, 0), r => reason = r);
+        var output = new ConnectionOutput(() => new OutputBufferLimit(100, 0, 0), (_, r) => reason = r);
         var writer = output.RunAsync(new Pipe().Writer);
         output.Hold();
         var frames = Enumerable.Range(0, 3).Select(_ => Frame(new string('x', 60))).ToArray();
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var frame in frames)
@@ -138,11 +140,11 @@ public class StagedDeliveryTests
     [Fact]
     public async Task A_closed_output_gives_staged_frames_back()
     {
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(new Pipe().Writer);
         var frames = Enumerable.Range(0, 2).Select(i => Frame($"message {i}\r\n")).ToArray();
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
             foreach (var frame in frames)
@@ -166,34 +168,34 @@ public class StagedDeliveryTests
     public async Task A_batch_queues_what_it_staged_once_it_reaches_its_bound()
     {
         var pipe = new Pipe();
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = NewOutput();
         var writer = output.RunAsync(pipe.Writer);
         output.Hold();
         var frame = Frame("m\r\n");
 
-        var batch = PublishFlush.Begin();
+        var batch = Begin();
         try
         {
-            for (var i = 0; i < PublishFlush.MaxStaged - 1; i++)
+            for (var i = 0; i < Tuning.MaxStaged - 1; i++)
             {
                 batch.Stage(output, frame);
             }
 
             Assert.Equal(0, output.BufferedBytes);
             batch.Stage(output, frame);
-            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes); // all MaxStaged, queued as the last was staged
+            Assert.Equal(3 * Tuning.MaxStaged, output.BufferedBytes); // all MaxStaged, queued as the last was staged
             batch.Stage(output, frame);
-            Assert.Equal(3 * PublishFlush.MaxStaged, output.BufferedBytes);
+            Assert.Equal(3 * Tuning.MaxStaged, output.BufferedBytes);
         }
         finally
         {
             batch.End();
         }
 
-        Assert.Equal(3 * (PublishFlush.MaxStaged + 1), output.BufferedBytes);
+        Assert.Equal(3 * (Tuning.MaxStaged + 1), output.BufferedBytes);
         output.Release();
-        var expected = 3 * (PublishFlush.MaxStaged + 1);
-        Assert.Equal(string.Concat(Enumerable.Repeat("m\r\n", PublishFlush.MaxStaged + 1)), await ReadAsync(pipe.Reader, expected));
+        var expected = 3 * (Tuning.MaxStaged + 1);
+        Assert.Equal(string.Concat(Enumerable.Repeat("m\r\n", Tuning.MaxStaged + 1)), await ReadAsync(pipe.Reader, expected));
         await TaskTimeoutExtensions.WaitUntil(() => frame.References == 1, "every reference given back");
         output.Complete();
         await writer.WithTimeout();
@@ -201,80 +203,95 @@ public class StagedDeliveryTests
     }
 
     /// <summary>
-    /// An unsubscribing connection waits for what other threads' batches staged for it: the waiting
-    /// ends only once the publisher's batch has queued its staged message, so a confirmation queued
-    /// after the wait follows the message.
+    /// The unsubscribe barrier: once an unsubscribing connection has registered with the batches fanning
+    /// out, what it queues next (its confirmation) is sent only after each of those batches has queued
+    /// what it staged, and what those batches queue goes ahead of the confirmation. Nobody waits:
+    /// registering returns at once.
     /// </summary>
     [Fact]
-    public async Task Waiting_for_staged_deliveries_ends_once_the_publishers_batch_has_queued_them()
+    public async Task A_confirmation_waits_behind_the_barrier_until_the_publishers_batch_has_queued_its_message()
     {
         var pipe = new Pipe();
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var tracker = new FanOutTracker();
+        var output = NewOutput();
         var writer = output.RunAsync(pipe.Writer);
-        var staged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var end = new ManualResetEventSlim();
-        var publisher = new Thread(() =>
-        {
-            var batch = PublishFlush.Begin();
-            try
-            {
-                batch.BeginFanOut(); // as a PUBLISH does before it reads the subscriber list
-                var frame = Frame("message\r\n");
-                batch.Stage(output, frame);
-                frame.Release();
-                staged.SetResult();
-                end.Wait();
-            }
-            finally
-            {
-                batch.End();
-            }
-        });
-        publisher.Start();
-        await staged.Task.WithTimeout();
+        var publisher = Begin(tracker);
+        publisher.BeginFanOut(); // as a PUBLISH does before it reads the subscriber list
+        var frame = Frame("message\r\n");
+        publisher.Stage(output, frame);
+        frame.Release();
+        Assert.Equal(1, tracker.ActiveCount);
 
-        var waited = Task.Run(() =>
-        {
-            PublishFlush.WaitForStagedDeliveries();
-            var confirmation = "confirmation\r\n"u8.ToArray();
-            output.Enqueue(confirmation, confirmation.Length, pooled: false);
-        });
-        await Task.Delay(200, TestContext.Current.CancellationToken);
-        Assert.False(waited.IsCompleted, "the wait ended while the publisher's batch still held the message");
-        Assert.Equal(0, output.BufferedBytes + output.TotalBytesWritten);
+        var own = Begin(tracker);
+        tracker.AwaitFanOuts(output, own); // the unsubscriber, after leaving the lists
+        var confirmation = "confirmation\r\n"u8.ToArray();
+        Assert.True(own.Queue(output, confirmation));
+        own.End();
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        Assert.Equal(0, output.TotalBytesWritten); // held behind the barrier, not sent
 
-        end.Set();
-        await waited.WithTimeout();
+        publisher.End(); // queues the message, leaves the tracker, and lifts the barrier
+        Assert.Equal(0, tracker.ActiveCount);
         Assert.Equal("message\r\nconfirmation\r\n", await ReadAsync(pipe.Reader, 23));
-        publisher.Join();
         output.Complete();
         await writer.WithTimeout();
     }
 
-    /// <summary>Threads come and go (the thread pool's do): the batch of a thread that ended is not kept.</summary>
+    /// <summary>A batch that an output waits for queues what it staged after its current command,
+    /// not at the end of its whole batch.</summary>
     [Fact]
-    public void The_batches_of_ended_threads_are_not_kept()
+    public async Task A_batch_with_a_waiting_output_queues_its_staged_deliveries_after_the_command()
     {
-        static void RunBatchOnNewThread()
+        var pipe = new Pipe();
+        var tracker = new FanOutTracker();
+        var output = NewOutput();
+        var writer = output.RunAsync(pipe.Writer);
+        var publisher = Begin(tracker);
+        publisher.BeginFanOut();
+        var frame = Frame("message\r\n");
+        publisher.Stage(output, frame);
+        frame.Release();
+
+        tracker.AwaitFanOuts(output, null);
+        Assert.True(output.Queue("confirmation\r\n"u8.ToArray()));
+        publisher.AfterCommand(); // the PUBLISH ends: a waiter is there, so its deliveries are queued now
+        Assert.Equal(0, tracker.ActiveCount);
+        Assert.Equal("message\r\nconfirmation\r\n", await ReadAsync(pipe.Reader, 23));
+        publisher.End();
+        output.Complete();
+        await writer.WithTimeout();
+    }
+
+    /// <summary>
+    /// Whatever throws inside queuing, every staged frame is given back exactly once: here the output's
+    /// limit check throws after the first of several chunks was queued.
+    /// </summary>
+    [Fact]
+    public async Task A_throw_while_queuing_staged_frames_gives_each_back_exactly_once()
+    {
+        var calls = 0;
+        var output = new ConnectionOutput(
+            () => ++calls == 2 ? throw new InvalidOperationException("limit lookup failed") : OutputBufferLimit.Normal, (_, _) => { });
+        var writer = output.RunAsync(new Pipe().Writer);
+        output.Hold();
+        var large = Enumerable.Range(0, 3).Select(_ => Frame(new string('L', 5000))).ToArray(); // never copied: one segment each
+        var batch = Begin();
+        foreach (var frame in large)
         {
-            var thread = new Thread(() => PublishFlush.Begin().End());
-            thread.Start();
-            thread.Join();
+            batch.Stage(output, frame);
         }
 
-        var before = PublishFlush.RegisteredThreads;
-        for (var i = 0; i < 30; i++)
-        {
-            RunBatchOnNewThread();
-        }
+        Assert.Throws<InvalidOperationException>(batch.FlushStaged);
+        batch.End();
 
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        RunBatchOnNewThread(); // registering drops the batches that were collected
-
-        // Without the pruning this would be before + 31; other tests' threads may add a few.
-        Assert.InRange(PublishFlush.RegisteredThreads, 1, before + 10);
+        // The first two are the queue's (queued before the throw); the third was given back, once.
+        Assert.Equal(2, large[0].References);
+        Assert.Equal(2, large[1].References);
+        Assert.Equal(1, large[2].References);
+        output.Abort();
+        await writer.WithTimeout();
+        Assert.All(large, f => Assert.Equal(1, f.References));
+        Assert.All(large, f => f.Release());
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.Testing;
 
 namespace Notistream.RespServer.Tests.Connections;
@@ -16,12 +17,12 @@ public class SubscribeOrderingTests
     public async Task A_held_output_queues_but_sends_nothing_until_released()
     {
         var pipe = new Pipe();
-        var output = new ConnectionOutput(() => OutputBufferLimit.Normal, _ => { });
+        var output = OutputTesting.NewOutput();
         var writing = output.RunAsync(pipe.Writer);
 
         output.Hold();
-        Assert.True(output.Enqueue("first"u8.ToArray(), 5, pooled: false));
-        Assert.True(output.Enqueue("second"u8.ToArray(), 6, pooled: false));
+        Assert.True(output.Queue("first"u8.ToArray()));
+        Assert.True(output.Queue("second"u8.ToArray()));
         var read = pipe.Reader.ReadAsync().AsTask();
         await Task.Delay(200, TestContext.Current.CancellationToken);
         Assert.False(read.IsCompleted, "the writer sent while the output was held");

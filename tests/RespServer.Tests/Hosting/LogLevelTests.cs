@@ -71,8 +71,8 @@ public sealed class LogLevelTests : IDisposable
         [
             "Accepted client id=3",
             "Accepted client id=4",
-            "Client id=2 connection ended: client closed the connection",
-            "Client id=3 connection ended: closed after its last reply",
+            "Client id=2 connection ended (ClientClosed): the client closed the connection",
+            "Client id=3 connection ended (CloseAfterReply): closed after its last reply",
         ];
         Assert.Equal(expected, lines.Order(StringComparer.Ordinal));
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Notistream.RespServer.Protocol;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Tests.Performance;
@@ -178,7 +179,7 @@ public sealed class AllocationBudgetTests
 
         public int Protocol => protocol;
 
-        public void Deliver(MessageFrame frame)
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
             frame.AddRef();
             Frames++;

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Tests.Performance;
@@ -19,7 +20,7 @@ internal sealed class OutputSink : ISubscriber, IAsyncDisposable
     public OutputSink(OutputBufferLimit? limit = null)
     {
         var applied = limit ?? OutputBufferLimit.Normal;
-        Output = new ConnectionOutput(() => applied, _ => { });
+        Output = new ConnectionOutput(() => applied, (_, _) => { });
         _writer = Output.RunAsync(_pipe.Writer);
         _reader = DrainAsync();
     }
@@ -31,7 +32,7 @@ internal sealed class OutputSink : ISubscriber, IAsyncDisposable
     /// <summary>Bytes the writer has put through the pipe and the reader has consumed.</summary>
     public long Received => Volatile.Read(ref _received);
 
-    public void Deliver(MessageFrame frame) => Output.Enqueue(frame);
+    public void Deliver(MessageFrame frame, DeliveryBatch? batch) => Output.Enqueue(frame);
 
     /// <summary>Spins until everything queued has been written and flushed (no allocation, no timer).</summary>
     public void WaitUntilDrained()

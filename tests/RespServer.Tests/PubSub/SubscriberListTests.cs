@@ -1,4 +1,5 @@
 using CsCheck;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Tests.PubSub;
@@ -9,7 +10,7 @@ public class SubscriberListTests
     {
         public int Protocol => 2;
 
-        public void Deliver(MessageFrame frame)
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
         }
     }

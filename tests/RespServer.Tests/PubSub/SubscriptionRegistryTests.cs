@@ -1,4 +1,5 @@
 using System.Text;
+using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Tests.PubSub;
@@ -14,7 +15,7 @@ public class SubscriptionRegistryTests
         public int Protocol => protocol;
 
         /// <summary>Keeps the frame as a connection's queue would: with a reference of its own.</summary>
-        public void Deliver(MessageFrame frame)
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
             frame.AddRef();
             Frames.Add(frame);

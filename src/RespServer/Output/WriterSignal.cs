@@ -1,6 +1,6 @@
 using System.Threading.Tasks.Sources;
 
-namespace Notistream.RespServer.Connections;
+namespace Notistream.RespServer.Output;
 
 /// <summary>
 /// A reusable, allocation-free wake-up for one waiter. <see cref="Arm"/> and <see cref="Set"/> are

@@ -1,0 +1,302 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace Notistream.RespServer.Output;
+
+/// <summary>The writer: the one loop that waits for the queue and sends it (plain TCP: the socket; TLS and tests: a pipe).</summary>
+internal sealed partial class ConnectionOutput
+{
+    private List<OutputSegment> _writing = [];
+    private Socket? _socket;
+
+    /// <summary>The writer is parked on <see cref="_signal"/>; whoever makes <see cref="CanSendLocked"/> or
+    /// <see cref="IsFinishedLocked"/> true wakes it (<see cref="WakeWriterLocked"/>).</summary>
+    private bool _waiting;
+
+    /// <summary>The connection's read side waits for the queue to drain (<see cref="WaitForDrainAsync"/>).</summary>
+    private readonly WriterSignal _drained = new();
+    private long _drainedAt = -1;
+
+    /// <summary>
+    /// The wake predicate, the one place that says when queued bytes may be sent: something is
+    /// pending, no inline send holds the queue, and no SUBSCRIBE holds the output (a completed
+    /// output is sent whatever holds it).
+    /// </summary>
+    private bool CanSendLocked() => !_dropped && !_inlineSending && _pending.Count > 0 && (_holds == 0 || _completed);
+
+    /// <summary>Completed and everything sent: the writer ends (nothing waits behind a barrier either).</summary>
+    private bool IsFinishedLocked() => _dropped
+        || (_completed && !_inlineSending && _pending.Count == 0 && _deferred.Count == 0 && _awaited is not { Count: > 0 });
+
+    private void WakeWriterLocked()
+    {
+        if (_waiting && (CanSendLocked() || IsFinishedLocked()))
+        {
+            _waiting = false;
+            _signal.Set();
+        }
+    }
+
+    /// <summary>Writes the queue into <paramref name="writer"/> (TLS, tests) until completed or dropped.</summary>
+    public Task RunAsync(PipeWriter writer) => RunAsync(writer, null);
+
+    /// <summary>
+    /// Sends the queue straight to <paramref name="socket"/> (plain TCP) until completed or dropped:
+    /// the writer's own thread makes the send call, with no pipe and no second hop to a send loop
+    /// between a published frame and the kernel. Small segments are gathered into one send.
+    /// </summary>
+    public Task RunAsync(Socket socket) => RunAsync(null, socket);
+
+    private async Task RunAsync(PipeWriter? writer, Socket? socket)
+    {
+        try
+        {
+            await WriteLoopAsync(writer, socket).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever ended the writer, nothing queued later can be sent: give it all back now.
+            lock (_lock)
+            {
+                DropLocked();
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync(PipeWriter? writer, Socket? socket)
+    {
+        if (socket is not null)
+        {
+            // Sends from a batch's thread must never wait for the socket (SendScheduled); the
+            // writer's own sends are asynchronous and unaffected.
+            try
+            {
+                socket.Blocking = false;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return; // aborted before the writer started
+            }
+
+            lock (_lock)
+            {
+                _socket = socket;
+            }
+        }
+
+        while (true)
+        {
+            List<OutputSegment> batch;
+            long held;
+            ValueTask wait;
+            lock (_lock)
+            {
+                if (IsFinishedLocked())
+                {
+                    return;
+                }
+
+                if (!CanSendLocked())
+                {
+                    _waiting = true;
+                    wait = _signal.Arm();
+                    batch = null!;
+                    held = 0;
+                }
+                else
+                {
+                    wait = default;
+                    batch = _pending;
+                    _pending = _writing;
+                    _writing = batch;
+                    held = _pendingHeld;
+                    _pendingHeld = 0;
+                    _sendingHeld += held;
+                }
+            }
+
+            if (batch is null)
+            {
+                await wait.ConfigureAwait(false);
+                continue;
+            }
+
+            long bytes;
+            bool open;
+            try
+            {
+                (bytes, open) = socket is not null
+                    ? await SendBatchAsync(socket, batch).ConfigureAwait(false)
+                    : await WriteBatchAsync(writer!, batch).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ConnectionErrors.IsConnectionError(ex))
+            {
+                (bytes, open) = (0, false); // the batch's segments were given back by the send
+            }
+
+            lock (_lock)
+            {
+                TrimLocked(ref _writing);
+                _sendingHeld -= held;
+                SentLocked(bytes);
+            }
+
+            if (!open)
+            {
+                Ended(ConnectionEnd.WriteFailed, "a send to the client failed");
+                return;
+            }
+        }
+    }
+
+    /// <summary>A send failed: the queue is dropped and the connection told, so it leaves every
+    /// subscriber list instead of being counted as a receiver whose output goes nowhere.</summary>
+    private void Ended(ConnectionEnd end, string reason)
+    {
+        bool first;
+        lock (_lock)
+        {
+            first = !_dropped;
+            DropLocked();
+        }
+
+        if (first)
+        {
+            End(end, reason);
+        }
+    }
+
+    /// <summary>
+    /// Sends the batch: small segments copied together into one scratch buffer per send, large ones
+    /// sent from their own memory. Every segment is given back, whatever happens. Open is false when
+    /// the connection is gone (reset, closed, aborted).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<(long Bytes, bool Open)> SendBatchAsync(Socket socket, List<OutputSegment> batch)
+    {
+        long bytes = 0;
+        var scratch = ArrayPool<byte>.Shared.Rent(Tuning.SendScratchBytes);
+        try
+        {
+            var filled = 0;
+            foreach (var segment in batch)
+            {
+                bytes += segment.Length;
+                var direct = segment.Length >= Tuning.DirectSendBytes;
+                if (direct || filled + segment.Length > scratch.Length)
+                {
+                    await SendAllAsync(socket, scratch.AsMemory(0, filled)).ConfigureAwait(false);
+                    filled = 0;
+                }
+
+                if (direct)
+                {
+                    await SendAllAsync(socket, segment.Memory).ConfigureAwait(false);
+                }
+                else
+                {
+                    segment.Span.CopyTo(scratch.AsSpan(filled));
+                    filled += segment.Length;
+                }
+            }
+
+            await SendAllAsync(socket, scratch.AsMemory(0, filled)).ConfigureAwait(false);
+            return (bytes, true);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return (bytes, false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+            OutputSegment.ReleaseAll(batch);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var sent = await socket.SendAsync(bytes, SocketFlags.None).ConfigureAwait(false);
+            if (sent <= 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            bytes = bytes[sent..];
+        }
+    }
+
+    /// <summary>Copies the batch into the pipe, gives every segment back even when the pipe throws, and flushes.</summary>
+    private static async ValueTask<(long Bytes, bool Open)> WriteBatchAsync(PipeWriter writer, List<OutputSegment> batch)
+    {
+        long bytes = 0;
+        try
+        {
+            foreach (var segment in batch)
+            {
+                writer.Write(segment.Span);
+                bytes += segment.Length;
+            }
+        }
+        finally
+        {
+            OutputSegment.ReleaseAll(batch);
+        }
+
+        var flush = await writer.FlushAsync().ConfigureAwait(false);
+        return (bytes, !ConnectionErrors.IsPipeClosed(flush));
+    }
+
+    /// <summary>Accounts for <paramref name="bytes"/> handed to the socket; wakes a read side waiting for the drain.</summary>
+    private void SentLocked(long bytes)
+    {
+        _totalBytesWritten += bytes;
+        UpdateHeldLocked();
+        if (_held <= _drainedAt)
+        {
+            WakeReaderLocked();
+        }
+    }
+
+    /// <summary>
+    /// Read-side backpressure (as Kestrel pauses reading while its output is full): completes once the
+    /// memory held is at or below <paramref name="lowWater"/>, or the output is completed, dropped or
+    /// <see cref="WakeReader"/> is called. One waiter: the connection's read loop.
+    /// </summary>
+    public ValueTask WaitForDrainAsync(long lowWater)
+    {
+        lock (_lock)
+        {
+            if (_dropped || _completed || _held <= lowWater)
+            {
+                return default;
+            }
+
+            _drainedAt = lowWater;
+            return _drained.Arm();
+        }
+    }
+
+    /// <summary>Ends a <see cref="WaitForDrainAsync"/> early (the connection is closing).</summary>
+    public void WakeReader()
+    {
+        lock (_lock)
+        {
+            WakeReaderLocked();
+        }
+    }
+
+    private void WakeReaderLocked()
+    {
+        if (_drainedAt >= 0)
+        {
+            _drainedAt = -1;
+            _drained.Set();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Net.Sockets;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Output;
+using Notistream.Testing;
+
+namespace Notistream.RespServer.Tests.Connections;
+
+/// <summary>
+/// No message of a channel follows its unsubscribe confirmation, and nothing waits for it: an
+/// unsubscribing connection never waits on another thread, so a publisher that stops half-way
+/// through its batch (preempted, or quiet from then on) delays only that connection's output.
+/// </summary>
+[Collection(nameof(DeliveryBatchHookCollection))]
+public class UnsubscribeBarrierTests
+{
+    private const string Message = "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n";
+    private const string Confirmation = "*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n";
+
+    private static async Task<RespConnection> ConnectionOfAsync(NotistreamServer server, string name)
+    {
+        RespConnection? found = null;
+        await TaskTimeoutExtensions.WaitUntil(
+            () => (found = server.Context.Clients.Snapshot().FirstOrDefault(c => c.Name == name)) is not null, $"the connection named {name}");
+        return found!;
+    }
+
+    /// <summary>
+    /// The publisher's batch stops after queuing its message and before it leaves the tracker (the
+    /// hook holds its thread). The subscriber unsubscribes meanwhile: its read loop goes on (other
+    /// clients and its own later commands are read), its confirmation is sent once the publisher
+    /// goes on, after the message, and the publisher never has to publish again for that.
+    /// </summary>
+    [Fact]
+    public async Task A_publisher_stalled_mid_batch_holds_back_only_the_unsubscribers_confirmation()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var publisher = await RawClient.ConnectAsync(server.Port);
+        await using var subscriber = await RawClient.ConnectAsync(server.Port);
+        await using var other = await RawClient.ConnectAsync(server.Port);
+        await publisher.SendAsync(RawClient.Command("CLIENT", "SETNAME", "publisher"));
+        await publisher.ExpectAsync("+OK\r\n");
+        var publisherBatch = (await ConnectionOfAsync(server, "publisher")).Batch;
+        await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "ch"));
+        await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+
+        using var stalled = new ManualResetEventSlim();
+        using var resume = new ManualResetEventSlim();
+        DeliveryBatch.AfterQueuedHook = batch =>
+        {
+            if (ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
+            {
+                stalled.Set();
+                resume.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        try
+        {
+            await publisher.SendAsync(RawClient.Command("PUBLISH", "ch", "m"));
+            // Queued on the subscriber's output before the hook; the publisher's thread sends it at its batch's end.
+            Assert.True(stalled.Wait(TimeSpan.FromSeconds(10)), "the publisher's batch reached the hook");
+
+            await subscriber.SendAsync([.. RawClient.Command("UNSUBSCRIBE", "ch"), .. RawClient.Command("PING")]);
+            await other.SendAsync(RawClient.Command("PING"));
+            await other.ExpectAsync("+PONG\r\n"); // the server goes on serving everyone else
+            await TaskTimeoutExtensions.WaitUntil(
+                () => server.Context.Registry.SubscriberCount("ch"u8, shard: false) == 0, "the subscriber left the channel");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            Assert.Equal(0, subscriber.Socket.Available); // the confirmation waits behind the publisher
+
+            resume.Set();
+            await publisher.ExpectAsync(":1\r\n");
+            await subscriber.ExpectAsync(Message + Confirmation + "+PONG\r\n");
+        }
+        finally
+        {
+            DeliveryBatch.AfterQueuedHook = null;
+            resume.Set();
+        }
+    }
+
+    /// <summary>
+    /// 50 subscribers leave and join a channel in a loop while a publisher pipelines to it, and go
+    /// on after the publisher stops for good: every round ends (nobody waits for a publisher that
+    /// will not publish again), and no message ever follows an unsubscribe confirmation.
+    /// </summary>
+    [Fact]
+    public async Task Fifty_subscribers_looping_against_a_publisher_that_stops_all_finish_in_order()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var publisher = await RawClient.ConnectAsync(server.Port);
+        using var stopPublishing = new CancellationTokenSource();
+        // Paced (about 8,000 messages a second): enough that batches are fanning out whenever a
+        // subscriber leaves, not so many that the test's clients fall behind reading them.
+        var write = string.Concat(Enumerable.Repeat(System.Text.Encoding.Latin1.GetString(RawClient.Command("PUBLISH", "ch", "m")), 8));
+        var publishing = Task.Run(async () =>
+        {
+            while (!stopPublishing.IsCancellationRequested)
+            {
+                await publisher.SendAsync(write);
+                await publisher.DrainAsync();
+                await Task.Delay(1);
+            }
+        });
+
+        var publisherStopsAt = DateTime.UtcNow.AddSeconds(1);
+        var loopsEndAt = publisherStopsAt.AddSeconds(1);
+        var rounds = 0;
+        var subscribers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
+        {
+            await using var client = await RawClient.ConnectAsync(server.Port);
+            while (DateTime.UtcNow < loopsEndAt)
+            {
+                await client.SendAsync(RawClient.Command("SUBSCRIBE", "ch"));
+                while (true)
+                {
+                    // A message still on its way from before the last unsubscribe cannot come: the
+                    // confirmation was read. Only the subscribe confirmation may be next.
+                    var next = await client.ReadAsync(6);
+                    Assert.Equal("*3\r\n$9", next);
+                    await client.ExpectAsync("\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+                    break;
+                }
+
+                await client.SendAsync([.. RawClient.Command("UNSUBSCRIBE", "ch"), .. RawClient.Command("PING")]);
+                while (true)
+                {
+                    var next = await client.ReadAsync(6);
+                    if (next == Message[..6])
+                    {
+                        await client.ExpectAsync(Message[6..]);
+                        continue;
+                    }
+
+                    Assert.Equal(Confirmation[..6], next);
+                    await client.ExpectAsync(Confirmation[6..] + "+PONG\r\n");
+                    break;
+                }
+
+                Interlocked.Increment(ref rounds);
+            }
+        })).ToArray();
+
+        await Task.Delay(publisherStopsAt - DateTime.UtcNow, TestContext.Current.CancellationToken);
+        await stopPublishing.CancelAsync();
+        await publishing.WithTimeout();
+        await Task.WhenAll(subscribers).WithTimeout(TimeSpan.FromSeconds(60));
+        Assert.True(rounds > 50, $"only {rounds} rounds");
+    }
+}
+
+/// <summary>Tests that set <see cref="DeliveryBatch.AfterQueuedHook"/> do not run beside each other.</summary>
+[CollectionDefinition(nameof(DeliveryBatchHookCollection))]
+public sealed class DeliveryBatchHookCollection;
