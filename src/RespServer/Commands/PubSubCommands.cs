@@ -93,15 +93,19 @@ internal static class PubSubCommands
             return;
         }
 
+        var removed = false;
         for (var i = 1; i < request.Count; i++)
         {
-            client.Subscriptions.Remove(kind, client, request[i], registry);
+            removed |= client.Subscriptions.Remove(kind, client, request[i], registry);
             WriteConfirmation(client.Writer, verb, request[i], true, client.Subscriptions.ConfirmationCount(kind));
         }
 
         // As in Redis, once the client reads a confirmation no message of that channel follows it: a
         // message a publisher's batch staged for us before we left the list is sent first.
-        client.AwaitFanOuts();
+        if (removed)
+        {
+            client.AwaitFanOuts();
+        }
         FlushConfirmations(client);
     }
 

@@ -103,6 +103,13 @@ internal sealed partial class RespConnection
                 await Output.WaitForDrainAsync(Tuning.OutputLowWater).ConfigureAwait(false);
             }
 
+            if (Output.HasBarrier)
+            {
+                // An UNSUBSCRIBE's confirmation waits for batches that read the lists before it; until
+                // they have queued what they staged, no subscription of this connection may change.
+                await Output.WaitForBarrierAsync().ConfigureAwait(false);
+            }
+
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
             _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
             var result = await input.ReadAsync().ConfigureAwait(false);
@@ -136,7 +143,7 @@ internal sealed partial class RespConnection
                 var paused = false;
                 while (!CloseAfterReply && !IsClosing)
                 {
-                    if (MustPauseReading())
+                    if (MustPauseReading() || Output.HasBarrier)
                     {
                         // The rest is read after the pause: mark it unexamined so the next read returns it at once.
                         examined = consumed;

@@ -137,7 +137,8 @@ internal sealed partial class RespConnection : ISubscriber
     /// After leaving subscriber lists (UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE, RESET) and before the
     /// confirmation is queued: what this connection queues next is sent only after every message
     /// that a batch on another thread read from those lists before is queued, so that, as in Redis,
-    /// no message of a channel follows its unsubscribe confirmation. Nothing waits here; see
+    /// no message of a channel follows its unsubscribe confirmation. Nothing waits here: the read loop
+    /// pauses, asynchronously, before its next command while the barrier is up; see
     /// <see cref="ConnectionOutput"/>, "the unsubscribe barrier".
     /// </summary>
     public void AwaitFanOuts() => Server.FanOuts.AwaitFanOuts(Output, _batch);

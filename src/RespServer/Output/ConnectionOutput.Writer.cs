@@ -15,9 +15,12 @@ internal sealed partial class ConnectionOutput
     /// <see cref="IsFinishedLocked"/> true wakes it (<see cref="WakeWriterLocked"/>).</summary>
     private bool _waiting;
 
-    /// <summary>The connection's read side waits for the queue to drain (<see cref="WaitForDrainAsync"/>).</summary>
-    private readonly WriterSignal _drained = new();
+    /// <summary>The connection's read loop waits here: for the queue to drain (<see cref="WaitForDrainAsync"/>,
+    /// <see cref="_drainedAt"/> set) or for the barrier to lift (<see cref="WaitForBarrierAsync"/>,
+    /// <see cref="_readerAwaitsBarrier"/> set); one at a time.</summary>
+    private readonly WriterSignal _readerSignal = new();
     private long _drainedAt = -1;
+    private bool _readerAwaitsBarrier;
 
     /// <summary>
     /// The wake predicate, the one place that says when queued bytes may be sent: something is
@@ -125,15 +128,19 @@ internal sealed partial class ConnectionOutput
 
             long bytes;
             bool open;
+            Exception? failure = null;
             try
             {
                 (bytes, open) = socket is not null
                     ? await SendBatchAsync(socket, batch).ConfigureAwait(false)
                     : await WriteBatchAsync(writer!, batch).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ConnectionErrors.IsConnectionError(ex))
+            catch (Exception ex)
             {
-                (bytes, open) = (0, false); // the batch's segments were given back by the send
+                // The batch's segments were given back by the send. Not only a peer's error: whatever
+                // ended the writer, the connection must not stay subscribed with no output.
+                (bytes, open) = (0, false);
+                failure = ConnectionErrors.IsConnectionError(ex) ? null : ex;
             }
 
             lock (_lock)
@@ -145,7 +152,7 @@ internal sealed partial class ConnectionOutput
 
             if (!open)
             {
-                Ended(ConnectionEnd.WriteFailed, "a send to the client failed");
+                Ended(ConnectionEnd.WriteFailed, failure is null ? "a send to the client failed" : $"the writer failed: {failure}");
                 return;
             }
         }
@@ -278,11 +285,27 @@ internal sealed partial class ConnectionOutput
             }
 
             _drainedAt = lowWater;
-            return _drained.Arm();
+            return _readerSignal.Arm();
         }
     }
 
-    /// <summary>Ends a <see cref="WaitForDrainAsync"/> early (the connection is closing).</summary>
+    /// <summary>Completes once the unsubscribe barrier has lifted, or the output is completed or dropped,
+    /// or <see cref="WakeReader"/> is called. One waiter: the connection's read loop.</summary>
+    public ValueTask WaitForBarrierAsync()
+    {
+        lock (_lock)
+        {
+            if (_dropped || _completed || !_barrierUp)
+            {
+                return default;
+            }
+
+            _readerAwaitsBarrier = true;
+            return _readerSignal.Arm();
+        }
+    }
+
+    /// <summary>Ends a <see cref="WaitForDrainAsync"/> or <see cref="WaitForBarrierAsync"/> early (the connection is closing).</summary>
     public void WakeReader()
     {
         lock (_lock)
@@ -293,10 +316,11 @@ internal sealed partial class ConnectionOutput
 
     private void WakeReaderLocked()
     {
-        if (_drainedAt >= 0)
+        if (_drainedAt >= 0 || _readerAwaitsBarrier)
         {
             _drainedAt = -1;
-            _drained.Set();
+            _readerAwaitsBarrier = false;
+            _readerSignal.Set();
         }
     }
 }

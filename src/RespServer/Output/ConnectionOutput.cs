@@ -37,8 +37,11 @@ internal enum Queued
 /// connection queues after it wait in <see cref="_deferred"/> until each batch in <see cref="_awaited"/>
 /// has queued its staged deliveries (<see cref="BatchPassed"/>); what those batches queue meanwhile
 /// goes into <see cref="_pending"/>, ahead of the confirmation. No thread waits for another: the
-/// unsubscribing connection goes on reading, and only its own output is held back, for at most one
-/// command of each awaited batch (<see cref="DeliveryBatch.AfterCommand"/>).
+/// unsubscribing connection's read loop pauses asynchronously (<see cref="WaitForBarrierAsync"/>)
+/// before its next command, for at most one command of each awaited batch
+/// (<see cref="DeliveryBatch.AfterCommand"/>), so that no subscription of it changes while the
+/// barrier is up (a later SUBSCRIBE's confirmation must not be overtaken by what an awaited batch
+/// read after it).
 /// </para>
 /// <para>
 /// Memory: <see cref="BufferedBytes"/> is what the queue keeps alive (<see cref="OutputSegment.Held"/>),
@@ -64,6 +67,9 @@ internal sealed partial class ConnectionOutput
 
     /// <summary>Batches whose staged deliveries must be queued before <see cref="_deferred"/> may follow.</summary>
     private List<DeliveryBatch>? _awaited;
+
+    /// <summary><see cref="_awaited"/> is not empty; written under the lock, read by the read loop without it.</summary>
+    private volatile bool _barrierUp;
 
     private long _pendingHeld;
     private long _deferredHeld;
@@ -91,6 +97,9 @@ internal sealed partial class ConnectionOutput
 
     /// <summary>Memory held by queued output and output being sent (CLIENT LIST omem, the output limits).</summary>
     public long BufferedBytes => Volatile.Read(ref _held);
+
+    /// <summary>The unsubscribe barrier is up: the read loop runs no further command until it lifts.</summary>
+    public bool HasBarrier => _barrierUp;
 
     /// <summary>Entries waiting in the queue (CLIENT LIST oll).</summary>
     public long QueuedItems
@@ -186,7 +195,9 @@ internal sealed partial class ConnectionOutput
             Queued queued;
             lock (_lock)
             {
-                if (_completed || _dropped)
+                // A completed output still takes what a batch its barrier waits for staged before the
+                // unsubscribe: it goes ahead of the confirmation and the last replies.
+                if (_dropped || (_completed && _awaited?.Contains(batch) != true))
                 {
                     return Queued.No;
                 }
@@ -352,6 +363,7 @@ internal sealed partial class ConnectionOutput
             }
 
             _awaited.Add(batch);
+            _barrierUp = true;
             return true;
         }
     }
@@ -367,12 +379,14 @@ internal sealed partial class ConnectionOutput
                 return;
             }
 
+            _barrierUp = false;
             _pending.AddRange(_deferred);
             _pendingHeld += _deferredHeld;
             _deferredHeld = 0;
             _deferred.Clear();
             TrimLocked(ref _deferred);
             WakeWriterLocked();
+            WakeReaderLocked();
         }
     }
 
@@ -429,6 +443,7 @@ internal sealed partial class ConnectionOutput
             OutputSegment.ReleaseAll(_pending);
             OutputSegment.ReleaseAll(_deferred);
             _awaited = null;
+            _barrierUp = false;
             _pendingHeld = 0;
             _deferredHeld = 0;
             UpdateHeldLocked();

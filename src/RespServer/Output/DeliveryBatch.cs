@@ -50,9 +50,9 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
     private int _lastGroup;
     private MessageFrame[] _sorted = [];
 
-    /// <summary>A test's hook: runs after a batch queued what it staged and before it tells the outputs
-    /// waiting for it, on the batch's thread (it may stall that thread).</summary>
-    internal static Action<DeliveryBatch>? AfterQueuedHook;
+    /// <summary>A test's hook, on the batch's thread (it may stall that thread): "queued" after a batch
+    /// queued what it staged and before it tells the outputs waiting for it; "command" after each command.</summary>
+    internal static Action<DeliveryBatch, string>? TestHook;
 
     /// <summary>Index in the tracker's active list, or -1; under the tracker's lock.</summary>
     internal int ActiveIndex { get; set; } = -1;
@@ -101,15 +101,9 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
 
         if (_staged >= Tuning.MaxStaged)
         {
-            // The fan-out goes on reading its list; what it staged so far is queued.
-            try
-            {
-                QueueStaged();
-            }
-            finally
-            {
-                tracker.Passed(this);
-            }
+            // The fan-out goes on reading its list, maybe an array older than an unsubscriber's removal:
+            // what it staged so far is queued, but waiters are told only when it leaves.
+            QueueStaged();
         }
     }
 
@@ -129,9 +123,15 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
         {
             if (_fanningOut)
             {
-                AfterQueuedHook?.Invoke(this);
-                _fanningOut = false;
-                tracker.Leave(this);
+                try
+                {
+                    TestHook?.Invoke(this, "queued");
+                }
+                finally
+                {
+                    _fanningOut = false;
+                    tracker.Leave(this);
+                }
             }
         }
     }
@@ -175,6 +175,7 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
     /// that grows large hands its outputs to their writers.</summary>
     public void AfterCommand()
     {
+        TestHook?.Invoke(this, "command");
         if (_hasWaiters)
         {
             FlushStaged();
@@ -201,6 +202,27 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
             _inBatch = false;
             _sendsInline = false;
             SendScheduled();
+            ShrinkAfterBurst();
+        }
+    }
+
+    /// <summary>Staging arrays that grew past a fan-out's usual size are given back, so a connection that
+    /// once published to thousands of subscribers does not keep that capacity for its life.</summary>
+    private void ShrinkAfterBurst()
+    {
+        const int Kept = 256;
+        if (_stagedFrames.Length > Kept)
+        {
+            _stagedFrames = [];
+            _stagedGroups = [];
+            _sorted = [];
+        }
+
+        if (_groups.Length > Kept)
+        {
+            _groups = [];
+            _groupStarts = [];
+            _groupOf = null;
         }
     }
 

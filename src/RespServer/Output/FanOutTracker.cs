@@ -7,8 +7,9 @@ namespace Notistream.RespServer.Output;
 /// <para>
 /// One lock, <see cref="_lock"/>, protects the active list and every batch's waiters. A batch enters
 /// before its first list read of a batch (<see cref="Enter"/>) and leaves once its staged deliveries
-/// are queued (<see cref="Leave"/>): two short acquisitions per publishing batch of commands, not
-/// per message. An unsubscribing connection, after leaving the lists, registers its output with every
+/// are queued and it reads no list until it enters again (<see cref="Leave"/>): two short
+/// acquisitions per publishing batch of commands (per command for a subscribed RESP3 publisher,
+/// whose PUBLISH flushes its replies, or while an output waits for the batch), not per message. An unsubscribing connection, after leaving the lists, registers its output with every
 /// active batch (<see cref="AwaitFanOuts"/>). Because entering and registering take the same lock,
 /// either the batch entered first, and the output waits for it, or the batch enters after, and its
 /// list reads see the removal (the unsubscriber's lock release orders its removal before them).
@@ -56,19 +57,6 @@ internal sealed class FanOutTracker
             last.ActiveIndex = index;
             _active.RemoveAt(_active.Count - 1);
             batch.ActiveIndex = -1;
-            waiters = batch.TakeWaiters();
-        }
-
-        Notify(batch, waiters);
-    }
-
-    /// <summary>Called by a batch that queued everything it staged so far but goes on reading a list
-    /// (a fan-out past <see cref="Tuning.MaxStaged"/> deliveries): tells the outputs waiting so far.</summary>
-    public void Passed(DeliveryBatch batch)
-    {
-        List<ConnectionOutput>? waiters;
-        lock (_lock)
-        {
             waiters = batch.TakeWaiters();
         }
 

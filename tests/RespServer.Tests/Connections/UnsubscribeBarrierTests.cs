@@ -26,9 +26,10 @@ public class UnsubscribeBarrierTests
 
     /// <summary>
     /// The publisher's batch stops after queuing its message and before it leaves the tracker (the
-    /// hook holds its thread). The subscriber unsubscribes meanwhile: its read loop goes on (other
-    /// clients and its own later commands are read), its confirmation is sent once the publisher
-    /// goes on, after the message, and the publisher never has to publish again for that.
+    /// hook holds its thread). The subscriber unsubscribes meanwhile: nothing waits on a thread (the
+    /// server serves everyone else, the subscriber's read loop pauses asynchronously), its
+    /// confirmation is sent once the publisher goes on, after the message, and the publisher never
+    /// has to publish again for that.
     /// </summary>
     [Fact]
     public async Task A_publisher_stalled_mid_batch_holds_back_only_the_unsubscribers_confirmation()
@@ -45,9 +46,9 @@ public class UnsubscribeBarrierTests
 
         using var stalled = new ManualResetEventSlim();
         using var resume = new ManualResetEventSlim();
-        DeliveryBatch.AfterQueuedHook = batch =>
+        DeliveryBatch.TestHook = (batch, point) =>
         {
-            if (ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
+            if (point == "queued" && ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
             {
                 stalled.Set();
                 resume.Wait(TimeSpan.FromSeconds(30));
@@ -73,9 +74,73 @@ public class UnsubscribeBarrierTests
         }
         finally
         {
-            DeliveryBatch.AfterQueuedHook = null;
+            DeliveryBatch.TestHook = null;
             resume.Set();
         }
+    }
+
+    /// <summary>
+    /// While its unsubscribe barrier is up, a connection changes no subscription: here a publisher's
+    /// batch is held between two PUBLISHes (the first made it wait for the barrier's sake), and the
+    /// subscriber pipelines UNSUBSCRIBE y, SUBSCRIBE z. Had SUBSCRIBE z registered meanwhile, the
+    /// second PUBLISH (to z) would be queued ahead of the barrier, before the subscribe confirmation.
+    /// Whatever the timing, a message of z comes only after z's subscribe confirmation.
+    /// </summary>
+    [Fact]
+    public async Task No_subscription_changes_while_the_barrier_is_up_so_no_message_overtakes_a_subscribe_confirmation()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var publisher = await RawClient.ConnectAsync(server.Port);
+        await using var subscriber = await RawClient.ConnectAsync(server.Port);
+        await using var bystander = await RawClient.ConnectAsync(server.Port);
+        await publisher.SendAsync(RawClient.Command("CLIENT", "SETNAME", "publisher"));
+        await publisher.ExpectAsync("+OK\r\n");
+        var publisherBatch = (await ConnectionOfAsync(server, "publisher")).Batch;
+        await bystander.SendAsync(RawClient.Command("SUBSCRIBE", "w"));
+        await bystander.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$1\r\nw\r\n:1\r\n");
+        await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "y"));
+        await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$1\r\ny\r\n:1\r\n");
+
+        using var stalled = new ManualResetEventSlim();
+        using var resume = new ManualResetEventSlim();
+        DeliveryBatch.TestHook = (batch, point) =>
+        {
+            if (point == "command" && ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
+            {
+                stalled.Set();
+                resume.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        try
+        {
+            // The first PUBLISH reads w's list (the batch enters the tracker); the hook holds it after that command.
+            await publisher.SendAsync([.. RawClient.Command("PUBLISH", "w", "x"), .. RawClient.Command("PUBLISH", "z", "m")]);
+            Assert.True(stalled.Wait(TimeSpan.FromSeconds(10)), "the publisher's batch reached the hook");
+            await subscriber.SendAsync([.. RawClient.Command("UNSUBSCRIBE", "y"), .. RawClient.Command("SUBSCRIBE", "z"), .. RawClient.Command("PING")]);
+            await TaskTimeoutExtensions.WaitUntil(
+                () => server.Context.Registry.SubscriberCount("y"u8, shard: false) == 0, "the subscriber left y");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+            Assert.Equal(0, server.Context.Registry.SubscriberCount("z"u8, shard: false)); // SUBSCRIBE z waits for the barrier
+        }
+        finally
+        {
+            resume.Set();
+            DeliveryBatch.TestHook = null;
+        }
+
+        await publisher.ExpectAsync(":1\r\n");
+        var publishedToZ = await publisher.ReadAsync(4); // :0 or :1, as the two connections raced
+        await subscriber.ExpectAsync("*3\r\n$11\r\nunsubscribe\r\n$1\r\ny\r\n:0\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nz\r\n:1\r\n");
+        if (publishedToZ == ":1\r\n")
+        {
+            await subscriber.ExpectAsync("*3\r\n$7\r\nmessage\r\n$1\r\nz\r\n$1\r\nm\r\n");
+        }
+        else
+        {
+            Assert.Equal(":0\r\n", publishedToZ);
+        }
+
+        await subscriber.ExpectAsync("*2\r\n$4\r\npong\r\n$0\r\n\r\n"); // PING while subscribed (RESP2)
     }
 
     /// <summary>
@@ -148,6 +213,6 @@ public class UnsubscribeBarrierTests
     }
 }
 
-/// <summary>Tests that set <see cref="DeliveryBatch.AfterQueuedHook"/> do not run beside each other.</summary>
+/// <summary>Tests that set <see cref="DeliveryBatch.TestHook"/> do not run beside each other.</summary>
 [CollectionDefinition(nameof(DeliveryBatchHookCollection))]
 public sealed class DeliveryBatchHookCollection;
