@@ -9,15 +9,19 @@ internal enum SubscriptionKind
 
 /// <summary>
 /// One client's own subscriptions (the reverse index), so that unsubscribing everything or a
-/// disconnect touches only what this client holds. Changed only by the client's read loop;
+/// disconnect touches only what this client holds. Adding or removing one name is O(1) (a hash
+/// map from name to its subscription sequence number); the subscription order is rebuilt only for
+/// unsubscribe-all, so a client holding a million names cannot make a single UNSUBSCRIBE or its
+/// disconnect cost time proportional to what it holds per name. Changed only by the client's read loop;
 /// the counts are read by other threads for CLIENT LIST, and the names (under <see cref="_lock"/>,
 /// which every change takes) by ACL SETUSER deciding whether to close the client.
 /// </summary>
 internal sealed class ClientSubscriptions
 {
-    private readonly OrderedDictionary<byte[], bool> _channels = new(ByteArrayComparer.Instance);
-    private readonly OrderedDictionary<byte[], bool> _patterns = new(ByteArrayComparer.Instance);
-    private readonly OrderedDictionary<byte[], bool> _shard = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], long> _channels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], long> _patterns = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], long> _shard = new(ByteArrayComparer.Instance);
+    private long _sequence;
     private readonly Lock _lock = new();
     private volatile int _channelCount;
     private volatile int _patternCount;
@@ -42,7 +46,7 @@ internal sealed class ClientSubscriptions
         var key = name.ToArray();
         lock (_lock)
         {
-            if (!Set(kind).TryAdd(key, true))
+            if (!Set(kind).TryAdd(key, ++_sequence))
             {
                 return null;
             }
@@ -91,26 +95,59 @@ internal sealed class ClientSubscriptions
     {
         lock (_lock)
         {
-            return [.. Set(kind).Keys];
+            return InOrder(Set(kind));
         }
     }
 
-    /// <summary>Removes everything without confirmations (RESET, disconnect).</summary>
+    /// <summary>Removes everything without confirmations (RESET, disconnect): the client's own maps are
+    /// emptied in one step, then each name leaves the registry.</summary>
     public void RemoveAll(ISubscriber subscriber, SubscriptionRegistry registry)
     {
-        foreach (var kind in (ReadOnlySpan<SubscriptionKind>)[SubscriptionKind.Channel, SubscriptionKind.Pattern, SubscriptionKind.Shard])
+        byte[][] channels, patterns, shard;
+        lock (_lock)
         {
-            foreach (var name in Names(kind))
-            {
-                lock (_lock)
-                {
-                    Set(kind).Remove(name);
-                    UpdateCounts();
-                }
-
-                Unregister(kind, subscriber, name, registry);
-            }
+            channels = InOrder(_channels);
+            patterns = InOrder(_patterns);
+            shard = InOrder(_shard);
+            _channels.Clear();
+            _patterns.Clear();
+            _shard.Clear();
+            _channels.TrimExcess();
+            _patterns.TrimExcess();
+            _shard.TrimExcess();
+            UpdateCounts();
         }
+
+        foreach (var name in channels)
+        {
+            Unregister(SubscriptionKind.Channel, subscriber, name, registry);
+        }
+
+        foreach (var name in patterns)
+        {
+            Unregister(SubscriptionKind.Pattern, subscriber, name, registry);
+        }
+
+        foreach (var name in shard)
+        {
+            Unregister(SubscriptionKind.Shard, subscriber, name, registry);
+        }
+    }
+
+    /// <summary>The names of <paramref name="set"/> in subscription order.</summary>
+    private static byte[][] InOrder(Dictionary<byte[], long> set)
+    {
+        var names = new byte[set.Count][];
+        var order = new long[set.Count];
+        var i = 0;
+        foreach (var (name, sequence) in set)
+        {
+            names[i] = name;
+            order[i++] = sequence;
+        }
+
+        Array.Sort(order, names);
+        return names;
     }
 
     private static void Unregister(SubscriptionKind kind, ISubscriber subscriber, byte[] key, SubscriptionRegistry registry)
@@ -129,7 +166,7 @@ internal sealed class ClientSubscriptions
         }
     }
 
-    private OrderedDictionary<byte[], bool> Set(SubscriptionKind kind) => kind switch
+    private Dictionary<byte[], long> Set(SubscriptionKind kind) => kind switch
     {
         SubscriptionKind.Channel => _channels,
         SubscriptionKind.Pattern => _patterns,
