@@ -29,7 +29,8 @@ namespace Notistream.LoadGen
               --duration        seconds per case, the first 20% (at most 1 s) is warm-up (default 5)
               --smoke           tiny sizes, 1 s per case: proves it works, measures nothing
               --json FILE|-     also write the results as JSON (- : JSON on stdout, the table on stderr)
-              --server-pid PID  server process, for its memory per connection (VmRSS); else n/a
+              --server-pid PID  server process, for its memory per connection (VmRSS) and its CPU time
+                                (/proc/PID/stat) per delivery in the throughput and latency cases; else n/a
             sizes:
               --publishers N (4) --pipeline N (64) --payload BYTES (64) --subscribers 1,50,500
               --channels N (10000) --channels-per-connection N (100) --patterns 0,100,1000,10000

@@ -42,6 +42,30 @@ public class ComparisonTests
     }
 
     [Fact]
+    public void Server_CPU_per_delivery_is_compared_and_the_cores_used_are_shown_beside_it()
+    {
+        // Over a 2 s window with 4M deliveries: redis-server used 2 CPU s, ours 1.5 CPU s; the generator 1 and 3.
+        RunReport Cpu(string server, double? serverCpu, double generatorCpu) => new(
+            "127.0.0.1:1",
+            server,
+            DateTimeOffset.UnixEpoch,
+            "",
+            [
+                new ScenarioResult("fanout", "fanout N=50", new DeliveryReport(10, 0, 0, 0),
+                    CpuSample.Metrics(new(serverCpu is null ? null : 10, 5), new(10 + serverCpu, 5 + generatorCpu), 2.0, 4_000_000), []),
+            ]);
+
+        var lines = Comparison.Format([Cpu("redis 7.0.15", 2, 1)], [Cpu("notistream 1.0", 1.5, 3)]).Split('\n');
+        Assert.Equal("| fanout N=50 | server CPU | cores | 1 | 0.75 |  |  | 1 | 0.75 |", lines[2]);
+        Assert.Equal("| fanout N=50 | server CPU per 1M deliveries | CPU s | 0.5 | 0.375 | 0.75 | better 1.33x | 0.5 | 0.375 |", lines[3]);
+        Assert.Equal("| fanout N=50 | generator CPU | cores | 0.5 | 1.5 |  |  | 0.5 | 1.5 |", lines[4]);
+
+        // Without --server-pid the server's figures are n/a, and so is the ratio.
+        var none = Comparison.Format([Cpu("redis 7.0.15", null, 1)], [Cpu("notistream 1.0", null, 3)]);
+        Assert.Contains("| fanout N=50 | server CPU per 1M deliveries | CPU s | n/a | n/a | n/a |  |  |  |", none, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Command_line_sizes_and_bad_usage()
     {
         var (options, json) = Cli.Parse(["--smoke", "--port", "7000", "--scenario", "fanout,latency", "--duration", "2.5", "--json", "-"]);

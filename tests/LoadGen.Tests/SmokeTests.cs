@@ -4,14 +4,17 @@ using Notistream.Testing;
 
 namespace Notistream.LoadGen.Tests;
 
-/// <summary>Every scenario in smoke sizes against our server and against redis-server: nothing lost, real figures.</summary>
+/// <summary>
+/// Every scenario in smoke sizes against our server and against redis-server: nothing lost, real figures.
+/// Our server runs inside the test process, so only redis-server's run has a <c>--server-pid</c>.
+/// </summary>
 public class SmokeTests
 {
     [Fact]
     public async Task Every_scenario_against_our_server_delivers_every_message()
     {
         await using var server = await NotistreamServer.StartAsync();
-        var report = await RunAsync(server.Port);
+        var report = await RunAsync(server.Port, serverPid: null);
         Assert.StartsWith("notistream ", report.Server, StringComparison.Ordinal);
     }
 
@@ -19,7 +22,7 @@ public class SmokeTests
     public async Task Every_scenario_against_redis_server_delivers_every_message()
     {
         await using var server = await RedisServerProcess.StartAsync("--maxclients", "1000");
-        var report = await RunAsync(server.Port);
+        var report = await RunAsync(server.Port, server.Pid);
         Assert.StartsWith("redis 7", report.Server, StringComparison.Ordinal);
     }
 
@@ -52,9 +55,9 @@ public class SmokeTests
         Assert.Contains("INVALID", TableWriter.Format(report), StringComparison.Ordinal);
     }
 
-    private static async Task<RunReport> RunAsync(int port)
+    private static async Task<RunReport> RunAsync(int port, int? serverPid)
     {
-        var options = LoadGenOptions.Smoke("127.0.0.1", port) with { DurationSeconds = 0.6 };
+        var options = LoadGenOptions.Smoke("127.0.0.1", port) with { DurationSeconds = 0.6, ServerPid = serverPid };
         var report = await LoadGenerator.RunAsync(options).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
         var text = TableWriter.Format(report);
@@ -95,9 +98,32 @@ public class SmokeTests
         Assert.True(Figure(latency.Case, "p50") <= Figure(latency.Case, "p99"));
         Assert.True(Figure(latency.Case, "p99") <= Figure(latency.Case, "max"));
 
-        // Without --server-pid there is no memory figure, and the publish to one idle subscriber arrived.
+        // The server's CPU time over each throughput and latency case's window, with --server-pid; the
+        // generator's always. The throughput cases keep the server busy for tens of 10 ms ticks; the
+        // latency case's few thousand deliveries may take less than one.
+        foreach (var result in report.Results.Where(r => r.Scenario is "fanout" or "channels" or "patterns" or "latency" && !r.Case.Contains(" / ", StringComparison.Ordinal)))
+        {
+            double? Cpu(string metric) => result.Metrics.Single(m => m.Name == metric).Value;
+            Assert.True(Cpu("generator CPU") > 0, $"{result.Case} generator CPU = {Cpu("generator CPU")}");
+            if (serverPid is null)
+            {
+                Assert.Null(Cpu("server CPU"));
+                Assert.Null(Cpu("server CPU per 1M deliveries"));
+            }
+            else if (result.Scenario == "latency")
+            {
+                Assert.True(Cpu("server CPU per 1M deliveries") >= 0, $"{result.Case}: {Cpu("server CPU per 1M deliveries")}");
+            }
+            else
+            {
+                Assert.True(Cpu("server CPU") is > 0 and < 64, $"{result.Case} server CPU = {Cpu("server CPU")}");
+                Assert.True(Cpu("server CPU per 1M deliveries") > 0, $"{result.Case}: {Cpu("server CPU per 1M deliveries")}");
+            }
+        }
+
+        // The server's memory with --server-pid, none without; the publish to one idle subscriber arrived.
         var idle = report.Results.Single(r => r.Scenario == "connections");
-        Assert.Null(idle.Metrics.Single(m => m.Name == "server RSS per connection").Value);
+        Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server RSS per connection").Value is null);
         Assert.Equal(1, idle.Delivery.Received);
 
         Assert.Equal(report.ToJson(), RunReport.FromJson(report.ToJson()).ToJson());

@@ -22,6 +22,9 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The redis-server process, e.g. for reading its memory or CPU time under /proc.</summary>
+    public int Pid => _process.Id;
+
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
     public string Output

@@ -67,6 +67,16 @@ internal static class LatencyScenario
                 Priority = ThreadPriority.AboveNormal,
             };
             pacer.Start();
+
+            // The CPU time is taken over the samples' window: from the first message whose latency counts
+            // until every message has been delivered.
+            var toWindow = run.MeasureFrom - Stopwatch.GetTimestamp();
+            if (toWindow > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds((double)toWindow / Stopwatch.Frequency)).ConfigureAwait(false);
+            }
+
+            var (t0, cpu0) = (Stopwatch.GetTimestamp(), CpuSample.Take(options.ServerPid));
             await Task.Run(pacer.Join).ConfigureAwait(false);
             var sentSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (paceError is not null)
@@ -90,6 +100,7 @@ internal static class LatencyScenario
                 await Task.Delay(10).ConfigureAwait(false);
             }
 
+            var (t1, cpu1) = (Stopwatch.GetTimestamp(), CpuSample.Take(options.ServerPid));
             run.Stop();
             foreach (var subscriber in subscribers)
             {
@@ -122,6 +133,7 @@ internal static class LatencyScenario
                 Metric.Info("publisher lag p99", Micros(lag.Percentile(99)), "us"),
                 Metric.Info("samples", latency.Count, "msg"),
             };
+            metrics.AddRange(CpuSample.Metrics(cpu0, cpu1, Stopwatch.GetElapsedTime(t0, t1).TotalSeconds, latency.Count));
             return new ScenarioResult("latency", $"latency {rate}/s x {options.LatencySubscribers} subs", delivery, metrics, problems);
         }
         finally

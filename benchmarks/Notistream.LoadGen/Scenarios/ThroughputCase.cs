@@ -12,7 +12,8 @@ namespace Notistream.LoadGen.Scenarios;
 /// pipelining publishers, each sending <c>pipeline</c> pre-encoded PUBLISH frames per write and reading
 /// their replies, round-robin over <see cref="Channels"/>. Publishers stay at most a window of deliveries
 /// ahead of the subscribers, so the figure is what the server sustains, not how much it can buffer.
-/// Rates are taken after a warm-up; afterwards every message is accounted for.
+/// Rates, and the CPU time the server and the generator used, are taken over the same window after a
+/// warm-up; afterwards every message is accounted for.
 /// </summary>
 internal sealed class ThroughputCase : IDisposable
 {
@@ -79,9 +80,9 @@ internal sealed class ThroughputCase : IDisposable
             var duration = TimeSpan.FromSeconds(_options.DurationSeconds);
             var warmup = TimeSpan.FromSeconds(Math.Min(1.0, _options.DurationSeconds * 0.2));
             await Task.Delay(warmup).ConfigureAwait(false);
-            var (published0, delivered0, t0) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp());
+            var (published0, delivered0, t0, cpu0) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options.ServerPid));
             await Task.Delay(duration - warmup).ConfigureAwait(false);
-            var (published1, delivered1, t1) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp());
+            var (published1, delivered1, t1, cpu1) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options.ServerPid));
             _run.Stop();
             await AwaitAll(publishing, "publisher").ConfigureAwait(false);
             await DrainAsync().ConfigureAwait(false);
@@ -100,6 +101,7 @@ internal sealed class ThroughputCase : IDisposable
                 Metric.Higher("deliveries/s", (delivered1 - delivered0) / seconds, "msg/s"),
                 Metric.Info("published", _run.Published, "msg"),
             };
+            metrics.AddRange(CpuSample.Metrics(cpu0, cpu1, seconds, delivered1 - delivered0));
             return (delivery, metrics, _problems);
         }
         finally
