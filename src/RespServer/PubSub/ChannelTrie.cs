@@ -1,14 +1,24 @@
 namespace Notistream.RespServer.PubSub;
 
 /// <summary>
-/// Pattern index. Each pattern hangs off the trie node of its literal prefix, so a PUBLISH walks
-/// the channel's bytes once and tests only the patterns whose literal prefix is a prefix of the
-/// channel; a pattern whose prefix does not match is never looked at (Redis globs every pattern on
-/// every PUBLISH). Matching itself is <see cref="GlobMatcher"/> over the whole channel.
+/// Pattern index. Each pattern hangs off the trie node of its literal prefix (its first
+/// <see cref="MaxDepth"/> bytes at most), so a PUBLISH walks the channel's bytes once and tests only
+/// the patterns whose literal prefix, up to that cap, is a prefix of the channel; a pattern whose
+/// prefix does not match is never looked at (Redis globs every pattern on every PUBLISH). Matching
+/// itself is <see cref="GlobMatcher"/> over the whole channel. Nothing here recurses, and no walk
+/// goes deeper than <see cref="MaxDepth"/>, whatever the length of a pattern or channel.
 /// Not thread-safe: <see cref="SubscriptionRegistry"/> guards it with a reader/writer lock.
 /// </summary>
 internal sealed class ChannelTrie
 {
+    /// <summary>
+    /// The longest literal prefix the trie indexes. A pattern with a longer one hangs at the node of
+    /// its first <see cref="MaxDepth"/> bytes: a PUBLISH tests it when the channel starts with those
+    /// bytes, and <see cref="GlobMatcher"/> checks the rest, so results are the same. Without the cap
+    /// a 1 MB pattern of plain letters would build a million nodes under the write lock.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     private readonly Node _root = new();
 
     public int Count { get; private set; }
@@ -16,8 +26,7 @@ internal sealed class ChannelTrie
     public void Add(PatternSubscription subscription)
     {
         var node = _root;
-        var prefix = subscription.Pattern.AsSpan(0, subscription.PrefixLength);
-        foreach (var b in prefix)
+        foreach (var b in IndexedPrefix(subscription))
         {
             node = node.GetOrAddChild(b);
         }
@@ -28,10 +37,29 @@ internal sealed class ChannelTrie
 
     public bool Remove(PatternSubscription subscription)
     {
-        var prefix = subscription.Pattern.AsSpan(0, subscription.PrefixLength);
-        if (!Remove(_root, prefix, subscription))
+        // Walks down recording the path (at most MaxDepth + 1 nodes), then prunes the nodes left
+        // empty from the bottom up.
+        var prefix = IndexedPrefix(subscription);
+        var path = new Node[prefix.Length + 1];
+        path[0] = _root;
+        for (var depth = 0; depth < prefix.Length; depth++)
+        {
+            if (path[depth].GetChild(prefix[depth]) is not { } child)
+            {
+                return false;
+            }
+
+            path[depth + 1] = child;
+        }
+
+        if (path[prefix.Length].Patterns is not { } patterns || !patterns.Remove(subscription))
         {
             return false;
+        }
+
+        for (var depth = prefix.Length - 1; depth >= 0 && path[depth + 1].IsEmpty; depth--)
+        {
+            path[depth].RemoveChild(prefix[depth]);
         }
 
         Count--;
@@ -91,26 +119,27 @@ internal sealed class ChannelTrie
         return count;
     }
 
-    private static bool Remove(Node node, ReadOnlySpan<byte> prefix, PatternSubscription subscription)
+    /// <summary>Nodes in the trie, the root included (for tests).</summary>
+    public int NodeCount()
     {
-        if (prefix.IsEmpty)
+        var count = 0;
+        var pending = new Stack<Node>();
+        pending.Push(_root);
+        while (pending.TryPop(out var node))
         {
-            return node.Patterns is not null && node.Patterns.Remove(subscription);
+            count++;
+            foreach (var child in node.Children)
+            {
+                pending.Push(child);
+            }
         }
 
-        var child = node.GetChild(prefix[0]);
-        if (child is null || !Remove(child, prefix[1..], subscription))
-        {
-            return false;
-        }
-
-        if (child.IsEmpty)
-        {
-            node.RemoveChild(prefix[0]);
-        }
-
-        return true;
+        return count;
     }
+
+    /// <summary>The bytes of the pattern's literal prefix the trie indexes: at most <see cref="MaxDepth"/>.</summary>
+    private static ReadOnlySpan<byte> IndexedPrefix(PatternSubscription subscription)
+        => subscription.Pattern.AsSpan(0, Math.Min(subscription.PrefixLength, MaxDepth));
 
     private sealed class Node
     {
@@ -120,6 +149,8 @@ internal sealed class ChannelTrie
         public List<PatternSubscription>? Patterns;
 
         public bool IsEmpty => _keys.Length == 0 && (Patterns is null || Patterns.Count == 0);
+
+        public ReadOnlySpan<Node> Children => _children;
 
         public Node? GetChild(byte key)
         {
