@@ -96,4 +96,108 @@ public class GlobAndTrieTests
         trie.Collect("bench.42.x"u8, found);
         Assert.Equal("bench.42.*", Encoding.ASCII.GetString(Assert.Single(found).Pattern));
     }
+
+    [Fact]
+    public void Patterns_longer_than_the_depth_cap_match_exactly_what_the_glob_matcher_finds()
+    {
+        // Patterns and channels around the cap: a shared literal start just short of it, then bytes
+        // that cross it. Patterns deeper than the cap share its last node and only the glob tells them apart.
+        var start = Encoding.ASCII.GetBytes(new string('s', ChannelTrie.MaxDepth - 3));
+        Gen.Select(PatternByte.Array[0, 8].Array[1, 30], ChannelByte.Array[0, 10].Array[1, 20])
+            .Sample((suffixes, channelSuffixes) =>
+            {
+                var trie = new ChannelTrie();
+                var entries = suffixes.Select(s => start.Concat(s).ToArray()).DistinctBy(Convert.ToHexString)
+                    .Select(p => new PatternSubscription(p)).ToList();
+                entries.ForEach(trie.Add);
+                foreach (var channel in channelSuffixes.Select(s => start.Concat(s).ToArray()))
+                {
+                    var found = new List<PatternSubscription>();
+                    trie.Collect(channel, found);
+                    var expected = entries.Where(e => GlobMatcher.IsMatch(e.Pattern, channel)).Select(e => Convert.ToHexString(e.Pattern)).Order();
+                    Assert.Equal(expected, found.Select(e => Convert.ToHexString(e.Pattern)).Order());
+                }
+            }, iter: 2000);
+    }
+
+    [Fact]
+    public void A_pattern_longer_than_the_cap_matches_channels_equal_to_longer_than_and_differing_after_the_cap()
+    {
+        var literal = new string('a', ChannelTrie.MaxDepth) + "bcd";
+        var trie = new ChannelTrie();
+        var exact = new PatternSubscription(Encoding.ASCII.GetBytes(literal));
+        var glob = new PatternSubscription(Encoding.ASCII.GetBytes(literal + "*"));
+        trie.Add(exact);
+        trie.Add(glob);
+
+        string[] Matches(string channel)
+        {
+            var found = new List<PatternSubscription>();
+            trie.Collect(Encoding.ASCII.GetBytes(channel), found);
+            return [.. found.Select(e => Encoding.ASCII.GetString(e.Pattern)).Order()];
+        }
+
+        Assert.Equal([literal, literal + "*"], Matches(literal));
+        Assert.Equal([literal + "*"], Matches(literal + "e"));
+        Assert.Empty(Matches(new string('a', ChannelTrie.MaxDepth) + "bce"));
+        Assert.Empty(Matches(new string('a', ChannelTrie.MaxDepth) + "xcde"));
+        Assert.Empty(Matches(new string('a', ChannelTrie.MaxDepth)));
+        Assert.Empty(Matches(new string('a', ChannelTrie.MaxDepth - 1) + "b"));
+    }
+
+    [Fact]
+    public void Removing_deep_patterns_prunes_the_trie_back_to_empty()
+    {
+        var trie = new ChannelTrie();
+        var entries = new[] { "", "x", "a*", "?" }
+            .SelectMany(tail => new[] { 10, ChannelTrie.MaxDepth - 1, ChannelTrie.MaxDepth, ChannelTrie.MaxDepth + 1, 500 }
+                .Select(length => new PatternSubscription(Encoding.ASCII.GetBytes(new string('p', length) + tail))))
+            .ToList();
+        entries.ForEach(trie.Add);
+
+        // The root, one chain of 'p's as deep as the cap, and an 'x' and an 'a' off p{10} and off p{63}.
+        Assert.Equal(1 + ChannelTrie.MaxDepth + 4, trie.NodeCount());
+        var kept = entries.ToList();
+        foreach (var entry in entries.AsEnumerable().Reverse())
+        {
+            Assert.True(trie.Remove(entry));
+            Assert.False(trie.Remove(entry));
+            kept.Remove(entry);
+
+            // Pruning took nothing the others hang on: each still matches a channel spelled like it.
+            foreach (var other in kept)
+            {
+                var found = new List<PatternSubscription>();
+                trie.Collect(Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(other.Pattern).Replace("*", "").Replace("?", "q")), found);
+                Assert.Contains(other, found);
+            }
+        }
+
+        Assert.Equal(0, trie.Count);
+        Assert.Equal(1, trie.NodeCount());
+    }
+
+    [Fact]
+    public void A_megabyte_literal_prefix_is_added_and_removed_without_a_node_or_a_stack_frame_per_byte()
+    {
+        // Before the cap this built a million nodes and removing it recursed a million frames deep,
+        // a stack overflow that ends the process.
+        var pattern = new byte[1024 * 1024];
+        pattern.AsSpan().Fill((byte)'m');
+        var entry = new PatternSubscription(pattern);
+        var trie = new ChannelTrie();
+        trie.Add(entry);
+        Assert.Equal(ChannelTrie.MaxDepth + 1, trie.NodeCount());
+
+        var found = new List<PatternSubscription>();
+        trie.Collect(pattern, found);
+        Assert.Same(entry, Assert.Single(found));
+        found.Clear();
+        trie.Collect(pattern.AsSpan(0, pattern.Length - 1), found);
+        Assert.Empty(found);
+
+        Assert.True(trie.Remove(entry));
+        Assert.Equal(0, trie.Count);
+        Assert.Equal(1, trie.NodeCount());
+    }
 }
