@@ -66,8 +66,11 @@ internal sealed class ChannelTrie
         return true;
     }
 
-    /// <summary>Adds to <paramref name="matches"/> every pattern that matches <paramref name="channel"/>.</summary>
-    public void Collect(ReadOnlySpan<byte> channel, List<PatternSubscription> matches)
+    /// <summary>Adds to <paramref name="matches"/> every pattern whose indexed prefix is a prefix of
+    /// <paramref name="channel"/>: the candidates, which the caller tests with <see cref="GlobMatcher"/>
+    /// after leaving the lock (a glob's worst case is pattern length times channel length, and no lock
+    /// is held for a time an input chooses).</summary>
+    public void CollectCandidates(ReadOnlySpan<byte> channel, List<PatternSubscription> matches)
     {
         var node = _root;
         var depth = 0;
@@ -75,13 +78,7 @@ internal sealed class ChannelTrie
         {
             if (node.Patterns is { } patterns)
             {
-                foreach (var candidate in patterns)
-                {
-                    if (GlobMatcher.IsMatch(candidate.Pattern, channel))
-                    {
-                        matches.Add(candidate);
-                    }
-                }
+                matches.AddRange(patterns);
             }
 
             if (depth == channel.Length)
@@ -98,6 +95,24 @@ internal sealed class ChannelTrie
             node = next;
             depth++;
         }
+    }
+
+    /// <summary>Adds to <paramref name="matches"/> every pattern that matches <paramref name="channel"/>
+    /// (the candidates, tested with <see cref="GlobMatcher"/>; tests and benchmarks).</summary>
+    public void Collect(ReadOnlySpan<byte> channel, List<PatternSubscription> matches)
+    {
+        var start = matches.Count;
+        CollectCandidates(channel, matches);
+        var kept = start;
+        for (var i = start; i < matches.Count; i++)
+        {
+            if (GlobMatcher.IsMatch(matches[i].Pattern, channel))
+            {
+                matches[kept++] = matches[i];
+            }
+        }
+
+        matches.RemoveRange(kept, matches.Count - kept);
     }
 
     /// <summary>How many patterns a PUBLISH to <paramref name="channel"/> tests (for tests and benchmarks).</summary>

@@ -147,7 +147,7 @@ internal sealed class SubscriptionRegistry
         _trieLock.EnterReadLock();
         try
         {
-            _trie.Collect(channel, matches);
+            _trie.CollectCandidates(channel, matches);
         }
         finally
         {
@@ -156,9 +156,14 @@ internal sealed class SubscriptionRegistry
 
         try
         {
+            // Matched outside the lock: a candidate's pattern and subscriber list stay valid after a
+            // concurrent PUNSUBSCRIBE (the list is then empty, or holds who is still subscribed).
             foreach (var match in matches)
             {
-                receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message, batch);
+                if (GlobMatcher.IsMatch(match.Pattern, channel))
+                {
+                    receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message, batch);
+                }
             }
         }
         finally
