@@ -216,8 +216,14 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         Log.Stopped(logger);
     }
 
+    /// <summary>First pause after a failed accept; each failure in a row doubles it, up to <see cref="MaxAcceptBackoff"/>.</summary>
+    private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(5);
+
+    private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromSeconds(1);
+
     private async Task AcceptLoopAsync(Socket listener, bool tls, CancellationToken stoppingToken)
     {
+        var backoff = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
             Socket socket;
@@ -230,12 +236,32 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             {
                 return;
             }
-            catch (SocketException ex)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
             {
+                // That client left before it was accepted; the next one is unaffected.
                 Log.AcceptFailed(logger, ex.Message);
                 continue;
             }
+            catch (SocketException ex)
+            {
+                // Out of file descriptors (or memory): the client stays in the backlog and the next accept
+                // fails at once, so retrying at once is a hot loop. Back off as Go's net/http does, and log
+                // once per pause rather than once per failure.
+                backoff = backoff == TimeSpan.Zero ? MinAcceptBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxAcceptBackoff.Ticks));
+                Log.AcceptBackoff(logger, ex.Message, (int)backoff.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
 
+                continue;
+            }
+
+            backoff = TimeSpan.Zero;
             Accept(socket, tls, stoppingToken);
         }
     }
@@ -415,6 +441,9 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Accepting a client connection failed: {Reason}")]
         public static partial void AcceptFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Accepting a client connection failed: {Reason}; retrying in {Delay} ms")]
+        public static partial void AcceptBackoff(ILogger logger, string reason, int delay);
 
         [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Accepted client id={Id} addr={Address}")]
         public static partial void Accepted(ILogger logger, long id, string address);
