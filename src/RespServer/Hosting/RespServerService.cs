@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -17,7 +18,8 @@ namespace Notistream.RespServer.Hosting;
 internal sealed partial class RespServerService(ServerContext server, CommandTable commands, ILogger<RespServerService> logger) : BackgroundService
 {
     private readonly List<(Socket Socket, bool Tls)> _listeners = [];
-    private readonly HashSet<Task> _connections = [];
+    /// <summary>Running connections and TLS handshakes, for the shutdown to wait for.</summary>
+    private readonly ConcurrentDictionary<Task, RespConnection?> _connections = new();
     private readonly object _connectionsLock = new();
     private bool _stopping;
     private TlsAcceptor? _tls;
@@ -194,11 +196,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             client.RequestClose();
         }
 
-        Task[] connections;
-        lock (_connectionsLock)
-        {
-            connections = [.. _connections];
-        }
+        Task[] connections = [.. _connections.Keys];
 
         try
         {
@@ -345,25 +343,28 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         Track(Task.Run(() => client.RunAsync(commands)), client);
     }
 
+    /// <summary>
+    /// Keeps <paramref name="task"/> for the shutdown until it ends. Its end is handled on the thread that
+    /// ends it, without a lock or a work item of its own: thousands of connections may end at once.
+    /// </summary>
     private void Track(Task task, RespConnection? client)
     {
-        lock (_connectionsLock)
+        _connections[task] = client;
+        task.ContinueWith(
+            static (ended, state) => ((RespServerService)state!).Ended(ended),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void Ended(Task task)
+    {
+        _connections.TryRemove(task, out var client);
+        if (task.Exception is { } error)
         {
-            _connections.Add(task);
+            Log.ConnectionFailed(logger, client?.Id ?? 0, error.GetBaseException());
         }
-
-        task.ContinueWith(t =>
-        {
-            lock (_connectionsLock)
-            {
-                _connections.Remove(t);
-            }
-
-            if (t.Exception is { } error)
-            {
-                Log.ConnectionFailed(logger, client?.Id ?? 0, error.GetBaseException());
-            }
-        }, TaskScheduler.Default);
     }
 
     /// <summary>
