@@ -20,9 +20,13 @@ public sealed class AcceptBackoffTests
         await using var server = await ServerProcess.StartAsync(FreePort.Next());
         var pid = server.Process.Id;
 
+        // At its descriptor limit the .NET runtime cannot start a thread (it needs descriptors to), and
+        // aborts with "Out of memory." if the thread pool grows then. Many clients at once first, while
+        // descriptors are plenty, let the pool grow to what the rest of the test needs.
+        await WarmUpAsync(server.Port);
+
         // Room for a few connections more than the server has open now.
         const int Room = 8;
-        await Task.Delay(200, Token); // the start-up probe's connection is closed by then
         ProcessControl.SetDescriptorLimit(pid, ProcessControl.OpenDescriptors(pid) + Room);
 
         // Clients connect (the kernel completes the handshake) until one is no longer served: from
@@ -34,6 +38,7 @@ public sealed class AcceptBackoffTests
             while (waiting.Count == 0)
             {
                 Assert.True(served.Count <= 4 * Room, "the server went on accepting past its descriptor limit");
+                Assert.False(server.Process.HasExited, $"the server exited:\n{server.Output}");
                 var client = await WireClient.ConnectAsync(server.Port);
                 await client.SendAsync("PING");
                 if (await AnsweredAsync(client, TimeSpan.FromSeconds(1)))
@@ -75,14 +80,21 @@ public sealed class AcceptBackoffTests
             }
 
             served.Clear();
-            foreach (var client in waiting)
+            try
             {
-                Assert.Equal("PONG", await client.ReadAsync(TimeSpan.FromSeconds(10)));
-            }
+                foreach (var client in waiting)
+                {
+                    Assert.Equal("PONG", await client.ReadAsync(TimeSpan.FromSeconds(10)));
+                }
 
-            await using var late = await WireClient.ConnectAsync(server.Port);
-            await late.SendAsync("PING");
-            Assert.Equal("PONG", await late.ReadAsync(TimeSpan.FromSeconds(10)));
+                await using var late = await WireClient.ConnectAsync(server.Port);
+                await late.SendAsync("PING");
+                Assert.Equal("PONG", await late.ReadAsync(TimeSpan.FromSeconds(10)));
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                Assert.Fail($"not served after descriptors were freed ({ex.Message}); server {(server.Process.HasExited ? "exited" : "running")}:\n{server.Output}");
+            }
         }
         finally
         {
@@ -91,6 +103,18 @@ public sealed class AcceptBackoffTests
                 await client.DisposeAsync();
             }
         }
+    }
+
+    private static async Task WarmUpAsync(int port)
+    {
+        var clients = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => WireClient.ConnectAsync(port)));
+        await Task.WhenAll(clients.Select(async client => Assert.Equal("PONG", await client.CallAsync("PING"))));
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        await Task.Delay(500, Token); // their ends are handled by then
     }
 
     private static async Task<bool> AnsweredAsync(WireClient client, TimeSpan timeout)
