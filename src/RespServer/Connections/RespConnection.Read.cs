@@ -33,6 +33,14 @@ internal sealed partial class RespConnection
             // Before the close below marks every connection closed.
             var (end, reason) = DescribeEnd();
             EndWith(end, reason);
+
+            // The end runs on the thread pool, never on the socket event thread the read loop ran inline
+            // on: that thread serves many other clients, and the end takes shared locks and closes the socket.
+            if (!Thread.CurrentThread.IsThreadPoolThread)
+            {
+                await Task.Yield();
+            }
+
             try
             {
                 FlushStats();

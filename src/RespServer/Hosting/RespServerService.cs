@@ -28,9 +28,10 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     /// much input; a larger partial frame moves out of the pipe into the connection's own buffer. An idle
     /// connection keeps one segment for its pending read, so segments are 4 KiB: 10,000 idle subscribers
     /// cost about 11 KiB each instead of 20 KiB with 16 KiB segments, at the same throughput.
-    /// The read loop runs inline, on the thread whose receive filled the pipe (see <see cref="ReceiveInline"/>).</summary>
-    private static readonly PipeOptions ReceiveOptions = new(
-        readerScheduler: PipeScheduler.Inline,
+    /// The read loop runs inline, on the thread whose receive filled the pipe (see <see cref="ReceiveInline"/>),
+    /// until the connection's input ends (<see cref="ReceiveScheduler"/>).</summary>
+    private static PipeOptions ReceiveOptions(ReceiveScheduler scheduler) => new(
+        readerScheduler: scheduler,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,
         minimumSegmentSize: 4 * 1024,
@@ -309,7 +310,10 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             return;
         }
 
-        Start(new SocketTransport(SocketConnection.Create(socket, SendOptions, ReceiveOptions, ReceiveInline)));
+        var scheduler = new ReceiveScheduler();
+        var connection = SocketConnection.Create(socket, SendOptions, ReceiveOptions(scheduler), ReceiveInline);
+        scheduler.Connection = connection;
+        Start(new SocketTransport(connection));
     }
 
     /// <summary>The handshake runs off the accept loop; a client that fails it never becomes a connection.</summary>
@@ -418,6 +422,38 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         catch (OperationCanceledException)
         {
             // stopping
+        }
+    }
+
+    /// <summary>
+    /// One connection's receive-pipe reader scheduler: the read loop runs inline on the thread whose receive
+    /// filled the pipe (a socket event thread) while input arrives, and moves to the thread pool once the
+    /// input has ended. The library records why (<see cref="SocketConnection.ShutdownKind"/>: end of stream,
+    /// reset, abort) before it completes the pipe, so the read that returns the end, a reset's exception
+    /// rethrown through the read loop, and the connection's clean-up after it (unsubscribe, wait for the
+    /// writer, close) never run on an event thread, which meanwhile serves every other client on it. When
+    /// 10,000 clients went at once, that clean-up held the event threads for hundreds of milliseconds.
+    /// </summary>
+    private sealed class ReceiveScheduler : PipeScheduler
+    {
+        private SocketConnection? _connection;
+
+        /// <summary>Set once the connection exists (it starts receiving in its constructor); until then inline.</summary>
+        public SocketConnection? Connection
+        {
+            set => Volatile.Write(ref _connection, value);
+        }
+
+        public override void Schedule(Action<object?> action, object? state)
+        {
+            if (Volatile.Read(ref _connection) is { ShutdownKind: not PipeShutdownKind.None })
+            {
+                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(action, state, preferLocal: false);
+            }
+            else
+            {
+                action(state);
+            }
         }
     }
 
