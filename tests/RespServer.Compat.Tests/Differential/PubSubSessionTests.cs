@@ -106,7 +106,7 @@ public sealed class PubSubSessionTests(ServerPair servers) : IClassFixture<Serve
             .Cmd("SUBSCRIBE", "a").Cmd("PSUBSCRIBE", "a*")
             .On(1).Cmd("SUBSCRIBE", "a")
 
-            // 20 PUBLISH in one write, more than a small batch (PublishFlush.LargeBatch, 16 commands), a
+            // 20 PUBLISH in one write, more than a small batch (Tuning.LargeBatch, 16 commands), a
             // PING after every fifth: each PUBLISH answers its own two messages, then :3; the other
             // subscriber gets all 20 in order.
             .On(0).Pipeline(
