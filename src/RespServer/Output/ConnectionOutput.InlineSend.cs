@@ -52,12 +52,7 @@ internal sealed partial class ConnectionOutput
                 return;
             }
 
-            batch = _pending;
-            _pending = _inline;
-            _inline = batch;
-            held = _pendingHeld;
-            _pendingHeld = 0;
-            _sendingHeld += held;
+            batch = TakePendingLocked(ref _inline, out held);
             _inlineSending = true;
             socket = _socket;
         }

@@ -33,6 +33,19 @@ internal sealed partial class ConnectionOutput
     private bool IsFinishedLocked() => _dropped
         || (_completed && !_inlineSending && _pending.Count == 0 && _deferred.Count == 0 && _awaited is not { Count: > 0 });
 
+    /// <summary>Hands the pending segments to a sender: <paramref name="spare"/> (empty) becomes the pending
+    /// list, and their held bytes count as being sent until the sender subtracts <paramref name="held"/>.</summary>
+    private List<OutputSegment> TakePendingLocked(ref List<OutputSegment> spare, out long held)
+    {
+        var batch = _pending;
+        _pending = spare;
+        spare = batch;
+        held = _pendingHeld;
+        _pendingHeld = 0;
+        _sendingHeld += held;
+        return batch;
+    }
+
     private void WakeWriterLocked()
     {
         if (_waiting && (CanSendLocked() || IsFinishedLocked()))
@@ -111,12 +124,7 @@ internal sealed partial class ConnectionOutput
                 else
                 {
                     wait = default;
-                    batch = _pending;
-                    _pending = _writing;
-                    _writing = batch;
-                    held = _pendingHeld;
-                    _pendingHeld = 0;
-                    _sendingHeld += held;
+                    batch = TakePendingLocked(ref _writing, out held);
                 }
             }
 
@@ -131,9 +139,16 @@ internal sealed partial class ConnectionOutput
             Exception? failure = null;
             try
             {
-                (bytes, open) = socket is not null
-                    ? await SendBatchAsync(socket, batch).ConfigureAwait(false)
-                    : await WriteBatchAsync(writer!, batch).ConfigureAwait(false);
+                if (socket is not null)
+                {
+                    (bytes, open) = await SendBatchAsync(socket, batch).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Written and flushed here rather than in an async helper: no state machine per batch.
+                    bytes = WriteBatch(writer!, batch);
+                    open = !ConnectionErrors.IsPipeClosed(await writer!.FlushAsync().ConfigureAwait(false));
+                }
             }
             catch (Exception ex)
             {
@@ -238,8 +253,8 @@ internal sealed partial class ConnectionOutput
         }
     }
 
-    /// <summary>Copies the batch into the pipe, gives every segment back even when the pipe throws, and flushes.</summary>
-    private static async ValueTask<(long Bytes, bool Open)> WriteBatchAsync(PipeWriter writer, List<OutputSegment> batch)
+    /// <summary>Copies the batch into the pipe and gives every segment back, even when the pipe throws.</summary>
+    private static long WriteBatch(PipeWriter writer, List<OutputSegment> batch)
     {
         long bytes = 0;
         try
@@ -255,8 +270,7 @@ internal sealed partial class ConnectionOutput
             OutputSegment.ReleaseAll(batch);
         }
 
-        var flush = await writer.FlushAsync().ConfigureAwait(false);
-        return (bytes, !ConnectionErrors.IsPipeClosed(flush));
+        return bytes;
     }
 
     /// <summary>Accounts for <paramref name="bytes"/> handed to the socket; wakes a read side waiting for the drain.</summary>
