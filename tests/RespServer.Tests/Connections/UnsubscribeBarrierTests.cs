@@ -44,21 +44,11 @@ public class UnsubscribeBarrierTests
         await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "ch"));
         await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
 
-        using var stalled = new ManualResetEventSlim();
-        using var resume = new ManualResetEventSlim();
-        DeliveryBatch.TestHook = (batch, point) =>
-        {
-            if (point == "queued" && ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
-            {
-                stalled.Set();
-                resume.Wait(TimeSpan.FromSeconds(30));
-            }
-        };
-        try
+        using (var stall = new BatchStall(publisherBatch, "queued"))
         {
             await publisher.SendAsync(RawClient.Command("PUBLISH", "ch", "m"));
             // Queued on the subscriber's output before the hook; the publisher's thread sends it at its batch's end.
-            Assert.True(stalled.Wait(TimeSpan.FromSeconds(10)), "the publisher's batch reached the hook");
+            Assert.True(stall.Reached(), "the publisher's batch reached the hook");
 
             await subscriber.SendAsync([.. RawClient.Command("UNSUBSCRIBE", "ch"), .. RawClient.Command("PING")]);
             await other.SendAsync(RawClient.Command("PING"));
@@ -68,14 +58,9 @@ public class UnsubscribeBarrierTests
             await Task.Delay(100, TestContext.Current.CancellationToken);
             Assert.Equal(0, subscriber.Socket.Available); // the confirmation waits behind the publisher
 
-            resume.Set();
+            stall.Resume();
             await publisher.ExpectAsync(":1\r\n");
             await subscriber.ExpectAsync(Message + Confirmation + "+PONG\r\n");
-        }
-        finally
-        {
-            DeliveryBatch.TestHook = null;
-            resume.Set();
         }
     }
 
@@ -101,31 +86,16 @@ public class UnsubscribeBarrierTests
         await subscriber.SendAsync(RawClient.Command("SUBSCRIBE", "y"));
         await subscriber.ExpectAsync("*3\r\n$9\r\nsubscribe\r\n$1\r\ny\r\n:1\r\n");
 
-        using var stalled = new ManualResetEventSlim();
-        using var resume = new ManualResetEventSlim();
-        DeliveryBatch.TestHook = (batch, point) =>
-        {
-            if (point == "command" && ReferenceEquals(batch, publisherBatch) && !stalled.IsSet)
-            {
-                stalled.Set();
-                resume.Wait(TimeSpan.FromSeconds(30));
-            }
-        };
-        try
+        using (var stall = new BatchStall(publisherBatch, "command"))
         {
             // The first PUBLISH reads w's list (the batch enters the tracker); the hook holds it after that command.
             await publisher.SendAsync([.. RawClient.Command("PUBLISH", "w", "x"), .. RawClient.Command("PUBLISH", "z", "m")]);
-            Assert.True(stalled.Wait(TimeSpan.FromSeconds(10)), "the publisher's batch reached the hook");
+            Assert.True(stall.Reached(), "the publisher's batch reached the hook");
             await subscriber.SendAsync([.. RawClient.Command("UNSUBSCRIBE", "y"), .. RawClient.Command("SUBSCRIBE", "z"), .. RawClient.Command("PING")]);
             await TaskTimeoutExtensions.WaitUntil(
                 () => server.Context.Registry.SubscriberCount("y"u8, shard: false) == 0, "the subscriber left y");
             await Task.Delay(200, TestContext.Current.CancellationToken);
             Assert.Equal(0, server.Context.Registry.SubscriberCount("z"u8, shard: false)); // SUBSCRIBE z waits for the barrier
-        }
-        finally
-        {
-            resume.Set();
-            DeliveryBatch.TestHook = null;
         }
 
         await publisher.ExpectAsync(":1\r\n");
@@ -210,6 +180,39 @@ public class UnsubscribeBarrierTests
         await publishing.WithTimeout();
         await Task.WhenAll(subscribers).WithTimeout(TimeSpan.FromSeconds(60));
         Assert.True(rounds > 50, $"only {rounds} rounds");
+    }
+}
+
+/// <summary>
+/// Holds the thread of one batch the first time it reaches <paramref name="point"/> of
+/// <see cref="DeliveryBatch.TestHook"/>, until <see cref="Resume"/> or disposal.
+/// </summary>
+internal sealed class BatchStall : IDisposable
+{
+    private readonly ManualResetEventSlim _stalled = new();
+    private readonly ManualResetEventSlim _resume = new();
+
+    public BatchStall(DeliveryBatch target, string point)
+        => DeliveryBatch.TestHook = (batch, at) =>
+        {
+            if (at == point && ReferenceEquals(batch, target) && !_stalled.IsSet)
+            {
+                _stalled.Set();
+                _resume.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+
+    /// <summary>True once the batch is held (waits up to 10 s).</summary>
+    public bool Reached() => _stalled.Wait(TimeSpan.FromSeconds(10));
+
+    public void Resume() => _resume.Set();
+
+    public void Dispose()
+    {
+        DeliveryBatch.TestHook = null;
+        _resume.Set();
+        _stalled.Dispose();
+        _resume.Dispose();
     }
 }
 
