@@ -124,6 +124,8 @@ public class SmokeTests
         // The server's memory with --server-pid, none without; the publish to one idle subscriber arrived.
         var idle = report.Results.Single(r => r.Scenario == "connections");
         Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server RSS per connection").Value is null);
+        Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server CPU per connection").Value is null);
+        Assert.True(idle.Metrics.Single(m => m.Name == "generator CPU").Value > 0);
         Assert.Equal(1, idle.Delivery.Received);
 
         Assert.Equal(report.ToJson(), RunReport.FromJson(report.ToJson()).ToJson());

@@ -26,6 +26,7 @@ internal static class ConnectionsScenario
         {
             var rssBefore = ReadRss(options.ServerPid);
             var started = Stopwatch.GetTimestamp();
+            var cpu0 = CpuSample.Take(options.ServerPid);
             var opened = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
             {
@@ -44,6 +45,7 @@ internal static class ConnectionsScenario
                 }
             }).ConfigureAwait(false);
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var cpu1 = CpuSample.Take(options.ServerPid);
 
             // Let the server finish whatever it does after the last confirmation before reading its memory.
             await Task.Delay(500).ConfigureAwait(false);
@@ -80,6 +82,9 @@ internal static class ConnectionsScenario
             var metrics = new List<Metric>
             {
                 Metric.Higher("connect+subscribe/s", count / seconds, "conn/s"),
+                Metric.Context("server CPU", (cpu1.Server - cpu0.Server) / seconds, "cores"),
+                Metric.Lower("server CPU per connection", (cpu1.Server - cpu0.Server) / count * 1e6, "CPU µs"),
+                Metric.Context("generator CPU", (cpu1.Generator - cpu0.Generator) / seconds, "cores"),
                 Metric.Lower("server RSS per connection", perConnection, "KiB"),
                 Metric.Info("server RSS before", rssBefore / 1048576.0, "MiB"),
                 Metric.Info("server RSS after", rssAfter / 1048576.0, "MiB"),
