@@ -45,19 +45,32 @@ public sealed class RedisServerProcess : IAsyncDisposable
     /// On <paramref name="port"/> (0 = a free one), so a test can stop it and start it again on the same
     /// port. <paramref name="extraArgs"/> are redis-server arguments such as <c>--requirepass</c>.
     /// </summary>
-    public static async Task<RedisServerProcess> StartAsync(int port, params string[] extraArgs)
+    public static Task<RedisServerProcess> StartAsync(int port, params string[] extraArgs) => StartAsync(port, null, extraArgs);
+
+    /// <summary>
+    /// As <see cref="StartAsync(int, string[])"/>, with an open-file limit (RLIMIT_NOFILE, soft and hard) of
+    /// <paramref name="descriptorLimit"/> from its first instruction on, through util-linux's <c>prlimit</c>.
+    /// </summary>
+    public static async Task<RedisServerProcess> StartAsync(int port, int? descriptorLimit, params string[] extraArgs)
     {
         var exe = ExternalProgram.Require("redis-server", "apt-get install redis-server");
         Exception? last = null;
         for (var attempt = 0; attempt < 10; attempt++)
         {
             var chosen = port != 0 ? port : FreePort.Next();
-            var psi = new ProcessStartInfo(exe)
+            var psi = new ProcessStartInfo(descriptorLimit is null ? exe : ExternalProgram.Find("prlimit") ?? "prlimit")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
+            if (descriptorLimit is { } limit)
+            {
+                psi.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+                psi.ArgumentList.Add("--");
+                psi.ArgumentList.Add(exe);
+            }
+
             foreach (var arg in new[]
             {
                 "--port", chosen.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -271,7 +271,8 @@ internal static class ServerCommands
             pairs.Add((Encoding.UTF8.GetString(request[i]).ToLowerInvariant(), Encoding.UTF8.GetString(request[i + 1])));
         }
 
-        var error = ServerConfig.TrySet(client.Server.Options, pairs, runtime: true);
+        var files = client.Server.OpenFiles;
+        var error = ServerConfig.TrySet(client.Server.Options, pairs, runtime: true, files is null ? null : n => files.Adjust(n).Clients);
         if (error is not null)
         {
             writer.WriteError(error);

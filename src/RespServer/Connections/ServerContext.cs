@@ -53,6 +53,9 @@ internal sealed class ServerContext
     /// <summary>The TLS port actually bound; 0 without tls-port.</summary>
     public int BoundTlsPort { get; set; }
 
+    /// <summary>maxclients against the open-file limit; null where the platform has none (set at start-up).</summary>
+    public OpenFilesLimit? OpenFiles { get; set; }
+
     /// <summary>Redis's authRequired for a client not yet authenticated.</summary>
     public bool RequiresPassword => Acl.DefaultRequiresAuth;
 }

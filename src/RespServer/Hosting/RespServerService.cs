@@ -57,6 +57,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        FitMaxClients();
         var tls = server.Options.Tls;
         try
         {
@@ -99,6 +100,39 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }
 
         return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>maxclients against the open-file limit, with Redis's log lines (see <see cref="OpenFilesLimit"/>).</summary>
+    private void FitMaxClients()
+    {
+        server.OpenFiles = OpenFilesLimit.ForThisProcess();
+        if (server.OpenFiles is not { } files)
+        {
+            return;
+        }
+
+        var asked = server.Options.MaxClients;
+        var fit = files.Adjust(asked);
+        if (fit.Clients >= asked)
+        {
+            if (fit.RaisedFrom is { } before)
+            {
+                Log.OpenFilesRaised(logger, fit.Limit, before);
+            }
+
+            return;
+        }
+
+        if (fit.Clients < 1)
+        {
+            throw new ConfigException(
+                $"Your current 'ulimit -n' of {fit.Limit} is not enough for the server to start. Please increase your open file limit to at least {fit.Wanted}. Exiting.");
+        }
+
+        server.Options.MaxClients = fit.Clients;
+        Log.MaxClientsRequested(logger, asked, fit.Wanted);
+        Log.OpenFilesNotRaised(logger, fit.Wanted, fit.Error ?? "none");
+        Log.MaxClientsReduced(logger, fit.Limit, fit.Clients);
     }
 
     /// <summary>Listens on every bind address at <paramref name="port"/>; returns the port bound (the OS's choice for 0).</summary>
@@ -481,6 +515,19 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
         [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Accepting a client connection failed: {Reason}; retrying in {Delay} ms")]
         public static partial void AcceptBackoff(ILogger logger, string reason, int delay);
+
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Increased maximum number of open files to {Limit} (it was originally set to {Before}).")]
+        public static partial void OpenFilesRaised(ILogger logger, ulong limit, ulong before);
+
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "You requested maxclients of {MaxClients} requiring at least {Wanted} max file descriptors.")]
+        public static partial void MaxClientsRequested(ILogger logger, int maxClients, ulong wanted);
+
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "Server can't set maximum open files to {Wanted} because of OS error: {Error}.")]
+        public static partial void OpenFilesNotRaised(ILogger logger, ulong wanted, string error);
+
+        [LoggerMessage(EventId = 1013, Level = LogLevel.Warning,
+            Message = "Current maximum open files is {Limit}. maxclients has been reduced to {MaxClients} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.")]
+        public static partial void MaxClientsReduced(ILogger logger, ulong limit, int maxClients);
 
         [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Accepted client id={Id} addr={Address}")]
         public static partial void Accepted(ILogger logger, long id, string address);

@@ -44,7 +44,9 @@ internal static class ServerConfig
     ];
 
     /// <summary>CONFIG SET name value [name value ...]: all or nothing. Returns Redis's error text, or null.</summary>
-    public static string? TrySet(RespServerOptions options, IReadOnlyList<(string Name, string Value)> pairs, bool runtime)
+    /// <param name="clientsAllowed">at run time, how many clients the open-file limit allows of those asked
+    /// (<see cref="OpenFilesLimit.Adjust"/>); a lower answer refuses a new maxclients, as Redis does</param>
+    public static string? TrySet(RespServerOptions options, IReadOnlyList<(string Name, string Value)> pairs, bool runtime, Func<int, int>? clientsAllowed = null)
     {
         var copy = Clone(options);
         foreach (var (name, value) in pairs)
@@ -66,6 +68,11 @@ internal static class ServerConfig
             if (reason is not null)
             {
                 return $"CONFIG SET failed (possibly related to argument '{name}') - {reason}";
+            }
+
+            if (name == "maxclients" && clientsAllowed?.Invoke(copy.MaxClients) is { } allowed && allowed < copy.MaxClients)
+            {
+                return $"CONFIG SET failed (possibly related to argument '{name}') - The operating system is not able to handle the specified number of clients, try with {allowed}";
             }
         }
 

@@ -39,11 +39,18 @@ internal sealed class ServerProcess : IAsyncDisposable
         => StartAsync(port, new Dictionary<string, string?>(), args);
 
     /// <summary>With <paramref name="environment"/> applied to this process's environment (null removes a variable).</summary>
-    public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public static Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string?> environment, params string[] args)
+        => StartAsync(port, environment, descriptorLimit: null, args);
+
+    /// <summary>
+    /// With an open-file limit (RLIMIT_NOFILE, soft and hard) of <paramref name="descriptorLimit"/> from its
+    /// first instruction on, through util-linux's <c>prlimit</c>.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string?> environment, int? descriptorLimit, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path)
             ? path : ExternalProgram.Find("dotnet") ?? "dotnet";
-        var info = new ProcessStartInfo(host)
+        var info = new ProcessStartInfo(descriptorLimit is null ? host : ExternalProgram.Find("prlimit") ?? "prlimit")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -59,6 +66,13 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 info.Environment[name] = value;
             }
+        }
+
+        if (descriptorLimit is { } limit)
+        {
+            info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add(host);
         }
 
         info.ArgumentList.Add(Path.Join(AppContext.BaseDirectory, "notistream-server.dll"));
