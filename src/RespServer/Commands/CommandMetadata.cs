@@ -32,7 +32,16 @@ internal sealed record CommandMetadata(string[] Flags, string[] Categories, stri
         ["config"] = new([], Slow, "A container for server configuration commands.", "2.0.0", "server"),
         ["command"] = new(["loading", "stale"], ["@slow", "@connection"], "Returns detailed information about all commands.", "2.8.13", "server"),
         ["time"] = new(["loading", "stale", "fast"], ["@fast"], "Returns the server time.", "2.6.0", "server"),
-        ["get"] = new(["readonly", "fast"], ["@read", "@string", "@fast"], "Returns the string value of a key (the keyspace here is always empty).", "1.0.0", "string"),
+        ["get"] = new(["readonly", "fast"], ["@read", "@string", "@fast"], "Get the value of a key (no strings are stored: nil, or WRONGTYPE)", "1.0.0", "string"),
+        ["del"] = new(["write"], ["@keyspace", "@write", "@slow"], "Delete a key", "1.0.0", "generic"),
+        ["unlink"] = new(["write", "fast"], ["@keyspace", "@write", "@fast"], "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", "generic"),
+        ["exists"] = new(["readonly", "fast"], ["@keyspace", "@read", "@fast"], "Determine if a key exists", "1.0.0", "generic"),
+        ["type"] = new(["readonly", "fast"], ["@keyspace", "@read", "@fast"], "Determine the type stored at key", "1.0.0", "generic"),
+        ["dbsize"] = new(["readonly", "fast"], ["@keyspace", "@read", "@fast"], "Return the number of keys in the selected database", "1.0.0", "server"),
+        ["keys"] = new(["readonly"], ["@keyspace", "@read", "@slow", "@dangerous"], "Find all keys matching the given pattern", "1.0.0", "generic"),
+        ["scan"] = new(["readonly"], ["@keyspace", "@read", "@slow"], "Incrementally iterate the keys space", "2.8.0", "generic"),
+        ["flushall"] = new(["write"], ["@keyspace", "@write", "@slow", "@dangerous"], "Remove all keys from all databases", "1.0.0", "server"),
+        ["flushdb"] = new(["write"], ["@keyspace", "@write", "@slow", "@dangerous"], "Remove all keys from the current database", "1.0.0", "server"),
         ["cluster"] = new([], Slow, "A container for Redis Cluster commands.", "3.0.0", "cluster"),
     };
 

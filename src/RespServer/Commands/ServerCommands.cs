@@ -17,7 +17,6 @@ internal static class ServerCommands
     {
         table.Add("info", -1, Info);
         table.Add("time", 1, Time);
-        table.Add("get", 2, (c, in r) => c.Writer.WriteNull());
         table.Add("config", -2, null)
             .Add("get", -3, ConfigGet)
             .Add("set", -4, ConfigSet)

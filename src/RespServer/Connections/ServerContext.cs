@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Keyspace;
 using Notistream.RespServer.Output;
 using Notistream.RespServer.PubSub;
 
@@ -20,6 +21,7 @@ internal sealed class ServerContext
         Logger = loggerFactory.CreateLogger("Notistream.RespServer");
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Clients = new ConnectionManager();
+        Keys = new KeyStore(options.Databases);
         Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
     }
 
@@ -33,6 +35,9 @@ internal sealed class ServerContext
     public ILogger Logger { get; }
 
     public SubscriptionRegistry Registry { get; } = new();
+
+    /// <summary>Every database's keys (streams).</summary>
+    public KeyStore Keys { get; }
 
     /// <summary>Batches fanning out now, for the ordering of messages and unsubscribe confirmations.</summary>
     public FanOutTracker FanOuts { get; } = new();

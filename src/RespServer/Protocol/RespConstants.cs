@@ -15,6 +15,7 @@ internal static class RespConstants
     public static readonly byte[] WrongPass = "-WRONGPASS invalid username-password pair or user is disabled.\r\n"u8.ToArray();
     public static readonly byte[] SyntaxError = "-ERR syntax error\r\n"u8.ToArray();
     public static readonly byte[] NotInteger = "-ERR value is not an integer or out of range\r\n"u8.ToArray();
+    public static readonly byte[] WrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"u8.ToArray();
     public static readonly byte[] MaxClients = "-ERR max number of clients reached\r\n"u8.ToArray();
 
     public static ReadOnlySpan<byte> Message => "message"u8;
