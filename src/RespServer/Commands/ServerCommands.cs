@@ -123,7 +123,7 @@ internal static class ServerCommands
                 Line("maxclients", server.Options.MaxClients);
                 Line("client_recent_max_input_buffer", 0);
                 Line("client_recent_max_output_buffer", 0);
-                Line("blocked_clients", 0);
+                Line("blocked_clients", Interlocked.Read(ref server.Stats.BlockedClients));
                 Line("tracking_clients", 0);
                 Line("clients_in_timeout_table", 0);
                 break;

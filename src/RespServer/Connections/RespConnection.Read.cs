@@ -120,7 +120,10 @@ internal sealed partial class RespConnection
 
             // Read per batch so that CONFIG SET proto-max-bulk-len applies to connected clients too.
             _scanner.ProtoMaxBulkLength = Server.Options.ProtoMaxBulkLen;
-            var result = await input.ReadAsync().ConfigureAwait(false);
+            var result = _blocked is { } blocked
+                ? await WaitWhileBlockedAsync(input, blocked).ConfigureAwait(false)
+                : await input.ReadAsync().ConfigureAwait(false);
+            var ended = InputEnded(result);
 
             // Set before the close check, with a full fence, so that StopCommands then IsExecuting (shutdown)
             // either sees this batch running or this batch sees the close.
@@ -128,7 +131,7 @@ internal sealed partial class RespConnection
             if (IsClosing)
             {
                 Volatile.Write(ref _executing, 0);
-                if (Volatile.Read(ref _closeState) == 1 && Volatile.Read(ref _closeRequested) == 0 && !result.IsCompleted && !result.IsCanceled)
+                if (Volatile.Read(ref _closeState) == 1 && Volatile.Read(ref _closeRequested) == 0 && !ended)
                 {
                     // Shutdown's first step (StopCommands): run nothing, but stay subscribed and keep the
                     // output open until RequestClose, so a PUBLISH still finishing elsewhere reaches us.
@@ -220,6 +223,13 @@ internal sealed partial class RespConnection
                         buffer = buffer.Slice(frameLength);
                         consumed = buffer.Start;
                     }
+
+                    if (_blocked is not null)
+                    {
+                        // The command waits (XREAD BLOCK): nothing after it runs until it is done. The rest
+                        // stays in the pipe, examined, and the wait watches the input for more or its end.
+                        break;
+                    }
                 }
 
                 // The query buffer is what waits unprocessed: at most a partial frame, unless reading is paused.
@@ -231,6 +241,17 @@ internal sealed partial class RespConnection
                     continue;
                 }
 
+                if (_blocked is { } waiting)
+                {
+                    if (!ended)
+                    {
+                        continue;
+                    }
+
+                    // The client closed in the same read as the blocking command: nothing will read a reply.
+                    Unblock(waiting);
+                }
+
                 if (!CloseAfterReply && QueryBufferLength > Server.Options.ClientQueryBufferLimit)
                 {
                     Log.QueryBufferLimit(Server.Logger, Id, Address, QueryBufferLength);
@@ -238,7 +259,7 @@ internal sealed partial class RespConnection
                     return;
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                if (ended)
                 {
                     // EOF with a partial frame pending is the client's loss, as in Redis.
                     EndWith(QueryBufferLength == 0 ? ConnectionEnd.ClientClosed : ConnectionEnd.ClientClosedMidRequest,

@@ -275,7 +275,7 @@ internal sealed partial class RespConnection : ISubscriber
     public string Describe()
     {
         var now = Environment.TickCount64;
-        var flags = IsPubSub ? "P" : "N";
+        var flags = (IsPubSub ? "P" : "") + (IsBlocked ? "b" : "") is { Length: > 0 } set ? set : "N";
         var omem = Output.BufferedBytes;
         return $"id={Id} addr={Address} laddr={LocalAddress} fd=8 name={Name} age={(now - CreatedAt) / 1000} idle={(now - LastInteraction) / 1000} " +
                $"flags={flags} db={Database} sub={Subscriptions.Channels} psub={Subscriptions.Patterns} ssub={Subscriptions.ShardChannels} " +

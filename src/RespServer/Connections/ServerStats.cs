@@ -15,4 +15,7 @@ internal sealed class ServerStats
     public long TotalErrorReplies;
     public long PubSubMessagesPublished;
     public long ClientsClosedForOutputLimit;
+
+    /// <summary>Connections waiting in a blocking command now (INFO's blocked_clients).</summary>
+    public long BlockedClients;
 }

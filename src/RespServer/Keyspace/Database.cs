@@ -13,7 +13,60 @@ internal sealed class Database
 
     public Database() => _lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
 
+    /// <summary>Commands blocked on a key, in the order they blocked (Redis serves them in that order).</summary>
+    private Dictionary<byte[], List<BlockedCommand>>? _blocked;
+
     public int Count => _keys.Count;
+
+    /// <summary>Registers <paramref name="command"/> on each of its keys.</summary>
+    public void Block(BlockedCommand command)
+    {
+        _blocked ??= new Dictionary<byte[], List<BlockedCommand>>(ByteArrayComparer.Instance);
+        foreach (var key in command.Keys)
+        {
+            if (!_blocked.TryGetValue(key, out var list))
+            {
+                _blocked[key] = list = [];
+            }
+
+            if (!list.Contains(command))
+            {
+                list.Add(command);
+            }
+        }
+    }
+
+    /// <summary>Removes <paramref name="command"/> from each of its keys.</summary>
+    public void Unblock(BlockedCommand command)
+    {
+        if (_blocked is null)
+        {
+            return;
+        }
+
+        foreach (var key in command.Keys)
+        {
+            if (_blocked.TryGetValue(key, out var list) && list.Remove(command) && list.Count == 0)
+            {
+                _blocked.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>Wakes every command blocked on <paramref name="key"/>: it may now have something to answer.</summary>
+    public void Signal(ReadOnlySpan<byte> key)
+    {
+        if (_blocked is { Count: > 0 } && _blocked.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var list))
+        {
+            foreach (var command in list)
+            {
+                command.Wake();
+            }
+        }
+    }
+
+    /// <summary>Commands blocked on some key of this database (INFO's blocked_keys counts keys).</summary>
+    public int BlockedKeys => _blocked?.Count ?? 0;
 
     public KeyValue? Find(ReadOnlySpan<byte> key) => _lookup.TryGetValue(key, out var value) ? value : null;
 

@@ -1,0 +1,130 @@
+using System.IO.Pipelines;
+using Notistream.RespServer.Keyspace;
+
+namespace Notistream.RespServer.Connections;
+
+/// <summary>
+/// A connection blocked in a command (XREAD BLOCK), as Redis blocks a client: no later command of it runs
+/// until the command is served, times out or the client goes; its input is still watched meanwhile, so a
+/// client that leaves, or a CLIENT KILL or shutdown, ends the wait at once, and what it pipelines stays in
+/// the input pipe (bounded by the pipe's pause threshold) until the command is done.
+/// </summary>
+internal sealed partial class RespConnection
+{
+    /// <summary>
+    /// The command this connection waits in, or null. Set by the command's handler (<see cref="Block"/>) on
+    /// the read loop's thread; read and cleared by the read loop only.
+    /// </summary>
+    private BlockedCommand? _blocked;
+
+    /// <summary>
+    /// Set when the read loop cancels its own pending read to go on after a blocked command; the cancelled
+    /// read it then sees is not a close. Read loop only.
+    /// </summary>
+    private bool _ownCancelPending;
+
+    /// <summary>Whether a command of this connection is blocked (CLIENT LIST's b flag, INFO's blocked_clients).</summary>
+    public bool IsBlocked => Volatile.Read(ref _blocked) is not null;
+
+    /// <summary>
+    /// Called by a command's handler that has nothing to answer yet, with <see cref="KeyStore.Gate"/> held:
+    /// registers <paramref name="command"/> on its keys in that same hold, and the read loop waits in it once
+    /// the handler returns. The handler writes no reply; the command writes it when served or timed out.
+    /// </summary>
+    public void Block(BlockedCommand command)
+    {
+        Server.Keys[command.Database].Block(command);
+        Interlocked.Increment(ref Server.Stats.BlockedClients);
+        Volatile.Write(ref _blocked, command);
+    }
+
+    /// <summary>
+    /// Waits in the blocked command, then returns the next read for the read loop: what the client sent
+    /// meanwhile, or the close. The reply (entries or the timeout's) is flushed before any later command runs.
+    /// </summary>
+    private async ValueTask<ReadResult> WaitWhileBlockedAsync(PipeReader input, BlockedCommand blocked)
+    {
+        var keys = Server.Keys;
+        var read = input.ReadAsync().AsTask();
+        using var timer = new CancellationTokenSource();
+        var timeout = Task.Delay(blocked.TimeoutMilliseconds > 0 ? TimeSpan.FromMilliseconds(blocked.TimeoutMilliseconds) : Timeout.InfiniteTimeSpan, timer.Token);
+        try
+        {
+            while (true)
+            {
+                // Re-armed before looking, so a change made after the look wakes the wait below.
+                blocked.Rearm();
+                lock (keys.Gate)
+                {
+                    if (blocked.TryServe(Writer))
+                    {
+                        break;
+                    }
+                }
+
+                var first = await Task.WhenAny(read, blocked.Woken, timeout).ConfigureAwait(false);
+                if (first == read)
+                {
+                    var result = read.Result;
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        // The client left, or the server closes it (CLIENT KILL, shutdown): no reply.
+                        return result;
+                    }
+
+                    // Pipelined input waits, unread, for the command to finish, as in Redis's query buffer.
+                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    read = input.ReadAsync().AsTask();
+                }
+                else if (first == timeout)
+                {
+                    blocked.WriteTimeout(Writer);
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            Unblock(blocked);
+            await timer.CancelAsync().ConfigureAwait(false);
+        }
+
+        FlushReplies();
+        if (!read.IsCompleted)
+        {
+            // Input that arrived while blocked is in the pipe already, examined: end the pending read so the
+            // read loop gets it now rather than when more arrives.
+            _ownCancelPending = true;
+            input.CancelPendingRead();
+        }
+
+        return await read.ConfigureAwait(false);
+    }
+
+    private void Unblock(BlockedCommand blocked)
+    {
+        var keys = Server.Keys;
+        lock (keys.Gate)
+        {
+            keys[blocked.Database].Unblock(blocked);
+        }
+
+        Interlocked.Decrement(ref Server.Stats.BlockedClients);
+        Volatile.Write(ref _blocked, null);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="result"/> ends the input: a completed read, or a cancelled one unless the read
+    /// loop cancelled it itself to go on after a blocked command.
+    /// </summary>
+    private bool InputEnded(in ReadResult result)
+    {
+        if (result.IsCanceled && _ownCancelPending)
+        {
+            _ownCancelPending = false;
+            return result.IsCompleted;
+        }
+
+        return result.IsCompleted || result.IsCanceled;
+    }
+}
