@@ -61,6 +61,12 @@ internal sealed class RespServerOptions
     /// <summary>The tls-* directives; TLS is off unless tls-port is set.</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>Which channels keep history, and how much (channel-history); empty is none.</summary>
+    public IReadOnlyList<HistoryRule> ChannelHistory { get; set; } = HistoryRule.Defaults;
+
+    /// <summary>Whether a channel-history directive was read at start-up: the first replaces the default rules, later ones add to them.</summary>
+    public bool ChannelHistoryConfigured { get; set; }
+
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }
 }

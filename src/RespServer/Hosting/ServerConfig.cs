@@ -40,6 +40,7 @@ internal static class ServerConfig
         new("save", ""),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
+        new("channel-history", HistoryRule.Format(o.ChannelHistory)),
         .. TlsConfig.Snapshot(o.Tls),
     ];
 
@@ -61,7 +62,7 @@ internal static class ServerConfig
                 return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
             }
 
-            var args = name == "bind" || name == "client-output-buffer-limit"
+            var args = name is "bind" or "client-output-buffer-limit" or "channel-history"
                 ? value.Split(' ', StringSplitOptions.RemoveEmptyEntries)
                 : [value];
             var reason = Apply(copy, name, args);
@@ -96,6 +97,20 @@ internal static class ServerConfig
             return null;
         }
 
+        if (name == "channel-history")
+        {
+            // Repeatable: the first line replaces the default rules, each line adds its own after them.
+            var reason = HistoryRule.TryParse(args.SelectMany(a => a.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList(), out var rules);
+            if (reason is not null)
+            {
+                return reason;
+            }
+
+            options.ChannelHistory = options.ChannelHistoryConfigured ? [.. options.ChannelHistory, .. rules] : rules;
+            options.ChannelHistoryConfigured = true;
+            return null;
+        }
+
         if (name == "user")
         {
             if (args.Length == 0)
@@ -117,12 +132,12 @@ internal static class ServerConfig
 
     private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
-        or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default"
+        or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
     {
-        if (name != "bind" && name != "client-output-buffer-limit" && args.Length != 1)
+        if (name is not ("bind" or "client-output-buffer-limit" or "channel-history") && args.Length != 1)
         {
             return "wrong number of arguments";
         }
@@ -185,6 +200,17 @@ internal static class ServerConfig
                 return null;
             case "client-output-buffer-limit":
                 return OutputLimits(o, args);
+            case "channel-history":
+            {
+                // CONFIG SET: the value replaces every rule.
+                var reason = HistoryRule.TryParse(args, out var rules);
+                if (reason is null)
+                {
+                    o.ChannelHistory = rules;
+                }
+
+                return reason;
+            }
             default:
                 return "Bad directive or wrong number of arguments";
         }
@@ -326,6 +352,8 @@ internal static class ServerConfig
         Users = o.Users,
         AclFile = o.AclFile,
         AclPubSubAllChannels = o.AclPubSubAllChannels,
+        ChannelHistory = o.ChannelHistory,
+        ChannelHistoryConfigured = o.ChannelHistoryConfigured,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -348,5 +376,6 @@ internal static class ServerConfig
         to.ProtectedMode = from.ProtectedMode;
         to.AclFile = from.AclFile;
         to.AclPubSubAllChannels = from.AclPubSubAllChannels;
+        to.ChannelHistory = from.ChannelHistory;
     }
 }
