@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 usage() {
   cat <<'EOF'
 usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [--repeat N]
-                             [--out FILE] [--smoke] [--no-build] [-- LOADGEN OPTIONS...]
+                             [--out FILE] [--smoke] [--no-build] [--server-args ARGS]
+                             [-- LOADGEN OPTIONS...]
 
   --scenario   fanout, channels, patterns, latency, connections (default: all)
   --duration   seconds per case and run (default 5; 1 with --smoke)
@@ -16,6 +17,7 @@ usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [-
   --out        write the markdown report to FILE instead of stdout
   --smoke      tiny sizes (see notistream-loadgen --help): checks the script, measures nothing
   --no-build   use the Release builds already there
+  --server-args  more notistream-server arguments, one string (e.g. "--channel-history none")
   after --     passed to every notistream-loadgen run (e.g. -- --subscribers 1,50 --rate 10000)
 
 Both servers are restarted for each run, warmed up with a discarded --smoke run, and stopped on
@@ -29,7 +31,7 @@ for a in "$@"; do
   if [[ $a =~ ^[A-Za-z0-9_./,:=+-]+$ ]]; then invocation+=" $a"; else invocation+=" $(printf '%q' "$a")"; fi
 done
 
-scenarios=() duration="" repeat=3 out="" smoke=0 build=1 extra=()
+scenarios=() duration="" repeat=3 out="" smoke=0 build=1 extra=() server_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenario) IFS=, read -r -a more <<<"${2:?--scenario needs a name}"; scenarios+=("${more[@]}"); shift 2 ;;
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a file}; shift 2 ;;
     --smoke) smoke=1; shift ;;
     --no-build) build=0; shift ;;
+    --server-args) read -r -a server_args <<<"${2?--server-args needs arguments}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "compare.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -126,7 +129,7 @@ start_server() { # name: starts it on a free port (a few tries: a port can be ta
       "$redis_exe" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --maxclients 20000 \
         --protected-mode no --daemonize no --dir "$work" >"$log" 2>&1 &
     else
-      dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning >"$log" 2>&1 &
+      dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning "${server_args[@]}" >"$log" 2>&1 &
     fi
     pid=$!
     if [ "$name" = redis ]; then redis_pid=$pid; else ours_pid=$pid; fi
