@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -202,6 +203,18 @@ internal static class ServerCommands
                 break;
             case "keyspace":
                 text.Append("# Keyspace\r\n");
+                var keys = server.Keys;
+                lock (keys.Gate)
+                {
+                    for (var db = 0; db < keys.Count; db++)
+                    {
+                        if (keys.Find(db) is { Count: > 0 } database)
+                        {
+                            text.Append(CultureInfo.InvariantCulture, $"db{db}:keys={database.Count},expires=0,avg_ttl=0\r\n");
+                        }
+                    }
+                }
+
                 break;
         }
     }

@@ -21,6 +21,9 @@ internal sealed class KeyStore
     /// <summary>Database <paramref name="index"/> (SELECT), created on first use; the caller holds <see cref="Gate"/>.</summary>
     public Database this[int index] => _databases[index] ??= new Database();
 
+    /// <summary>Database <paramref name="index"/> if it was ever used, else null; the caller holds <see cref="Gate"/>.</summary>
+    public Database? Find(int index) => _databases[index];
+
     /// <summary>Empties every database (FLUSHALL); the caller holds <see cref="Gate"/>.</summary>
     public void Clear()
     {
