@@ -35,10 +35,23 @@ internal static class AclCheck
             }
         }
 
-        if (!rules.AllKeys && command.FullName == "get" && !KeyAllowed(rules, request[offset + 1], KeyPermission.Read))
+        // ACLSelectorCheckCmd's order: the command, then each key in key-spec order, then channels.
+        if (!rules.AllKeys && command.KeySpecs.Length > 0)
         {
-            index = 1;
-            return AclDenial.Key;
+            Span<KeyRange> ranges = stackalloc KeyRange[command.KeySpecs.Length];
+            var found = KeySpec.Locate(command.KeySpecs, request, offset, ranges);
+            foreach (var range in ranges[..found])
+            {
+                var needed = Needed(range.Flags);
+                for (var j = range.First; j <= range.Last; j += range.Step)
+                {
+                    if (!KeyAllowed(rules, request[offset + j], needed))
+                    {
+                        index = j;
+                        return AclDenial.Key;
+                    }
+                }
+            }
         }
 
         if (rules.AllChannels)
@@ -89,6 +102,26 @@ internal static class AclCheck
         AclDenial.Key => "-NOPERM this user has no permissions to access one of the keys used as arguments"u8.ToArray(),
         _ => "-NOPERM this user has no permissions to access one of the channels used as arguments"u8.ToArray(),
     };
+
+    /// <summary>
+    /// What a key of these key-spec flags needs of a pattern (ACLSelectorCheckKey): the logical flags decide,
+    /// not RO/RW/OW/RM, so a key with none (EXISTS, TYPE, XLEN) is allowed by any pattern that matches it.
+    /// </summary>
+    private static KeyPermission Needed(KeySpecFlags flags)
+    {
+        var needed = KeyPermission.None;
+        if ((flags & KeySpecFlags.Access) != 0)
+        {
+            needed |= KeyPermission.Read;
+        }
+
+        if ((flags & (KeySpecFlags.Insert | KeySpecFlags.Delete | KeySpecFlags.Update)) != 0)
+        {
+            needed |= KeyPermission.Write;
+        }
+
+        return needed;
+    }
 
     private static bool KeyAllowed(AclRules rules, ReadOnlySpan<byte> key, KeyPermission needed)
     {

@@ -397,6 +397,13 @@ internal static class AclCommands
             return;
         }
 
+        // Redis checks the arity before the permissions, so the key positions are always in range.
+        if (!command.CheckArity(request.Count - 3))
+        {
+            writer.WriteError($"wrong number of arguments for '{command.FullName}' command");
+            return;
+        }
+
         var denial = AclCheck.Check(user.Rules, command, request, 3, out var index);
         switch (denial)
         {

@@ -46,6 +46,9 @@ internal sealed class CommandDefinition
     /// <summary>The same command in Redis's table, whose bit ACL rules set (set once by the command table).</summary>
     public AclCommand? Acl { get; set; }
 
+    /// <summary>Where the command's keys are (set once by the command table from <see cref="Commands.KeySpecs"/>).</summary>
+    public KeySpec[] KeySpecs { get; set; } = [];
+
     public Dictionary<string, CommandDefinition>? Subcommands { get; private set; }
 
     public bool IsContainer => Subcommands is not null;

@@ -25,6 +25,7 @@ internal sealed class CommandTable
         foreach (var command in _commands.Values.Concat(_commands.Values.SelectMany(c => c.Subcommands?.Values ?? Enumerable.Empty<CommandDefinition>())))
         {
             command.Acl = AclCommandSet.Redis.Find(command.FullName);
+            command.KeySpecs = Commands.KeySpecs.For(command.FullName);
         }
 
         _lookup = _commands.GetAlternateLookup<ReadOnlySpan<char>>();

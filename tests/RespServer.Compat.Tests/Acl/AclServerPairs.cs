@@ -52,3 +52,21 @@ public sealed class AclFileServerPair : ServerPair
         return path;
     }
 }
+
+/// <summary>Both servers with users whose key patterns cover each kind of key permission.</summary>
+public sealed class AclKeyServerPair : ServerPair
+{
+    internal static readonly string[] Users =
+    [
+        "--user", "kp", "on", "nopass", "~a*", "%R~r*", "%W~w*", "%RW~x*", "&c*", "+@all",
+        "--user", "kall", "on", "nopass", "allkeys", "+@all",
+        "--user", "kreset", "on", "nopass", "~a*", "resetkeys", "%R~b*", "+@all",
+        "--user", "knone", "on", "nopass", "+@all",
+        "--user", "kcmd", "on", "nopass", "~a*", "+get", "+exists",
+    ];
+
+    public AclKeyServerPair()
+        : base(Users, Users)
+    {
+    }
+}
