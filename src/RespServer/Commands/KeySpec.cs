@@ -90,6 +90,48 @@ internal sealed record KeySpec(KeySpecFlags Flags, int Index, string? Keyword, i
         return count;
     }
 
+    /// <summary>
+    /// COMMAND INFO's first key, last key and step (populateCommandLegacyRangeSpec): a single index spec as
+    /// it is; otherwise the index specs with a step of 1 that follow one another, merged, or 0 0 0.
+    /// </summary>
+    public static (int First, int Last, int Step) LegacyRange(KeySpec[] specs)
+    {
+        if (specs is [{ Keyword: null } only])
+        {
+            return (only.Index, only.LastKey >= 0 ? only.Index + only.LastKey : only.LastKey, only.KeyStep);
+        }
+
+        int firstKey = int.MaxValue, lastKey = 0;
+        foreach (var spec in specs)
+        {
+            if (spec.Keyword is not null)
+            {
+                continue;
+            }
+
+            // Redis never updates its "previous last key" in this loop, so only the step can give up here.
+            if (spec.KeyStep != 1)
+            {
+                return (0, 0, 0);
+            }
+
+            firstKey = Math.Min(firstKey, spec.Index);
+            var absoluteLast = spec.LastKey >= 0 ? spec.LastKey + spec.Index : spec.LastKey;
+
+            // Compared unsigned, so that a negative "up to the end" wins over any index.
+            lastKey = (int)Math.Max((uint)lastKey, (uint)absoluteLast);
+        }
+
+        return firstKey == int.MaxValue ? (0, 0, 0) : (firstKey, lastKey, 1);
+    }
+
+    /// <summary>
+    /// Redis's movablekeys flag (populateCommandMovableKeys): a spec that does not begin at a fixed index
+    /// (Redis also sets it for a command with a getkeys function, which among the commands here is XREAD,
+    /// already movable by its keyword spec).
+    /// </summary>
+    public static bool Movable(KeySpec[] specs) => specs.Any(s => s.Keyword is not null);
+
     /// <summary>The index just after the keyword (0 when absent), searched as getKeysUsingKeySpecs does: never the last argument.</summary>
     private int FindKeyword(in RespRequest request, int offset, int argc)
     {

@@ -372,33 +372,113 @@ internal static class ServerCommands
     private static void WriteCommandInfo(RespWriter writer, CommandDefinition command)
     {
         var meta = CommandMetadata.For(command.FullName);
+        var flags = meta.Flags;
+        if (KeySpec.Movable(command.KeySpecs) && !flags.Contains("movablekeys"))
+        {
+            // Redis lists movablekeys after every other flag but allow_busy.
+            var busy = Array.IndexOf(flags, "allow_busy");
+            flags = busy < 0 ? [.. flags, "movablekeys"] : [.. flags[..busy], "movablekeys", .. flags[busy..]];
+        }
+
         writer.WriteArrayHeader(10);
         writer.WriteBulk(command.FullName);
         writer.WriteInteger(command.Arity);
-        writer.WriteSetHeader(meta.Flags.Length);
-        foreach (var flag in meta.Flags)
+        writer.WriteSetHeader(flags.Length);
+        foreach (var flag in flags)
         {
             writer.WriteSimpleString(flag);
         }
 
-        writer.WriteInteger(0);
-        writer.WriteInteger(0);
-        writer.WriteInteger(0);
+        var (firstKey, lastKey, step) = KeySpec.LegacyRange(command.KeySpecs);
+        writer.WriteInteger(firstKey);
+        writer.WriteInteger(lastKey);
+        writer.WriteInteger(step);
         writer.WriteSetHeader(meta.Categories.Length);
         foreach (var category in meta.Categories)
         {
             writer.WriteSimpleString(category);
         }
 
-        writer.WriteArrayHeader(0);
-        writer.WriteArrayHeader(0);
+        // Tips and key specs are sets in RESP3; subcommands an array, but an empty set when there are none.
+        writer.WriteSetHeader(0);
+        WriteKeySpecs(writer, command.KeySpecs);
         var subs = command.Subcommands?.Values.ToList() ?? [];
+        if (subs.Count == 0)
+        {
+            writer.WriteSetHeader(0);
+            return;
+        }
+
         writer.WriteArrayHeader(subs.Count);
         foreach (var sub in subs)
         {
             WriteCommandInfo(writer, sub);
         }
     }
+
+    /// <summary>COMMAND INFO's key specifications element, as addReplyCommandKeySpecs writes it.</summary>
+    private static void WriteKeySpecs(RespWriter writer, KeySpec[] specs)
+    {
+        writer.WriteSetHeader(specs.Length);
+        foreach (var spec in specs)
+        {
+            writer.WriteMapHeader(spec.Notes is null ? 3 : 4);
+            if (spec.Notes is not null)
+            {
+                writer.WriteBulk("notes"u8);
+                writer.WriteBulk(spec.Notes);
+            }
+
+            writer.WriteBulk("flags"u8);
+            var flags = Enum.GetValues<KeySpecFlags>().Where(f => f != KeySpecFlags.None && (spec.Flags & f) != 0).ToList();
+            writer.WriteSetHeader(flags.Count);
+            foreach (var flag in flags)
+            {
+                writer.WriteSimpleString(KeySpecFlagName(flag));
+            }
+
+            writer.WriteBulk("begin_search"u8);
+            writer.WriteMapHeader(2);
+            writer.WriteBulk("type"u8);
+            writer.WriteBulk(spec.Keyword is null ? "index"u8 : "keyword"u8);
+            writer.WriteBulk("spec"u8);
+            if (spec.Keyword is null)
+            {
+                writer.WriteMapHeader(1);
+                writer.WriteBulk("index"u8);
+                writer.WriteInteger(spec.Index);
+            }
+            else
+            {
+                writer.WriteMapHeader(2);
+                writer.WriteBulk("keyword"u8);
+                writer.WriteBulk(spec.Keyword);
+                writer.WriteBulk("startfrom"u8);
+                writer.WriteInteger(spec.StartFrom);
+            }
+
+            writer.WriteBulk("find_keys"u8);
+            writer.WriteMapHeader(2);
+            writer.WriteBulk("type"u8);
+            writer.WriteBulk("range"u8);
+            writer.WriteBulk("spec"u8);
+            writer.WriteMapHeader(3);
+            writer.WriteBulk("lastkey"u8);
+            writer.WriteInteger(spec.LastKey);
+            writer.WriteBulk("keystep"u8);
+            writer.WriteInteger(spec.KeyStep);
+            writer.WriteBulk("limit"u8);
+            writer.WriteInteger(spec.Limit);
+        }
+    }
+
+    private static string KeySpecFlagName(KeySpecFlags flag) => flag switch
+    {
+        KeySpecFlags.RO or KeySpecFlags.RW or KeySpecFlags.OW or KeySpecFlags.RM => flag.ToString(),
+        KeySpecFlags.NotKey => "not_key",
+        KeySpecFlags.VariableFlags => "variable_flags",
+        _ => flag.ToString().ToLowerInvariant(),
+    };
 
     private static void CommandDocs(RespConnection client, in RespRequest request, CommandTable table)
     {

@@ -115,6 +115,10 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
             .Cmd("INFO").Normalize(Normalize.Shape(0))
             .Cmd("CLIENT", "INFO").Normalize(Normalize.Shape(0))
             .Cmd("COMMAND", "DOCS", "publish").Normalize(Normalize.Shape(1)),
+
+        new Script("command info of commands with keys")
+            .Cmd("COMMAND", "INFO", "get", "type", "publish", "nosuch").Cmd("COMMAND", "INFO", "TYPE")
+            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("COMMAND", "INFO", "get", "type"),
     ];
 
     public static TheoryData<string> Names => [.. Scripts.Select(s => s.Name)];
