@@ -45,7 +45,41 @@ internal sealed record CommandMetadata(string[] Flags, string[] Categories, stri
         ["cluster"] = new([], Slow, "A container for Redis Cluster commands.", "3.0.0", "cluster"),
     };
 
+    private static readonly string[] MultiShardSum = ["request_policy:multi_shard", "response_policy:agg_sum"];
+    private static readonly string[] AllShardsSucceeded = ["request_policy:all_shards", "response_policy:all_succeeded"];
+    private static readonly string[] NondeterministicOutput = ["nondeterministic_output"];
+    private static readonly string[] NondeterministicOrder = ["nondeterministic_output_order"];
+
+    /// <summary>The command tips COMMAND INFO lists (Redis 7.0's "command_tips"), by full name; most commands have none.</summary>
+    private static readonly Dictionary<string, string[]> AllTips = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["ping"] = AllShardsSucceeded,
+        ["info"] = ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
+        ["time"] = NondeterministicOutput,
+        ["command"] = NondeterministicOrder,
+        ["command|info"] = NondeterministicOrder,
+        ["command|list"] = NondeterministicOrder,
+        ["command|docs"] = NondeterministicOrder,
+        ["client|info"] = NondeterministicOutput,
+        ["client|list"] = NondeterministicOutput,
+        ["config|set"] = ["request_policy:all_nodes", "response_policy:all_succeeded"],
+        ["cluster|nodes"] = NondeterministicOutput,
+        ["cluster|shards"] = NondeterministicOutput,
+        ["cluster|slots"] = NondeterministicOutput,
+        ["cluster|info"] = NondeterministicOutput,
+        ["del"] = MultiShardSum,
+        ["unlink"] = MultiShardSum,
+        ["exists"] = MultiShardSum,
+        ["dbsize"] = ["request_policy:all_shards", "response_policy:agg_sum"],
+        ["keys"] = ["request_policy:all_shards", "nondeterministic_output_order"],
+        ["scan"] = ["nondeterministic_output", "request_policy:special"],
+        ["flushdb"] = AllShardsSucceeded,
+        ["flushall"] = AllShardsSucceeded,
+    };
+
     private static readonly CommandMetadata Subcommand = new(["loading", "stale"], Slow, "", "7.0.0", "generic");
+
+    public static string[] TipsFor(string fullName) => AllTips.GetValueOrDefault(fullName) ?? [];
 
     public static CommandMetadata For(string fullName)
     {

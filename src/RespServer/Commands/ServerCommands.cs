@@ -400,7 +400,13 @@ internal static class ServerCommands
         }
 
         // Tips and key specs are sets in RESP3; subcommands an array, but an empty set when there are none.
-        writer.WriteSetHeader(0);
+        var tips = CommandMetadata.TipsFor(command.FullName);
+        writer.WriteSetHeader(tips.Length);
+        foreach (var tip in tips)
+        {
+            writer.WriteBulk(tip);
+        }
+
         WriteKeySpecs(writer, command.KeySpecs);
         var subs = command.Subcommands?.Values.ToList() ?? [];
         if (subs.Count == 0)
