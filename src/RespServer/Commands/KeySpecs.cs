@@ -27,6 +27,11 @@ internal static class KeySpecs
         ["xsetid"] = [KeySpec.At(1, RW | Update)],
         ["xinfo|stream"] = [KeySpec.At(2, RO | Access)],
 
+        // Shard channels are declared as keys (for cluster slots) that are not keys: never key-checked.
+        ["spublish"] = [KeySpec.At(1, NotKey)],
+        ["ssubscribe"] = [KeySpec.At(1, NotKey, lastKey: -1)],
+        ["sunsubscribe"] = [KeySpec.At(1, NotKey, lastKey: -1)],
+
         // STREAMS k1 k2 id1 id2: the first half of what follows the keyword.
         ["xread"] = [KeySpec.AfterKeyword("STREAMS", startFrom: 1, RO | Access, lastKey: -1, limit: 2)],
     };

@@ -29,7 +29,7 @@ public sealed class AclKeyTests(AclKeyServerPair servers) : IClassFixture<AclKey
             .Cmd("AUTH", "kall", "x").Cmd("DEL", "q", "r").Cmd("GET", "q").Cmd("TYPE", "q")
             .Cmd("AUTH", "kreset", "x").Cmd("GET", "b1").Cmd("GET", "a1").Cmd("DEL", "b1").Cmd("EXISTS", "b1").Cmd("TYPE", "a1")
             .Cmd("AUTH", "knone", "x").Cmd("GET", "a").Cmd("EXISTS", "a").Cmd("DEL", "a").Cmd("KEYS", "*").Cmd("SCAN", "0")
-            .Cmd("DBSIZE").Cmd("PUBLISH", "c1", "x")
+            .Cmd("DBSIZE").Cmd("PUBLISH", "q", "x").Cmd("SPUBLISH", "c1", "x").CmdN(1, "SSUBSCRIBE", "c1").Cmd("SUNSUBSCRIBE", "c1")
             .Cmd("AUTH", "kcmd", "x").Cmd("DEL", "q").Cmd("EXISTS", "a1", "q").Cmd("GET", "q").Cmd("GET", "a1"),
 
         new Script("dryrun with keys")

@@ -61,7 +61,7 @@ public sealed class AclKeyServerPair : ServerPair
         "--user", "kp", "on", "nopass", "~a*", "%R~r*", "%W~w*", "%RW~x*", "&c*", "+@all",
         "--user", "kall", "on", "nopass", "allkeys", "+@all",
         "--user", "kreset", "on", "nopass", "~a*", "resetkeys", "%R~b*", "+@all",
-        "--user", "knone", "on", "nopass", "+@all",
+        "--user", "knone", "on", "nopass", "&c*", "+@all",
         "--user", "kcmd", "on", "nopass", "~a*", "+get", "+exists",
     ];
 

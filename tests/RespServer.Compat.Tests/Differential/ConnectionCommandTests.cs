@@ -118,7 +118,8 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
 
         new Script("command info of commands with keys")
             .Cmd("COMMAND", "INFO", "get", "type", "publish", "nosuch").Cmd("COMMAND", "INFO", "TYPE")
-            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("COMMAND", "INFO", "get", "type"),
+            .Cmd("COMMAND", "INFO", "spublish", "ssubscribe", "sunsubscribe")
+            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("COMMAND", "INFO", "get", "type", "spublish"),
 
         new Script("command info tips")
             .Cmd("COMMAND", "INFO", "del", "unlink", "exists", "dbsize", "keys", "scan", "flushdb", "flushall", "ping", "time", "info")
