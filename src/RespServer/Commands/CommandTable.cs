@@ -22,6 +22,7 @@ internal sealed class CommandTable
         ServerCommands.Register(this);
         AclCommands.Register(this);
         KeyspaceCommands.Register(this);
+        StreamCommands.Register(this);
         foreach (var command in _commands.Values.Concat(_commands.Values.SelectMany(c => c.Subcommands?.Values ?? Enumerable.Empty<CommandDefinition>())))
         {
             command.Acl = AclCommandSet.Redis.Find(command.FullName);
