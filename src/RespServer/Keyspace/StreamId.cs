@@ -27,27 +27,30 @@ internal readonly record struct StreamId(ulong Ms, ulong Seq) : IComparable<Stre
     /// <summary>The next id, as Redis's streamIncrID; false (and 0-0) past the last possible id.</summary>
     public bool TryIncrement(out StreamId next)
     {
-        if (Seq != ulong.MaxValue)
+        // Copies first: a caller may pass this very id as the out argument.
+        var (ms, seq) = (Ms, Seq);
+        if (seq != ulong.MaxValue)
         {
-            next = new StreamId(Ms, Seq + 1);
+            next = new StreamId(ms, seq + 1);
             return true;
         }
 
-        next = Ms != ulong.MaxValue ? new StreamId(Ms + 1, 0) : Min;
-        return Ms != ulong.MaxValue;
+        next = ms != ulong.MaxValue ? new StreamId(ms + 1, 0) : Min;
+        return ms != ulong.MaxValue;
     }
 
     /// <summary>The previous id, as Redis's streamDecrID; false before 0-0.</summary>
     public bool TryDecrement(out StreamId previous)
     {
-        if (Seq != 0)
+        var (ms, seq) = (Ms, Seq);
+        if (seq != 0)
         {
-            previous = new StreamId(Ms, Seq - 1);
+            previous = new StreamId(ms, seq - 1);
             return true;
         }
 
-        previous = Ms != 0 ? new StreamId(Ms - 1, ulong.MaxValue) : Max;
-        return Ms != 0;
+        previous = ms != 0 ? new StreamId(ms - 1, ulong.MaxValue) : Max;
+        return ms != 0;
     }
 
     /// <summary>Writes "ms-seq" and returns its length; <paramref name="destination"/> holds <see cref="MaxTextLength"/>.</summary>
