@@ -112,6 +112,18 @@ internal static class Differential
                     await connection.SendAsync(step.Bytes);
                 }
 
+                if (step.Kind == StepKind.Poll)
+                {
+                    var ready = await PollAsync(connection, step, timeout);
+                    steps.Add(ready);
+                    if (ready != "<ready>")
+                    {
+                        return new Playback(steps, $"step {steps.Count} ({step.Label}): {ready}");
+                    }
+
+                    continue;
+                }
+
                 if (step.Kind == StepKind.Close)
                 {
                     steps.Add(RespFrame.Escape(await connection.ReadToCloseAsync(timeout)) + " <closed>");
@@ -142,6 +154,28 @@ internal static class Differential
                     await connection.DisposeAsync();
                 }
             }
+        }
+    }
+
+    /// <summary>Repeats a poll step's command (its first send is done) until its condition holds, within a deadline.</summary>
+    private static async Task<string> PollAsync(RawConnection connection, Step step, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + TaskTimeoutExtensions.DefaultTimeout;
+        while (true)
+        {
+            var frames = await connection.ReadFramesAsync(1, timeout);
+            if (step.Until!(frames[0]))
+            {
+                return "<ready>";
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return $"<never ready: {Render(frames)}>";
+            }
+
+            await Task.Delay(5);
+            await connection.SendAsync(step.Bytes);
         }
     }
 

@@ -53,6 +53,41 @@ internal static class Normalize
     public static Func<IReadOnlyList<RespFrame>, IReadOnlyList<RespFrame>> Shape(int depth)
         => frames => [.. frames.Select(f => ShapeOf(f, depth))];
 
+    /// <summary>Ids XADD generated from the clock ("1712345678901-0"): any such id, same place.</summary>
+    public static IReadOnlyList<RespFrame> TimeIds(IReadOnlyList<RespFrame> frames) => [.. frames.Select(TimeIdsOf)];
+
+    /// <summary>SCAN's reply: the keys as a set (each server walks its own hash order; the cursor is kept).</summary>
+    public static IReadOnlyList<RespFrame> ScanKeysAsSet(IReadOnlyList<RespFrame> frames)
+        => [.. frames.Select(f => f.IsAggregate && f.Children.Count == 2
+            ? RespFrame.Aggregate(f.Type, [f.Children[0], .. ElementsAsSet([f.Children[1]])])
+            : f)];
+
+    /// <summary>One line of an INFO reply, "name:value", in place of the whole text.</summary>
+    public static Func<IReadOnlyList<RespFrame>, IReadOnlyList<RespFrame>> InfoLine(string name)
+        => frames => [.. frames.Select(f => RespFrame.Simple(
+            f.Text.Split("\r\n").FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.Ordinal)) ?? $"<no {name}>"))];
+
+    /// <summary>CLIENT LIST reduced to each client's flags and last command, sorted: what differs is ids, addresses, ages, memory.</summary>
+    public static IReadOnlyList<RespFrame> ClientFlags(IReadOnlyList<RespFrame> frames)
+        => [.. frames.Select(f => RespFrame.Simple(string.Join(" | ", f.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => string.Join(' ', line.Split(' ').Where(p => p.StartsWith("flags=", StringComparison.Ordinal) || p.StartsWith("cmd=", StringComparison.Ordinal))))
+            .Order(StringComparer.Ordinal))))];
+
+    private static RespFrame TimeIdsOf(RespFrame frame)
+    {
+        if (frame.IsAggregate)
+        {
+            return RespFrame.Aggregate(frame.Type, [.. frame.Children.Select(TimeIdsOf)]);
+        }
+
+        var text = frame.Text;
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        return frame.Type == (byte)'$' && dash >= 13 && text[..dash].All(char.IsAsciiDigit) && text[(dash + 1)..].All(char.IsAsciiDigit)
+            && text.Length > dash + 1
+            ? RespFrame.Simple("<time-id>")
+            : frame;
+    }
+
     private static RespFrame ShapeOf(RespFrame frame, int depth)
     {
         if (!frame.IsAggregate)

@@ -10,11 +10,16 @@ internal enum StepKind
 
     /// <summary>Write the bytes, then read everything until the server closes the connection.</summary>
     Close,
+
+    /// <summary>Send the command, read its reply, again until <see cref="Step.Until"/> holds of it (a state another connection waits on).</summary>
+    Poll,
 }
 
 internal sealed record Step(int Connection, byte[] Bytes, StepKind Kind, int Frames, int Commands, string Label)
 {
     public Func<IReadOnlyList<RespFrame>, IReadOnlyList<RespFrame>>? Normalize { get; set; }
+
+    public Func<RespFrame, bool>? Until { get; init; }
 }
 
 /// <summary>
@@ -75,6 +80,16 @@ internal sealed class Script(string name)
 
     /// <summary>An inline (telnet) command line, CRLF added.</summary>
     public Script Inline(string line, int frames = 1) => Raw(line + "\r\n", frames);
+
+    /// <summary>
+    /// Repeats <paramref name="args"/> until its reply satisfies <paramref name="until"/> (e.g. until INFO shows
+    /// a client blocked): orders the steps of different connections without sleeping. Compared as "ready".
+    /// </summary>
+    public Script Await(Func<RespFrame, bool> until, params string[] args)
+    {
+        _steps.Add(new Step(_connection, Encode(args), StepKind.Poll, 1, 1, $"[conn {_connection}] until {Describe(args)}") { Until = until });
+        return this;
+    }
 
     /// <summary>Reads pushed frames without sending anything.</summary>
     public Script Read(int frames) => Add([], StepKind.Frames, frames, 0, $"(read {frames} pushed frame(s))");
