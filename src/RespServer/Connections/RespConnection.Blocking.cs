@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using Notistream.RespServer.Keyspace;
 
@@ -47,7 +48,9 @@ internal sealed partial class RespConnection
         var keys = Server.Keys;
         var read = input.ReadAsync().AsTask();
         using var timer = new CancellationTokenSource();
-        var timeout = Task.Delay(blocked.TimeoutMilliseconds > 0 ? TimeSpan.FromMilliseconds(blocked.TimeoutMilliseconds) : Timeout.InfiniteTimeSpan, timer.Token);
+        var timeout = blocked.TimeoutMilliseconds > 0
+            ? DelayAtLeastAsync(TimeSpan.FromMilliseconds(blocked.TimeoutMilliseconds), timer.Token)
+            : Task.Delay(Timeout.InfiniteTimeSpan, timer.Token);
         try
         {
             while (true)
@@ -99,6 +102,19 @@ internal sealed partial class RespConnection
         }
 
         return await read.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Completes no sooner than <paramref name="span"/> from now: a timer may fire a fraction of a
+    /// millisecond early, and a BLOCK of n milliseconds must not answer before n have passed.
+    /// </summary>
+    private static async Task DelayAtLeastAsync(TimeSpan span, CancellationToken token)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var left = span; left > TimeSpan.Zero; left = span - Stopwatch.GetElapsedTime(start))
+        {
+            await Task.Delay(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, token).ConfigureAwait(false);
+        }
     }
 
     private void Unblock(BlockedCommand blocked)
