@@ -1,4 +1,6 @@
 using Notistream.RespServer.Connections;
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Keyspace;
 using Notistream.RespServer.Protocol;
 using Notistream.RespServer.PubSub;
 
@@ -133,7 +135,14 @@ internal static class PubSubCommands
             client.FlushReplies();
         }
 
-        var receivers = client.Server.Registry.Publish(request[1], request[2], client.Batch);
+        var server = client.Server;
+        if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
+        {
+            // Kept before it is delivered: a reader of the stream never misses a message a subscriber got.
+            ChannelHistory.Append(server.Keys, request[1], request[2], rule);
+        }
+
+        var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
         client.CountPublished();
         client.Writer.WriteInteger(receivers);
     }

@@ -93,7 +93,14 @@ internal static class StreamCommands
             }
 
             var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var result = stream.Append(request, firstField, args.IdGiven ? args.Id : null, args.SeqGiven, now, out var added);
+            var id = args.IdGiven ? args.Id : keys.NextId(stream, now);
+            if (id is null)
+            {
+                writer.WriteError("The stream has exhausted the last possible ID, unable to add more items");
+                return;
+            }
+
+            var result = stream.Append(request, firstField, id, args.IdGiven ? args.SeqGiven : true, now, out var added);
             if (result != StreamAppendResult.Added)
             {
                 writer.WriteError(result == StreamAppendResult.IdTooSmall

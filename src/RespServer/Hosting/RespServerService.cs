@@ -429,7 +429,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         socket.Dispose();
     }
 
-    /// <summary>Once a second, as Redis's clientsCron: close clients idle past <c>timeout</c> (never pub/sub clients).</summary>
+    /// <summary>Once a second, as Redis's cron: age out channel history, and close clients idle past <c>timeout</c> (never pub/sub clients).</summary>
     private async Task CronAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -437,6 +437,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
+                Keyspace.ChannelHistory.Sweep(server.Keys, server.Options.ChannelHistory);
                 var timeout = server.Options.Timeout;
                 if (timeout <= 0)
                 {

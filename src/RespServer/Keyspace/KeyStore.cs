@@ -16,7 +16,37 @@ internal sealed class KeyStore
     /// <summary>Held by whoever reads or changes any database or value.</summary>
     public Lock Gate { get; } = new();
 
+    /// <summary>The last id <see cref="NextId"/> gave.</summary>
+    private StreamId _lastId;
+
     public int Count => _databases.Length;
+
+    /// <summary>
+    /// The next id for an entry of <paramref name="stream"/> whose id the server chooses (a PUBLISH kept as
+    /// history, XADD with <c>*</c>): one generator for all streams, so ids increase across every channel
+    /// and one cursor can follow many. It is the clock's millisecond with sequence 0 when the clock has
+    /// moved past both the last id given and the stream's last id, else the greater of those two plus one.
+    /// An explicit id given to XADD or XSETID places only its own stream. Null when no id is left above
+    /// them. The caller holds <see cref="Gate"/>.
+    /// </summary>
+    public StreamId? NextId(StreamValue stream, ulong nowMs)
+    {
+        var floor = stream.LastId > _lastId ? stream.LastId : _lastId;
+        if (nowMs > floor.Ms)
+        {
+            _lastId = new StreamId(nowMs, 0);
+        }
+        else if (floor.TryIncrement(out var next))
+        {
+            _lastId = next;
+        }
+        else
+        {
+            return null;
+        }
+
+        return _lastId;
+    }
 
     /// <summary>Database <paramref name="index"/> (SELECT), created on first use; the caller holds <see cref="Gate"/>.</summary>
     public Database this[int index] => _databases[index] ??= new Database();

@@ -5,6 +5,40 @@ namespace Notistream.RespServer.Keyspace;
 /// <summary>Where an entry lies: its node and the offset of its flags byte.</summary>
 internal readonly record struct StreamEntryRef(StreamNode Node, int Offset);
 
+/// <summary>
+/// An entry's fields and values in order (field, value, field, value …): an XADD request's arguments from
+/// one on, or the single <c>message</c> field a PUBLISH to a channel with history stores.
+/// </summary>
+internal readonly ref struct EntryFields
+{
+    private readonly RespRequest _request;
+    private readonly int _first;
+    private readonly ReadOnlySpan<byte> _message;
+    private readonly bool _isMessage;
+
+    public EntryFields(in RespRequest request, int first)
+    {
+        _request = request;
+        _first = first;
+    }
+
+    private EntryFields(ReadOnlySpan<byte> message)
+    {
+        _message = message;
+        _isMessage = true;
+    }
+
+    /// <summary>The field name under which a published message is stored.</summary>
+    public static ReadOnlySpan<byte> MessageField => "message"u8;
+
+    public int Count => _isMessage ? 2 : _request.Count - _first;
+
+    public ReadOnlySpan<byte> this[int index] => _isMessage ? (index == 0 ? MessageField : _message) : _request[_first + index];
+
+    /// <summary>One field, <c>message</c>, holding <paramref name="message"/>.</summary>
+    public static EntryFields Message(ReadOnlySpan<byte> message) => new(message);
+}
+
 /// <summary>How XADD's and XTRIM's trimming goes (streamAddTrimArgs).</summary>
 internal enum StreamTrimStrategy
 {
@@ -84,6 +118,10 @@ internal sealed class StreamValue : KeyValue
     /// <paramref name="nowMs"/>; with <paramref name="seqGiven"/> false only its ms is given ("ms-*").
     /// </summary>
     public StreamAppendResult Append(in RespRequest request, int firstField, StreamId? explicitId, bool seqGiven, ulong nowMs, out StreamId added)
+        => Append(new EntryFields(request, firstField), explicitId, seqGiven, nowMs, out added);
+
+    /// <summary>Appends one entry whose fields and values are <paramref name="fields"/>, as XADD does.</summary>
+    public StreamAppendResult Append(in EntryFields fields, StreamId? explicitId, bool seqGiven, ulong nowMs, out StreamId added)
     {
         added = default;
         StreamId id;
@@ -122,11 +160,11 @@ internal sealed class StreamValue : KeyValue
             return StreamAppendResult.IdTooSmall;
         }
 
-        var pairs = (request.Count - firstField) / 2;
+        var pairs = fields.Count / 2;
         long stringBytes = 0;
-        for (var i = firstField; i < request.Count; i++)
+        for (var i = 0; i < fields.Count; i++)
         {
-            stringBytes += request[i].Length;
+            stringBytes += fields[i].Length;
         }
 
         if (stringBytes > MaxEntryBytes)
@@ -151,15 +189,15 @@ internal sealed class StreamValue : KeyValue
         bool sameFields;
         if (tail is null)
         {
-            tail = NewNode(id, request, firstField, pairs);
+            tail = NewNode(id, fields, pairs);
             sameFields = true;
         }
         else
         {
-            sameFields = HasMasterFields(tail, request, firstField, pairs);
+            sameFields = HasMasterFields(tail, fields, pairs);
         }
 
-        AppendEntry(tail, id, request, firstField, pairs, sameFields);
+        AppendEntry(tail, id, fields, pairs, sameFields);
         Length++;
         EntriesAdded++;
         LastId = id;
@@ -646,13 +684,13 @@ internal sealed class StreamValue : KeyValue
         _nodes[_end++] = node;
     }
 
-    private StreamNode NewNode(StreamId master, in RespRequest request, int firstField, int pairs)
+    private StreamNode NewNode(StreamId master, in EntryFields fields, int pairs)
     {
         var header = Varint.Size((ulong)pairs);
         var listpack = ListpackSize.Empty + (2 * ListpackSize.Integer(0)) + ListpackSize.Integer(pairs) + ListpackSize.Integer(0);
         for (var i = 0; i < pairs; i++)
         {
-            var field = request[firstField + (2 * i)];
+            var field = fields[2 * i];
             header += Varint.Size((ulong)field.Length) + field.Length;
             listpack += ListpackSize.String(field);
         }
@@ -667,7 +705,7 @@ internal sealed class StreamValue : KeyValue
         node.MasterFieldsStart = position;
         for (var i = 0; i < pairs; i++)
         {
-            var field = request[firstField + (2 * i)];
+            var field = fields[2 * i];
             position += Varint.Write(node.Data.AsSpan(position), (ulong)field.Length);
             field.CopyTo(node.Data.AsSpan(position));
             position += field.Length;
@@ -678,7 +716,7 @@ internal sealed class StreamValue : KeyValue
         return node;
     }
 
-    private static bool HasMasterFields(StreamNode node, in RespRequest request, int firstField, int pairs)
+    private static bool HasMasterFields(StreamNode node, in EntryFields fields, int pairs)
     {
         if (pairs != node.MasterFieldCount)
         {
@@ -688,7 +726,7 @@ internal sealed class StreamValue : KeyValue
         var position = node.MasterFieldsStart;
         for (var i = 0; i < pairs; i++)
         {
-            if (!ReadString(node.Data, ref position).SequenceEqual(request[firstField + (2 * i)]))
+            if (!ReadString(node.Data, ref position).SequenceEqual(fields[2 * i]))
             {
                 return false;
             }
@@ -697,7 +735,7 @@ internal sealed class StreamValue : KeyValue
         return true;
     }
 
-    private static void AppendEntry(StreamNode node, StreamId id, in RespRequest request, int firstField, int pairs, bool sameFields)
+    private static void AppendEntry(StreamNode node, StreamId id, in EntryFields fields, int pairs, bool sameFields)
     {
         var msDelta = id.Ms - node.Master.Ms;
         var seq = msDelta == 0 ? id.Seq - node.Master.Seq : id.Seq;
@@ -713,10 +751,10 @@ internal sealed class StreamValue : KeyValue
             listpack += ListpackSize.Integer(pairs);
         }
 
-        for (var i = firstField; i < request.Count; i++)
+        for (var i = 0; i < fields.Count; i++)
         {
-            var value = request[i];
-            var isField = (i - firstField) % 2 == 0;
+            var value = fields[i];
+            var isField = i % 2 == 0;
             if (isField && sameFields)
             {
                 continue;
@@ -742,14 +780,14 @@ internal sealed class StreamValue : KeyValue
             n += Varint.Write(span[n..], (ulong)pairs);
         }
 
-        for (var i = firstField; i < request.Count; i++)
+        for (var i = 0; i < fields.Count; i++)
         {
-            if (sameFields && (i - firstField) % 2 == 0)
+            if (sameFields && i % 2 == 0)
             {
                 continue;
             }
 
-            var value = request[i];
+            var value = fields[i];
             n += Varint.Write(span[n..], (ulong)value.Length);
             value.CopyTo(span[n..]);
             n += value.Length;

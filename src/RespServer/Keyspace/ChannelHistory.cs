@@ -1,0 +1,116 @@
+using Notistream.RespServer.Hosting;
+
+namespace Notistream.RespServer.Keyspace;
+
+/// <summary>
+/// What a PUBLISH keeps: the message appended to the stream of the channel's name in database 0 (one
+/// field, <c>message</c>), with an id from <see cref="KeyStore.NextId"/>, before the message is fanned out;
+/// the stream trimmed to its rule's bounds; readers blocked on it woken. The count is trimmed as
+/// <c>MAXLEN ~</c> trims, a whole node of up to 100 entries at a time, so a stream keeps at least its
+/// rule's entries and at most 99 more; the age exactly (<c>MINID =</c>). A once-a-second sweep
+/// (<see cref="Sweep"/>) ages out what no PUBLISH trims, and removes a channel's stream once all of it
+/// is older than its rule allows.
+/// </summary>
+internal static class ChannelHistory
+{
+    /// <summary>The database whose streams hold channel history (channels belong to no database).</summary>
+    public const int Database = 0;
+
+    /// <summary>
+    /// Appends <paramref name="message"/> to <paramref name="channel"/>'s stream under
+    /// <paramref name="rule"/>; returns its id, or null when it was not kept (the key holds no stream,
+    /// no id is left, or the message is larger than an entry may be). Takes <see cref="KeyStore.Gate"/>.
+    /// </summary>
+    public static StreamId? Append(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule)
+    {
+        var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        lock (keys.Gate)
+        {
+            var db = keys[Database];
+            var value = db.Find(channel);
+            if (value is not null and not StreamValue)
+            {
+                return null;
+            }
+
+            var stream = (StreamValue?)value;
+            var created = stream is null;
+            stream ??= new StreamValue();
+            if (keys.NextId(stream, now) is not { } id
+                || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
+            {
+                return null;
+            }
+
+            if (created)
+            {
+                db.Add(channel, stream);
+            }
+
+            Trim(stream, rule, now);
+            db.Signal(channel);
+            return added;
+        }
+    }
+
+    /// <summary>
+    /// Ages out entries older than their rule allows in streams no PUBLISH has trimmed lately, and removes a
+    /// stream left with nothing newer than that. Runs once a second (the server's cron); takes the gate.
+    /// </summary>
+    public static void Sweep(KeyStore keys, IReadOnlyList<HistoryRule> rules)
+    {
+        if (rules.Count == 0)
+        {
+            return;
+        }
+
+        var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        lock (keys.Gate)
+        {
+            if (keys.Find(Database) is not { Count: > 0 } db)
+            {
+                return;
+            }
+
+            List<byte[]>? gone = null;
+            foreach (var (key, value) in db.Entries)
+            {
+                if (value is not StreamValue stream || HistoryRule.For(rules, key) is not { MaxAge.Ticks: > 0 } rule)
+                {
+                    continue;
+                }
+
+                Trim(stream, rule, now);
+                if (stream.Length == 0 && stream.LastId.Ms < Cutoff(rule, now))
+                {
+                    (gone ??= []).Add(key);
+                }
+            }
+
+            foreach (var key in gone ?? [])
+            {
+                db.Remove(key);
+            }
+        }
+    }
+
+    private static void Trim(StreamValue stream, HistoryRule rule, ulong now)
+    {
+        if (rule.MaxEntries > 0 && stream.Length > rule.MaxEntries)
+        {
+            stream.Trim(StreamTrimStrategy.MaxLen, rule.MaxEntries, default, approximate: true, limit: 0);
+        }
+
+        if (rule.MaxAge > TimeSpan.Zero && stream.Length > 0 && stream.FirstId.Ms < Cutoff(rule, now))
+        {
+            // Exactly: a node of a quiet channel may span days, and an age is a promise about each entry.
+            stream.Trim(StreamTrimStrategy.MinId, 0, new StreamId(Cutoff(rule, now), 0), approximate: false, limit: 0);
+        }
+    }
+
+    private static ulong Cutoff(HistoryRule rule, ulong now)
+    {
+        var age = (ulong)rule.MaxAge.TotalMilliseconds;
+        return now > age ? now - age : 0;
+    }
+}
