@@ -24,19 +24,23 @@ internal sealed class KeyStore
     /// <summary>
     /// The next id for an entry of <paramref name="stream"/> whose id the server chooses (a PUBLISH kept as
     /// history, XADD with <c>*</c>): one generator for all streams, so ids increase across every channel
-    /// and one cursor can follow many. It is the clock's millisecond with sequence 0 when the clock has
-    /// moved past both the last id given and the stream's last id, else the greater of those two plus one.
-    /// An explicit id given to XADD or XSETID places only its own stream. Null when no id is left above
-    /// them. The caller holds <see cref="Gate"/>.
+    /// and one cursor can follow many. It is the clock's millisecond with sequence 0 once the clock has
+    /// passed the last id given, else that id plus one. A stream that explicit ids (XADD, XSETID) have put
+    /// ahead of the generator gets Redis's own rule, its last id plus one, until the clock passes it; the
+    /// generator does not follow it there. Null when no id is left. The caller holds <see cref="Gate"/>.
     /// </summary>
     public StreamId? NextId(StreamValue stream, ulong nowMs)
     {
-        var floor = stream.LastId > _lastId ? stream.LastId : _lastId;
-        if (nowMs > floor.Ms)
+        if (stream.LastId > _lastId && stream.LastId.Ms >= nowMs)
+        {
+            return stream.LastId.TryIncrement(out var next) ? next : null;
+        }
+
+        if (nowMs > _lastId.Ms && nowMs > stream.LastId.Ms)
         {
             _lastId = new StreamId(nowMs, 0);
         }
-        else if (floor.TryIncrement(out var next))
+        else if (_lastId.TryIncrement(out var next))
         {
             _lastId = next;
         }

@@ -1,3 +1,4 @@
+using Notistream.RespServer.Hosting;
 using System.Buffers;
 using System.Text;
 using Notistream.RespServer.Protocol;
@@ -28,7 +29,8 @@ public sealed class AllocationBudgetTests
             $"*3\r\n$7\r\nPUBLISH\r\n$7\r\nchannel\r\n$64\r\n{new string('x', 64)}\r\n", 100)), frames: 100)),
         ["command-ping-resp"] = () => MeasureCommandAsync("*1\r\n$4\r\nPING\r\n"),
         ["command-ping-inline"] = () => MeasureCommandAsync("PING\r\n"),
-        ["command-publish-0-subscribers"] = () => MeasureCommandAsync($"*3\r\n$7\r\nPUBLISH\r\n$7\r\nchannel\r\n$64\r\n{new string('x', 64)}\r\n"),
+        ["command-publish-0-subscribers"] = () => MeasureCommandAsync($"*3\r\n$7\r\nPUBLISH\r\n$7\r\nchannel\r\n$64\r\n{new string('x', 64)}\r\n", history: false),
+        ["command-publish-with-history"] = () => MeasureCommandAsync($"*3\r\n$7\r\nPUBLISH\r\n$7\r\nchannel\r\n$64\r\n{new string('x', 64)}\r\n", history: true),
         ["publish-0-subscribers"] = () => Task.FromResult(MeasurePublish(resp2: 0, resp3: 0)),
         ["publish-1-subscriber"] = () => Task.FromResult(MeasurePublish(resp2: 1, resp3: 0)),
         ["publish-50-subscribers"] = () => Task.FromResult(MeasurePublish(resp2: 50, resp3: 0)),
@@ -90,9 +92,10 @@ public sealed class AllocationBudgetTests
         });
     }
 
-    private static async Task<double> MeasureCommandAsync(string input)
+    /// <summary>Without <paramref name="history"/>, PUBLISH keeps nothing (channel-history none).</summary>
+    private static async Task<double> MeasureCommandAsync(string input, bool history = false)
     {
-        await using var harness = await CommandHarness.CreateAsync();
+        await using var harness = await CommandHarness.CreateAsync(history ? null : new RespServerOptions { ChannelHistory = [] });
         var buffer = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(input));
         return AllocationBudget.PerOperationOnThisThread(() => harness.Run(buffer), iterations: 2_000);
     }

@@ -28,12 +28,12 @@ internal sealed class CommandHarness : IAsyncDisposable
     private readonly Task _writer;
     private readonly Task _reader;
 
-    private CommandHarness(Socket listener, Socket client, Socket accepted)
+    private CommandHarness(Socket listener, Socket client, Socket accepted, RespServerOptions options)
     {
         _listener = listener;
         _client = client;
         _socket = SocketConnection.Create(accepted);
-        Server = new ServerContext(new RespServerOptions(), NullLoggerFactory.Instance);
+        Server = new ServerContext(options, NullLoggerFactory.Instance);
         Connection = new RespConnection(Server, new SocketTransport(_socket), 1);
         _writer = Connection.Output.RunAsync(_pipe.Writer);
         _reader = DrainAsync();
@@ -43,7 +43,8 @@ internal sealed class CommandHarness : IAsyncDisposable
 
     public RespConnection Connection { get; }
 
-    public static async Task<CommandHarness> CreateAsync()
+    /// <summary>With <paramref name="options"/>, or the defaults (every channel keeps history).</summary>
+    public static async Task<CommandHarness> CreateAsync(RespServerOptions? options = null)
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -51,7 +52,7 @@ internal sealed class CommandHarness : IAsyncDisposable
         var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!);
         var accepted = await listener.AcceptAsync();
-        return new CommandHarness(listener, client, accepted);
+        return new CommandHarness(listener, client, accepted, options ?? new RespServerOptions());
     }
 
     /// <summary>Frames and runs every request in <paramref name="input"/>, then waits until the replies are written.</summary>
