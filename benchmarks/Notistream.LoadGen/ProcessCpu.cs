@@ -97,15 +97,16 @@ internal readonly record struct CpuSample(double? Server, double? Generator)
     /// <summary>
     /// Cores the server used over the window (CPU seconds per second; shown, not compared, since a faster
     /// server may rightly use more), its CPU seconds per million deliveries (the compared figure: lower is
-    /// better), and the generator's cores. Null where a reading is missing.
+    /// better), and the generator's cores. Null where a reading is missing. <paramref name="what"/> names
+    /// what was counted ("deliveries", or e.g. "entries" where messages are stored or read back).
     /// </summary>
-    public static List<Metric> Metrics(CpuSample start, CpuSample end, double seconds, long deliveries)
+    public static List<Metric> Metrics(CpuSample start, CpuSample end, double seconds, long deliveries, string what = "deliveries")
     {
         var server = end.Server - start.Server;
         return
         [
             Metric.Context("server CPU", server / seconds, "cores"),
-            Metric.Lower("server CPU per 1M deliveries", deliveries > 0 ? server / deliveries * 1e6 : null, "CPU s"),
+            Metric.Lower($"server CPU per 1M {what}", deliveries > 0 ? server / deliveries * 1e6 : null, "CPU s"),
             Metric.Context("generator CPU", (end.Generator - start.Generator) / seconds, "cores"),
         ];
     }

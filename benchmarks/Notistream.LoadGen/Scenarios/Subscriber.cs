@@ -9,7 +9,7 @@ namespace Notistream.LoadGen.Scenarios;
 /// each payload's stream and sequence to its <see cref="DeliveryVerifier"/> and, when latency is measured,
 /// the publish-to-delivery time to its own histogram. Owned by its reader task until it ends.
 /// </summary>
-internal sealed class Subscriber(LoadConnection connection, RunState run, LatencyHistogram? latency)
+internal sealed class Subscriber(LoadConnection connection, RunState run, LatencyHistogram? latency) : IReceiver
 {
     private static readonly double NanosPerTick = 1e9 / Stopwatch.Frequency;
 

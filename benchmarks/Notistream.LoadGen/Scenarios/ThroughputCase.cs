@@ -13,21 +13,35 @@ namespace Notistream.LoadGen.Scenarios;
 /// their replies, round-robin over <see cref="Channels"/>. Publishers stay at most a window of deliveries
 /// ahead of the subscribers, so the figure is what the server sustains, not how much it can buffer.
 /// Rates, and the CPU time the server and the generator used, are taken over the same window after a
-/// warm-up; afterwards every message is accounted for.
+/// warm-up; afterwards every message is accounted for. The publishers may send another command of the
+/// same shape instead (<see cref="PublishBatch.Xadd"/>, whose replies are entry ids, each entry counting
+/// as one delivery to each receiver), and receivers may be stream readers instead of subscribers.
 /// </summary>
 internal sealed class ThroughputCase : IDisposable
 {
     private readonly LoadGenOptions _options;
     private readonly EndPoint _endPoint;
     private readonly RunState _run = new();
-    private readonly List<Subscriber> _subscribers = [];
+    private readonly List<IReceiver> _subscribers = [];
+    private readonly Func<string, int, int, PublishBatch> _batch;
+    private readonly long? _window;
     private readonly List<string> _problems = [];
     private long[][] _sent = [];
 
-    public ThroughputCase(LoadGenOptions options, EndPoint endPoint, IReadOnlyList<string> channels, int receiversPerPublish)
+    /// <param name="batch">The frames each publisher sends, from (first channel, payload size, depth); PUBLISH when null.</param>
+    /// <param name="window">How many deliveries the publishers may be ahead of the receivers (default: 4,096, or 2,048 per receiver).</param>
+    public ThroughputCase(
+        LoadGenOptions options,
+        EndPoint endPoint,
+        IReadOnlyList<string> channels,
+        int receiversPerPublish,
+        Func<string, int, int, PublishBatch>? batch = null,
+        long? window = null)
     {
         _options = options;
         _endPoint = endPoint;
+        _batch = batch ?? ((channel, payloadSize, depth) => new PublishBatch(channel, payloadSize, depth));
+        _window = window;
         Channels = channels;
         ReceiversPerPublish = receiversPerPublish;
         if (channels.Select(c => Encoding.UTF8.GetByteCount(c)).Distinct().Count() != 1)
@@ -62,6 +76,18 @@ internal sealed class ThroughputCase : IDisposable
         }
     }
 
+    /// <summary>Connects a <see cref="StreamFollower"/> of the stream <paramref name="key"/> that must receive the messages of <paramref name="receives"/>.</summary>
+    public async Task AddStreamReaderAsync(string key, IEnumerable<int> receives)
+    {
+        var connection = await LoadConnection.ConnectAsync(_endPoint, busy: true).ConfigureAwait(false);
+        var reader = new StreamFollower(connection, _run, key);
+        reader.Receives.AddRange(receives);
+        lock (_subscribers)
+        {
+            _subscribers.Add(reader);
+        }
+    }
+
     public async Task<(DeliveryReport Delivery, List<Metric> Metrics, List<string> Problems)> RunAsync()
     {
         var publishers = new List<LoadConnection>();
@@ -74,7 +100,7 @@ internal sealed class ThroughputCase : IDisposable
 
             _sent = new long[publishers.Count][];
             var readers = _subscribers.Select(s => Task.Run(s.ReadAsync)).ToList();
-            var window = Math.Max(4096L, _subscribers.Count * 2048L);
+            var window = _window ?? Math.Max(4096L, _subscribers.Count * 2048L);
             var publishing = publishers.Select((c, p) => Task.Run(() => PublishAsync(c, p, window))).ToList();
 
             var duration = TimeSpan.FromSeconds(_options.DurationSeconds);
@@ -167,7 +193,7 @@ internal sealed class ThroughputCase : IDisposable
     {
         var channelBytes = Channels.Select(Encoding.UTF8.GetBytes).ToArray();
         var count = Channels.Count;
-        var batch = new PublishBatch(Channels[0], _options.PayloadSize, _options.Pipeline);
+        var batch = _batch(Channels[0], _options.PayloadSize, _options.Pipeline);
         var sent = new long[count];
         _sent[publisher] = sent;
         var cursor = (int)((long)publisher * count / _options.Publishers);
@@ -237,9 +263,18 @@ internal sealed class ThroughputCase : IDisposable
                 break;
             }
 
+            if (reply.Kind == RespKind.Bulk)
+            {
+                // XADD: the new entry's id. Every receiver reads the stream, so each gets the entry.
+                position += used;
+                replies++;
+                receivers += ReceiversPerPublish;
+                continue;
+            }
+
             if (reply.Kind != RespKind.Integer)
             {
-                throw new LoadGenException($"PUBLISH answered {SetupReply.From(reply, data[position..])}");
+                throw new LoadGenException($"a publisher's command answered {SetupReply.From(reply, data[position..])}");
             }
 
             position += used;

@@ -4,9 +4,10 @@ using System.Text;
 namespace Notistream.LoadGen.Wire;
 
 /// <summary>
-/// A buffer of <see cref="Depth"/> pre-encoded <c>PUBLISH channel payload</c> frames, all of the same
-/// length, sent as one pipelined write. Between writes only the channel bytes (same length) and the
-/// payload header are patched in place: nothing is encoded or allocated per message.
+/// A buffer of <see cref="Depth"/> pre-encoded <c>PUBLISH channel payload</c> frames (or any command of
+/// the shape <c>COMMAND key fixed-arguments... payload</c>, such as <c>XADD key MAXLEN ~ 1000 * message
+/// payload</c>), all of the same length, sent as one pipelined write. Between writes only the key bytes
+/// (same length) and the payload header are patched in place: nothing is encoded or allocated per message.
 /// </summary>
 internal sealed class PublishBatch
 {
@@ -18,12 +19,21 @@ internal sealed class PublishBatch
     private readonly int _payloadSize;
 
     public PublishBatch(string channel, int payloadSize, int depth)
+        : this("PUBLISH", channel, [], payloadSize, depth)
     {
+    }
+
+    /// <summary>Frames of <c><paramref name="command"/> key <paramref name="arguments"/>... payload</c>.</summary>
+    public PublishBatch(string command, string key, IReadOnlyList<string> arguments, int payloadSize, int depth)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
         ArgumentOutOfRangeException.ThrowIfLessThan(payloadSize, Payload.HeaderSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
-        var channelBytes = Encoding.UTF8.GetBytes(channel);
-        var head = Encoding.ASCII.GetBytes($"*3\r\n$7\r\nPUBLISH\r\n${channelBytes.Length.ToString(CultureInfo.InvariantCulture)}\r\n");
-        var middle = Encoding.ASCII.GetBytes($"\r\n${payloadSize.ToString(CultureInfo.InvariantCulture)}\r\n");
+        var channelBytes = Encoding.UTF8.GetBytes(key);
+        static string Bulk(string text) => $"${Encoding.UTF8.GetByteCount(text).ToString(CultureInfo.InvariantCulture)}\r\n{text}\r\n";
+        var head = Encoding.UTF8.GetBytes(
+            $"*{(arguments.Count + 3).ToString(CultureInfo.InvariantCulture)}\r\n{Bulk(command)}${channelBytes.Length.ToString(CultureInfo.InvariantCulture)}\r\n");
+        var middle = Encoding.UTF8.GetBytes($"\r\n{string.Concat(arguments.Select(Bulk))}${payloadSize.ToString(CultureInfo.InvariantCulture)}\r\n");
         _channelOffset = head.Length;
         _channelLength = channelBytes.Length;
         _payloadOffset = head.Length + channelBytes.Length + middle.Length;
@@ -45,6 +55,14 @@ internal sealed class PublishBatch
     public int Depth { get; }
 
     public int FrameLength => _frameLength;
+
+    /// <summary><c>XADD key MAXLEN ~ <paramref name="maxLength"/> * message payload</c>, or without MAXLEN when it is null.</summary>
+    public static PublishBatch Xadd(string key, long? maxLength, int payloadSize, int depth) => new(
+        "XADD",
+        key,
+        maxLength is { } max ? ["MAXLEN", "~", max.ToString(CultureInfo.InvariantCulture), "*", "message"] : ["*", "message"],
+        payloadSize,
+        depth);
 
     /// <summary>Replaces the channel of frame <paramref name="slot"/>; the new name must have the same length.</summary>
     public void SetChannel(int slot, ReadOnlySpan<byte> channel)

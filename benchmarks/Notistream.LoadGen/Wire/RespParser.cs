@@ -126,7 +126,7 @@ internal static class RespParser
     }
 
     /// <summary>Reads a signed decimal from <paramref name="start"/> up to CRLF; returns the index after LF, or 0 when incomplete.</summary>
-    private static int TryReadLine(ReadOnlySpan<byte> span, int start, out long value)
+    internal static int TryReadLine(ReadOnlySpan<byte> span, int start, out long value)
     {
         value = 0;
         var negative = false;
