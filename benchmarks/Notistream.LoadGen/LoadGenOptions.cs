@@ -5,7 +5,7 @@ namespace Notistream.LoadGen;
 /// <summary>What to run and how big. <see cref="Smoke"/> gives tiny sizes for a seconds-long check.</summary>
 public sealed record LoadGenOptions
 {
-    public static readonly IReadOnlyList<string> AllScenarios = ["fanout", "channels", "patterns", "latency", "connections"];
+    public static readonly IReadOnlyList<string> AllScenarios = ["fanout", "channels", "patterns", "latency", "connections", "history"];
 
     public string Host { get; init; } = "127.0.0.1";
 
@@ -38,6 +38,12 @@ public sealed record LoadGenOptions
 
     public int IdleConnections { get; init; } = 10_000;
 
+    /// <summary>Entries the history scenario's memory case stores in one stream.</summary>
+    public int HistoryEntries { get; init; } = 1_000_000;
+
+    /// <summary>Entries the history scenario's catch-up case stores and then reads back from the start.</summary>
+    public int CatchUpEntries { get; init; } = 100_000;
+
     /// <summary>Tiny sizes and about a second a case: proves every scenario works, measures nothing.</summary>
     public static LoadGenOptions Smoke(string host, int port) => new()
     {
@@ -53,6 +59,8 @@ public sealed record LoadGenOptions
         LatencyRate = 2_000,
         LatencySubscribers = 5,
         IdleConnections = 100,
+        HistoryEntries = 10_000,
+        CatchUpEntries = 5_000,
     };
 
     public string Describe() => string.Join(' ', new[]
@@ -69,5 +77,7 @@ public sealed record LoadGenOptions
         $"--rate {LatencyRate}",
         $"--latency-subscribers {LatencySubscribers}",
         $"--connections {IdleConnections}",
+        $"--history-entries {HistoryEntries}",
+        $"--catch-up {CatchUpEntries}",
     });
 }

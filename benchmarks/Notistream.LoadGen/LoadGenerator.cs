@@ -72,6 +72,14 @@ public static class LoadGenerator
                 case "connections":
                     await Case($"connections {options.IdleConnections}", () => ConnectionsScenario.RunAsync(options, endPoint)).ConfigureAwait(false);
                     break;
+                case "history":
+                    // Our server stores a PUBLISH to a history channel; elsewhere the store is an XADD.
+                    var ours = server.StartsWith("notistream ", StringComparison.Ordinal);
+                    await Case(HistoryScenario.StoreCase, () => HistoryScenario.StoreAsync(options, endPoint, HistoryScenario.StoreCase, publish: ours)).ConfigureAwait(false);
+                    await Case(HistoryScenario.XaddCase, () => HistoryScenario.StoreAsync(options, endPoint, HistoryScenario.XaddCase, publish: false)).ConfigureAwait(false);
+                    await Case(HistoryScenario.MemoryCase(options), () => HistoryScenario.MemoryAsync(options, endPoint)).ConfigureAwait(false);
+                    await Case(HistoryScenario.CatchUpCase(options), () => HistoryScenario.CatchUpAsync(options, endPoint)).ConfigureAwait(false);
+                    break;
                 default:
                     throw new LoadGenException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");
             }

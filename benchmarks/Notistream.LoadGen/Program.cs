@@ -25,16 +25,19 @@ namespace Notistream.LoadGen
 
             Runs pub/sub scenarios against a Redis-protocol server over raw pipelined RESP and prints one
             table; every message is numbered and checked, a case that lost one is INVALID (exit 1).
-              --scenario        fanout, channels, patterns, latency, connections (default: all)
+              --scenario        fanout, channels, patterns, latency, connections, history (default: all)
               --duration        seconds per case, the first 20% (at most 1 s) is warm-up (default 5)
               --smoke           tiny sizes, 1 s per case: proves it works, measures nothing
               --json FILE|-     also write the results as JSON (- : JSON on stdout, the table on stderr)
-              --server-pid PID  server process, for its memory per connection (VmRSS) and its CPU time
-                                (/proc/PID/stat) per delivery in the throughput and latency cases; else n/a
+              --server-pid PID  server process, for its memory (VmRSS) per connection and per stored
+                                history entry, and its CPU time (/proc/PID/stat) per delivery or entry in
+                                the throughput, latency and history cases; else n/a
             sizes:
               --publishers N (4) --pipeline N (64) --payload BYTES (64) --subscribers 1,50,500
               --channels N (10000) --channels-per-connection N (100) --patterns 0,100,1000,10000
               --rate MSG/S (20000) --latency-subscribers N (50) --connections N (10000)
+              --history-entries N (1000000: entries stored for the history memory case)
+              --catch-up N (100000: entries stored, then read back by the history catch-up case)
             --compare prints a markdown table of the medians of the candidate's and the baseline's reports
             and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID.
             --core-latency prints how long a cache line takes to go from one core to another and back
@@ -137,6 +140,8 @@ namespace Notistream.LoadGen
                     "--rate" => options with { LatencyRate = Int(1) },
                     "--latency-subscribers" => options with { LatencySubscribers = Int(1) },
                     "--connections" => options with { IdleConnections = Int(1) },
+                    "--history-entries" => options with { HistoryEntries = Int(1) },
+                    "--catch-up" => options with { CatchUpEntries = Int(1) },
                     "--scenario" => AddScenarios(options, scenarios, Value()),
                     "--json" => SetJson(options, ref json, Value()),
                     _ => throw new UsageException($"unknown option '{name}'"),

@@ -63,7 +63,8 @@ public class SmokeTests
         var text = TableWriter.Format(report);
         Assert.True(report.Valid, text);
         Assert.Equal(
-            ["fanout N=1", "fanout N=20", "channels C=200, 20/conn", "patterns K=0", "patterns K=100", "patterns K=100 / K=0", "latency 2000/s x 5 subs", "connections 100 idle"],
+            ["fanout N=1", "fanout N=20", "channels C=200, 20/conn", "patterns K=0", "patterns K=100", "patterns K=100 / K=0", "latency 2000/s x 5 subs", "connections 100 idle",
+             "history store", "history XADD + XREAD", "history memory N=10000", "history catch-up N=5000"],
             report.Results.Select(r => r.Case));
         foreach (var result in report.Results)
         {
@@ -101,7 +102,7 @@ public class SmokeTests
         // The server's CPU time over each throughput and latency case's window, with --server-pid; the
         // generator's always. The throughput cases keep the server busy for tens of 10 ms ticks; the
         // latency case's few thousand deliveries may take less than one.
-        foreach (var result in report.Results.Where(r => r.Scenario is "fanout" or "channels" or "patterns" or "latency" && !r.Case.Contains(" / ", StringComparison.Ordinal)))
+        foreach (var result in report.Results.Where(r => (r.Scenario is "fanout" or "channels" or "patterns" or "latency" || r.Case.StartsWith("history store", StringComparison.Ordinal) || r.Case == "history XADD + XREAD") && !r.Case.Contains(" / ", StringComparison.Ordinal)))
         {
             double? Cpu(string metric) => result.Metrics.Single(m => m.Name == metric).Value;
             Assert.True(Cpu("generator CPU") > 0, $"{result.Case} generator CPU = {Cpu("generator CPU")}");
@@ -127,6 +128,36 @@ public class SmokeTests
         Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server CPU per connection").Value is null);
         Assert.True(idle.Metrics.Single(m => m.Name == "generator CPU").Value > 0);
         Assert.Equal(1, idle.Delivery.Received);
+
+        // History: both store cases deliver every message to their one reader; the XADD streams keep about
+        // 1,000 entries (Redis trims MAXLEN ~ by whole nodes, so a few more). The memory case stored every
+        // entry, the catch-up reader read every one back.
+        foreach (var store in new[] { "history store", "history XADD + XREAD" })
+        {
+            Assert.InRange(Figure(store, "deliveries/s") / Figure(store, "publishes/s"), 0.9, 1.1);
+            Assert.Equal(Figure(store, "published"), report.Results.Single(r => r.Case == store).Delivery.Received);
+        }
+
+        Assert.InRange(Figure("history XADD + XREAD", "entries kept"), 1000, 1200);
+        if (serverPid is not null)
+        {
+            Assert.InRange(Figure("history store", "entries kept"), 1000, 1200);
+        }
+
+        var memory = report.Results.Single(r => r.Case == "history memory N=10000");
+        Assert.Equal(10_000, memory.Delivery.Received);
+        Assert.Equal(serverPid is null, memory.Metrics.Single(m => m.Name == "server RSS per entry").Value is null);
+        Assert.NotNull(memory.Metrics.Single(m => m.Name == "used_memory per entry").Value);
+        if (serverPid is not null)
+        {
+            // Redis 7.0 takes about 77 bytes an entry for 64-byte messages.
+            Assert.InRange(Figure(memory.Case, "used_memory per entry"), 40, 200);
+        }
+
+        var catchUp = report.Results.Single(r => r.Case == "history catch-up N=5000");
+        Assert.Equal(5_000, catchUp.Delivery.Received);
+        Assert.True(Figure(catchUp.Case, "catch-up time") > 0);
+        Assert.Equal(6, Figure(catchUp.Case, "XREADs"));
 
         Assert.Equal(report.ToJson(), RunReport.FromJson(report.ToJson()).ToJson());
         return report;
