@@ -11,7 +11,7 @@ usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [-
                              [--out FILE] [--smoke] [--no-build] [--server-args ARGS]
                              [-- LOADGEN OPTIONS...]
 
-  --scenario   fanout, channels, patterns, latency, connections (default: all)
+  --scenario   fanout, channels, patterns, latency, connections, history (default: all)
   --duration   seconds per case and run (default 5; 1 with --smoke)
   --repeat     runs per server and scenario, interleaved; the table shows medians (default 3)
   --out        write the markdown report to FILE instead of stdout
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     *) echo "compare.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(fanout channels patterns latency connections)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(fanout channels patterns latency connections history)
 if [ -z "$duration" ]; then
   if [ "$smoke" = 1 ]; then duration=1; else duration=5; fi
 fi
