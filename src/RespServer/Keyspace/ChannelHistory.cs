@@ -47,6 +47,8 @@ internal static class ChannelHistory
                 db.Add(channel, stream);
             }
 
+            stream.IsChannelHistory = true;
+
             Trim(stream, rule, now);
             db.Signal(channel);
             return added;
@@ -54,8 +56,8 @@ internal static class ChannelHistory
     }
 
     /// <summary>
-    /// Ages out entries older than their rule allows in streams no PUBLISH has trimmed lately, and removes a
-    /// stream left with nothing newer than that. Runs once a second (the server's cron); takes the gate.
+    /// Ages out entries older than their rule allows in channel histories (streams PUBLISH has kept messages
+    /// in) that no PUBLISH has trimmed lately, and removes one left with nothing newer than that. Runs once a second (the server's cron); takes the gate.
     /// </summary>
     public static void Sweep(KeyStore keys, IReadOnlyList<HistoryRule> rules)
     {
@@ -75,7 +77,7 @@ internal static class ChannelHistory
             List<byte[]>? gone = null;
             foreach (var (key, value) in db.Entries)
             {
-                if (value is not StreamValue stream || HistoryRule.For(rules, key) is not { MaxAge.Ticks: > 0 } rule)
+                if (value is not StreamValue { IsChannelHistory: true } stream || HistoryRule.For(rules, key) is not { MaxAge.Ticks: > 0 } rule)
                 {
                     continue;
                 }

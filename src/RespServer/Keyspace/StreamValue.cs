@@ -109,6 +109,12 @@ internal sealed class StreamValue : KeyValue
     /// </summary>
     public int GroupCount => 0;
 
+    /// <summary>
+    /// Whether PUBLISH has kept a message here (channel history): only such streams are aged out by the
+    /// history sweep. A stream only XADD writes to is bounded by its writers' MAXLEN/MINID alone, as in Redis.
+    /// </summary>
+    public bool IsChannelHistory { get; set; }
+
     /// <summary>Nodes holding entries (XINFO's radix-tree-keys).</summary>
     public int NodeCount => _end - _first - _removed;
 

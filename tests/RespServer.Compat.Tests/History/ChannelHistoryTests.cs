@@ -135,6 +135,22 @@ public sealed class ChannelHistoryTests
         await TaskTimeoutExtensions.WaitUntil(() => !db.KeyExists("old"), "the aged-out stream to go", TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task A_stream_only_XADD_writes_to_is_never_trimmed_or_aged_by_the_history_rules()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 10 1s");
+        await using var muxer = await ConnectAsync(server);
+        var db = muxer.GetDatabase();
+        for (var i = 0; i < 300; i++)
+        {
+            await db.StreamAddAsync("mine", "f", $"v{i}");
+        }
+
+        await db.PublishAsync(RedisChannel.Literal("theirs"), "m");
+        await TaskTimeoutExtensions.WaitUntil(() => !db.KeyExists("theirs"), "the channel's history to age out", TimeSpan.FromSeconds(10));
+        Assert.Equal(300, await db.StreamLengthAsync("mine"));
+    }
+
     private static async Task<ConnectionMultiplexer> ConnectAsync(NotistreamServer server)
         => await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port},allowAdmin=true").WithTimeout();
 
