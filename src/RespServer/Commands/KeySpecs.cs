@@ -7,7 +7,6 @@ namespace Notistream.RespServer.Commands;
 /// against (ACLSelectorCheckKey: "access" needs %R, "insert", "update" and "delete" need %W; a key with none
 /// of these, such as EXISTS's, needs only a pattern that matches) and what COMMAND INFO reports. A command
 /// missing here takes no keys (KEYS and SCAN take a pattern, not a key, and are not key-checked in Redis).
-/// Stream commands are listed before their handlers exist, so that they are checked once registered.
 /// </summary>
 internal static class KeySpecs
 {
@@ -26,6 +25,8 @@ internal static class KeySpecs
         ["xtrim"] = [KeySpec.At(1, RW | Delete)],
         ["xsetid"] = [KeySpec.At(1, RW | Update)],
         ["xinfo|stream"] = [KeySpec.At(2, RO | Access)],
+        ["xinfo|groups"] = [KeySpec.At(2, RO | Access)],
+        ["xinfo|consumers"] = [KeySpec.At(2, RO | Access)],
 
         // Shard channels are declared as keys (for cluster slots) that are not keys: never key-checked.
         ["spublish"] = [KeySpec.At(1, NotKey)],

@@ -63,6 +63,9 @@ public sealed class AclKeyServerPair : ServerPair
         "--user", "kreset", "on", "nopass", "~a*", "resetkeys", "%R~b*", "+@all",
         "--user", "knone", "on", "nopass", "&c*", "+@all",
         "--user", "kcmd", "on", "nopass", "~a*", "+get", "+exists",
+        "--user", "ks", "on", "nopass", "~s*", "%R~r*", "%W~w*", "%RW~x*", "+@all",
+        "--user", "kscmd", "on", "nopass", "~s*", "+xread", "+xlen", "+xinfo|stream",
+        "--user", "kpub", "on", "nopass", "~ch", "resetkeys", "resetchannels", "&ch", "+@all",
     ];
 
     public AclKeyServerPair()
