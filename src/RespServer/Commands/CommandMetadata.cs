@@ -88,6 +88,9 @@ internal sealed record CommandMetadata(string[] Flags, string[] Categories, stri
         ["scan"] = ["nondeterministic_output", "request_policy:special"],
         ["flushdb"] = AllShardsSucceeded,
         ["flushall"] = AllShardsSucceeded,
+        ["xadd"] = NondeterministicOutput,
+        ["xtrim"] = NondeterministicOutput,
+        ["xinfo|consumers"] = NondeterministicOutput,
     };
 
     private static readonly CommandMetadata Subcommand = new(["loading", "stale"], Slow, "", "7.0.0", "generic");

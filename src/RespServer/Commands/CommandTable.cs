@@ -62,6 +62,27 @@ internal sealed class CommandTable
         return _lookup.TryGetValue(chars, out var command) ? command : null;
     }
 
+    /// <summary>
+    /// A command by the name COMMAND INFO and COMMAND DOCS take (lookupCommandBySds): "xinfo|stream" names a
+    /// subcommand; a name of more than two parts, or of two whose first is not a container, names nothing.
+    /// </summary>
+    public CommandDefinition? FindByFullName(ReadOnlySpan<byte> name)
+    {
+        var bar = name.IndexOf((byte)'|');
+        if (bar < 0)
+        {
+            return Find(name);
+        }
+
+        var rest = name[(bar + 1)..];
+        if (rest.Contains((byte)'|') || Find(name[..bar]) is not { Subcommands: { } subcommands })
+        {
+            return null;
+        }
+
+        return subcommands.TryGetValue(Encoding.Latin1.GetString(rest), out var sub) ? sub : null;
+    }
+
     /// <summary>Runs one request; returns the full name of the command run, for CLIENT LIST's cmd=.</summary>
     public string Execute(RespConnection client, in RespRequest request)
     {

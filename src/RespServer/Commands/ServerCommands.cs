@@ -357,7 +357,7 @@ internal static class ServerCommands
         writer.WriteArrayHeader(request.Count - first);
         for (var i = first; i < request.Count; i++)
         {
-            var command = table.Find(request[i]);
+            var command = table.FindByFullName(request[i]);
             if (command is null)
             {
                 writer.WriteNull();
@@ -498,7 +498,7 @@ internal static class ServerCommands
         {
             for (var i = 2; i < request.Count; i++)
             {
-                if (table.Find(request[i]) is { } command)
+                if (table.FindByFullName(request[i]) is { } command)
                 {
                     commands.Add(command);
                 }

@@ -121,6 +121,17 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
             .Cmd("COMMAND", "INFO", "spublish", "ssubscribe", "sunsubscribe")
             .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("COMMAND", "INFO", "get", "type", "spublish"),
 
+        new Script("command info of the stream commands")
+            .Cmd("COMMAND", "INFO", "xadd", "xrange", "xrevrange", "xlen", "xdel", "xtrim", "xsetid", "xread")
+            .Cmd("COMMAND", "INFO", "xinfo").Normalize(Normalize.SubcommandsAsSet)
+            .Cmd("COMMAND", "INFO", "xinfo|stream", "xinfo|groups", "xinfo|consumers", "xinfo|help", "XINFO|Stream")
+            .Cmd("COMMAND", "INFO", "xinfo|", "|stream", "xinfo||stream", "xinfo|stream|full", "xinfo|nosuch", "xlen|x", "xinfo|stream\u0000", "|", "")
+            .Cmd("COMMAND", "INFO", "client|nosuch", "ping|x", "CLIENT|")
+            .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id"))
+            .Cmd("COMMAND", "INFO", "xadd", "xrange", "xrevrange", "xlen", "xdel", "xtrim", "xsetid", "xread")
+            .Cmd("COMMAND", "INFO", "xinfo").Normalize(Normalize.SubcommandsAsSet)
+            .Cmd("COMMAND", "INFO", "xinfo|stream", "xinfo|groups", "xinfo|consumers", "xinfo|help", "xinfo|nosuch"),
+
         new Script("command info tips")
             .Cmd("COMMAND", "INFO", "del", "unlink", "exists", "dbsize", "keys", "scan", "flushdb", "flushall", "ping", "time", "info")
             .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id")).Cmd("COMMAND", "INFO", "del", "keys", "scan", "ping"),

@@ -41,6 +41,13 @@ internal static class Normalize
         return result;
     }
 
+    /// <summary>
+    /// COMMAND INFO: a container's subcommands (the tenth field of its entry) sorted by name. Redis lists them
+    /// in the order of the container's subcommand dict, a hash order seeded at random per process.
+    /// </summary>
+    public static IReadOnlyList<RespFrame> SubcommandsAsSet(IReadOnlyList<RespFrame> frames)
+        => [.. frames.Select(f => f.IsAggregate ? RespFrame.Aggregate(f.Type, [.. f.Children.Select(SortSubcommands)]) : f)];
+
     /// <summary>Integer replies (CLIENT ID): any value, same type.</summary>
     public static IReadOnlyList<RespFrame> AnyInteger(IReadOnlyList<RespFrame> frames)
         => [.. frames.Select(f => f.Type == (byte)':' ? RespFrame.Simple("<integer>") : f)];
@@ -72,6 +79,18 @@ internal static class Normalize
         => [.. frames.Select(f => RespFrame.Simple(string.Join(" | ", f.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => string.Join(' ', line.Split(' ').Where(p => p.StartsWith("flags=", StringComparison.Ordinal) || p.StartsWith("cmd=", StringComparison.Ordinal))))
             .Order(StringComparer.Ordinal))))];
+
+    private static RespFrame SortSubcommands(RespFrame entry)
+    {
+        if (!entry.IsAggregate || entry.Children.Count != 10 || !entry.Children[9].IsAggregate)
+        {
+            return entry;
+        }
+
+        var subs = entry.Children[9];
+        var sorted = RespFrame.Aggregate(subs.Type, [.. subs.Children.OrderBy(c => c.IsAggregate && c.Children.Count > 0 ? c.Children[0].Raw : c.Raw, ByteOrder.Instance)]);
+        return RespFrame.Aggregate(entry.Type, [.. entry.Children.Take(9), sorted]);
+    }
 
     private static RespFrame TimeIdsOf(RespFrame frame)
     {
