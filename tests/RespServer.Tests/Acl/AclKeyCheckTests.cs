@@ -81,6 +81,14 @@ public class AclKeyCheckTests
         => Assert.Equal(refused, Refused("xinfo|stream", -3, line.Split(' ')));
 
     [Theory]
+    [InlineData("xinfo|groups", 3, "xinfo groups w1", "w1")]
+    [InlineData("xinfo|groups", 3, "xinfo groups r1", null)]
+    [InlineData("xinfo|consumers", 4, "xinfo consumers w1 g", "w1")]
+    [InlineData("xinfo|consumers", 4, "xinfo consumers r1 w1", null)]
+    public void Xinfo_groups_and_consumers_check_their_key_at_index_2(string command, int arity, string line, string? refused)
+        => Assert.Equal(refused, Refused(command, arity, line.Split(' ')));
+
+    [Theory]
     [InlineData("xread streams r1 w1 0 0", "w1")]
     [InlineData("xread streams r1 w1 r2 0 0 0", "w1")]
     [InlineData("xread block 0 streams r1 w1 0 0", "w1")]
