@@ -139,7 +139,7 @@ internal static class PubSubCommands
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
             // Kept before it is delivered: a reader of the stream never misses a message a subscriber got.
-            ChannelHistory.Append(server.Keys, request[1], request[2], rule);
+            ChannelHistory.Append(server.Keys, request[1], request[2], rule, server.Options.HistoryMaxMemory);
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);

@@ -64,6 +64,12 @@ internal sealed class RespServerOptions
     /// <summary>Which channels keep history, and how much (channel-history); empty is none.</summary>
     public IReadOnlyList<HistoryRule> ChannelHistory { get; set; } = HistoryRule.Defaults;
 
+    /// <summary>
+    /// history-max-memory: the most bytes all channel histories together may hold; past it the oldest
+    /// messages of all channels go first. 0 is no limit. 64mb keeps about 900,000 messages of 64 bytes.
+    /// </summary>
+    public long HistoryMaxMemory { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Whether a channel-history directive was read at start-up: the first replaces the default rules, later ones add to them.</summary>
     public bool ChannelHistoryConfigured { get; set; }
 

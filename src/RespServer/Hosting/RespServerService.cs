@@ -405,6 +405,27 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }
     }
 
+    private long _evictedLogged;
+    private long _evictionLoggedAt = long.MinValue;
+
+    /// <summary>At most once a minute: how many history entries history-max-memory has dropped since the last line.</summary>
+    private void LogEvictions()
+    {
+        long evicted;
+        lock (server.Keys.Gate)
+        {
+            evicted = server.Keys.HistoryEvicted;
+        }
+
+        var now = Environment.TickCount64;
+        if (evicted > _evictedLogged && now - _evictionLoggedAt >= 60_000)
+        {
+            Log.HistoryEvicted(logger, evicted - _evictedLogged, server.Options.HistoryMaxMemory);
+            _evictedLogged = evicted;
+            _evictionLoggedAt = now;
+        }
+    }
+
     /// <summary>
     /// Protected mode: Redis's DENIED text, then close. On the TLS port the connection is closed
     /// before the handshake, so no unencrypted text is sent to a TLS client.
@@ -437,7 +458,8 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                Keyspace.ChannelHistory.Sweep(server.Keys, server.Options.ChannelHistory);
+                Keyspace.ChannelHistory.Sweep(server.Keys, server.Options.ChannelHistory, server.Options.HistoryMaxMemory);
+                LogEvictions();
                 var timeout = server.Options.Timeout;
                 if (timeout <= 0)
                 {
@@ -516,6 +538,10 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
         [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Accepting a client connection failed: {Reason}; retrying in {Delay} ms")]
         public static partial void AcceptBackoff(ILogger logger, string reason, int delay);
+
+        [LoggerMessage(EventId = 1014, Level = LogLevel.Warning,
+            Message = "Channel history reached history-max-memory ({MaxMemory} bytes): dropped the oldest {Entries} messages (INFO memory: history_evicted_entries)")]
+        public static partial void HistoryEvicted(ILogger logger, long entries, long maxMemory);
 
         [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Increased maximum number of open files to {Limit} (it was originally set to {Before}).")]
         public static partial void OpenFilesRaised(ILogger logger, ulong limit, ulong before);

@@ -41,6 +41,7 @@ internal static class ServerConfig
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
         new("channel-history", HistoryRule.Format(o.ChannelHistory)),
+        new("history-max-memory", o.HistoryMaxMemory.ToString(CultureInfo.InvariantCulture)),
         .. TlsConfig.Snapshot(o.Tls),
     ];
 
@@ -132,7 +133,7 @@ internal static class ServerConfig
 
     private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
-        or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history"
+        or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -172,6 +173,8 @@ internal static class ServerConfig
                 return Int(args[0], 1, int.MaxValue, v => o.Databases = v);
             case "proto-max-bulk-len":
                 return Memory(args[0], 1024 * 1024, long.MaxValue, v => o.ProtoMaxBulkLen = v);
+            case "history-max-memory":
+                return Memory(args[0], 0, long.MaxValue, v => o.HistoryMaxMemory = v);
             case "client-query-buffer-limit":
                 return Memory(args[0], 1024 * 1024, long.MaxValue, v => o.ClientQueryBufferLimit = v);
             case "loglevel":
@@ -354,6 +357,7 @@ internal static class ServerConfig
         AclPubSubAllChannels = o.AclPubSubAllChannels,
         ChannelHistory = o.ChannelHistory,
         ChannelHistoryConfigured = o.ChannelHistoryConfigured,
+        HistoryMaxMemory = o.HistoryMaxMemory,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -377,5 +381,6 @@ internal static class ServerConfig
         to.AclFile = from.AclFile;
         to.AclPubSubAllChannels = from.AclPubSubAllChannels;
         to.ChannelHistory = from.ChannelHistory;
+        to.HistoryMaxMemory = from.HistoryMaxMemory;
     }
 }

@@ -21,7 +21,7 @@ internal static class ChannelHistory
     /// <paramref name="rule"/>; returns its id, or null when it was not kept (the key holds no stream,
     /// no id is left, or the message is larger than an entry may be). Takes <see cref="KeyStore.Gate"/>.
     /// </summary>
-    public static StreamId? Append(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule)
+    public static StreamId? Append(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule, long maxMemory)
     {
         var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         lock (keys.Gate)
@@ -36,6 +36,7 @@ internal static class ChannelHistory
             var stream = (StreamValue?)value;
             var created = stream is null;
             stream ??= new StreamValue();
+            var before = created || !stream.IsChannelHistory ? 0 : stream.MemoryBytes;
             if (keys.NextId(stream, now) is not { } id
                 || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
             {
@@ -50,6 +51,12 @@ internal static class ChannelHistory
             stream.IsChannelHistory = true;
 
             Trim(stream, rule, now);
+            keys.HistoryBytes += stream.MemoryBytes - before;
+            if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
+            {
+                Evict(keys, db, maxMemory);
+            }
+
             db.Signal(channel);
             return added;
         }
@@ -59,39 +66,83 @@ internal static class ChannelHistory
     /// Ages out entries older than their rule allows in channel histories (streams PUBLISH has kept messages
     /// in) that no PUBLISH has trimmed lately, and removes one left with nothing newer than that. Runs once a second (the server's cron); takes the gate.
     /// </summary>
-    public static void Sweep(KeyStore keys, IReadOnlyList<HistoryRule> rules)
+    public static void Sweep(KeyStore keys, IReadOnlyList<HistoryRule> rules, long maxMemory)
     {
-        if (rules.Count == 0)
-        {
-            return;
-        }
-
         var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         lock (keys.Gate)
         {
             if (keys.Find(Database) is not { Count: > 0 } db)
             {
+                keys.HistoryBytes = 0;
                 return;
             }
 
             List<byte[]>? gone = null;
+            long bytes = 0;
             foreach (var (key, value) in db.Entries)
             {
-                if (value is not StreamValue { IsChannelHistory: true } stream || HistoryRule.For(rules, key) is not { MaxAge.Ticks: > 0 } rule)
+                if (value is not StreamValue { IsChannelHistory: true } stream)
                 {
                     continue;
                 }
 
-                Trim(stream, rule, now);
-                if (stream.Length == 0 && stream.LastId.Ms < Cutoff(rule, now))
+                if (HistoryRule.For(rules, key) is { MaxAge.Ticks: > 0 } rule)
                 {
-                    (gone ??= []).Add(key);
+                    Trim(stream, rule, now);
+                    if (stream.Length == 0 && stream.LastId.Ms < Cutoff(rule, now))
+                    {
+                        (gone ??= []).Add(key);
+                        continue;
+                    }
                 }
+
+                bytes += stream.MemoryBytes;
             }
 
             foreach (var key in gone ?? [])
             {
                 db.Remove(key);
+            }
+
+            keys.HistoryBytes = bytes;
+            if (maxMemory > 0 && bytes > maxMemory)
+            {
+                Evict(keys, db, maxMemory);
+            }
+        }
+    }
+
+    /// <summary>
+    /// history-max-memory reached: drops the oldest messages of all channels, a node (up to 100 messages)
+    /// at a time from the channel whose first message is oldest, until the histories hold 90% of the limit,
+    /// so that the next evictions are a while away. Each run costs a pass over the channels; the caller holds
+    /// the gate.
+    /// </summary>
+    private static void Evict(KeyStore keys, Database db, long maxMemory)
+    {
+        var target = maxMemory - (maxMemory / 10);
+        var oldest = new PriorityQueue<StreamValue, StreamId>();
+        foreach (var (_, value) in db.Entries)
+        {
+            if (value is StreamValue { IsChannelHistory: true, Length: > 0 } stream)
+            {
+                oldest.Enqueue(stream, stream.FirstId);
+            }
+        }
+
+        while (keys.HistoryBytes > target && oldest.TryDequeue(out var stream, out _))
+        {
+            if (stream.FirstNodeLastId is not { } last || !last.TryIncrement(out var past))
+            {
+                continue;
+            }
+
+            var before = stream.MemoryBytes;
+            keys.HistoryEvicted += stream.Trim(StreamTrimStrategy.MinId, 0, past, approximate: true, limit: 0);
+            keys.HistoryBytes += stream.MemoryBytes - before;
+            if (stream.Length > 0)
+            {
+                oldest.Enqueue(stream, stream.FirstId);
             }
         }
     }

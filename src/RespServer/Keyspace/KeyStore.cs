@@ -22,6 +22,16 @@ internal sealed class KeyStore
     public int Count => _databases.Length;
 
     /// <summary>
+    /// Bytes the channel histories hold (<see cref="StreamValue.MemoryBytes"/> of every stream PUBLISH keeps
+    /// messages in): kept up to date by each PUBLISH, and counted anew once a second by the sweep, which
+    /// also takes in what other commands (DEL, XTRIM, FLUSHALL …) changed. Under <see cref="Gate"/>.
+    /// </summary>
+    public long HistoryBytes { get; set; }
+
+    /// <summary>Entries dropped because the histories reached history-max-memory, since start. Under <see cref="Gate"/>.</summary>
+    public long HistoryEvicted { get; set; }
+
+    /// <summary>
     /// The next id for an entry of <paramref name="stream"/> whose id the server chooses (a PUBLISH kept as
     /// history, XADD with <c>*</c>): one generator for all streams, so ids increase across every channel
     /// and one cursor can follow many. It is the clock's millisecond with sequence 0 once the clock has

@@ -81,7 +81,16 @@ internal sealed class StreamValue : KeyValue
 
     private const int InitialNodeCapacity = 128;
 
+    /// <summary>What a node holds besides its array: the object and its fields, and the array's header.</summary>
+    private const int NodeOverhead = 96;
+
+    /// <summary>What the stream object itself holds, without its nodes.</summary>
+    private const int StreamOverhead = 120;
+
     private StreamNode?[] _nodes = [];
+
+    /// <summary>The nodes' bytes: their arrays' capacity plus <see cref="NodeOverhead"/> each.</summary>
+    private long _nodeBytes;
     private int _first;
     private int _end;
     private int _removed;
@@ -114,6 +123,30 @@ internal sealed class StreamValue : KeyValue
     /// history sweep. A stream only XADD writes to is bounded by its writers' MAXLEN/MINID alone, as in Redis.
     /// </summary>
     public bool IsChannelHistory { get; set; }
+
+    /// <summary>
+    /// Bytes this stream holds, as the allocations count them (the arrays' capacity, not the bytes in use);
+    /// kept as nodes come and go and grow, so reading it is O(1).
+    /// </summary>
+    public long MemoryBytes => StreamOverhead + _nodeBytes + ((long)_nodes.Length * IntPtr.Size);
+
+    /// <summary>What <see cref="MemoryBytes"/> should be, counted from the nodes (tests check the running count against it).</summary>
+    internal long RecountMemoryBytes()
+    {
+        long bytes = 0;
+        for (var i = _first; i < _end; i++)
+        {
+            if (_nodes[i] is { Removed: false } node)
+            {
+                bytes += Bytes(node);
+            }
+        }
+
+        return StreamOverhead + bytes + ((long)_nodes.Length * IntPtr.Size);
+    }
+
+    /// <summary>The id of the first node's last entry: trimming to just past it drops that node alone.</summary>
+    public StreamId? FirstNodeLastId => _first < _end ? _nodes[_first]!.Last : null;
 
     /// <summary>Nodes holding entries (XINFO's radix-tree-keys).</summary>
     public int NodeCount => _end - _first - _removed;
@@ -185,6 +218,7 @@ internal sealed class StreamValue : KeyValue
             if (tail.Data.Length > tail.Used)
             {
                 var data = tail.Data;
+                _nodeBytes -= data.Length - tail.Used;
                 Array.Resize(ref data, tail.Used);
                 tail.Data = data;
             }
@@ -203,7 +237,7 @@ internal sealed class StreamValue : KeyValue
             sameFields = HasMasterFields(tail, fields, pairs);
         }
 
-        AppendEntry(tail, id, fields, pairs, sameFields);
+        _nodeBytes += AppendEntry(tail, id, fields, pairs, sameFields);
         Length++;
         EntriesAdded++;
         LastId = id;
@@ -613,6 +647,7 @@ internal sealed class StreamValue : KeyValue
 
     private void RemoveHead()
     {
+        _nodeBytes -= Bytes(_nodes[_first]!);
         _nodes[_first++] = null;
         while (_first < _end && _nodes[_first]!.Removed)
         {
@@ -634,6 +669,7 @@ internal sealed class StreamValue : KeyValue
             return;
         }
 
+        _nodeBytes -= Bytes(_nodes[slot]!);
         if (slot == _end - 1)
         {
             _nodes[--_end] = null;
@@ -673,8 +709,11 @@ internal sealed class StreamValue : KeyValue
         _removed = 0;
     }
 
+    private static long Bytes(StreamNode node) => NodeOverhead + node.Data.Length;
+
     private void AddNode(StreamNode node)
     {
+        _nodeBytes += Bytes(node);
         if (_end == _nodes.Length)
         {
             if (_first > 0 && _first * 2 >= _nodes.Length)
@@ -741,8 +780,10 @@ internal sealed class StreamValue : KeyValue
         return true;
     }
 
-    private static void AppendEntry(StreamNode node, StreamId id, in EntryFields fields, int pairs, bool sameFields)
+    /// <summary>Writes the entry at the node's end; returns by how many bytes the node's array grew.</summary>
+    private static int AppendEntry(StreamNode node, StreamId id, in EntryFields fields, int pairs, bool sameFields)
     {
+        var grown = 0;
         var msDelta = id.Ms - node.Master.Ms;
         var seq = msDelta == 0 ? id.Seq - node.Master.Seq : id.Seq;
         var size = 1 + Varint.Size(msDelta) + Varint.Size(seq) + (sameFields ? 0 : Varint.Size((ulong)pairs));
@@ -773,8 +814,10 @@ internal sealed class StreamValue : KeyValue
         if (node.Used + size > node.Data.Length)
         {
             var data = node.Data;
+            grown = -data.Length;
             Array.Resize(ref data, Math.Max(node.Used + size, Math.Min(data.Length * 2, node.Used + size + NodeMaxBytes)));
             node.Data = data;
+            grown += data.Length;
         }
 
         var span = node.Data.AsSpan(node.Used);
@@ -803,5 +846,6 @@ internal sealed class StreamValue : KeyValue
         node.Live++;
         node.Last = id;
         node.ListpackBytes = (int)Math.Min(int.MaxValue, (long)node.ListpackBytes + listpack);
+        return grown;
     }
 }

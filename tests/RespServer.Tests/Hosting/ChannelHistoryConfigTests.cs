@@ -86,6 +86,17 @@ public class ChannelHistoryConfigTests
     }
 
     [Fact]
+    public void History_max_memory_defaults_to_64mb_and_takes_redis_s_memory_units()
+    {
+        var options = ConfigLoader.Load(["--history-max-memory", "2mb"]);
+        Assert.Equal(2L * 1024 * 1024, options.HistoryMaxMemory);
+        Assert.Equal(64L * 1024 * 1024, ConfigLoader.Load([]).HistoryMaxMemory);
+        Assert.Null(ServerConfig.TrySet(options, [("history-max-memory", "0")], runtime: true));
+        Assert.Equal("0", ServerConfig.Snapshot(options).Single(p => p.Key == "history-max-memory").Value);
+        Assert.EndsWith("argument must be a memory value", ServerConfig.TrySet(options, [("history-max-memory", "lots")], runtime: true), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_glob_matches_binary_channel_names_and_the_first_matching_rule_wins()
     {
         var rules = new List<HistoryRule>();

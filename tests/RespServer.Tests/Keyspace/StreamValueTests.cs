@@ -250,6 +250,7 @@ public sealed class StreamValueTests
                 }
 
                 Assert.Equal(model.Count, stream.Length);
+                Assert.Equal(stream.RecountMemoryBytes(), stream.MemoryBytes);
                 stream.RefreshFirstId();
                 Assert.Equal(model.Count > 0 ? model.Keys.First() : StreamId.Min, stream.FirstId);
                 Assert.Equal(model.Count > 0 ? model.Keys.Last() : null, stream.LastLiveId());
