@@ -49,6 +49,15 @@ public sealed class ChannelHistoryTests
     }
 
     [Fact]
+    public async Task The_readme_s_redis_cli_example_prints_what_the_readme_shows()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        Assert.Equal("(integer) 0\n", await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "PUBLISH", "alerts", "disk full"]));
+        var output = await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "XRANGE", "alerts", "-", "+"]);
+        Assert.Matches("^1\\) 1\\) \"[0-9]{13}-0\"\n   2\\) 1\\) \"message\"\n      2\\) \"disk full\"\n$", output);
+    }
+
+    [Fact]
     public async Task A_channel_keeps_at_least_its_rule_s_entries_and_at_most_one_node_more()
     {
         await using var server = await NotistreamServer.StartAsync("--channel-history", "kept:* 150 0 short 10 1h");
