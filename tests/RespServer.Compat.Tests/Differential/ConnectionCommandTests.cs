@@ -125,7 +125,9 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
             .Cmd("COMMAND", "INFO", "xadd", "xrange", "xrevrange", "xlen", "xdel", "xtrim", "xsetid", "xread")
             .Cmd("COMMAND", "INFO", "xinfo").Normalize(Normalize.SubcommandsAsSet)
             .Cmd("COMMAND", "INFO", "xinfo|stream", "xinfo|groups", "xinfo|consumers", "xinfo|help", "XINFO|Stream")
-            .Cmd("COMMAND", "INFO", "xinfo|", "|stream", "xinfo||stream", "xinfo|stream|full", "xinfo|nosuch", "xlen|x", "xinfo|stream\u0000", "|", "")
+            // Not "xinfo|stream\0": Redis compares subcommand names as C strings but hashes their full length
+            // with a per-process seed, so whether it finds the subcommand changes from one start to the next.
+            .Cmd("COMMAND", "INFO", "xinfo|", "|stream", "xinfo||stream", "xinfo|stream|full", "xinfo|nosuch", "xlen|x", "|", "")
             .Cmd("COMMAND", "INFO", "client|nosuch", "ping|x", "CLIENT|")
             .Cmd("HELLO", "3").Normalize(Normalize.ValueOf("id"))
             .Cmd("COMMAND", "INFO", "xadd", "xrange", "xrevrange", "xlen", "xdel", "xtrim", "xsetid", "xread")

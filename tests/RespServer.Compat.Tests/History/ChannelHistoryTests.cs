@@ -52,9 +52,9 @@ public sealed class ChannelHistoryTests
     public async Task The_readme_s_redis_cli_example_prints_what_the_readme_shows()
     {
         await using var server = await NotistreamServer.StartAsync();
-        Assert.Equal("(integer) 0\n", await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "PUBLISH", "alerts", "disk full"]));
+        Assert.Equal("exit 0\n(integer) 0\n", await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "PUBLISH", "alerts", "disk full"]));
         var output = await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "XRANGE", "alerts", "-", "+"]);
-        Assert.Matches("^1\\) 1\\) \"[0-9]{13}-0\"\n   2\\) 1\\) \"message\"\n      2\\) \"disk full\"\n$", output);
+        Assert.Matches("^exit 0\n1\\) 1\\) \"[0-9]{13}-0\"\n   2\\) 1\\) \"message\"\n      2\\) \"disk full\"\n$", output);
     }
 
     [Fact]
