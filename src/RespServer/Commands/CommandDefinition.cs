@@ -16,6 +16,12 @@ internal enum CommandFlags
 
     /// <summary>Allowed for a RESP2 client in subscribed mode.</summary>
     PubSubContext = 2,
+
+    /// <summary>
+    /// May leave the connection's history appends pending (PUBLISH); before any other command they are
+    /// appended, so that command sees them.
+    /// </summary>
+    DefersHistory = 4,
 }
 
 /// <summary>A command or subcommand: its name, Redis arity (negative = at least), flags and handler.</summary>

@@ -145,6 +145,11 @@ internal sealed class CommandTable
         }
 
         client.LastCommand = command.FullName;
+        if ((command.Flags & CommandFlags.DefersHistory) == 0)
+        {
+            client.History.Flush();
+        }
+
         command.Handler!(client, request);
         return command.FullName;
     }

@@ -19,7 +19,7 @@ internal static class PubSubCommands
         table.Add("unsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Channel, "unsubscribe"u8), Sub);
         table.Add("punsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Pattern, "punsubscribe"u8), Sub);
         table.Add("sunsubscribe", -1, (c, in r) => Unsubscribe(c, r, SubscriptionKind.Shard, "sunsubscribe"u8), Sub);
-        table.Add("publish", 3, Publish);
+        table.Add("publish", 3, Publish, CommandFlags.DefersHistory);
         table.Add("spublish", 3, SPublish);
         table.Add("pubsub", -2, null)
             .Add("channels", -2, (c, in r) => Channels(c, r, shard: false))
@@ -138,8 +138,9 @@ internal static class PubSubCommands
         var server = client.Server;
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
-            // Kept before it is delivered: a reader of the stream never misses a message a subscriber got.
-            ChannelHistory.Append(server.Keys, request[1], request[2], rule, server.Options.HistoryMaxMemory);
+            // Kept before it is delivered: the connection's pending appends go in before any staged delivery
+            // is queued and before its reply, in one hold of the keyspace lock for the batch's PUBLISHes.
+            client.History.Add(request[1], request[2], rule);
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);

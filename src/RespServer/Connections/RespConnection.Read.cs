@@ -46,6 +46,7 @@ internal sealed partial class RespConnection
                 FlushStats();
                 UnsubscribeAll();
                 _replies.Release();
+                History.Release();
                 EndLargeFrame();
                 if (Volatile.Read(ref _closeState) != 2)
                 {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Keyspace;
 using Notistream.RespServer.Output;
 using Notistream.RespServer.Protocol;
 using Notistream.RespServer.PubSub;
@@ -49,11 +50,15 @@ internal sealed partial class RespConnection : ISubscriber
         LastInteraction = CreatedAt;
         User = server.Acl.Default;
         Authenticated = !server.RequiresPassword;
-        _batch = new DeliveryBatch(server.FanOuts);
+        History = new HistoryBatch(server.Keys, () => server.Options.HistoryMaxMemory);
+        _batch = new DeliveryBatch(server.FanOuts, History.Flush);
         Output = new ConnectionOutput(CurrentOutputLimit, Abort);
     }
 
     public ServerContext Server { get; }
+
+    /// <summary>This connection's PUBLISHes kept as history, appended together (read loop only).</summary>
+    public HistoryBatch History { get; }
 
     public long Id { get; }
 
@@ -148,6 +153,7 @@ internal sealed partial class RespConnection : ISubscriber
     /// replies after it were written.</summary>
     public void FlushReplies()
     {
+        History.Flush();
         _batch.FlushStaged();
         if (_replies.Length == 0)
         {

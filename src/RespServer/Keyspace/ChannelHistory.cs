@@ -23,43 +23,51 @@ internal static class ChannelHistory
     /// </summary>
     public static StreamId? Append(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule, long maxMemory)
     {
-        var now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = NowMs();
         lock (keys.Gate)
         {
-            var db = keys[Database];
-            var value = db.Find(channel);
-            if (value is not null and not StreamValue)
-            {
-                return null;
-            }
-
-            var stream = (StreamValue?)value;
-            var created = stream is null;
-            stream ??= new StreamValue();
-            var before = created || !stream.IsChannelHistory ? 0 : stream.MemoryBytes;
-            if (keys.NextId(stream, now) is not { } id
-                || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
-            {
-                return null;
-            }
-
-            if (created)
-            {
-                db.Add(channel, stream);
-            }
-
-            stream.IsChannelHistory = true;
-
-            Trim(stream, rule, now);
-            keys.HistoryBytes += stream.MemoryBytes - before;
-            if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
-            {
-                Evict(keys, db, maxMemory);
-            }
-
-            db.Signal(channel);
-            return added;
+            return AppendLocked(keys, channel, message, rule, maxMemory, now);
         }
+    }
+
+    /// <summary>The wall clock in Unix milliseconds, as ids count it.</summary>
+    public static ulong NowMs() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>As <see cref="Append"/>, with the gate held by the caller (one hold for many messages).</summary>
+    public static StreamId? AppendLocked(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule, long maxMemory, ulong now)
+    {
+        var db = keys[Database];
+        var value = db.Find(channel);
+        if (value is not null and not StreamValue)
+        {
+            return null;
+        }
+
+        var stream = (StreamValue?)value;
+        var created = stream is null;
+        stream ??= new StreamValue();
+        var before = created || !stream.IsChannelHistory ? 0 : stream.MemoryBytes;
+        if (keys.NextId(stream, now) is not { } id
+            || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
+        {
+            return null;
+        }
+
+        if (created)
+        {
+            db.Add(channel, stream);
+        }
+
+        stream.IsChannelHistory = true;
+        Trim(stream, rule, now);
+        keys.HistoryBytes += stream.MemoryBytes - before;
+        if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
+        {
+            Evict(keys, db, maxMemory);
+        }
+
+        db.Signal(channel);
+        return added;
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ namespace Notistream.RespServer.Output;
 /// hands those outputs to their writers, which spread over the cores.
 /// </para>
 /// </summary>
-internal sealed class DeliveryBatch(FanOutTracker tracker)
+internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue = null)
 {
     private readonly List<ConnectionOutput> _sendAtEnd = [];
     private bool _inBatch;
@@ -329,6 +329,10 @@ internal sealed class DeliveryBatch(FanOutTracker tracker)
         {
             return;
         }
+
+        // What must be in place before any staged delivery can reach a subscriber (the connection's
+        // pending history appends).
+        beforeQueue?.Invoke();
 
         var count = _staged;
         var handed = 0;
