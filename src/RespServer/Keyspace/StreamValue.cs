@@ -81,6 +81,14 @@ internal sealed class StreamValue : KeyValue
 
     private const int InitialNodeCapacity = 128;
 
+    /// <summary>
+    /// The bytes the last node that filled up used: a new node's array starts at that size (and 1/32
+    /// more), so a stream whose entries keep their size allocates each node's array once, instead of
+    /// doubling it up from <see cref="InitialNodeCapacity"/> and copying it to its exact size when full.
+    /// 0 until a node has filled: a stream of a few entries keeps a small array.
+    /// </summary>
+    private int _nodeSizeHint;
+
     /// <summary>What a node holds besides its array: the object and its fields, and the array's header.</summary>
     private const int NodeOverhead = 96;
 
@@ -214,8 +222,10 @@ internal sealed class StreamValue : KeyValue
         var tail = Tail();
         if (tail is not null && (tail.ListpackBytes + stringBytes >= NodeMaxBytes || tail.EntryCount >= NodeMaxEntries))
         {
-            // Full: later appends go to a new node, so this one's spare capacity is no longer needed.
-            if (tail.Data.Length > tail.Used)
+            // Full: later appends go to a new node, so this one's spare capacity is no longer needed; it is
+            // given back when it is more than 1/16 of what the node uses, so entries stay as dense as Redis's.
+            _nodeSizeHint = tail.Used;
+            if (tail.Data.Length - tail.Used > tail.Used / 16)
             {
                 var data = tail.Data;
                 _nodeBytes -= data.Length - tail.Used;
@@ -740,7 +750,8 @@ internal sealed class StreamValue : KeyValue
             listpack += ListpackSize.String(field);
         }
 
-        var node = new StreamNode(master, new byte[Math.Max(InitialNodeCapacity, header)])
+        var capacity = _nodeSizeHint > 0 ? _nodeSizeHint + (_nodeSizeHint / 32) : InitialNodeCapacity;
+        var node = new StreamNode(master, new byte[Math.Max(capacity, header)])
         {
             MasterFieldCount = pairs,
             ListpackBytes = listpack,

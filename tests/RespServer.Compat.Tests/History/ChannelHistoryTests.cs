@@ -57,6 +57,44 @@ public sealed class ChannelHistoryTests
         Assert.Matches("^exit 0\n1\\) 1\\) \"[0-9]{13}-0\"\n   2\\) 1\\) \"message\"\n      2\\) \"disk full\"\n$", output);
     }
 
+    /// <summary>
+    /// The ordering is built in (a connection's pending appends go in before its batch queues any
+    /// delivery); from outside this checks it as far as timing allows, and deterministically that an
+    /// answered PUBLISH is kept and that the same client's next command sees it.
+    /// </summary>
+    [Fact]
+    public async Task A_message_is_in_its_channel_s_stream_before_any_subscriber_has_it_and_before_its_PUBLISH_is_answered()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var subscriber = await RawConnection.ConnectAsync(server.Port);
+        await subscriber.SendAsync(Script.Encode("SUBSCRIBE", "live"));
+        await subscriber.ReadFramesAsync(1, TimeSpan.FromSeconds(10));
+        await using var muxer = await ConnectAsync(server);
+        var db = muxer.GetDatabase();
+
+        // One write of many PUBLISHes: the publisher's appends are batched, its deliveries staged.
+        await using var publisher = await RawConnection.ConnectAsync(server.Port);
+        const int Count = 1000;
+        var pipeline = Enumerable.Range(0, Count).SelectMany(i => Script.Encode("PUBLISH", "live", $"m{i:D4}")).ToArray();
+        await publisher.SendAsync(pipeline);
+        for (var i = 0; i < Count; i += 50)
+        {
+            // Each message a subscriber has is already kept: the newest kept one is at least as new.
+            var frames = await subscriber.ReadFramesAsync(50, TimeSpan.FromSeconds(10));
+            var last = Encoding.ASCII.GetString(frames[^1].Children[2].Payload!);
+            Assert.Equal($"m{i + 49:D4}", last);
+            var newest = (await db.StreamRangeAsync("live", "-", "+", 1, Order.Descending))[0].Values[0].Value.ToString();
+            Assert.True(string.CompareOrdinal(newest, last) >= 0, $"the subscriber had {last} while the stream ended at {newest}");
+        }
+
+        // Every PUBLISH answered is kept, and the same client's next command sees its own messages.
+        var replies = await publisher.ReadFramesAsync(Count, TimeSpan.FromSeconds(10));
+        Assert.All(replies, r => Assert.Equal(":1\r\n", Encoding.ASCII.GetString(r.Raw)));
+        Assert.Equal(Count, await db.StreamLengthAsync("live"));
+        await publisher.SendAsync(Script.Encode("PUBLISH", "mine", "x").Concat(Script.Encode("XLEN", "mine")).ToArray());
+        Assert.Equal(":0\r\n:1\r\n", string.Concat((await publisher.ReadFramesAsync(2, TimeSpan.FromSeconds(10))).Select(f => Encoding.ASCII.GetString(f.Raw))));
+    }
+
     [Fact]
     public async Task A_channel_keeps_at_least_its_rule_s_entries_and_at_most_one_node_more()
     {
