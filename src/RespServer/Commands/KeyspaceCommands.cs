@@ -189,43 +189,7 @@ internal static class KeyspaceCommands
     internal static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
     {
         cursor = 0;
-        if (text.IsEmpty)
-        {
-            return true;
-        }
-
-        var negative = false;
-        var digits = text;
-        if (digits[0] is (byte)'+' or (byte)'-')
-        {
-            negative = digits[0] == '-';
-            digits = digits[1..];
-        }
-
-        if (digits.IsEmpty)
-        {
-            return false;
-        }
-
-        ulong value = 0;
-        foreach (var b in digits)
-        {
-            if (b is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            var digit = (ulong)(b - '0');
-            if (value > (ulong.MaxValue - digit) / 10)
-            {
-                return false;
-            }
-
-            value = (value * 10) + digit;
-        }
-
-        cursor = negative ? unchecked(0 - value) : value;
-        return true;
+        return text.IsEmpty || RespNumber.TryParseStrtoull(text, out cursor);
     }
 
     /// <summary>FLUSHDB / FLUSHALL [ASYNC|SYNC]: both free at once here.</summary>

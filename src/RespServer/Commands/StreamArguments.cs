@@ -117,41 +117,7 @@ internal static class StreamArguments
             i++;
         }
 
-        var negative = false;
-        if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
-        {
-            negative = text[i] == '-';
-            i++;
-        }
-
-        if (i == text.Length || text[i] is < (byte)'0' or > (byte)'9')
-        {
-            return false;
-        }
-
-        for (; i < text.Length; i++)
-        {
-            var b = text[i];
-            if (b is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            var digit = (ulong)(b - '0');
-            if (value > (ulong.MaxValue - digit) / 10)
-            {
-                return false;
-            }
-
-            value = (value * 10) + digit;
-        }
-
-        if (negative)
-        {
-            value = unchecked(0 - value);
-        }
-
-        return true;
+        return RespNumber.TryParseStrtoull(text[i..], out value);
     }
 
     /// <summary>

@@ -5,6 +5,51 @@ namespace Notistream.RespServer.Protocol;
 /// <summary>Redis's own integer grammar (util.c string2ll): no '+', no leading zeros, no spaces.</summary>
 internal static class RespNumber
 {
+    /// <summary>
+    /// C's strtoull in base 10 over all of <paramref name="text"/>, which starts where the number does (no
+    /// leading white space): an optional sign, a minus wrapping around, then at least one digit up to the
+    /// end. False on any other character or past 2^64 - 1 (ERANGE). Redis reads SCAN cursors and the parts
+    /// of stream ids this way.
+    /// </summary>
+    public static bool TryParseStrtoull(ReadOnlySpan<byte> text, out ulong value)
+    {
+        value = 0;
+        var negative = false;
+        if (!text.IsEmpty && text[0] is (byte)'+' or (byte)'-')
+        {
+            negative = text[0] == '-';
+            text = text[1..];
+        }
+
+        if (text.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var b in text)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+            {
+                return false;
+            }
+
+            var digit = (ulong)(b - '0');
+            if (value > (ulong.MaxValue - digit) / 10)
+            {
+                return false;
+            }
+
+            value = (value * 10) + digit;
+        }
+
+        if (negative)
+        {
+            value = unchecked(0 - value);
+        }
+
+        return true;
+    }
+
     public static bool TryParseInt64(ReadOnlySpan<byte> s, out long value)
     {
         value = 0;

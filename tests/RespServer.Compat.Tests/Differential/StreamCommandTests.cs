@@ -177,6 +177,14 @@ public sealed class StreamCommandTests(ServerPair servers) : IClassFixture<Serve
             .Cmd("SELECT", "1").Cmd("DBSIZE").Cmd("XADD", "x", "1-1", "a", "1").Cmd("FLUSHALL").Cmd("DBSIZE").Cmd("SELECT", "0")
             .Cmd("DBSIZE").Cmd("XINFO", "STREAM", "k3")),
 
+        .. Both("keyspace arguments and errors", s => s
+            .Cmd("FLUSHALL").Cmd("SCAN", "x").Cmd("SCAN", "-1").Cmd("SCAN", "18446744073709551615").Cmd("SCAN", "18446744073709551616")
+            .Cmd("SCAN", "1.5").Cmd("SCAN", "").Cmd("SCAN", " 1").Cmd("SCAN", "+5").Cmd("SCAN", "-").Cmd("SCAN", "0x10")
+            .Cmd("SCAN", "-18446744073709551616").Cmd("SCAN", "0", "COUNT", "0").Cmd("SCAN", "0", "COUNT", "-1").Cmd("SCAN", "0", "COUNT", "x")
+            .Cmd("SCAN", "0", "MATCH").Cmd("SCAN", "0", "FOO", "bar").Cmd("SCAN", "0", "TYPE", "nosuch").Cmd("SCAN", "0", "count", "5", "match", "*")
+            .Cmd("SCAN").Cmd("KEYS").Cmd("KEYS", "a", "b").Cmd("DBSIZE", "x").Cmd("TYPE").Cmd("TYPE", "a", "b").Cmd("EXISTS").Cmd("DEL").Cmd("UNLINK")
+            .Cmd("FLUSHDB", "x").Cmd("FLUSHDB", "ASYNC", "x").Cmd("FLUSHDB", "async").Cmd("FLUSHALL", "SYNC").Cmd("FLUSHALL", "foo").Cmd("GET")),
+
         .. Both("xadd with the clock", s => s
             .Cmd("XADD", "s", "*", "f", "v").Normalize(Normalize.TimeIds).Cmd("XADD", "s", "*", "f", "v").Normalize(Normalize.TimeIds)
             .Cmd("XLEN", "s").Cmd("XADD", "s", "1-1", "f", "v").Cmd("XRANGE", "s", "-", "+").Normalize(Normalize.TimeIds)
