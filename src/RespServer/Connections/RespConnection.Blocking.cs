@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Notistream.RespServer.Keyspace;
+using Notistream.RespServer.Output;
 
 namespace Notistream.RespServer.Connections;
 
@@ -23,6 +24,12 @@ internal sealed partial class RespConnection
     /// read it then sees is not a close. Read loop only.
     /// </summary>
     private bool _ownCancelPending;
+
+    /// <summary>
+    /// Set when the client left (or went past its query-buffer limit) while blocked: what it pipelined after
+    /// the blocking command is dropped unrun, as Redis frees such a client. Read loop only.
+    /// </summary>
+    private bool _inputAbandoned;
 
     /// <summary>Whether a command of this connection is blocked (CLIENT LIST's b flag, INFO's blocked_clients).</summary>
     public bool IsBlocked => Volatile.Read(ref _blocked) is not null;
@@ -68,10 +75,27 @@ internal sealed partial class RespConnection
                 var first = await Task.WhenAny(read, blocked.Woken, timeout).ConfigureAwait(false);
                 if (first == read)
                 {
-                    var result = read.Result;
-                    if (result.IsCompleted || result.IsCanceled)
+                    // Awaited, not .Result: a reset is rethrown as itself, which the read loop's caller classifies.
+                    var result = await read.ConfigureAwait(false);
+                    if (result.IsCanceled && !result.IsCompleted && _ownCancelPending)
                     {
-                        // The client left, or the server closes it (CLIENT KILL, shutdown): no reply.
+                        // The loop's own cancel of a read that had completed before it: a leftover, not a close.
+                        _ownCancelPending = false;
+                    }
+                    else if (result.IsCompleted || result.IsCanceled)
+                    {
+                        // The client left, or the server closes it (CLIENT KILL, shutdown): no reply, and what
+                        // it pipelined after the blocking command does not run.
+                        _inputAbandoned = true;
+                        return result;
+                    }
+                    else if (result.Buffer.Length > Server.Options.ClientQueryBufferLimit)
+                    {
+                        // Pipelined input is held while blocked, as Redis holds it in the query buffer, up to
+                        // the same limit (a TLS reader has no pause threshold of its own).
+                        Log.QueryBufferLimit(Server.Logger, Id, Address, result.Buffer.Length);
+                        EndWith(ConnectionEnd.QueryBufferLimit, $"{result.Buffer.Length} bytes while blocked");
+                        _inputAbandoned = true;
                         return result;
                     }
 

@@ -44,6 +44,12 @@ internal sealed partial class RespConnection
             try
             {
                 FlushStats();
+                if (_blocked is { } blocked)
+                {
+                    // Ended by a throw between the block and its wait: the registration goes too.
+                    Unblock(blocked);
+                }
+
                 UnsubscribeAll();
                 _replies.Release();
                 History.Release();
@@ -125,6 +131,12 @@ internal sealed partial class RespConnection
                 ? await WaitWhileBlockedAsync(input, blocked).ConfigureAwait(false)
                 : await input.ReadAsync().ConfigureAwait(false);
             var ended = InputEnded(result);
+            if (_inputAbandoned)
+            {
+                // Left while blocked (see WaitWhileBlockedAsync): nothing more runs.
+                input.AdvanceTo(result.Buffer.End);
+                return;
+            }
 
             // Set before the close check, with a full fence, so that StopCommands then IsExecuting (shutdown)
             // either sees this batch running or this batch sees the close.

@@ -121,25 +121,45 @@ internal static class ChannelHistory
     }
 
     /// <summary>
-    /// history-max-memory reached: drops the oldest messages of all channels, a node (up to 100 messages)
-    /// at a time from the channel whose first message is oldest, until the histories hold 90% of the limit,
-    /// so that the next evictions are a while away. Each run costs a pass over the channels; the caller holds
-    /// the gate.
+    /// history-max-memory reached: counts the histories anew (other commands — DEL, XTRIM, FLUSHALL — change
+    /// them without telling the running count), removes the channels whose history is empty, then drops the
+    /// oldest messages of all channels, a node (up to 100 messages) at a time from the channel whose first
+    /// message is oldest, removing a channel once it is empty, until the histories hold 90% of the limit,
+    /// so that the next run is a while away. Each run costs a pass over the keys and a heap of the channels;
+    /// the caller holds the gate.
     /// </summary>
     private static void Evict(KeyStore keys, Database db, long maxMemory)
     {
         var target = maxMemory - (maxMemory / 10);
-        var oldest = new PriorityQueue<StreamValue, StreamId>();
-        foreach (var (_, value) in db.Entries)
+        var oldest = new PriorityQueue<(byte[] Key, StreamValue Stream), StreamId>();
+        List<byte[]>? empty = null;
+        long bytes = 0;
+        foreach (var (key, value) in db.Entries)
         {
-            if (value is StreamValue { IsChannelHistory: true, Length: > 0 } stream)
+            if (value is not StreamValue { IsChannelHistory: true } stream)
             {
-                oldest.Enqueue(stream, stream.FirstId);
+                continue;
             }
+
+            if (stream.Length == 0)
+            {
+                (empty ??= []).Add(key);
+                continue;
+            }
+
+            bytes += stream.MemoryBytes;
+            oldest.Enqueue((key, stream), stream.FirstId);
         }
 
-        while (keys.HistoryBytes > target && oldest.TryDequeue(out var stream, out _))
+        foreach (var key in empty ?? [])
         {
+            db.Remove(key);
+        }
+
+        keys.HistoryBytes = bytes;
+        while (keys.HistoryBytes > target && oldest.TryDequeue(out var channel, out _))
+        {
+            var stream = channel.Stream;
             if (stream.FirstNodeLastId is not { } last || !last.TryIncrement(out var past))
             {
                 continue;
@@ -147,10 +167,15 @@ internal static class ChannelHistory
 
             var before = stream.MemoryBytes;
             keys.HistoryEvicted += stream.Trim(StreamTrimStrategy.MinId, 0, past, approximate: true, limit: 0);
-            keys.HistoryBytes += stream.MemoryBytes - before;
             if (stream.Length > 0)
             {
-                oldest.Enqueue(stream, stream.FirstId);
+                keys.HistoryBytes += stream.MemoryBytes - before;
+                oldest.Enqueue(channel, stream.FirstId);
+            }
+            else
+            {
+                keys.HistoryBytes -= before;
+                db.Remove(channel.Key);
             }
         }
     }
