@@ -126,7 +126,8 @@ public class SmokeTests
         var idle = report.Results.Single(r => r.Scenario == "connections");
         Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server RSS per connection").Value is null);
         Assert.Equal(serverPid is null, idle.Metrics.Single(m => m.Name == "server CPU per connection").Value is null);
-        Assert.True(idle.Metrics.Single(m => m.Name == "generator CPU").Value > 0);
+        // A smoke run's 100 connections may take less than one 10 ms tick of the generator's CPU.
+        Assert.True(idle.Metrics.Single(m => m.Name == "generator CPU").Value >= 0);
         Assert.Equal(1, idle.Delivery.Received);
 
         // History: both store cases deliver every message to their one reader; the XADD streams keep about
