@@ -31,6 +31,9 @@ internal sealed partial class RespConnection
     /// </summary>
     private bool _inputAbandoned;
 
+    /// <summary>Whether the blocked command's answer is dropped: it blocked under CLIENT REPLY OFF or SKIP. Read loop only.</summary>
+    private bool _blockedSilent;
+
     /// <summary>Whether a command of this connection is blocked (CLIENT LIST's b flag, INFO's blocked_clients).</summary>
     public bool IsBlocked => Volatile.Read(ref _blocked) is not null;
 
@@ -42,6 +45,7 @@ internal sealed partial class RespConnection
     public void Block(BlockedCommand command)
     {
         Server.Keys[command.Database].Block(command);
+        _blockedSilent = ReplyMode is ReplyMode.Off or ReplyMode.Skip;
         Interlocked.Increment(ref Server.Stats.BlockedClients);
         Volatile.Write(ref _blocked, command);
     }
@@ -53,6 +57,7 @@ internal sealed partial class RespConnection
     private async ValueTask<ReadResult> WaitWhileBlockedAsync(PipeReader input, BlockedCommand blocked)
     {
         var keys = Server.Keys;
+        var mark = _replies.Length;
         var read = input.ReadAsync().AsTask();
         using var timer = new CancellationTokenSource();
         var timeout = blocked.TimeoutMilliseconds > 0
@@ -114,6 +119,12 @@ internal sealed partial class RespConnection
         {
             Unblock(blocked);
             await timer.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (_blockedSilent)
+        {
+            // CLIENT REPLY OFF or SKIP was in force when it blocked: its answer is dropped, as Redis drops it.
+            _replies.Truncate(mark);
         }
 
         FlushReplies();

@@ -19,6 +19,7 @@ public sealed class StreamBlockingTests(ServerPair servers) : IClassFixture<Serv
         .. Both("woken by xadd from another connection", s => s
             .CmdN(0, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
             .On(1).Await(Blocked(1), "INFO", "clients")
+            .Await(Clients(2), "CLIENT", "LIST")
             .Cmd("CLIENT", "LIST").Normalize(Normalize.ClientFlags)
             .Cmd("INFO", "clients").Normalize(Normalize.InfoLine("blocked_clients"))
             .Cmd("XADD", "s", "1-1", "f", "v", "g", "w")
@@ -65,6 +66,13 @@ public sealed class StreamBlockingTests(ServerPair servers) : IClassFixture<Serv
             .Cmd("XREAD", "BLOCK", "50", "STREAMS", "s", "$")
             .Cmd("XREAD", "COUNT", "1", "BLOCK", "50", "STREAMS", "s", "1-1")
             .Cmd("PING")),
+
+        .. Both("client reply off and skip drop a blocked read's answer", s => s
+            .CmdN(0, "CLIENT", "REPLY", "OFF").CmdN(0, "XREAD", "BLOCK", "100", "STREAMS", "s", "$").Cmd("CLIENT", "REPLY", "ON")
+            .CmdN(0, "CLIENT", "REPLY", "SKIP").CmdN(0, "XREAD", "BLOCK", "100", "STREAMS", "s", "$").Cmd("PING")
+            .CmdN(0, "CLIENT", "REPLY", "SKIP").CmdN(0, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+            .On(1).Await(Blocked(1), "INFO", "clients").Cmd("XADD", "s", "1-1", "a", "1")
+            .On(0).Cmd("PING")),
 
         .. Both("two readers on one key are both served", s => s
             .CmdN(0, "XREAD", "BLOCK", "0", "STREAMS", "s", "$")
@@ -134,14 +142,25 @@ public sealed class StreamBlockingTests(ServerPair servers) : IClassFixture<Serv
             await WaitForBlockedAsync(admin, 0);
             await admin.SendAsync(Script.Encode("XADD", "left", "1-1", "f", "v"));
             Assert.Equal("$3\r\n1-1\r\n"u8.ToArray(), (await admin.ReadFramesAsync(1, TimeSpan.FromSeconds(5)))[0].Raw);
-            await admin.SendAsync(Script.Encode("CLIENT", "LIST"));
-            list = (await admin.ReadFramesAsync(1, TimeSpan.FromSeconds(5)))[0].Text;
-            Assert.DoesNotContain("flags=b ", list, StringComparison.Ordinal);
+            // The reader's clean-up ends after its blocked count is given back: wait for it to leave the list.
+            var deadline = DateTime.UtcNow + TaskTimeoutExtensions.DefaultTimeout;
+            do
+            {
+                await admin.SendAsync(Script.Encode("CLIENT", "LIST"));
+                list = (await admin.ReadFramesAsync(1, TimeSpan.FromSeconds(5)))[0].Text;
+                Assert.DoesNotContain("flags=b ", list, StringComparison.Ordinal);
+            }
+            while (list.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 1 && DateTime.UtcNow < deadline);
+
             Assert.Single(list.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             await admin.SendAsync(Script.Encode("DEL", "left"));
             await admin.ReadFramesAsync(1, TimeSpan.FromSeconds(5));
         }
     }
+
+    /// <summary>CLIENT LIST shows <paramref name="count"/> clients: connections of an earlier script are gone.</summary>
+    private static Func<RespFrame, bool> Clients(int count)
+        => frame => frame.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == count;
 
     private static Func<RespFrame, bool> Blocked(int count)
         => frame => frame.Text.Contains($"blocked_clients:{count}\r\n", StringComparison.Ordinal);
