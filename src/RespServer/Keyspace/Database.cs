@@ -95,7 +95,7 @@ internal sealed class Database
     public ulong Scan(ulong cursor, int count, List<byte[]> found)
     {
         // The count lowest positions at or after the cursor, kept in a heap whose top is the highest of them.
-        var lowest = new PriorityQueue<byte[], ulong>(count + 1, Comparer<ulong>.Create(static (a, b) => b.CompareTo(a)));
+        var lowest = new PriorityQueue<byte[], ulong>(Math.Min(count, _keys.Count), Comparer<ulong>.Create(static (a, b) => b.CompareTo(a)));
         foreach (var key in _keys.Keys)
         {
             var position = ScanHash(key);

@@ -182,6 +182,7 @@ public sealed class StreamCommandTests(ServerPair servers) : IClassFixture<Serve
             .Cmd("SCAN", "1.5").Cmd("SCAN", "").Cmd("SCAN", " 1").Cmd("SCAN", "+5").Cmd("SCAN", "-").Cmd("SCAN", "0x10")
             .Cmd("SCAN", "-18446744073709551616").Cmd("SCAN", "0", "COUNT", "0").Cmd("SCAN", "0", "COUNT", "-1").Cmd("SCAN", "0", "COUNT", "x")
             .Cmd("SCAN", "0", "MATCH").Cmd("SCAN", "0", "FOO", "bar").Cmd("SCAN", "0", "TYPE", "nosuch").Cmd("SCAN", "0", "count", "5", "match", "*")
+            .Cmd("XADD", "big", "1-1", "f", "v").Cmd("SCAN", "0", "COUNT", "9223372036854775807").Cmd("SCAN", "0", "COUNT", "2147483648").Cmd("DEL", "big")
             .Cmd("SCAN").Cmd("KEYS").Cmd("KEYS", "a", "b").Cmd("DBSIZE", "x").Cmd("TYPE").Cmd("TYPE", "a", "b").Cmd("EXISTS").Cmd("DEL").Cmd("UNLINK")
             .Cmd("FLUSHDB", "x").Cmd("FLUSHDB", "ASYNC", "x").Cmd("FLUSHDB", "async").Cmd("FLUSHALL", "SYNC").Cmd("FLUSHALL", "foo").Cmd("GET")),
 
