@@ -26,42 +26,28 @@ internal static class KeyspaceCommands
         table.Add("get", 2, Get);
     }
 
-    private static void Delete(RespConnection client, in RespRequest request)
+    private static void Delete(RespConnection client, in RespRequest request) => CountKeys(client, request, remove: true);
+
+    private static void Exists(RespConnection client, in RespRequest request) => CountKeys(client, request, remove: false);
+
+    /// <summary>DEL/UNLINK (<paramref name="remove"/>) and EXISTS: how many of the named keys were there, each name counted as often as given.</summary>
+    private static void CountKeys(RespConnection client, in RespRequest request, bool remove)
     {
         var keys = client.Server.Keys;
-        var removed = 0;
+        var count = 0;
         lock (keys.Gate)
         {
             var db = keys[client.Database];
             for (var i = 1; i < request.Count; i++)
             {
-                if (db.Remove(request[i]))
+                if (remove ? db.Remove(request[i]) : db.Find(request[i]) is not null)
                 {
-                    removed++;
+                    count++;
                 }
             }
         }
 
-        client.Writer.WriteInteger(removed);
-    }
-
-    private static void Exists(RespConnection client, in RespRequest request)
-    {
-        var keys = client.Server.Keys;
-        var found = 0;
-        lock (keys.Gate)
-        {
-            var db = keys[client.Database];
-            for (var i = 1; i < request.Count; i++)
-            {
-                if (db.Find(request[i]) is not null)
-                {
-                    found++;
-                }
-            }
-        }
-
-        client.Writer.WriteInteger(found);
+        client.Writer.WriteInteger(count);
     }
 
     private static void Type(RespConnection client, in RespRequest request)
