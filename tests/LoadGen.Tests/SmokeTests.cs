@@ -135,7 +135,8 @@ public class SmokeTests
         // entry, the catch-up reader read every one back.
         foreach (var store in new[] { "history store", "history XADD + XREAD" })
         {
-            Assert.InRange(Figure(store, "deliveries/s") / Figure(store, "publishes/s"), 0.9, 1.1);
+            // Rates over a smoke run's short window: a reader's backlog from before it can tip either way.
+            Assert.InRange(Figure(store, "deliveries/s") / Figure(store, "publishes/s"), 0.75, 1.33);
             Assert.Equal(Figure(store, "published"), report.Results.Single(r => r.Case == store).Delivery.Received);
         }
 
