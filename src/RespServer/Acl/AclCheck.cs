@@ -61,7 +61,7 @@ internal static class AclCheck
 
         var (first, count, literal) = command.FullName switch
         {
-            "publish" or "spublish" => (1, 1, false),
+            "publish" or "spublish" or "noti.publish" => (1, 1, false),
             "subscribe" or "ssubscribe" => (1, argc - 1, false),
             "psubscribe" => (1, argc - 1, true),
             _ => (0, 0, false),

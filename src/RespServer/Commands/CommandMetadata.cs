@@ -20,6 +20,8 @@ internal sealed record CommandMetadata(string[] Flags, string[] Categories, stri
         ["publish"] = new(["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], "Posts a message to a channel.", "2.0.0", "pubsub"),
         ["spublish"] = new(["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], "Post a message to a shard channel", "7.0.0", "pubsub"),
         ["pubsub"] = new([], Slow, "A container for Pub/Sub commands.", "2.8.0", "pubsub"),
+        ["noti.publish"] = new(["pubsub", "loading", "stale", "fast"], ["@pubsub", "@fast"], "Posts a message to a channel; replies with the receivers and the id its history keeps it under.", "1.0.0", "pubsub"),
+        ["noti.subscribe"] = new(SubscribeFlags, PubSubSlow, "Follows channels and patterns from an id: every later message exactly once, in id order, with gap notices.", "1.0.0", "pubsub"),
         ["ping"] = new(["fast"], FastConnection, "Returns the server's liveliness response.", "1.0.0", "connection"),
         ["echo"] = new(["loading", "stale", "fast"], FastConnection, "Returns the given string.", "1.0.0", "connection"),
         ["quit"] = new(NoAuthFlags, FastConnection, "Closes the connection.", "1.0.0", "connection"),

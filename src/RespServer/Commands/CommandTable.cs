@@ -23,9 +23,10 @@ internal sealed class CommandTable
         AclCommands.Register(this);
         KeyspaceCommands.Register(this);
         StreamCommands.Register(this);
+        NotiCommands.Register(this);
         foreach (var command in _commands.Values.Concat(_commands.Values.SelectMany(c => c.Subcommands?.Values ?? Enumerable.Empty<CommandDefinition>())))
         {
-            command.Acl = AclCommandSet.Redis.Find(command.FullName);
+            command.Acl = AclCommandSet.Redis.Find(NotiCommands.AclNameOf(command.FullName));
             command.KeySpecs = Commands.KeySpecs.For(command.FullName);
         }
 
@@ -141,6 +142,12 @@ internal sealed class CommandTable
         if (client.IsPubSub && client.Protocol == 2 && (command.Flags & CommandFlags.PubSubContext) == 0)
         {
             writer.WriteError($"Can't execute '{command.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return command.FullName;
+        }
+
+        if (client.IsFollowing && command.FullName is not ("ping" or "quit" or "reset"))
+        {
+            writer.WriteError($"Can't execute '{command.FullName}': only PING / QUIT / RESET are allowed while following (NOTI.SUBSCRIBE)");
             return command.FullName;
         }
 

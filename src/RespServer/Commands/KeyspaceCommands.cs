@@ -199,6 +199,11 @@ internal static class KeyspaceCommands
             {
                 keys[client.Database].Clear();
             }
+
+            if (all || client.Database == ChannelHistory.Database)
+            {
+                keys.Followers.ClearDropped();
+            }
         }
 
         client.Writer.WriteRaw(RespConstants.Ok);

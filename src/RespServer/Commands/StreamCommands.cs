@@ -112,6 +112,10 @@ internal static class StreamCommands
             StreamValue.WriteId(writer, added);
             stream.Trim(args.Strategy, args.MaxLength, args.MinId, args.Approximate, args.Limit);
             db.Signal(key);
+            if (client.Database == ChannelHistory.Database)
+            {
+                keys.Followers.Appended(key, added);
+            }
         }
     }
 

@@ -50,6 +50,7 @@ internal sealed partial class RespConnection
                     Unblock(blocked);
                 }
 
+                StopFollowing();
                 UnsubscribeAll();
                 _replies.Release();
                 History.Release();

@@ -252,6 +252,7 @@ internal sealed partial class RespConnection : ISubscriber
     /// <summary>Back to a fresh connection's state (RESET, and the end of a connection).</summary>
     public void ClearState()
     {
+        StopFollowing();
         UnsubscribeAll();
         Database = 0;
         Protocol = 2;

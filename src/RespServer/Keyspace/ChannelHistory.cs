@@ -56,9 +56,11 @@ internal static class ChannelHistory
         if (created)
         {
             db.Add(channel, stream);
+            stream.Trimmed = keys.Followers.TakeDropped(channel);
         }
 
         stream.IsChannelHistory = true;
+        stream.Trimmed ??= new TrimmedIds(TrimmedCapacity(rule));
         Trim(stream, rule, now);
         keys.HistoryBytes += stream.MemoryBytes - before;
         if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
@@ -67,6 +69,7 @@ internal static class ChannelHistory
         }
 
         db.Signal(channel);
+        keys.Followers.Appended(channel, added);
         return added;
     }
 
@@ -109,6 +112,7 @@ internal static class ChannelHistory
 
             foreach (var key in gone ?? [])
             {
+                keys.Followers.Dropped(key, (StreamValue)db.Find(key)!);
                 db.Remove(key);
             }
 
@@ -153,6 +157,7 @@ internal static class ChannelHistory
 
         foreach (var key in empty ?? [])
         {
+            keys.Followers.Dropped(key, (StreamValue)db.Find(key)!);
             db.Remove(key);
         }
 
@@ -175,10 +180,17 @@ internal static class ChannelHistory
             else
             {
                 keys.HistoryBytes -= before;
+                keys.Followers.Dropped(channel.Key, stream);
                 db.Remove(channel.Key);
             }
         }
     }
+
+    /// <summary>
+    /// How many trimmed ids a channel history remembers for gap counts: its max-entries (a follower that falls
+    /// that far behind learns the exact count), within 100 and 10,000, or 1,000 for a rule without a count.
+    /// </summary>
+    public static long TrimmedCapacity(HistoryRule rule) => rule.MaxEntries > 0 ? Math.Clamp(rule.MaxEntries, 100, 10_000) : 1_000;
 
     private static void Trim(StreamValue stream, HistoryRule rule, ulong now)
     {

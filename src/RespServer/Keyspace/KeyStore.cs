@@ -21,12 +21,25 @@ internal sealed class KeyStore
 
     public int Count => _databases.Length;
 
+    /// <summary>The last id <see cref="NextId"/> gave (the "now" of NOTI.SUBSCRIBE's <c>$</c>). Under <see cref="Gate"/>.</summary>
+    public StreamId LastGivenId => _lastId;
+
     /// <summary>
     /// Bytes the channel histories hold (<see cref="StreamValue.MemoryBytes"/> of every stream PUBLISH keeps
     /// messages in): kept up to date by each PUBLISH, and counted anew once a second by the sweep, which
     /// also takes in what other commands (DEL, XTRIM, FLUSHALL …) changed. Under <see cref="Gate"/>.
     /// </summary>
     public long HistoryBytes { get; set; }
+
+    /// <summary>Who follows which channels (NOTI.SUBSCRIBE), told of every append to a channel history. Under <see cref="Gate"/>.</summary>
+    public FollowerIndex Followers { get; } = new();
+
+    /// <summary>
+    /// Messages with ids below this may have been kept once and lost without a record: the server started
+    /// without its log (no persistence) or cut a torn one. A follower resuming from below it is told of a gap
+    /// of unknown size. <see cref="StreamId.Min"/> when the history is complete. Set at start-up.
+    /// </summary>
+    public StreamId HistoryIncompleteBefore { get; set; }
 
     /// <summary>Entries dropped because the histories reached history-max-memory, since start. Under <see cref="Gate"/>.</summary>
     public long HistoryEvicted { get; set; }

@@ -136,7 +136,13 @@ internal sealed class StreamValue : KeyValue
     /// Bytes this stream holds, as the allocations count them (the arrays' capacity, not the bytes in use);
     /// kept as nodes come and go and grow, so reading it is O(1).
     /// </summary>
-    public long MemoryBytes => StreamOverhead + _nodeBytes + ((long)_nodes.Length * IntPtr.Size);
+    public long MemoryBytes => StreamOverhead + _nodeBytes + ((long)_nodes.Length * IntPtr.Size) + (Trimmed?.Bytes ?? 0);
+
+    /// <summary>
+    /// For a channel history: the ids its trims removed (count, age, history-max-memory), so a follower
+    /// learns how many messages after its cursor are gone. Null for other streams.
+    /// </summary>
+    public TrimmedIds? Trimmed { get; set; }
 
     /// <summary>What <see cref="MemoryBytes"/> should be, counted from the nodes (tests check the running count against it).</summary>
     internal long RecountMemoryBytes()
@@ -150,7 +156,7 @@ internal sealed class StreamValue : KeyValue
             }
         }
 
-        return StreamOverhead + bytes + ((long)_nodes.Length * IntPtr.Size);
+        return StreamOverhead + bytes + ((long)_nodes.Length * IntPtr.Size) + (Trimmed?.Bytes ?? 0);
     }
 
     /// <summary>The id of the first node's last entry: trimming to just past it drops that node alone.</summary>
@@ -290,6 +296,7 @@ internal sealed class StreamValue : KeyValue
             var removeNode = strategy == StreamTrimStrategy.MaxLen ? Length - entries >= maxLength : node.Last < minId;
             if (removeNode)
             {
+                RecordTrimmed(node);
                 RemoveHead();
                 Length -= entries;
                 deleted += entries;
@@ -315,6 +322,7 @@ internal sealed class StreamValue : KeyValue
                 if ((flags & StreamNode.FlagDeleted) == 0)
                 {
                     node.Data[entry] = (byte)(flags | StreamNode.FlagDeleted);
+                    Trimmed?.Add(id);
                     fromNode++;
                     Length--;
                 }
@@ -337,6 +345,24 @@ internal sealed class StreamValue : KeyValue
         }
 
         return deleted;
+    }
+
+    /// <summary>Records the live ids of a node a trim removes whole, for a stream that keeps a <see cref="Trimmed"/> record.</summary>
+    private void RecordTrimmed(StreamNode node)
+    {
+        if (Trimmed is null || node.Live == 0)
+        {
+            return;
+        }
+
+        for (var offset = node.EntriesStart; offset < node.Used;)
+        {
+            var id = node.ReadId(offset, out var flags, out offset);
+            if ((flags & StreamNode.FlagDeleted) == 0)
+            {
+                Trimmed.Add(id);
+            }
+        }
     }
 
     /// <summary>XDEL of one id (streamDeleteItem): true when a live entry had it.</summary>
@@ -503,6 +529,31 @@ internal sealed class StreamValue : KeyValue
             writer.WriteBulk(ReadString(data, ref sameFields ? ref fieldPosition : ref position));
             writer.WriteBulk(ReadString(data, ref position));
         }
+    }
+
+    /// <summary>The value of the entry's <c>message</c> field (the one field of a PUBLISH kept as history); false when it has none.</summary>
+    public static bool TryReadMessage(StreamEntryRef entry, out ReadOnlySpan<byte> message)
+    {
+        var node = entry.Node;
+        var flags = node.ReadEntry(entry.Offset, out _, out var pairs, out var position, out _);
+        var data = node.Data;
+        var fieldPosition = node.MasterFieldsStart;
+        var sameFields = (flags & StreamNode.FlagSameFields) != 0;
+        for (var i = 0; i < pairs; i++)
+        {
+            var field = ReadString(data, ref sameFields ? ref fieldPosition : ref position);
+            var length = (int)Varint.Read(data, ref position);
+            if (field.SequenceEqual(EntryFields.MessageField))
+            {
+                message = data.AsSpan(position, length);
+                return true;
+            }
+
+            position += length;
+        }
+
+        message = default;
+        return false;
     }
 
     public static void WriteId(RespWriter writer, StreamId id)

@@ -1,0 +1,167 @@
+using System.Buffers;
+using Notistream.RespServer.Keyspace;
+using Notistream.RespServer.Output;
+using Notistream.RespServer.Protocol;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Connections;
+
+/// <summary>
+/// A connection that follows channels from a cursor (NOTI.SUBSCRIBE). Its pushes are written by its own
+/// follow loop, not by publishers: the loop pulls what follows the cursor from the channels' streams under
+/// the gate (<see cref="Follower.Pull"/>), queues it, and waits for the next append or for the client to
+/// read. A client that does not read therefore holds at most <see cref="FollowWindow"/> bytes of queued
+/// pushes; it falls behind in the history instead, and learns of any gap when it catches up.
+/// <para>
+/// Who does what: the read loop starts following (the handler) and stops it (RESET, the connection's end);
+/// the follow loop is the only writer of pushes. Stopping sets <see cref="Follower.Stopped"/> under the gate
+/// and the follower's push lock, so no push is queued after RESET's reply or the end.
+/// </para>
+/// </summary>
+internal sealed partial class RespConnection
+{
+    /// <summary>Queued output past which the follow loop pulls no more until the client reads.</summary>
+    public const int FollowWindow = 256 * 1024;
+
+    /// <summary>Messages and bytes one pull takes at most (one hold of the gate).</summary>
+    private const int FollowPullMessages = 256;
+    private const int FollowPullBytes = 64 * 1024;
+
+    /// <summary>How often a follow loop looks again while its client reads too slowly to take more.</summary>
+    private static readonly TimeSpan FollowDrainPoll = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>What this connection follows, or null; set and cleared by the read loop.</summary>
+    private Follower? _follower;
+
+    /// <summary>Counts this follower in PUBLISH's receivers and PUBSUB NUMSUB, as a subscriber would be; receives nothing.</summary>
+    private FollowerReceiver? _receiver;
+
+    public bool IsFollowing => Volatile.Read(ref _follower) is not null;
+
+    /// <summary>
+    /// Starts following with <paramref name="follower"/>, registered in the keyspace's index by the caller
+    /// (NOTI.SUBSCRIBE, under the gate, after queuing its confirmation). Read loop.
+    /// </summary>
+    public void Follow(Follower follower)
+    {
+        _receiver = new FollowerReceiver();
+        foreach (var channel in follower.Channels)
+        {
+            Server.Registry.Subscribe(_receiver, channel, shard: false);
+        }
+
+        foreach (var pattern in follower.Patterns)
+        {
+            Server.Registry.SubscribePattern(_receiver, pattern);
+        }
+
+        Volatile.Write(ref _follower, follower);
+        _ = Task.Run(() => FollowLoopAsync(follower));
+    }
+
+    /// <summary>Stops following (RESET, the connection's end): nothing is pushed after this returns. Read loop.</summary>
+    public void StopFollowing()
+    {
+        if (_follower is not { } follower)
+        {
+            return;
+        }
+
+        var keys = Server.Keys;
+        lock (keys.Gate)
+        {
+            keys.Followers.Unregister(follower);
+            lock (follower.PushLock)
+            {
+                follower.Stopped = true;
+            }
+        }
+
+        follower.Wake();
+        if (_receiver is { } receiver)
+        {
+            foreach (var channel in follower.Channels)
+            {
+                Server.Registry.Unsubscribe(receiver, channel, shard: false);
+            }
+
+            foreach (var pattern in follower.Patterns)
+            {
+                Server.Registry.UnsubscribePattern(receiver, pattern);
+            }
+        }
+
+        _receiver = null;
+        Volatile.Write(ref _follower, null);
+    }
+
+    private async Task FollowLoopAsync(Follower follower)
+    {
+        var buffer = new ReplyBuffer();
+        var keys = Server.Keys;
+        try
+        {
+            while (!follower.Stopped)
+            {
+                follower.Rearm();
+                if (Output.BufferedBytes > FollowWindow)
+                {
+                    await Task.Delay(FollowDrainPoll).ConfigureAwait(false);
+                    continue;
+                }
+
+                int written;
+                bool more;
+                lock (keys.Gate)
+                {
+                    if (follower.Stopped)
+                    {
+                        break;
+                    }
+
+                    written = follower.Pull(keys, new RespWriter(buffer, Protocol), buffer, FollowPullMessages, FollowPullBytes);
+                    more = follower.ActiveCount > 0;
+                }
+
+                if (buffer.Length > 0)
+                {
+                    var (array, length) = buffer.Detach();
+                    lock (follower.PushLock)
+                    {
+                        if (follower.Stopped)
+                        {
+                            ArrayPool<byte>.Shared.Return(array);
+                            break;
+                        }
+
+                        Output.Enqueue(array, length, pooled: true);
+                    }
+                }
+
+                if (written == 0 && !more)
+                {
+                    await follower.Woken.ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionError(Server.Logger, Id, Address, "follow: " + ex.Message);
+            Abort(ConnectionEnd.TransportError, ex.Message);
+        }
+        finally
+        {
+            buffer.Release();
+        }
+    }
+
+    /// <summary>Stands for a follower in the subscriber lists; what is published is read from the streams instead.</summary>
+    private sealed class FollowerReceiver : ISubscriber
+    {
+        public int Protocol => 2;
+
+        public void Deliver(MessageFrame frame, DeliveryBatch? batch)
+        {
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Protocol;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Keyspace;
+
+/// <summary>
+/// One NOTI.SUBSCRIBE: a connection that follows channels and patterns from a cursor, reading their
+/// histories (the streams PUBLISH keeps) rather than receiving pushed frames, so the hand-off from stored
+/// to live messages needs no hand-off at all: every message is read from its stream, in id order, after
+/// the cursor.
+/// <para>
+/// Why this is exactly once and in order: ids increase across all streams (I10), and when the gate is
+/// free every id up to the last given is in its stream. A pull (under the gate) takes the smallest ids
+/// after the cursor from the streams that may hold some — the <em>active</em> ones — and moves the cursor
+/// to the last id taken. A stream becomes active in the same hold of the gate that appends to it
+/// (<see cref="FollowerIndex.Appended"/>), so no entry after the cursor is ever in a stream the pull does
+/// not look at; a stream leaves the active set only when it holds nothing after the cursor.
+/// </para>
+/// <para>
+/// Gaps: a trim removes entries (<see cref="StreamValue.Trimmed"/> records their ids). When a stream's
+/// trims removed ids after what this follower has seen of it, the next pull of that stream writes
+/// <c>noti.gap</c> with how many (or null when the record no longer reaches back), before any of its
+/// later messages.
+/// </para>
+/// <para>
+/// Who does what: every field is read and written under <see cref="KeyStore.Gate"/> — by the follower's own
+/// pull loop (<see cref="Pull"/>), by appenders (<see cref="Activate"/>), by NOTI.SUBSCRIBE and the
+/// connection's end (register, unregister) — except the wake-up, which has its own lock as
+/// <see cref="BlockedCommand"/>'s has. The connection's follow loop is the only writer of its pushes.
+/// </para>
+/// </summary>
+internal sealed class Follower
+{
+    private readonly Dictionary<byte[], byte[]?> _active = new(ByteArrayComparer.Instance);
+    private readonly PriorityQueue<byte[], StreamId> _next = new();
+    private readonly Dictionary<byte[], StreamId> _gapReported = new(ByteArrayComparer.Instance);
+    private readonly List<StreamEntryRef> _found = [];
+    private TaskCompletionSource _woken = NewSignal();
+
+    public Follower(StreamId cursor, byte[][] channels, byte[][] patterns)
+    {
+        Cursor = cursor;
+        Channels = new HashSet<byte[]>(channels, ByteArrayComparer.Instance);
+        Patterns = patterns;
+    }
+
+    /// <summary>The last id delivered (or the resume point): every later message of what is followed is still to come.</summary>
+    public StreamId Cursor { get; private set; }
+
+    /// <summary>Channels followed by name.</summary>
+    public HashSet<byte[]> Channels { get; }
+
+    /// <summary>Patterns followed (Redis globs).</summary>
+    public byte[][] Patterns { get; }
+
+    /// <summary>Held while the follow loop queues a pull's pushes, and while <see cref="Stopped"/> is set: nothing is queued after a stop.</summary>
+    public Lock PushLock { get; } = new();
+
+    /// <summary>Set when the connection stops following (RESET, its end), under the gate and <see cref="PushLock"/>: nothing more is pulled or queued.</summary>
+    public bool Stopped { get; set; }
+
+    /// <summary>Streams that may hold entries after the cursor (under the gate).</summary>
+    public int ActiveCount => _active.Count;
+
+    /// <summary>Completes when a followed stream got an entry; renewed by <see cref="Rearm"/>.</summary>
+    public Task Woken
+    {
+        get
+        {
+            lock (this)
+            {
+                return _woken.Task;
+            }
+        }
+    }
+
+    /// <summary>Wakes the follow loop (under the gate, or at the connection's end).</summary>
+    public void Wake()
+    {
+        lock (this)
+        {
+            _woken.TrySetResult();
+        }
+    }
+
+    /// <summary>Before a pull: an append after this call completes the next <see cref="Woken"/>.</summary>
+    public void Rearm()
+    {
+        lock (this)
+        {
+            if (_woken.Task.IsCompleted)
+            {
+                _woken = NewSignal();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The pattern through which <paramref name="channel"/> is followed, null when by name, or false when it
+    /// is not followed. A channel followed by name and by pattern is delivered once, as a channel message.
+    /// </summary>
+    public bool Follows(ReadOnlySpan<byte> channel, out byte[]? pattern)
+    {
+        pattern = null;
+        if (Channels.Count > 0 && Channels.GetAlternateLookup<ReadOnlySpan<byte>>().Contains(channel))
+        {
+            return true;
+        }
+
+        foreach (var candidate in Patterns)
+        {
+            if (GlobMatcher.IsMatch(candidate, channel))
+            {
+                pattern = candidate;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Marks <paramref name="channel"/>'s stream as holding entries from <paramref name="from"/> on (an
+    /// appended id, or the cursor's successor for a stream found at NOTI.SUBSCRIBE). Under the gate.
+    /// </summary>
+    public void Activate(ReadOnlySpan<byte> channel, byte[]? pattern, StreamId from)
+    {
+        var lookup = _active.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (lookup.ContainsKey(channel))
+        {
+            return;
+        }
+
+        var key = channel.ToArray();
+        _active[key] = pattern;
+        _next.Enqueue(key, from);
+    }
+
+    /// <summary>
+    /// Writes the gap notices and messages after the cursor, smallest ids first, at most
+    /// <paramref name="maxMessages"/> messages or about <paramref name="maxBytes"/> bytes, and moves the
+    /// cursor past them. Returns how many pushes it wrote. Under the gate; the work is bounded by the limits
+    /// plus one look at each active stream whose next entry is due.
+    /// </summary>
+    public int Pull(KeyStore keys, RespWriter writer, ReplyBuffer buffer, int maxMessages, int maxBytes)
+    {
+        var written = 0;
+        var messages = 0;
+        var db = keys.Find(ChannelHistory.Database);
+        while (messages < maxMessages && buffer.Length < maxBytes && _next.TryDequeue(out var channel, out var due))
+        {
+            var pattern = _active[channel];
+            var stream = db?.Find(channel) as StreamValue;
+            written += WriteGap(keys, writer, channel, stream);
+            if (stream is null || !Cursor.TryIncrement(out var after))
+            {
+                _active.Remove(channel);
+                continue;
+            }
+
+            // The stream's entries after the cursor that come before the next stream's due id (a lower bound
+            // of that stream's next entry): taking them keeps the ids written in order across streams.
+            _found.Clear();
+            var limit = _next.TryPeek(out _, out var nextDue) && nextDue.TryDecrement(out var before) ? before : StreamId.Max;
+            stream.Collect(after, limit, reverse: false, Math.Min(64, maxMessages - messages), _found);
+            foreach (var entry in _found)
+            {
+                var id = StreamValue.IdOf(entry);
+                if (WriteMessage(writer, channel, pattern, entry, id))
+                {
+                    written++;
+                    messages++;
+                }
+
+                Cursor = id;
+            }
+
+            // Due again at its real next entry, if it has one after the cursor; so a stream popped with a
+            // stale bound is put back in its exact place, and the next pop makes progress.
+            _found.Clear();
+            if (Cursor.TryIncrement(out var next) && stream.Collect(next, StreamId.Max, reverse: false, 1, _found) == 1)
+            {
+                _next.Enqueue(channel, StreamValue.IdOf(_found[0]));
+            }
+            else
+            {
+                _active.Remove(channel);
+            }
+
+            _found.Clear();
+            if (_gapReported.TryGetValue(channel, out var reported) && reported <= Cursor)
+            {
+                _gapReported.Remove(channel);
+            }
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// At NOTI.SUBSCRIBE, when the server cannot know what it lost before <paramref name="since"/> (it
+    /// started without its log, or cut a torn one): one gap of unknown size per name followed.
+    /// </summary>
+    public static void WriteUnknownGap(RespWriter writer, ReadOnlySpan<byte> name)
+    {
+        writer.WritePushHeader(3);
+        writer.WriteBulk("noti.gap"u8);
+        writer.WriteBulk(name);
+        writer.WriteNull();
+    }
+
+    private int WriteGap(KeyStore keys, RespWriter writer, byte[] channel, StreamValue? stream)
+    {
+        var trimmed = stream?.Trimmed ?? keys.Followers.DroppedTrimmed(channel);
+        if (trimmed is null)
+        {
+            return 0;
+        }
+
+        var from = _gapReported.TryGetValue(channel, out var reported) && reported > Cursor ? reported : Cursor;
+        if (trimmed.LastId <= from && trimmed.ForgottenUpTo <= from)
+        {
+            return 0;
+        }
+
+        var missed = trimmed.CountAfter(from);
+        _gapReported[channel] = trimmed.LastId > trimmed.ForgottenUpTo ? trimmed.LastId : trimmed.ForgottenUpTo;
+        writer.WritePushHeader(3);
+        writer.WriteBulk("noti.gap"u8);
+        writer.WriteBulk(channel);
+        if (missed is { } count)
+        {
+            writer.WriteInteger(count);
+        }
+        else
+        {
+            writer.WriteNull();
+        }
+
+        return 1;
+    }
+
+    private static bool WriteMessage(RespWriter writer, byte[] channel, byte[]? pattern, StreamEntryRef entry, StreamId id)
+    {
+        if (!StreamValue.TryReadMessage(entry, out var message))
+        {
+            // An entry XADD put there without a message field: not a message, nothing to deliver.
+            return false;
+        }
+
+        Span<byte> text = stackalloc byte[StreamId.MaxTextLength];
+        var length = id.Format(text);
+        if (pattern is null)
+        {
+            writer.WritePushHeader(4);
+            writer.WriteBulk("noti.message"u8);
+        }
+        else
+        {
+            writer.WritePushHeader(5);
+            writer.WriteBulk("noti.pmessage"u8);
+            writer.WriteBulk(pattern);
+        }
+
+        writer.WriteBulk(channel);
+        writer.WriteBulk(text[..length]);
+        writer.WriteBulk(message);
+        return true;
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
