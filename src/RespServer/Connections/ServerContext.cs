@@ -21,7 +21,11 @@ internal sealed class ServerContext
         Logger = loggerFactory.CreateLogger("Notistream.RespServer");
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Clients = new ConnectionManager();
-        Keys = new KeyStore(options.Databases);
+        Keys = new KeyStore(options.Databases)
+        {
+            // Whatever was kept before this start is gone unless a log is loaded (which says how complete it is).
+            HistoryIncompleteBefore = new StreamId(ChannelHistory.NowMs(), 0),
+        };
         Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
     }
 

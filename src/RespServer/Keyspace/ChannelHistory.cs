@@ -187,10 +187,11 @@ internal static class ChannelHistory
     }
 
     /// <summary>
-    /// How many trimmed ids a channel history remembers for gap counts: its max-entries (a follower that falls
-    /// that far behind learns the exact count), within 100 and 10,000, or 1,000 for a rule without a count.
+    /// How many trimmed ids a channel history remembers for gap counts: ten times its max-entries (a follower
+    /// that missed up to that many learns the exact count; 2–4 bytes an id, against some 60 an entry holds),
+    /// within 1,000 and 100,000, or 10,000 for a rule without a count.
     /// </summary>
-    public static long TrimmedCapacity(HistoryRule rule) => rule.MaxEntries > 0 ? Math.Clamp(rule.MaxEntries, 100, 10_000) : 1_000;
+    public static long TrimmedCapacity(HistoryRule rule) => rule.MaxEntries > 0 ? Math.Clamp(rule.MaxEntries * 10, 1_000, 100_000) : 10_000;
 
     private static void Trim(StreamValue stream, HistoryRule rule, ulong now)
     {
