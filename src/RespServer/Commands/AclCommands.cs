@@ -221,11 +221,12 @@ internal static class AclCommands
             return;
         }
 
-        // The commands this server has in the category, each container followed by its subcommands.
+        // The commands this server has in the category, each container followed by its subcommands; NOTI.*
+        // commands are governed by the bit of the Redis command they extend, and listed under that name only.
         var names = new List<string>();
         foreach (var command in table.All.Values)
         {
-            if (command.Acl is { } acl && (acl.Categories & flag) != 0)
+            if (command.Acl is { } acl && (acl.Categories & flag) != 0 && acl.FullName == command.FullName)
             {
                 names.Add(command.FullName);
             }
