@@ -84,7 +84,21 @@ internal static class AclCommands
 
         foreach (var other in current.Server.Clients.Snapshot())
         {
-            if (other.User != user || !other.IsPubSub)
+            if (other.User != user)
+            {
+                continue;
+            }
+
+            // A follower's names never change while it follows, so reading them from here is safe.
+            if (other.Following is { } follower
+                && (follower.Patterns.Any(p => !AclCheck.ChannelAllowed(upcoming, p, literal: true))
+                    || follower.Channels.Any(c => !AclCheck.ChannelAllowed(upcoming, c, literal: false))))
+            {
+                other.Abort(Output.ConnectionEnd.AclChanged, "its channel permissions changed");
+                continue;
+            }
+
+            if (!other.IsPubSub)
             {
                 continue;
             }

@@ -15,6 +15,18 @@ namespace Notistream.RespServer.Commands;
 /// </summary>
 internal static class NotiCommands
 {
+    /// <summary>
+    /// Channels one NOTI.SUBSCRIBE may name. Each costs a look-up per append to it; registering them is one
+    /// hold of the keyspace lock.
+    /// </summary>
+    public const int MaxChannels = 10_000;
+
+    /// <summary>
+    /// Patterns one NOTI.SUBSCRIBE may name: every append to any channel history matches it, under the
+    /// keyspace lock (as every PUBLISH in Redis walks every pattern subscription).
+    /// </summary>
+    public const int MaxPatterns = 128;
+
     public static void Register(CommandTable table)
     {
         table.Add("noti.publish", 3, Publish);
@@ -153,6 +165,12 @@ internal static class NotiCommands
                 || !RespNumber.TryParseInt64(request[i + 1], out var count) || count < 1 || count > request.Count - i - 2
                 || (isChannels ? channels.Length : patterns.Length) > 0)
             {
+                return false;
+            }
+
+            if (count > (isChannels ? MaxChannels : MaxPatterns))
+            {
+                error = $"NOTI.SUBSCRIBE follows at most {MaxChannels} channels and {MaxPatterns} patterns";
                 return false;
             }
 

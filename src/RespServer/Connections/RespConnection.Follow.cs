@@ -38,6 +38,9 @@ internal sealed partial class RespConnection
 
     public bool IsFollowing => Volatile.Read(ref _follower) is not null;
 
+    /// <summary>What this connection follows, or null (read from other threads: ACL SETUSER).</summary>
+    public Follower? Following => Volatile.Read(ref _follower);
+
     /// <summary>
     /// Starts following with <paramref name="follower"/>, registered in the keyspace's index by the caller
     /// (NOTI.SUBSCRIBE, under the gate, after queuing its confirmation). Read loop.

@@ -219,6 +219,23 @@ public sealed class FollowTests
         Assert.Equal(Denied, Encoding.ASCII.GetString(replies[4].Raw));
         Assert.Equal("noti.subscribe", replies[5].Children[0].Text);
         Assert.Equal(":2\r\n", Encoding.ASCII.GetString(replies[5].Children[2].Raw));
+
+        // Revoked: as Redis closes a subscriber whose channels were taken away, the follower is closed.
+        await using var admin = await RawConnection.ConnectAsync(server.Port);
+        await admin.SendAsync(Script.Encode("ACL", "SETUSER", "reader", "resetchannels", "&other"));
+        await admin.ReadFramesAsync(1, Wait);
+        Assert.Empty(await client.ReadToCloseAsync(Wait));
+    }
+
+    [Fact]
+    public async Task One_NOTI_SUBSCRIBE_names_a_bounded_number_of_channels_and_patterns()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var client = await RawConnection.ConnectAsync(server.Port);
+        var patterns = Enumerable.Range(0, 129).Select(i => $"p{i}*").ToArray();
+        await client.SendAsync(Script.Encode(["NOTI.SUBSCRIBE", "$", "PATTERNS", "129", .. patterns]));
+        var reply = (await client.ReadFramesAsync(1, Wait))[0];
+        Assert.Equal("-ERR NOTI.SUBSCRIBE follows at most 10000 channels and 128 patterns\r\n", Encoding.ASCII.GetString(reply.Raw));
     }
 
     [Fact]
