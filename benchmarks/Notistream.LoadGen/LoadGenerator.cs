@@ -78,7 +78,7 @@ public static class LoadGenerator
                     await Case(HistoryScenario.StoreCase, () => HistoryScenario.StoreAsync(options, endPoint, HistoryScenario.StoreCase, publish: ours)).ConfigureAwait(false);
                     await Case(HistoryScenario.XaddCase, () => HistoryScenario.StoreAsync(options, endPoint, HistoryScenario.XaddCase, publish: false)).ConfigureAwait(false);
                     await Case(HistoryScenario.MemoryCase(options), () => HistoryScenario.MemoryAsync(options, endPoint)).ConfigureAwait(false);
-                    await Case(HistoryScenario.CatchUpCase(options), () => HistoryScenario.CatchUpAsync(options, endPoint)).ConfigureAwait(false);
+                    await Case(HistoryScenario.CatchUpCase(options), () => HistoryScenario.CatchUpAsync(options, endPoint, ours)).ConfigureAwait(false);
                     break;
                 default:
                     throw new LoadGenException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");

@@ -150,7 +150,12 @@ internal static class HistoryScenario
     }
 
     /// <summary>The catch-up case: N entries stored, then read back from id 0 in XREADs of 1,000.</summary>
-    public static async Task<ScenarioResult> CatchUpAsync(LoadGenOptions options, EndPoint endPoint)
+    /// <remarks>
+    /// Against our server the same entries are then read a second way, as the <c>notistream</c> client
+    /// catches up: <c>NOTI.SUBSCRIBE 0 CHANNELS 1 s</c>, every entry pushed in id order (Redis has no
+    /// equivalent; its figure is XREAD's above).
+    /// </remarks>
+    public static async Task<ScenarioResult> CatchUpAsync(LoadGenOptions options, EndPoint endPoint, bool ours)
     {
         var key = CasePrefix() + "catchup";
         var count = options.CatchUpEntries;
@@ -211,6 +216,7 @@ internal static class HistoryScenario
 
         var (t1, cpu1) = (Stopwatch.GetTimestamp(), CpuSample.Take(options.ServerPid));
         var seconds = Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
+        double? followSeconds = ours ? await FollowCatchUpAsync(endPoint, key, read).ConfigureAwait(false) : null;
         using (var admin = await LoadConnection.ConnectAsync(endPoint, busy: false).ConfigureAwait(false))
         {
             await admin.CallAsync("DEL", key).ConfigureAwait(false);
@@ -223,9 +229,72 @@ internal static class HistoryScenario
             Metric.Higher("read/s", read / seconds, "msg/s"),
             Metric.Info("XREADs", reads, "count"),
             Metric.Info("stored/s", count / fill.Seconds, "msg/s"),
+            Metric.Info("NOTI.SUBSCRIBE catch-up time", followSeconds, "s"),
         };
         metrics.AddRange(CpuSample.Metrics(cpu0, cpu1, seconds, read, "entries read"));
         return new ScenarioResult("history", CatchUpCase(options), delivery, metrics, problems);
+    }
+
+    /// <summary>
+    /// Reads the <paramref name="expected"/> entries of <paramref name="key"/> as a follower from id 0; returns
+    /// the seconds from sending NOTI.SUBSCRIBE to the last push. Each push must be a noti.message of the key
+    /// with an id above the one before.
+    /// </summary>
+    private static async Task<double> FollowCatchUpAsync(EndPoint endPoint, string key, long expected)
+    {
+        using var follower = await LoadConnection.ConnectAsync(endPoint, busy: true).ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var t0 = Stopwatch.GetTimestamp();
+        await follower.SendAsync(RespCommand.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", key)).ConfigureAwait(false);
+        long pushes = -1; // the confirmation first
+        var last = (Ms: 0UL, Seq: 0UL);
+        while (pushes < expected)
+        {
+            var data = follower.Unparsed;
+            var position = 0;
+            while (pushes < expected)
+            {
+                var used = RespParser.TryParse(data[position..], out var reply);
+                if (used == 0)
+                {
+                    break;
+                }
+
+                if (reply.Kind != RespKind.Array || reply.Count != 4)
+                {
+                    throw new LoadGenException($"NOTI.SUBSCRIBE pushed {SetupReply.From(reply, data[position..])}");
+                }
+
+                if (pushes >= 0)
+                {
+                    var idElement = reply[2];
+                    var id = data.Slice(position + idElement.Offset, idElement.Length);
+                    var dash = id.IndexOf((byte)'-');
+                    if (dash < 0
+                        || !System.Buffers.Text.Utf8Parser.TryParse(id[..dash], out ulong ms, out _)
+                        || !System.Buffers.Text.Utf8Parser.TryParse(id[(dash + 1)..], out ulong seq, out _)
+                        || (ms, seq).CompareTo(last) <= 0)
+                    {
+                        throw new LoadGenException($"NOTI.SUBSCRIBE catch-up: id {System.Text.Encoding.ASCII.GetString(id)} does not follow {last.Ms}-{last.Seq}");
+                    }
+
+                    var next = (ms, seq);
+
+                    last = next;
+                }
+
+                position += used;
+                pushes++;
+            }
+
+            follower.Consume(position);
+            if (pushes < expected && !await follower.FillAsync(timeout.Token).ConfigureAwait(false))
+            {
+                throw new LoadGenException("the server closed the follower's connection");
+            }
+        }
+
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
     /// <summary>Sent per publisher, and the window the entries were stored in.</summary>

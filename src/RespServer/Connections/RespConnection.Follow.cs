@@ -24,11 +24,8 @@ internal sealed partial class RespConnection
     public const int FollowWindow = 256 * 1024;
 
     /// <summary>Messages and bytes one pull takes at most (one hold of the gate).</summary>
-    private const int FollowPullMessages = 256;
-    private const int FollowPullBytes = 64 * 1024;
-
-    /// <summary>How often a follow loop looks again while its client reads too slowly to take more.</summary>
-    private static readonly TimeSpan FollowDrainPoll = TimeSpan.FromMilliseconds(10);
+    private const int FollowPullMessages = 1024;
+    private const int FollowPullBytes = 128 * 1024;
 
     /// <summary>What this connection follows, or null; set and cleared by the read loop.</summary>
     private Follower? _follower;
@@ -81,6 +78,7 @@ internal sealed partial class RespConnection
         }
 
         follower.Wake();
+        Output.WakeFollower();
         if (_receiver is { } receiver)
         {
             foreach (var channel in follower.Channels)
@@ -109,7 +107,7 @@ internal sealed partial class RespConnection
                 follower.Rearm();
                 if (Output.BufferedBytes > FollowWindow)
                 {
-                    await Task.Delay(FollowDrainPoll).ConfigureAwait(false);
+                    await Output.WaitForFollowDrainAsync(FollowWindow / 2).ConfigureAwait(false);
                     continue;
                 }
 

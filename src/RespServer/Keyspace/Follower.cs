@@ -163,7 +163,7 @@ internal sealed class Follower
             // of that stream's next entry): taking them keeps the ids written in order across streams.
             _found.Clear();
             var limit = _next.TryPeek(out _, out var nextDue) && nextDue.TryDecrement(out var before) ? before : StreamId.Max;
-            stream.Collect(after, limit, reverse: false, Math.Min(64, maxMessages - messages), _found);
+            stream.Collect(after, limit, reverse: false, Math.Min(256, maxMessages - messages), _found);
             foreach (var entry in _found)
             {
                 var id = StreamValue.IdOf(entry);

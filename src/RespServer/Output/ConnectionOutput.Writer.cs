@@ -22,6 +22,10 @@ internal sealed partial class ConnectionOutput
     private long _drainedAt = -1;
     private bool _readerAwaitsBarrier;
 
+    /// <summary>A following connection's follow loop waits here for the queue to drain (<see cref="WaitForFollowDrainAsync"/>).</summary>
+    private readonly WriterSignal _followSignal = new();
+    private long _followDrainedAt = -1;
+
     /// <summary>
     /// The wake predicate, the one place that says when queued bytes may be sent: something is
     /// pending, no inline send holds the queue, and no SUBSCRIBE holds the output (a completed
@@ -282,6 +286,11 @@ internal sealed partial class ConnectionOutput
         {
             WakeReaderLocked();
         }
+
+        if (_held <= _followDrainedAt)
+        {
+            WakeFollowerLocked();
+        }
     }
 
     /// <summary>
@@ -328,8 +337,47 @@ internal sealed partial class ConnectionOutput
         }
     }
 
+    /// <summary>
+    /// Completes once the memory held is at or below <paramref name="lowWater"/>, or the output is completed
+    /// or dropped, or <see cref="WakeFollower"/> is called. One waiter: the connection's follow loop, which
+    /// pulls no more from the histories while its client has not taken what was queued.
+    /// </summary>
+    public ValueTask WaitForFollowDrainAsync(long lowWater)
+    {
+        lock (_lock)
+        {
+            if (_dropped || _completed || _held <= lowWater)
+            {
+                return default;
+            }
+
+            _followDrainedAt = lowWater;
+            return _followSignal.Arm();
+        }
+    }
+
+    /// <summary>Ends a <see cref="WaitForFollowDrainAsync"/> early (the connection stops following).</summary>
+    public void WakeFollower()
+    {
+        lock (_lock)
+        {
+            WakeFollowerLocked();
+        }
+    }
+
+    private void WakeFollowerLocked()
+    {
+        if (_followDrainedAt >= 0)
+        {
+            _followDrainedAt = -1;
+            _followSignal.Set();
+        }
+    }
+
     private void WakeReaderLocked()
     {
+        // Whatever ends the read side's wait (completion, a drop, the connection's end) ends the follow loop's too.
+        WakeFollowerLocked();
         if (_drainedAt >= 0 || _readerAwaitsBarrier)
         {
             _drainedAt = -1;
