@@ -469,7 +469,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
                 var now = Environment.TickCount64;
                 foreach (var client in server.Clients.Snapshot())
                 {
-                    if (!client.IsPubSub && !client.IsBlocked && now - client.LastInteraction > timeout * 1000L)
+                    if (!client.IsPubSub && !client.IsBlocked && !client.IsFollowing && now - client.LastInteraction > timeout * 1000L)
                     {
                         client.Abort(Output.ConnectionEnd.IdleTimeout, "Closing idle client");
                     }

@@ -228,6 +228,21 @@ public sealed class FollowTests
     }
 
     [Fact]
+    public async Task An_idle_follower_is_not_closed_by_the_idle_timeout_as_a_subscriber_is_not()
+    {
+        await using var server = await NotistreamServer.StartAsync("--timeout", "1");
+        await using var follower = await RawConnection.ConnectAsync(server.Port);
+        await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", "quiet"));
+        await follower.ReadFramesAsync(1, Wait);
+        await using var idle = await RawConnection.ConnectAsync(server.Port);
+        Assert.Empty(await idle.ReadToCloseAsync(Wait)); // the server's cron closes a plain idle client
+        await using var publisher = await RawConnection.ConnectAsync(server.Port);
+        await publisher.SendAsync(Script.Encode("PUBLISH", "quiet", "still here"));
+        Assert.Equal(":1\r\n", Encoding.ASCII.GetString((await publisher.ReadFramesAsync(1, Wait))[0].Raw));
+        Assert.Equal("still here", (await follower.ReadFramesAsync(1, Wait))[0].Children[3].Text);
+    }
+
+    [Fact]
     public async Task One_NOTI_SUBSCRIBE_names_a_bounded_number_of_channels_and_patterns()
     {
         await using var server = await NotistreamServer.StartAsync();
