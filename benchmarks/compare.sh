@@ -9,6 +9,7 @@ usage() {
   cat <<'EOF'
 usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [--repeat N]
                              [--out FILE] [--smoke] [--no-build] [--server-args ARGS]
+                             [--appendfsync always|everysec|no]
                              [-- LOADGEN OPTIONS...]
 
   --scenario   fanout, channels, patterns, latency, connections, history (default: all)
@@ -18,6 +19,8 @@ usage: benchmarks/compare.sh [--scenario NAME[,NAME]]... [--duration SECONDS] [-
   --smoke      tiny sizes (see notistream-loadgen --help): checks the script, measures nothing
   --no-build   use the Release builds already there
   --server-args  more notistream-server arguments, one string (e.g. "--channel-history none")
+  --appendfsync  both servers log every write (appendonly yes) with this fsync policy, each in a fresh
+               data folder per run; without it both keep everything in memory only
   after --     passed to every notistream-loadgen run (e.g. -- --subscribers 1,50 --rate 10000)
 
 Both servers are restarted for each run, warmed up with a discarded --smoke run, and stopped on
@@ -31,7 +34,7 @@ for a in "$@"; do
   if [[ $a =~ ^[A-Za-z0-9_./,:=+-]+$ ]]; then invocation+=" $a"; else invocation+=" $(printf '%q' "$a")"; fi
 done
 
-scenarios=() duration="" repeat=3 out="" smoke=0 build=1 extra=() server_args=()
+scenarios=() duration="" repeat=3 out="" smoke=0 build=1 extra=() server_args=() appendfsync=
 while [ $# -gt 0 ]; do
   case "$1" in
     --scenario) IFS=, read -r -a more <<<"${2:?--scenario needs a name}"; scenarios+=("${more[@]}"); shift 2 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; shift ;;
     --no-build) build=0; shift ;;
     --server-args) read -r -a server_args <<<"${2?--server-args needs arguments}"; shift 2 ;;
+    --appendfsync) appendfsync=${2:?--appendfsync needs always, everysec or no}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "compare.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -50,6 +54,7 @@ done
 if [ -z "$duration" ]; then
   if [ "$smoke" = 1 ]; then duration=1; else duration=5; fi
 fi
+case "$appendfsync" in "" | always | everysec | no) ;; *) echo "compare.sh: --appendfsync must be always, everysec or no" >&2; exit 2 ;; esac
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --repeat must be a number >= 1" >&2; exit 2; }
 [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "compare.sh: --duration must be a number of seconds" >&2; exit 2; }
 
@@ -122,14 +127,20 @@ wait_ready() { # port pid: 0 once the server answers PING, 1 if it exited, 2 aft
 }
 
 start_server() { # name: starts it on a free port (a few tries: a port can be taken in between); sets port and pid
-  local name=$1 log="$work/$1.log" attempt status
+  local name=$1 log="$work/$1.log" attempt status persistence=()
+  [ "$name" = redis ] && persistence=(--appendonly no --dir "$work")
+  if [ -n "$appendfsync" ]; then
+    # A fresh data folder for every start: a run must not load (or rewrite) the one before.
+    rm -rf "$work/$name-data" && mkdir -p "$work/$name-data"
+    persistence=(--appendonly yes --appendfsync "$appendfsync" --dir "$work/$name-data")
+  fi
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     if [ "$name" = redis ]; then
-      "$redis_exe" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --maxclients 20000 \
-        --protected-mode no --daemonize no --dir "$work" >"$log" 2>&1 &
+      "$redis_exe" --port "$port" --bind 127.0.0.1 --save '' "${persistence[@]}" --maxclients 20000 \
+        --protected-mode no --daemonize no >"$log" 2>&1 &
     else
-      dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning "${server_args[@]}" >"$log" 2>&1 &
+      dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning ${persistence[@]+"${persistence[@]}"} ${server_args[@]+"${server_args[@]}"} >"$log" 2>&1 &
     fi
     pid=$!
     if [ "$name" = redis ]; then redis_pid=$pid; else ours_pid=$pid; fi
