@@ -36,11 +36,17 @@ internal sealed class ExecSink : IMessageSink
 
     public long Failures { get; private set; }
 
-    public async Task RunAsync(ChannelReader<IncomingMessage> reader, CancellationToken cancellationToken)
+    /// <summary>Runs the command for each message; gaps and the end of a catch-up are not messages and run nothing.</summary>
+    public async Task RunAsync(ChannelReader<IncomingMessage> reader, Action<IncomingMessage> delivered, CancellationToken cancellationToken)
     {
         await foreach (var message in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            await RunOneAsync(message, cancellationToken).ConfigureAwait(false);
+            if (message.Kind == IncomingKind.Message)
+            {
+                await RunOneAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+
+            delivered(message);
         }
     }
 

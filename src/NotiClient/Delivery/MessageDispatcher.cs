@@ -1,3 +1,4 @@
+using Notistream.Client.Resume;
 using Notistream.Client.Subscriptions;
 
 namespace Notistream.Client.Delivery;
@@ -25,7 +26,7 @@ internal sealed class MessageDispatcher : IMessageTarget
 
     public MessageDispatcher(IEnumerable<IMessageSink> sinks, Action<string> report, int capacity = BoundedMessageQueue.DefaultCapacity, TimeProvider? time = null)
     {
-        _outputs = sinks.Select(s => new Output(s, new BoundedMessageQueue(capacity))).ToArray();
+        _outputs = sinks.Select(s => new Output(s, capacity)).ToArray();
         _report = report;
         _time = time ?? TimeProvider.System;
     }
@@ -34,12 +35,57 @@ internal sealed class MessageDispatcher : IMessageTarget
 
     public long Dropped => _outputs.Sum(o => o.Queue.Dropped);
 
+    /// <summary>
+    /// Every message up to this id has been delivered by every output (null: none yet in this process).
+    /// What the saved cursor may advance to.
+    /// </summary>
+    public MessageId? DeliveredThrough
+    {
+        get
+        {
+            MessageId? lowest = null;
+            foreach (var output in _outputs)
+            {
+                if (output.Tracker.Watermark is not { } watermark)
+                {
+                    return null;
+                }
+
+                lowest = lowest is { } l && l <= watermark ? l : watermark;
+            }
+
+            return lowest;
+        }
+    }
+
+    /// <summary>Messages handed to the outputs and not yet delivered by all of them.</summary>
+    public int Pending => _outputs.Length == 0 ? 0 : _outputs.Max(o => o.Tracker.Pending);
+
     public void Post(IncomingMessage message)
     {
-        Interlocked.Increment(ref _received);
+        Count(message);
         foreach (var output in _outputs)
         {
+            output.Track(message);
             output.Queue.Post(message);
+        }
+    }
+
+    public async ValueTask PostAsync(IncomingMessage message, CancellationToken cancellationToken)
+    {
+        Count(message);
+        foreach (var output in _outputs)
+        {
+            output.Track(message);
+            await output.Queue.PostAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Count(IncomingMessage message)
+    {
+        if (message.Kind == IncomingKind.Message)
+        {
+            Interlocked.Increment(ref _received);
         }
     }
 
@@ -48,7 +94,7 @@ internal sealed class MessageDispatcher : IMessageTarget
     public async Task RunAsync(CancellationToken stop)
     {
         using var hard = new CancellationTokenSource();
-        var sinks = _outputs.Select(o => o.Sink.RunAsync(o.Queue.Reader, hard.Token)).ToList();
+        var sinks = _outputs.Select(o => o.Sink.RunAsync(o.Queue.Reader, o.Delivered, hard.Token)).ToList();
         var reporting = ReportDropsAsync(stop);
         var stopped = Task.Delay(Timeout.InfiniteTimeSpan, _time, stop);
         var first = await Task.WhenAny(sinks.Append(stopped)).ConfigureAwait(false);
@@ -108,12 +154,37 @@ internal sealed class MessageDispatcher : IMessageTarget
         }
     }
 
-    private sealed class Output(IMessageSink sink, BoundedMessageQueue queue)
+    private sealed class Output
     {
-        public IMessageSink Sink { get; } = sink;
+        public Output(IMessageSink sink, int capacity)
+        {
+            Sink = sink;
+            Queue = new BoundedMessageQueue(capacity, Delivered);
+        }
 
-        public BoundedMessageQueue Queue { get; } = queue;
+        public IMessageSink Sink { get; }
+
+        public BoundedMessageQueue Queue { get; }
+
+        public DeliveryTracker Tracker { get; } = new();
 
         public long Reported { get; set; }
+
+        public void Track(IncomingMessage message)
+        {
+            if (message.Id is { } id)
+            {
+                Tracker.Posted(id);
+            }
+        }
+
+        /// <summary>The sink is done with it, or the queue dropped it: either way it will not be shown later.</summary>
+        public void Delivered(IncomingMessage message)
+        {
+            if (message.Id is { } id)
+            {
+                Tracker.Done(id);
+            }
+        }
     }
 }

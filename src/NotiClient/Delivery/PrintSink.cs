@@ -9,10 +9,13 @@ namespace Notistream.Client.Delivery;
 /// <summary>
 /// <c>--print</c>: every message on stdout, one line each: <c>channel: message</c> (control characters
 /// removed, so a message cannot drive the terminal), or with <c>--json</c> one JSON object per line
-/// with the exact message. Flushes when the queue is empty, not per line.
+/// with the exact message. A gap in history is one line too. Flushes when the queue is empty (and at
+/// least every <see cref="FlushEvery"/> lines), not per line; a message counts as delivered once flushed.
 /// </summary>
 internal sealed class PrintSink : IMessageSink
 {
+    public const int FlushEvery = 256;
+
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly TextWriter _output;
@@ -28,46 +31,92 @@ internal sealed class PrintSink : IMessageSink
 
     public long Printed { get; private set; }
 
-    public async Task RunAsync(ChannelReader<IncomingMessage> reader, CancellationToken cancellationToken)
+    public async Task RunAsync(ChannelReader<IncomingMessage> reader, Action<IncomingMessage> delivered, CancellationToken cancellationToken)
     {
+        var written = new List<IncomingMessage>();
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (reader.TryRead(out var message))
+            while (written.Count < FlushEvery && reader.TryRead(out var message))
             {
+                if (message.Kind == IncomingKind.CaughtUp)
+                {
+                    continue;
+                }
+
                 await _output.WriteLineAsync(Format(message, _json).AsMemory(), cancellationToken).ConfigureAwait(false);
-                Printed++;
+                written.Add(message);
+                if (message.Kind == IncomingKind.Message)
+                {
+                    Printed++;
+                }
             }
 
             await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var message in written)
+            {
+                delivered(message);
+            }
+
+            written.Clear();
         }
     }
 
+    /// <summary>
+    /// Plain: <c>channel: message</c>; a gap as <c>gap on X: history no longer covers N messages on X</c>.
+    /// JSON: <c>event</c> ("message" or "gap"), <c>id</c> (messages; null without history), <c>time</c>,
+    /// <c>channel</c>, <c>pattern</c>, <c>message</c> (for a gap, the notice) and, for a gap, <c>missed</c>.
+    /// </summary>
     public static string Format(IncomingMessage message, bool json)
     {
+        var gap = message.Kind == IncomingKind.Gap;
         if (!json)
         {
-            return $"{TextSanitizer.StripControls(message.Channel)}: {TextSanitizer.StripControls(message.Payload)}";
+            return gap
+                ? $"gap on {TextSanitizer.StripControls(message.Subject)}: {TextSanitizer.StripControls(message.Payload)}"
+                : $"{TextSanitizer.StripControls(message.Channel)}: {TextSanitizer.StripControls(message.Payload)}";
         }
 
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
         {
             writer.WriteStartObject();
-            writer.WriteString("time", message.ReceivedAt);
-            writer.WriteString("channel", message.Channel);
-            if (message.Pattern is null)
+            writer.WriteString("event", gap ? "gap" : "message");
+            if (!gap)
             {
-                writer.WriteNull("pattern");
-            }
-            else
-            {
-                writer.WriteString("pattern", message.Pattern);
+                WriteStringOrNull(writer, "id", message.Id?.ToString());
             }
 
+            writer.WriteString("time", message.ReceivedAt);
+            WriteStringOrNull(writer, "channel", gap && message.Pattern is not null ? null : message.Channel);
+            WriteStringOrNull(writer, "pattern", message.Pattern);
             writer.WriteString("message", message.Payload);
+            if (gap)
+            {
+                if (message.Missed is { } missed)
+                {
+                    writer.WriteNumber("missed", missed);
+                }
+                else
+                {
+                    writer.WriteNull("missed");
+                }
+            }
+
             writer.WriteEndObject();
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
     }
 }

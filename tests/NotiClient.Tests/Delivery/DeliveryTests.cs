@@ -23,7 +23,7 @@ public sealed class DeliveryTests
 
         public string Name => name;
 
-        public async Task RunAsync(ChannelReader<IncomingMessage> reader, CancellationToken cancellationToken)
+        public async Task RunAsync(ChannelReader<IncomingMessage> reader, Action<IncomingMessage> delivered, CancellationToken cancellationToken)
         {
             await Gate.Task.WaitAsync(cancellationToken);
             await foreach (var message in reader.ReadAllAsync(cancellationToken))
@@ -97,7 +97,7 @@ public sealed class DeliveryTests
     {
         public string Name => "failing";
 
-        public Task RunAsync(ChannelReader<IncomingMessage> reader, CancellationToken cancellationToken) => Task.FromException(new InvalidOperationException("boom"));
+        public Task RunAsync(ChannelReader<IncomingMessage> reader, Action<IncomingMessage> delivered, CancellationToken cancellationToken) => Task.FromException(new InvalidOperationException("boom"));
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class DeliveryTests
             queue.Post(M("owner/repo", $"push {i}"));
         }
 
-        var running = sink.RunAsync(queue.Reader, CancellationToken.None);
+        var running = sink.RunAsync(queue.Reader, _ => { }, CancellationToken.None);
         await TaskTimeoutExtensions.WaitUntil(() => notifier.Shown.Count == 4, "3 notifications and one summary");
         queue.Complete();
         await running.WithTimeout();
@@ -154,7 +154,7 @@ public sealed class DeliveryTests
         queue.Post(M("a", "3"));
         queue.Complete();
 
-        await sink.RunAsync(queue.Reader, CancellationToken.None).WithTimeout();
+        await sink.RunAsync(queue.Reader, _ => { }, CancellationToken.None).WithTimeout();
         Assert.Equal(["1", "2 new messages on a, latest: 3"], notifier.Shown.Select(n => n.Body));
     }
 
@@ -169,7 +169,7 @@ public sealed class DeliveryTests
         queue.Post(M("b", "good"));
         queue.Complete();
 
-        await sink.RunAsync(queue.Reader, CancellationToken.None).WithTimeout();
+        await sink.RunAsync(queue.Reader, _ => { }, CancellationToken.None).WithTimeout();
         Assert.Equal(["good"], notifier.Shown.Select(n => n.Body));
         Assert.Equal(1, sink.Failed);
         Assert.Contains("recording failed (daemon gone)", Assert.Single(reports), StringComparison.Ordinal);

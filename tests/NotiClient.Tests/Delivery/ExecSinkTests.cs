@@ -19,7 +19,7 @@ public sealed class ExecSinkTests
         }
 
         queue.Complete();
-        await sink.RunAsync(queue.Reader, CancellationToken.None).WithTimeout();
+        await sink.RunAsync(queue.Reader, _ => { }, CancellationToken.None).WithTimeout();
         return reports;
     }
 

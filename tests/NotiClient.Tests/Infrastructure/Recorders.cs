@@ -10,7 +10,11 @@ internal sealed class RecordingTarget : IMessageTarget
 {
     private readonly ConcurrentQueue<IncomingMessage> _messages = new();
 
-    public IReadOnlyList<IncomingMessage> Messages => [.. _messages];
+    /// <summary>The messages only (no gap notices, no end-of-catch-up markers).</summary>
+    public IReadOnlyList<IncomingMessage> Messages => [.. _messages.Where(m => m.Kind == IncomingKind.Message)];
+
+    /// <summary>Everything posted, markers included.</summary>
+    public IReadOnlyList<IncomingMessage> All => [.. _messages];
 
     public void Post(IncomingMessage message) => _messages.Enqueue(message);
 }
