@@ -14,6 +14,9 @@ internal sealed record CliContext(ClientConsole Console, HostEnvironment Host)
 
     public CoalescingOptions Coalescing { get; init; } = CoalescingOptions.Default;
 
+    /// <summary>Where state files (cursors) go; null: the platform's state folder (<see cref="Resume.CursorStore.DefaultFolder"/>).</summary>
+    public string? StateFolder { get; init; }
+
     public string ConfigPath(Overrides overrides) => overrides.ConfigPath is { Length: > 0 } given
         ? Path.GetFullPath(given)
         : ConfigPaths.DefaultConfigFile(Host);

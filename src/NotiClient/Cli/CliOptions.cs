@@ -98,8 +98,23 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<string?> Since { get; } = new("--since")
+    {
+        Description = "Where to start when the server keeps history: all (everything it keeps), now, a duration (90s, 30m, 24h, 7d) or a message id; " +
+            "without it the saved cursor (state file) is used, and on a first run: now",
+        HelpName = "all|now|duration|id",
+        Recursive = true,
+    };
+
     public CliOptions()
     {
+        Since.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } since && !SinceOption.TryParse(since, DateTimeOffset.UtcNow, out _, out var error))
+            {
+                result.AddError($"--since: {error}");
+            }
+        });
         Host.Validators.Add(result =>
         {
             if (!ConfigValidation.TryParseHost(result.GetValueOrDefault<string?>(), out _, out var error))
@@ -141,7 +156,7 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier];
+    public IEnumerable<Option> All => [Config, Host, Port, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier, Since];
 
     /// <summary>--tls, --ca-file, --cert, --key; null when none is given.</summary>
     private TlsSettings? ReadTls(ParseResult result)
@@ -175,7 +190,10 @@ internal sealed class CliOptions
             ReadTls(result),
             result.GetValue(Print) || result.GetValue(Json),
             result.GetValue(Json),
-            result.GetValue(Exec));
+            result.GetValue(Exec))
+        {
+            Since = result.GetValue(Since) is { } since && SinceOption.TryParse(since, DateTimeOffset.UtcNow, out var from, out _) ? from : null,
+        };
     }
 }
 
@@ -194,6 +212,9 @@ internal sealed record Overrides(
     bool Json,
     string? Exec)
 {
+    /// <summary>--since as NOTI.SUBSCRIBE's &lt;from&gt; (<c>0</c>, <c>$</c> or an id); null when not given.</summary>
+    public string? Since { get; init; }
+
     public bool HasConnectionSettings => Host is not null || Port is not null || Channels is not null;
 
     public ClientConfig ApplyTo(ClientConfig config)

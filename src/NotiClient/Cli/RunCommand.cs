@@ -1,6 +1,7 @@
 using Notistream.Client.Config;
 using Notistream.Client.Delivery;
 using Notistream.Client.Notifications;
+using Notistream.Client.Resume;
 using Notistream.Client.Subscriptions;
 
 namespace Notistream.Client.Cli;
@@ -46,16 +47,33 @@ internal static class RunCommand
             sinks.Add(new ExecSink(command, context.Host.Platform, status.Report));
         }
 
+        // Where to start: --since wins; else the cursor saved by the last run for this server and channel set; else now.
+        var store = CursorStore.For(config, context.StateFolder ?? CursorStore.DefaultFolder(context.Host));
+        var saved = store.Load();
+        var from = overrides.Since ?? saved?.Cursor.ToString() ?? "$";
+        status.Report(overrides.Since is not null ? $"starting from --since ({from}); cursor kept in {store.Path}"
+            : saved is not null ? $"resuming after message {saved.Cursor} (cursor kept in {store.Path})"
+            : $"no saved cursor yet: starting with what comes next (cursor kept in {store.Path})");
+        var resume = new ResumePosition(from, overrides.Since is null ? saved?.OpenGaps : null);
+
         var dispatcher = new MessageDispatcher(sinks, status.Report, time: context.Time);
-        var worker = new SubscriptionWorker(config, dispatcher, status, context.Time);
+        var worker = new SubscriptionWorker(config, dispatcher, status, context.Time, resume: resume);
+        var keeper = new CursorKeeper(store, dispatcher, resume, status.Report, saved?.Cursor, context.Time);
         var delivering = dispatcher.RunAsync(cancellationToken);
+        var keeping = keeper.RunAsync(cancellationToken);
         await worker.RunAsync(cancellationToken).ConfigureAwait(false);
         await delivering.ConfigureAwait(false);
+        await keeping.ConfigureAwait(false);
+        keeper.SaveIfMoved();
 
         var summary = $"stopped: {dispatcher.Received} message(s) received";
         if (notifications is not null)
         {
             summary += $", {notifications.Shown} notification(s) shown, {notifications.Coalescer.CoalescedMessages} coalesced into {notifications.Coalescer.Summaries} summary notification(s)";
+            if (notifications.Digest.Digests > 0)
+            {
+                summary += $", {notifications.Digest.DigestedMessages} missed while away shown as {notifications.Digest.Digests} digest(s)";
+            }
         }
 
         status.Report($"{summary}, {dispatcher.Dropped} dropped");

@@ -18,6 +18,7 @@ internal sealed class StatusReporter : IConnectionObserver
     private string? _lastFailure;
     private bool _cappedSaid;
     private bool _everConnected;
+    private bool _historyUnavailableSaid;
 
     public StatusReporter(TextWriter output)
     {
@@ -81,6 +82,35 @@ internal sealed class StatusReporter : IConnectionObserver
                 Write($"still no connection to {endPoint}; trying again every {step.Nominal.TotalSeconds / 2:0}-{step.Nominal.TotalSeconds:0} s");
             }
         }
+    }
+
+    /// <summary>Said once per run: reconnects to the same server would only repeat it.</summary>
+    public void HistoryUnavailable(string endPoint, string reason)
+    {
+        lock (_lock)
+        {
+            if (_historyUnavailableSaid)
+            {
+                return;
+            }
+
+            _historyUnavailableSaid = true;
+            Write($"{endPoint} keeps no history for these channels ({FirstLine(reason)}): subscribing without it, so messages missed while disconnected cannot be recovered");
+        }
+    }
+
+    public void CaughtUp(string endPoint, long messages)
+    {
+        if (messages > 0)
+        {
+            Write($"caught up: {messages} message(s) published while away");
+        }
+    }
+
+    private static string FirstLine(string text)
+    {
+        var line = text.Split('\n', 2)[0].Trim();
+        return line.Length <= 160 ? line : line[..160] + "...";
     }
 
     public void Report(string line)

@@ -14,4 +14,14 @@ internal interface IConnectionObserver
     void Lost(string endPoint, string reason);
 
     void Reconnecting(string endPoint, BackoffStep step);
+
+    /// <summary>The server keeps no history for these channels (or refused NOTI.SUBSCRIBE): plain SUBSCRIBE, nothing missed can be recovered.</summary>
+    void HistoryUnavailable(string endPoint, string reason)
+    {
+    }
+
+    /// <summary>The catch-up after a (re)connect has been read; <paramref name="messages"/> came from history.</summary>
+    void CaughtUp(string endPoint, long messages)
+    {
+    }
 }

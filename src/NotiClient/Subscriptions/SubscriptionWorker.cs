@@ -1,29 +1,45 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Notistream.Client.Config;
+using Notistream.Client.Resume;
 using StackExchange.Redis;
 
 namespace Notistream.Client.Subscriptions;
 
 /// <summary>
-/// Holds the one connection: connect, SUBSCRIBE/PSUBSCRIBE every channel, pass each message on, and
-/// when the connection ends — closed by the server, reset, or silent (no answer to the keepalive
-/// PING) — throw it away, wait a backed-off, jittered delay and start again.
+/// Holds the one connection: connect, subscribe to every channel, pass each message on, and when the
+/// connection ends — closed by the server, reset, or silent (no answer to the keepalive PING) — throw it
+/// away, wait a backed-off, jittered delay and start again.
 /// </summary>
 /// <remarks>
-/// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one
-/// pump per subscription (each drains its own ordered StackExchange.Redis queue, so messages of a
-/// channel or pattern keep their order) and one watchdog; all of them, and the multiplexer's
-/// ConnectionFailed event, end the session through one TaskCompletionSource, so the first reason wins.
+/// <para>
+/// Each session first asks for NOTI.SUBSCRIBE (on a plain RESP connection, since StackExchange.Redis
+/// cannot carry its pushes): from <see cref="ResumePosition.From"/>, so what was published while the
+/// client was away comes first (catch-up), in id order, exactly once, then live messages. A server
+/// without it (Redis: unknown command), or one that refuses it, gets plain SUBSCRIBE/PSUBSCRIBE through
+/// StackExchange.Redis for that session, and the observer is told that missed messages cannot be recovered.
+/// </para>
+/// <para>
+/// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
+/// (NOTI mode) or one pump per subscription (plain mode: each drains its own ordered StackExchange.Redis
+/// queue) and one watchdog; all of them end the session through one TaskCompletionSource, so the first
+/// reason wins.
+/// </para>
 /// </remarks>
 internal sealed class SubscriptionWorker
 {
+    /// <summary>After the last frame of a catch-up burst, this much silence means the catch-up is over.</summary>
+    public static readonly TimeSpan CatchUpQuiet = TimeSpan.FromMilliseconds(300);
+
     private readonly ClientConfig _config;
     private readonly IMessageTarget _target;
     private readonly IConnectionObserver _observer;
     private readonly Backoff _backoff;
     private readonly TimeProvider _time;
+    private readonly ResumePosition _resume;
+    private readonly HashSet<string> _patterns;
 
-    public SubscriptionWorker(ClientConfig config, IMessageTarget target, IConnectionObserver observer, TimeProvider? time = null, Backoff? backoff = null)
+    public SubscriptionWorker(ClientConfig config, IMessageTarget target, IConnectionObserver observer, TimeProvider? time = null, Backoff? backoff = null, ResumePosition? resume = null)
     {
         if (config.Channels.Count == 0)
         {
@@ -35,7 +51,11 @@ internal sealed class SubscriptionWorker
         _observer = observer;
         _time = time ?? TimeProvider.System;
         _backoff = backoff ?? new Backoff(config.Connection.ReconnectMinDelay, config.Connection.ReconnectMaxDelay);
+        _resume = resume ?? new ResumePosition("$");
+        _patterns = config.Channels.Where(c => c.IsPattern).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
     }
+
+    public ResumePosition Resume => _resume;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never ends on a connection error.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -44,7 +64,12 @@ internal sealed class SubscriptionWorker
         _observer.Connecting(endPoint);
         while (!cancellationToken.IsCancellationRequested)
         {
-            await RunSessionAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            if (await RunResumeSessionAsync(endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
+            {
+                _observer.HistoryUnavailable(endPoint, unsupported);
+                await RunPlainSessionAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            }
+
             if (cancellationToken.IsCancellationRequested)
             {
                 break;
@@ -63,8 +88,316 @@ internal sealed class SubscriptionWorker
         }
     }
 
-    /// <summary>One connection, from connect to its end. Reports what happened; throws nothing but cancellation-free.</summary>
-    private async Task RunSessionAsync(string endPoint, CancellationToken cancellationToken)
+    /// <summary>The NOTI.SUBSCRIBE arguments: from, then CHANNELS and PATTERNS with their counts.</summary>
+    public static List<string> SubscribeCommand(string from, IReadOnlyList<ChannelSpec> channels)
+    {
+        var exact = channels.Where(c => !c.IsPattern).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToList();
+        var patterns = channels.Where(c => c.IsPattern).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToList();
+        var command = new List<string> { "NOTI.SUBSCRIBE", from };
+        if (exact.Count > 0)
+        {
+            command.Add("CHANNELS");
+            command.Add(exact.Count.ToString(CultureInfo.InvariantCulture));
+            command.AddRange(exact);
+        }
+
+        if (patterns.Count > 0)
+        {
+            command.Add("PATTERNS");
+            command.Add(patterns.Count.ToString(CultureInfo.InvariantCulture));
+            command.AddRange(patterns);
+        }
+
+        return command;
+    }
+
+    /// <summary>
+    /// Whether an error answer to NOTI.SUBSCRIBE means "not here" (plain subscribe instead) rather than a
+    /// failure to retry: an unknown command (Redis, an older server), a user not allowed the command, or a
+    /// channel that keeps no history.
+    /// </summary>
+    public static bool MeansNoHistory(string error) =>
+        error.Contains("unknown command", StringComparison.OrdinalIgnoreCase)
+        || error.StartsWith("NOPERM", StringComparison.Ordinal)
+        || error.Contains("keeps no history", StringComparison.Ordinal);
+
+    /// <summary>One NOTI.SUBSCRIBE connection, from connect to its end.</summary>
+    /// <returns>Null when the session ran (and ended); the reason when the server has no history for these channels.</returns>
+    private async Task<string?> RunResumeSessionAsync(string endPoint, CancellationToken cancellationToken)
+    {
+        RawConnection? connection = null;
+        var connected = false;
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workers = new List<Task>();
+        try
+        {
+            connection = await RawConnection.ConnectAsync(_config, cancellationToken).ConfigureAwait(false);
+            var handshake = _config.Connection.ConnectTimeout * 2;
+            if (_config.Password is { } password)
+            {
+                List<string> auth = _config.User is { } user ? ["AUTH", user, password] : ["AUTH", password];
+                await connection.CallAsync(auth, cancellationToken).WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            var subscribe = SubscribeCommand(_resume.From, _config.Channels);
+            await connection.SendAsync(["CLIENT", "SETNAME", RedisConnections.ClientName], cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(subscribe, cancellationToken).ConfigureAwait(false);
+            _ = await connection.ReadAsync(cancellationToken).AsTask().WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false); // CLIENT SETNAME: refused by some ACL users, which is fine
+            var reply = await connection.ReadAsync(cancellationToken).AsTask().WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false);
+            if (reply.IsError)
+            {
+                return MeansNoHistory(reply.Text!) ? reply.Text! : throw new RespServerErrorException(reply.Text!);
+            }
+
+            var confirmation = Confirmation.Parse(reply);
+            connected = true;
+            _backoff.Reset();
+            _resume.Confirmed(confirmation.From);
+            _observer.Connected(endPoint, _config.Channels);
+
+            var state = new SessionState(connection, confirmation.Last, confirmation.From < confirmation.Last);
+            workers.Add(ReadAsync(endPoint, state, ended, session.Token));
+            workers.Add(WatchdogAsync(state, ended, session.Token));
+            var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _observer.Lost(endPoint, reason);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception ex) when (ex is RespServerErrorException or TimeoutException or System.Net.Sockets.SocketException or IOException
+            or ObjectDisposedException or InvalidDataException or System.Security.Authentication.AuthenticationException
+            or System.Security.Cryptography.CryptographicException)
+        {
+            var reason = ConnectionErrors.Describe(ex);
+            if (connected)
+            {
+                _observer.Lost(endPoint, reason);
+            }
+            else
+            {
+                _observer.ConnectFailed(endPoint, reason);
+            }
+        }
+        finally
+        {
+            await session.CancelAsync().ConfigureAwait(false);
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    private sealed class SessionState(RawConnection connection, MessageId last, bool catchingUp)
+    {
+        public RawConnection Connection { get; } = connection;
+
+        /// <summary>The server's last id when it confirmed: messages up to it are catch-up.</summary>
+        public MessageId Last { get; } = last;
+
+        public bool CatchingUp { get; set; } = catchingUp;
+
+        public long CaughtUpMessages { get; set; }
+
+        /// <summary>Frames read so far; the watchdog sees the connection is alive when this moves.</summary>
+        public long Frames;
+
+        public long Pongs;
+
+        /// <summary>The reader waits for an output to make room: frames are not being read, through no fault of the connection.</summary>
+        public volatile bool Stalled;
+    }
+
+    private async Task ReadAsync(string endPoint, SessionState state, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
+    {
+        var connection = state.Connection;
+        try
+        {
+            while (true)
+            {
+                var read = connection.ReadAsync(cancellationToken).AsTask();
+                if (state.CatchingUp && !connection.Reader.HasBufferedBytes && !read.IsCompleted)
+                {
+                    var quiet = Task.Delay(CatchUpQuiet, _time, cancellationToken);
+                    if (await Task.WhenAny(read, quiet).ConfigureAwait(false) != read)
+                    {
+                        await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                var frame = await read.ConfigureAwait(false);
+                Interlocked.Increment(ref state.Frames);
+                await HandleAsync(endPoint, state, frame, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Session over.
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException
+            or RespServerErrorException or ChannelClosedException or System.Security.Authentication.AuthenticationException)
+        {
+            ended.TrySetResult(ConnectionErrors.Describe(ex));
+        }
+    }
+
+    private async Task HandleAsync(string endPoint, SessionState state, RespFrame frame, CancellationToken cancellationToken)
+    {
+        if (frame.IsError)
+        {
+            throw new RespServerErrorException(frame.Text!);
+        }
+
+        if (frame.Kind == RespKind.SimpleString && string.Equals(frame.Text, "PONG", StringComparison.OrdinalIgnoreCase))
+        {
+            Interlocked.Increment(ref state.Pongs);
+            return;
+        }
+
+        if (frame.Items is not { Length: > 0 } items)
+        {
+            throw new InvalidDataException(RawConnection.Describe("NOTI.SUBSCRIBE", frame));
+        }
+
+        var kind = items[0].Text;
+        switch (kind)
+        {
+            case "noti.message" when items.Length == 4:
+                await MessageAsync(endPoint, state, items[1].Text!, null, items[2].Text, items[3], cancellationToken).ConfigureAwait(false);
+                break;
+            case "noti.pmessage" when items.Length == 5:
+                await MessageAsync(endPoint, state, items[2].Text!, items[1].Text, items[3].Text, items[4], cancellationToken).ConfigureAwait(false);
+                break;
+            case "noti.gap" when items.Length == 3:
+                var subject = items[1].Text!;
+                long? missed = items[2].Kind == RespKind.Integer ? items[2].Integer : null;
+                if (_resume.OpenGap(subject))
+                {
+                    await PostAsync(state, IncomingMessage.Gap(subject, _patterns.Contains(subject), missed, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            case "pong":
+                Interlocked.Increment(ref state.Pongs);
+                break;
+            default:
+                throw new InvalidDataException(RawConnection.Describe("NOTI.SUBSCRIBE", frame));
+        }
+    }
+
+    private async Task MessageAsync(string endPoint, SessionState state, string channel, string? pattern, string? idText, RespFrame payload, CancellationToken cancellationToken)
+    {
+        if (!MessageId.TryParse(idText, out var id))
+        {
+            throw new InvalidDataException($"a message on {channel} with the id '{idText}'");
+        }
+
+        if (state.CatchingUp && id > state.Last)
+        {
+            await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!_resume.TryAdvance(id))
+        {
+            return; // already handed on before a reconnect
+        }
+
+        _resume.CloseGaps(channel, pattern);
+        var catchUp = id <= state.Last;
+        var text = payload.Kind == RespKind.Null ? string.Empty : payload.Text!;
+        await PostAsync(state, new IncomingMessage(channel, pattern, text, _time.GetUtcNow()) { Id = id, CatchUp = catchUp }, cancellationToken).ConfigureAwait(false);
+        if (catchUp)
+        {
+            state.CaughtUpMessages++;
+        }
+
+        if (state.CatchingUp && id == state.Last)
+        {
+            await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task EndCatchUpAsync(string endPoint, SessionState state, CancellationToken cancellationToken)
+    {
+        if (!state.CatchingUp)
+        {
+            return;
+        }
+
+        state.CatchingUp = false;
+        await PostAsync(state, IncomingMessage.CaughtUpMarker(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        _observer.CaughtUp(endPoint, state.CaughtUpMessages);
+    }
+
+    private async Task PostAsync(SessionState state, IncomingMessage message, CancellationToken cancellationToken)
+    {
+        state.Stalled = true;
+        try
+        {
+            await _target.PostAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Stalled = false;
+        }
+    }
+
+    /// <summary>
+    /// PING every <see cref="ConnectionSettings.KeepAliveInterval"/>; when neither its answer nor any other
+    /// frame comes within <see cref="ConnectionSettings.KeepAliveTimeout"/>, and the reader is not merely
+    /// waiting for a slow output, the connection is dead.
+    /// </summary>
+    private async Task WatchdogAsync(SessionState state, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
+    {
+        var settings = _config.Connection;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(settings.KeepAliveInterval, _time, cancellationToken).ConfigureAwait(false);
+                var frames = Interlocked.Read(ref state.Frames);
+                await state.Connection.SendAsync(["PING"], cancellationToken).ConfigureAwait(false);
+                await Task.Delay(settings.KeepAliveTimeout, _time, cancellationToken).ConfigureAwait(false);
+                if (Interlocked.Read(ref state.Frames) == frames && !state.Stalled)
+                {
+                    ended.TrySetResult($"no answer to a keepalive PING within {settings.KeepAliveTimeout.TotalSeconds:0.#} s");
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Session over.
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            ended.TrySetResult(ConnectionErrors.Describe(ex));
+        }
+    }
+
+    /// <summary>["noti.subscribe", from, count, last]: where the server starts, and its last id at that moment.</summary>
+    private readonly record struct Confirmation(MessageId From, MessageId Last)
+    {
+        public static Confirmation Parse(RespFrame reply)
+        {
+            if (reply.Items is { Length: 4 } items && items[0].Text == "noti.subscribe"
+                && MessageId.TryParse(items[1].Text, out var from) && MessageId.TryParse(items[3].Text, out var last))
+            {
+                return new Confirmation(from, last);
+            }
+
+            throw new InvalidDataException(RawConnection.Describe("NOTI.SUBSCRIBE", reply));
+        }
+    }
+
+    /// <summary>One plain SUBSCRIBE/PSUBSCRIBE connection through StackExchange.Redis, from connect to its end. Reports what happened; throws nothing but cancellation-free.</summary>
+    private async Task RunPlainSessionAsync(string endPoint, CancellationToken cancellationToken)
     {
         ConnectionMultiplexer? multiplexer = null;
         var connected = false;
@@ -86,7 +419,7 @@ internal sealed class SubscriptionWorker
             connected = true;
             _backoff.Reset();
             _observer.Connected(endPoint, _config.Channels);
-            workers.Add(WatchdogAsync(subscriber, ended, session.Token));
+            workers.Add(PlainWatchdogAsync(subscriber, ended, session.Token));
 
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             _observer.Lost(endPoint, reason);
@@ -145,7 +478,7 @@ internal sealed class SubscriptionWorker
     /// answer within <see cref="ConnectionSettings.KeepAliveTimeout"/> ends the session. This is what
     /// notices a connection that went silent without a FIN or RST (wifi switched, laptop resumed).
     /// </summary>
-    private async Task WatchdogAsync(ISubscriber subscriber, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
+    private async Task PlainWatchdogAsync(ISubscriber subscriber, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
     {
         var settings = _config.Connection;
         try

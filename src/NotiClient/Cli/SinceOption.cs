@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Notistream.Client.Resume;
+
+namespace Notistream.Client.Cli;
+
+/// <summary>
+/// <c>--since</c>: <c>all</c> (everything the server keeps: <c>0</c>), <c>now</c> (only what comes
+/// next: <c>$</c>), a duration back from now (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>: ids carry the
+/// server's clock in milliseconds, so this is as exact as the two clocks agree), or a message id
+/// (<c>ms-seq</c> or <c>ms</c>: everything after it).
+/// </summary>
+internal static partial class SinceOption
+{
+    public static bool TryParse(string text, DateTimeOffset now, out string from, out string error)
+    {
+        from = string.Empty;
+        error = string.Empty;
+        var value = text.Trim();
+        switch (value.ToLowerInvariant())
+        {
+            case "all":
+                from = "0";
+                return true;
+            case "now":
+                from = "$";
+                return true;
+        }
+
+        var duration = Duration().Match(value);
+        if (duration.Success)
+        {
+            var amount = long.Parse(duration.Groups[1].Value, CultureInfo.InvariantCulture);
+            var unit = duration.Groups[2].Value.ToLowerInvariant() switch
+            {
+                "s" => 1_000L,
+                "m" => 60_000L,
+                "h" => 3_600_000L,
+                _ => 86_400_000L,
+            };
+            var back = amount > long.MaxValue / unit ? long.MaxValue : amount * unit;
+            from = Math.Max(0, now.ToUnixTimeMilliseconds() - back).ToString(CultureInfo.InvariantCulture);
+            return true;
+        }
+
+        if (MessageId.TryParse(value, out var id))
+        {
+            from = id.ToString();
+            return true;
+        }
+
+        error = $"'{text}' is not all, now, a duration (90s, 30m, 24h, 7d) or a message id (ms-seq)";
+        return false;
+    }
+
+    [GeneratedRegex(@"^(\d{1,12})([smhdSMHD])$")]
+    private static partial Regex Duration();
+}

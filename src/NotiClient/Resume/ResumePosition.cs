@@ -1,0 +1,129 @@
+namespace Notistream.Client.Resume;
+
+/// <summary>
+/// Where the subscription resumes from, within one run of the client: the <c>&lt;from&gt;</c> of the
+/// first NOTI.SUBSCRIBE (the saved cursor, <c>--since</c>, or <c>$</c>), then, after each reconnect, the
+/// last message handed to the outputs (those still queued are not lost by a reconnect, so they are
+/// not asked for again). Also the gaps reported and not yet followed by a message of their channel.
+/// </summary>
+/// <remarks>Threads: the subscription writes; the cursor keeper reads. One lock.</remarks>
+internal sealed class ResumePosition
+{
+    private readonly Lock _lock = new();
+    private readonly string _initialFrom;
+    private readonly HashSet<string> _openGaps;
+    private MessageId? _position;
+    private MessageId? _firstConfirmed;
+    private int _gapVersion;
+
+    /// <param name="initialFrom"><c>$</c>, <c>0</c>, or an id (ms or ms-seq).</param>
+    public ResumePosition(string initialFrom, IEnumerable<string>? openGaps = null)
+    {
+        _initialFrom = initialFrom;
+        _openGaps = new HashSet<string>(openGaps ?? [], StringComparer.Ordinal);
+    }
+
+    /// <summary>The <c>&lt;from&gt;</c> argument for the next NOTI.SUBSCRIBE.</summary>
+    public string From
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _position?.ToString() ?? _initialFrom;
+            }
+        }
+    }
+
+    /// <summary>The <c>&lt;from&gt;</c> the server confirmed first (<c>$</c> resolved to an id): nothing before it is owed.</summary>
+    public MessageId? FirstConfirmed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _firstConfirmed;
+            }
+        }
+    }
+
+    /// <summary>Changes each time the set of open gaps does, so a keeper knows when to save it.</summary>
+    public int GapVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _gapVersion;
+            }
+        }
+    }
+
+    public IReadOnlyList<string> OpenGaps
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _openGaps.Order(StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    public void Confirmed(MessageId from)
+    {
+        lock (_lock)
+        {
+            _firstConfirmed ??= from;
+            _position = _position is { } p ? MessageId.Max(p, from) : from;
+        }
+    }
+
+    /// <summary>True (and remembered) when <paramref name="id"/> is new; false for one already handed on.</summary>
+    public bool TryAdvance(MessageId id)
+    {
+        lock (_lock)
+        {
+            if (_position is { } p && id <= p)
+            {
+                return false;
+            }
+
+            _position = id;
+            return true;
+        }
+    }
+
+    /// <summary>True when this gap is new, false when it was reported and no message of its channel came since.</summary>
+    public bool OpenGap(string subject)
+    {
+        lock (_lock)
+        {
+            if (!_openGaps.Add(subject))
+            {
+                return false;
+            }
+
+            _gapVersion++;
+            return true;
+        }
+    }
+
+    /// <summary>A message of the channel, or matched by the pattern, closes its gap.</summary>
+    public void CloseGaps(string channel, string? pattern)
+    {
+        lock (_lock)
+        {
+            if (_openGaps.Count == 0)
+            {
+                return;
+            }
+
+            var removed = _openGaps.Remove(channel) | (pattern is not null && _openGaps.Remove(pattern));
+            if (removed)
+            {
+                _gapVersion++;
+            }
+        }
+    }
+}
