@@ -3,11 +3,11 @@ using Notistream.Gateway.Publishing;
 
 namespace Notistream.Gateway.Endpoints;
 
-/// <summary>The answer to a publish: 201 with <c>{"channel","receivers"}</c>.</summary>
-internal sealed record PublishedResponse(string Channel, long Receivers);
+/// <summary>The answer to a publish: 201 with <c>{"channel","receivers","id"}</c>; <c>id</c> is null without history.</summary>
+internal sealed record PublishedResponse(string Channel, long Receivers, string? Id);
 
 /// <summary>The answer to a GitHub delivery that was published.</summary>
-internal sealed record GitHubPublishedResponse(string Channel, long Receivers, string Summary);
+internal sealed record GitHubPublishedResponse(string Channel, long Receivers, string Summary, string? Id);
 
 /// <summary>The answer to a GitHub delivery acknowledged without publishing (202, or 200 for a redelivery).</summary>
 internal sealed record GitHubAcceptedResponse(bool Published, string Reason);
@@ -30,12 +30,12 @@ internal static class GatewayResults
     /// 201 only for a PUBLISH the server answered; 503 + Retry-After when it is unreachable or did
     /// not answer; 403 when the server's ACL refuses the channel (NOPERM); 502 for another error.
     /// </summary>
-    public static IResult FromOutcome(HttpContext context, PublishOutcome outcome, int retryAfterSeconds, Func<long, object> published)
+    public static IResult FromOutcome(HttpContext context, PublishOutcome outcome, int retryAfterSeconds, Func<PublishOutcome, object> published)
     {
         switch (outcome.Status)
         {
             case PublishStatus.Published:
-                return Results.Json(published(outcome.Receivers), statusCode: StatusCodes.Status201Created);
+                return Results.Json(published(outcome), statusCode: StatusCodes.Status201Created);
             case PublishStatus.Forbidden:
                 return Problem(StatusCodes.Status403Forbidden, $"not published: {outcome.Reason}");
             case PublishStatus.Refused:

@@ -141,7 +141,7 @@ internal sealed class GitHubWebhookEndpoint
         }
 
         return GatewayResults.FromOutcome(context, outcome, _options.RetryAfterSeconds,
-            receivers => new GitHubPublishedResponse(summary.Channel, receivers, summary.Text));
+            published => new GitHubPublishedResponse(summary.Channel, published.Receivers, summary.Text, published.Id));
     }
 
     /// <summary>The JSON text of a delivery: the body itself, or the <c>payload</c> field of a form.</summary>

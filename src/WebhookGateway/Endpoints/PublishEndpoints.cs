@@ -106,6 +106,6 @@ internal static class PublishEndpoints
     {
         var outcome = await publisher.PublishAsync(channel, message, source).ConfigureAwait(false);
         return GatewayResults.FromOutcome(context, outcome, settings.RetryAfterSeconds,
-            receivers => new PublishedResponse(channel, receivers));
+            published => new PublishedResponse(channel, published.Receivers, published.Id));
     }
 }

@@ -6,8 +6,11 @@ namespace Notistream.Gateway.Logging;
 /// </summary>
 internal static partial class GatewayLog
 {
-    [LoggerMessage(3000, LogLevel.Information, "Published {Bytes} bytes to {Channel} from {Source}: {Receivers} receivers")]
-    public static partial void Published(ILogger logger, string channel, int bytes, long receivers, string source);
+    [LoggerMessage(3000, LogLevel.Information, "Published {Bytes} bytes to {Channel} from {Source}: {Receivers} receivers, id {Id}")]
+    public static partial void Published(ILogger logger, string channel, int bytes, long receivers, string source, string id);
+
+    [LoggerMessage(3003, LogLevel.Information, "The pub/sub server at {Server} does not know NOTI.PUBLISH: publishing with PUBLISH, answers carry no id")]
+    public static partial void NoNotiPublish(ILogger logger, string server);
 
     [LoggerMessage(3001, LogLevel.Warning, "Not published to {Channel} from {Source}: {Reason}")]
     public static partial void PublishFailed(ILogger logger, string channel, string source, string reason);

@@ -7,15 +7,15 @@ internal interface IMessagePublisher
     bool IsConnected { get; }
 
     /// <summary>
-    /// PUBLISHes <paramref name="message"/> on <paramref name="channel"/>. Never throws for a
-    /// server that is down, slow or refusing: the outcome says so.
+    /// Publishes <paramref name="message"/> on <paramref name="channel"/> (NOTI.PUBLISH, or PUBLISH on a
+    /// server without it). Never throws for a server that is down, slow or refusing: the outcome says so.
     /// </summary>
     Task<PublishOutcome> PublishAsync(string channel, ReadOnlyMemory<byte> message, string source);
 }
 
 internal enum PublishStatus
 {
-    /// <summary>The server replied to PUBLISH with the number of receivers.</summary>
+    /// <summary>The server replied with the number of receivers (and, with NOTI.PUBLISH, the message's id).</summary>
     Published,
 
     /// <summary>No connection, the connection broke, or no reply in time: the caller must not report success.</summary>
@@ -28,9 +28,10 @@ internal enum PublishStatus
     Forbidden,
 }
 
-internal readonly record struct PublishOutcome(PublishStatus Status, long Receivers, string? Reason)
+/// <param name="Id">The id of the message in the channel's history ("ms-seq"); null when the server keeps none for it or has no NOTI.PUBLISH.</param>
+internal readonly record struct PublishOutcome(PublishStatus Status, long Receivers, string? Reason, string? Id = null)
 {
-    public static PublishOutcome Published(long receivers) => new(PublishStatus.Published, receivers, null);
+    public static PublishOutcome Published(long receivers, string? id = null) => new(PublishStatus.Published, receivers, null, id);
 
     public static PublishOutcome Unavailable(string reason) => new(PublishStatus.Unavailable, 0, reason);
 

@@ -17,6 +17,11 @@ namespace Notistream.Gateway.Publishing;
 /// cannot go out now fails now, so a 503 never hides a PUBLISH sent minutes later, and a 2xx is
 /// only ever given for a PUBLISH the server answered.
 /// </para>
+/// <para>
+/// Messages go out as NOTI.PUBLISH, which our server answers with the message's id once it is kept as
+/// its persistence policy requires. A server that does not know it (Redis) gets PUBLISH instead, and
+/// the answers carry no id; which one a server takes is learned again after each reconnect.
+/// </para>
 /// </summary>
 internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsyncDisposable
 {
@@ -25,6 +30,9 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     private readonly ILoggerFactory _loggerFactory;
     private volatile ConnectionMultiplexer? _multiplexer;
     private Task _connecting = Task.CompletedTask;
+
+    /// <summary>Set once the connected server answered NOTI.PUBLISH with "unknown command"; cleared on reconnect.</summary>
+    private volatile bool _plainPublish;
 
     public RedisPublisher(IOptions<GatewayOptions> options, ILogger<RedisPublisher> logger, ILoggerFactory loggerFactory)
     {
@@ -126,11 +134,9 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
 
         try
         {
-            var receivers = await multiplexer.GetSubscriber()
-                .PublishAsync(RedisChannel.Literal(channel), message)
-                .ConfigureAwait(false);
-            GatewayLog.Published(_logger, channel, message.Length, receivers, source);
-            return PublishOutcome.Published(receivers);
+            var (receivers, id) = await SendAsync(multiplexer, channel, message).ConfigureAwait(false);
+            GatewayLog.Published(_logger, channel, message.Length, receivers, source, id ?? "none");
+            return PublishOutcome.Published(receivers, id);
         }
         catch (RedisTimeoutException)
         {
@@ -155,6 +161,43 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
         {
             return Failed(channel, source, PublishOutcome.Unavailable("the gateway is shutting down"));
         }
+        catch (InvalidDataException ex)
+        {
+            GatewayLog.PublishRefused(_logger, channel, source, ex);
+            return PublishOutcome.Refused(ex.Message);
+        }
+    }
+
+    /// <summary>NOTI.PUBLISH: [receivers, id or nil]; PUBLISH on a server that does not know it.</summary>
+    private async Task<(long Receivers, string? Id)> SendAsync(ConnectionMultiplexer multiplexer, string channel, ReadOnlyMemory<byte> message)
+    {
+        if (!_plainPublish)
+        {
+            try
+            {
+                var reply = await multiplexer.GetDatabase()
+                    .ExecuteAsync("NOTI.PUBLISH", [channel, (RedisValue)message.ToArray()])
+                    .ConfigureAwait(false);
+                if (reply.Resp2Type == ResultType.Array && reply.Length == 2)
+                {
+                    var id = reply[1];
+                    return ((long)reply[0], id.IsNull ? null : id.ToString());
+                }
+
+                throw new InvalidDataException($"unexpected answer to NOTI.PUBLISH: {reply}");
+            }
+            catch (RedisServerException ex) when (ex.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))
+            {
+                // Not ex.Message: Redis quotes the arguments, and message bodies are never logged.
+                _plainPublish = true;
+                GatewayLog.NoNotiPublish(_logger, _options.Server);
+            }
+        }
+
+        var receivers = await multiplexer.GetSubscriber()
+            .PublishAsync(RedisChannel.Literal(channel), message)
+            .ConfigureAwait(false);
+        return (receivers, null);
     }
 
     private PublishOutcome Failed(string channel, string source, PublishOutcome outcome)
@@ -175,6 +218,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     {
         if (e.ConnectionType == ConnectionType.Interactive)
         {
+            // Perhaps another server now: ask it for NOTI.PUBLISH again.
+            _plainPublish = false;
             GatewayLog.ConnectionRestored(_logger, e.EndPoint?.ToString());
         }
     }

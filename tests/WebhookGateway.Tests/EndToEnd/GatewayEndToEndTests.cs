@@ -24,6 +24,43 @@ public abstract class GatewayEndToEndTests
     /// <summary>A server started with these redis-server arguments (e.g. <c>--user</c> lines).</summary>
     private protected abstract Task<IPubSubServer> StartServerWithArgsAsync(params string[] args);
 
+    /// <summary>Our server keeps channel history and knows NOTI.PUBLISH; Redis knows neither.</summary>
+    private protected abstract bool KeepsHistory { get; }
+
+    [Fact]
+    public async Task A_publish_answers_with_the_id_its_message_is_kept_under_or_null_without_history()
+    {
+        await using var server = await StartServerAsync();
+        await using var gateway = await GatewayHost.StartConnectedAsync(server.Port);
+        await gateway.WaitUntilReadyAsync();
+        await using var subscriber = await RespSubscriber.SubscribeAsync(server.Port, null, "alerts");
+
+        using var response = await gateway.Client.PostAsync("/alerts", new StringContent("disk full"), Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal(("alerts", 1L), (answer.GetProperty("channel").GetString(), answer.GetProperty("receivers").GetInt64()));
+        Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
+        await using var reader = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").WithTimeout();
+        if (KeepsHistory)
+        {
+            var id = answer.GetProperty("id").GetString()!;
+            var entry = Assert.Single(await reader.GetDatabase().StreamRangeAsync("alerts", id, id).WithTimeout());
+            Assert.Equal("disk full", entry["message"].ToString());
+        }
+        else
+        {
+            Assert.Equal(JsonValueKind.Null, answer.GetProperty("id").ValueKind);
+            Assert.Equal(StackExchange.Redis.RedisType.None, await reader.GetDatabase().KeyTypeAsync("alerts").WithTimeout());
+
+            // Still PUBLISH after the first answer: the server is asked once per connection.
+            using var second = await gateway.Client.PostAsync("/alerts", new StringContent("again"), Ct);
+            Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+            Assert.Equal("again", await subscriber.NextTextAsync("alerts"));
+            Assert.Single(gateway.Logs.Entries, e => e.EventId.Id == 3003);
+        }
+    }
+
     [Fact]
     public async Task Form_post_like_curl_reaches_a_subscriber_exactly_once()
     {
@@ -218,6 +255,8 @@ public abstract class GatewayEndToEndTests
 
 public sealed class RedisServerEndToEndTests : GatewayEndToEndTests
 {
+    private protected override bool KeepsHistory => false;
+
     private protected override async Task<IPubSubServer> StartServerAsync(int port = 0, string? password = null)
         => await RedisServer.StartAsync(port, password);
 
@@ -227,6 +266,8 @@ public sealed class RedisServerEndToEndTests : GatewayEndToEndTests
 
 public sealed class NotistreamServerEndToEndTests : GatewayEndToEndTests
 {
+    private protected override bool KeepsHistory => true;
+
     private protected override async Task<IPubSubServer> StartServerAsync(int port = 0, string? password = null)
         => await OurServer.StartAsync(port, password);
 

@@ -33,6 +33,7 @@ public sealed class GitHubEndpointTests
         Assert.Equal(channel, answer.GetProperty("channel").GetString());
         Assert.Equal(summary, answer.GetProperty("summary").GetString());
         Assert.Equal(4, answer.GetProperty("receivers").GetInt64());
+        Assert.Equal(JsonValueKind.Null, answer.GetProperty("id").ValueKind); // the recording publisher keeps no history
         var attempt = Assert.Single(publisher.Attempts);
         Assert.Equal((channel, summary, "github:" + EventOf(file)), (attempt.Channel, Encoding.UTF8.GetString(attempt.Message), attempt.Source));
         // Every fixture goes through Octokit's typed model: no fallback was needed.

@@ -15,9 +15,9 @@ public sealed class PublishEndpointTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Form_post_publishes_and_answers_201_with_channel_and_receivers()
+    public async Task Form_post_publishes_and_answers_201_with_channel_receivers_and_id()
     {
-        var publisher = new RecordingPublisher { Outcome = () => PublishOutcome.Published(3) };
+        var publisher = new RecordingPublisher { Outcome = () => PublishOutcome.Published(3, "1700000000000-4") };
         await using var gateway = await GatewayHost.StartAsync(publisher);
 
         using var response = await gateway.Client.PostAsync("/", Form(("message", "hello"), ("channel", "channel1")), Ct);
@@ -26,6 +26,7 @@ public sealed class PublishEndpointTests
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal("channel1", body.GetProperty("channel").GetString());
         Assert.Equal(3, body.GetProperty("receivers").GetInt64());
+        Assert.Equal("1700000000000-4", body.GetProperty("id").GetString());
         var attempt = Assert.Single(publisher.Attempts);
         Assert.Equal("channel1", attempt.Channel);
         Assert.Equal("hello"u8.ToArray(), attempt.Message);
