@@ -138,11 +138,7 @@ public sealed class ResumeEndToEndTests : IDisposable
         AssertDeliveredExactly(later, laterIds, again);
     }
 
-    /// <remarks>
-    /// 500 on a channel that keeps 100 is the case the issue names; the server records the ids its trims
-    /// removed only up to the rule's max-entries (at least 100), so it may answer "unknown" there. 200
-    /// stays within that record.
-    /// </remarks>
+    /// <remarks>500 on a channel that keeps 100 is the case the issue names; 200 trims exactly one node of 100.</remarks>
     [Theory]
     [InlineData(200)]
     [InlineData(500)]
