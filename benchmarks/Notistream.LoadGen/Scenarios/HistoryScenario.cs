@@ -260,6 +260,12 @@ internal static class HistoryScenario
                     break;
                 }
 
+                if (reply.Kind == RespKind.Array && reply.Count == 2)
+                {
+                    position += used; // noti.caughtup: the end of the catch-up, after every entry
+                    continue;
+                }
+
                 if (reply.Kind != RespKind.Array || reply.Count != 4)
                 {
                     throw new LoadGenException($"NOTI.SUBSCRIBE pushed {SetupReply.From(reply, data[position..])}");

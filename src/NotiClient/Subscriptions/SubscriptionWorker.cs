@@ -28,9 +28,6 @@ namespace Notistream.Client.Subscriptions;
 /// </remarks>
 internal sealed class SubscriptionWorker
 {
-    /// <summary>After the last frame of a catch-up burst, this much silence means the catch-up is over.</summary>
-    public static readonly TimeSpan CatchUpQuiet = TimeSpan.FromMilliseconds(300);
-
     private readonly ClientConfig _config;
     private readonly IMessageTarget _target;
     private readonly IConnectionObserver _observer;
@@ -221,17 +218,7 @@ internal sealed class SubscriptionWorker
         {
             while (true)
             {
-                var read = connection.ReadAsync(cancellationToken).AsTask();
-                if (state.CatchingUp && !connection.Reader.HasBufferedBytes && !read.IsCompleted)
-                {
-                    var quiet = Task.Delay(CatchUpQuiet, _time, cancellationToken);
-                    if (await Task.WhenAny(read, quiet).ConfigureAwait(false) != read)
-                    {
-                        await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                var frame = await read.ConfigureAwait(false);
+                var frame = await connection.ReadAsync(cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref state.Frames);
                 await HandleAsync(endPoint, state, frame, cancellationToken).ConfigureAwait(false);
             }
@@ -282,6 +269,10 @@ internal sealed class SubscriptionWorker
                     await PostAsync(state, IncomingMessage.Gap(subject, _patterns.Contains(subject), missed, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
                 }
 
+                break;
+            case "noti.caughtup" when items.Length == 2:
+                // Every message up to the server's last id at the confirmation has been read.
+                await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
                 break;
             case "pong":
                 Interlocked.Increment(ref state.Pongs);

@@ -115,7 +115,17 @@ internal static class NotiCommands
         lock (keys.Gate)
         {
             var cursor = fromNow ? keys.LastGivenId : from;
-            follower = new Follower(cursor, channels, patterns);
+
+            // An id this server never gave (another server's, or one from before a reset clock): what lies
+            // between its last id and that cursor cannot be told apart from what the client saw, so the
+            // client is told of an unknown gap and follows from the server's last id.
+            var ahead = cursor > keys.LastGivenId;
+            if (ahead)
+            {
+                cursor = keys.LastGivenId;
+            }
+
+            follower = new Follower(cursor, keys.LastGivenId, channels, patterns);
             keys.Followers.Register(follower, keys.Find(ChannelHistory.Database));
             writer.WritePushHeader(4);
             writer.WriteBulk("noti.subscribe"u8);
@@ -124,7 +134,7 @@ internal static class NotiCommands
             StreamValue.WriteId(writer, keys.LastGivenId);
 
             // History that may have been lost without a record (a start without the log): said once per name.
-            if (!fromNow && !cursor.IsZero && cursor < keys.HistoryIncompleteBefore)
+            if (ahead || (!fromNow && !cursor.IsZero && cursor < keys.HistoryIncompleteBefore))
             {
                 foreach (var name in channels.Concat(patterns))
                 {

@@ -38,9 +38,14 @@ internal sealed class Follower
     private readonly List<StreamEntryRef> _found = [];
     private TaskCompletionSource _woken = NewSignal();
 
-    public Follower(StreamId cursor, byte[][] channels, byte[][] patterns)
+    /// <summary>The server's last id at NOTI.SUBSCRIBE: the catch-up is over once nothing up to it is left to read.</summary>
+    private readonly StreamId _catchUpEnd;
+    private bool _caughtUpSent;
+
+    public Follower(StreamId cursor, StreamId catchUpEnd, byte[][] channels, byte[][] patterns)
     {
         Cursor = cursor;
+        _catchUpEnd = catchUpEnd;
         Channels = new HashSet<byte[]>(channels, ByteArrayComparer.Instance);
         Patterns = patterns;
     }
@@ -148,8 +153,14 @@ internal sealed class Follower
         var written = 0;
         var messages = 0;
         var db = keys.Find(ChannelHistory.Database);
-        while (messages < maxMessages && buffer.Length < maxBytes && _next.TryDequeue(out var channel, out var due))
+        while (messages < maxMessages && buffer.Length < maxBytes)
         {
+            written += WriteCaughtUpIfDone(writer);
+            if (!_next.TryDequeue(out var channel, out _))
+            {
+                break;
+            }
+
             var pattern = _active[channel];
             var stream = db?.Find(channel) as StreamValue;
             written += WriteGap(keys, writer, channel, stream);
@@ -163,6 +174,11 @@ internal sealed class Follower
             // of that stream's next entry): taking them keeps the ids written in order across streams.
             _found.Clear();
             var limit = _next.TryPeek(out _, out var nextDue) && nextDue.TryDecrement(out var before) ? before : StreamId.Max;
+            if (!_caughtUpSent && limit > _catchUpEnd)
+            {
+                // Nothing past the catch-up's end before noti.caughtup.
+                limit = _catchUpEnd;
+            }
             stream.Collect(after, limit, reverse: false, Math.Min(256, maxMessages - messages), _found);
             foreach (var entry in _found)
             {
@@ -195,7 +211,27 @@ internal sealed class Follower
             }
         }
 
+        written += WriteCaughtUpIfDone(writer);
         return written;
+    }
+
+    /// <summary>
+    /// Once no stream holds anything up to the id that was last at NOTI.SUBSCRIBE, the catch-up is over: said
+    /// once. The queue's smallest due id is a lower bound of every active stream's next entry, and no entry
+    /// past the catch-up's end is taken before this is written.
+    /// </summary>
+    private int WriteCaughtUpIfDone(RespWriter writer)
+    {
+        if (_caughtUpSent || (_next.TryPeek(out _, out var smallest) && smallest <= _catchUpEnd))
+        {
+            return 0;
+        }
+
+        _caughtUpSent = true;
+        writer.WritePushHeader(2);
+        writer.WriteBulk("noti.caughtup"u8);
+        StreamValue.WriteId(writer, Cursor > _catchUpEnd ? Cursor : _catchUpEnd);
+        return 1;
     }
 
     /// <summary>

@@ -57,9 +57,17 @@ public sealed class FollowTests
         }
 
         expected.Sort((a, b) => Compare(a.Id, b.Id));
-        var frames = await follower.ReadFramesAsync(1 + expected.Count, Wait);
+        var frames = await follower.ReadFramesAsync(2 + expected.Count, Wait);
         Assert.Equal("noti.subscribe", frames[0].Children[0].Text);
         Assert.Equal(from, frames[0].Children[1].Text);
+
+        // One noti.caughtup, after every message up to the confirmation's last id and before any later one.
+        var last = frames[0].Children[3].Text;
+        var caughtUp = Assert.Single(frames, f => f.Children[0].Text == "noti.caughtup");
+        var at = frames.IndexOf(caughtUp);
+        Assert.All(frames.Skip(1).Take(at - 1), f => Assert.True(Compare(f.Children[^2].Text, last) <= 0));
+        Assert.All(frames.Skip(at + 1), f => Assert.True(Compare(f.Children[^2].Text, last) > 0));
+        frames.RemoveAt(at);
         var got = frames.Skip(1).Select(f => f.Children[0].Text == "noti.message"
             ? (Id: f.Children[2].Text, Channel: f.Children[1].Text, Message: f.Children[3].Text)
             : (Id: f.Children[3].Text, Channel: f.Children[2].Text, Message: f.Children[4].Text)).ToList();
@@ -90,7 +98,10 @@ public sealed class FollowTests
 
         await using var follower = await RawConnection.ConnectAsync(server.Port);
         await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", first, "CHANNELS", "1", "news"));
-        var frames = await follower.ReadFramesAsync(2 + kept.Length, Wait);
+        var frames = await follower.ReadFramesAsync(3 + kept.Length, Wait);
+        var lastKept = (string)kept[^1].Id!;
+        Assert.Equal($"*2\r\n$13\r\nnoti.caughtup\r\n${lastKept.Length}\r\n{lastKept}\r\n", Encoding.ASCII.GetString(frames[^1].Raw));
+        frames.RemoveAt(frames.Count - 1);
         var gap = frames[1];
         Assert.Equal("noti.gap", gap.Children[0].Text);
         Assert.Equal("news", gap.Children[1].Text);
@@ -116,7 +127,7 @@ public sealed class FollowTests
         await follower.SendAsync(Script.Encode("CLIENT", "SETNAME", "slow"));
         await follower.ReadFramesAsync(1, Wait);
         await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", "bulk"));
-        await follower.ReadFramesAsync(1, Wait);
+        await follower.ReadFramesAsync(2, Wait); // the confirmation, and noti.caughtup: nothing to catch up
 
         var payload = new string('x', 1000);
         await using var publisher = await RawConnection.ConnectAsync(server.Port);
@@ -144,7 +155,7 @@ public sealed class FollowTests
         await using var server = await NotistreamServer.StartAsync();
         await using var follower = await RawConnection.ConnectAsync(server.Port);
         await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "$", "PATTERNS", "1", "*"));
-        await follower.ReadFramesAsync(1, Wait);
+        await follower.ReadFramesAsync(2, Wait);
         await follower.SendAsync(Join(Script.Encode("GET", "k"), Script.Encode("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", "a"), Script.Encode("PING")));
         var replies = await follower.ReadFramesAsync(3, Wait);
         Assert.Equal("-ERR Can't execute 'get': only PING / QUIT / RESET are allowed while following (NOTI.SUBSCRIBE)\r\n", Encoding.ASCII.GetString(replies[0].Raw));
@@ -196,8 +207,9 @@ public sealed class FollowTests
 
         // RESP3: pushes.
         await client.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "kept.a"));
-        var pushes = await client.ReadFramesAsync(2, Wait);
+        var pushes = await client.ReadFramesAsync(3, Wait);
         Assert.Equal((byte)'>', pushes[0].Type);
+        Assert.Equal($">2\r\n$13\r\nnoti.caughtup\r\n${id.Length}\r\n{id}\r\n", Encoding.ASCII.GetString(pushes[2].Raw));
         Assert.Equal($">4\r\n$12\r\nnoti.message\r\n$6\r\nkept.a\r\n$15\r\n{id}\r\n$3\r\none\r\n", Encoding.ASCII.GetString(pushes[1].Raw));
     }
 
@@ -219,6 +231,7 @@ public sealed class FollowTests
         Assert.Equal(Denied, Encoding.ASCII.GetString(replies[4].Raw));
         Assert.Equal("noti.subscribe", replies[5].Children[0].Text);
         Assert.Equal(":2\r\n", Encoding.ASCII.GetString(replies[5].Children[2].Raw));
+        Assert.Equal("noti.caughtup", (await client.ReadFramesAsync(1, Wait))[0].Children[0].Text);
 
         // Revoked: as Redis closes a subscriber whose channels were taken away, the follower is closed.
         await using var admin = await RawConnection.ConnectAsync(server.Port);
@@ -233,7 +246,7 @@ public sealed class FollowTests
         await using var server = await NotistreamServer.StartAsync("--timeout", "1");
         await using var follower = await RawConnection.ConnectAsync(server.Port);
         await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", "quiet"));
-        await follower.ReadFramesAsync(1, Wait);
+        await follower.ReadFramesAsync(2, Wait);
         await using var idle = await RawConnection.ConnectAsync(server.Port);
         Assert.Empty(await idle.ReadToCloseAsync(Wait)); // the server's cron closes a plain idle client
         await using var publisher = await RawConnection.ConnectAsync(server.Port);
@@ -267,7 +280,7 @@ public sealed class FollowTests
         // "0" asks for whatever is kept: no gap.
         await using var all = await RawConnection.ConnectAsync(server.Port);
         await all.SendAsync(Join(Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "a")));
-        await all.ReadFramesAsync(1, Wait);
+        await all.ReadFramesAsync(2, Wait);
         await using var publisher = await RawConnection.ConnectAsync(server.Port);
         await publisher.SendAsync(Script.Encode("PUBLISH", "a", "first"));
         await publisher.ReadFramesAsync(1, Wait);
