@@ -134,7 +134,8 @@ internal static class NotiCommands
             StreamValue.WriteId(writer, keys.LastGivenId);
 
             // History that may have been lost without a record (a start without the log): said once per name.
-            if (ahead || (!fromNow && !cursor.IsZero && cursor < keys.HistoryIncompleteBefore))
+            var incompleteBefore = keys.HistoryIncompleteBefore > keys.Followers.ForgottenUpTo ? keys.HistoryIncompleteBefore : keys.Followers.ForgottenUpTo;
+            if (ahead || (!fromNow && !cursor.IsZero && cursor < incompleteBefore))
             {
                 foreach (var name in channels.Concat(patterns))
                 {
@@ -148,6 +149,15 @@ internal static class NotiCommands
         // already in the follower's active streams; its loop's first pull reads them.
         client.FlushReplies();
         client.Follow(follower);
+
+        // An ACL SETUSER between the check above and Follow (which made this connection a follower that ACL
+        // SETUSER closes) took effect unseen: look again with the user's rules now.
+        var now = client.User.Rules;
+        if (!now.AllChannels && (channels.Any(c => !AclCheck.ChannelAllowed(now.Channels, c, literal: false))
+            || patterns.Any(p => !AclCheck.ChannelAllowed(now.Channels, p, literal: true))))
+        {
+            client.Abort(Output.ConnectionEnd.AclChanged, "its channel permissions changed");
+        }
     }
 
     private static bool TryParse(in RespRequest request, out bool fromNow, out StreamId from, out byte[][] channels, out byte[][] patterns, out string error)

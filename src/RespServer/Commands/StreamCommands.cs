@@ -112,7 +112,7 @@ internal static class StreamCommands
             StreamValue.WriteId(writer, added);
             stream.Trim(args.Strategy, args.MaxLength, args.MinId, args.Approximate, args.Limit);
             db.Signal(key);
-            if (client.Database == ChannelHistory.Database)
+            if (client.Database == ChannelHistory.Database && stream.IsChannelHistory)
             {
                 keys.Followers.Appended(key, added);
             }

@@ -23,8 +23,8 @@ internal sealed partial class RespConnection
     /// <summary>Queued output past which the follow loop pulls no more until the client reads.</summary>
     public const int FollowWindow = 256 * 1024;
 
-    /// <summary>Messages and bytes one pull takes at most (one hold of the gate).</summary>
-    private const int FollowPullMessages = 1024;
+    /// <summary>Entries and bytes one pull takes at most (one hold of the gate).</summary>
+    private const int FollowPullEntries = 1024;
     private const int FollowPullBytes = 128 * 1024;
 
     /// <summary>What this connection follows, or null; set and cleared by the read loop.</summary>
@@ -73,7 +73,7 @@ internal sealed partial class RespConnection
             keys.Followers.Unregister(follower);
             lock (follower.PushLock)
             {
-                follower.Stopped = true;
+                follower.Stop();
             }
         }
 
@@ -102,16 +102,16 @@ internal sealed partial class RespConnection
         var keys = Server.Keys;
         try
         {
-            while (!follower.Stopped)
+            while (!follower.Stopped && !Output.IsFinished)
             {
                 follower.Rearm();
                 if (Output.BufferedBytes > FollowWindow)
                 {
-                    await Output.WaitForFollowDrainAsync(FollowWindow / 2).ConfigureAwait(false);
+                    // Woken by the drain, the output's end, or this follower's stop (whichever comes first).
+                    await Task.WhenAny(Output.WaitForFollowDrainAsync(FollowWindow / 2), follower.StoppedTask).ConfigureAwait(false);
                     continue;
                 }
 
-                int written;
                 bool more;
                 lock (keys.Gate)
                 {
@@ -120,8 +120,7 @@ internal sealed partial class RespConnection
                         break;
                     }
 
-                    written = follower.Pull(keys, new RespWriter(buffer, Protocol), buffer, FollowPullMessages, FollowPullBytes);
-                    more = follower.ActiveCount > 0;
+                    follower.Pull(keys, new RespWriter(buffer, Protocol), buffer, FollowPullEntries, FollowPullBytes, out more);
                 }
 
                 if (buffer.Length > 0)
@@ -139,7 +138,7 @@ internal sealed partial class RespConnection
                     }
                 }
 
-                if (written == 0 && !more)
+                if (!more)
                 {
                     await follower.Woken.ConfigureAwait(false);
                 }

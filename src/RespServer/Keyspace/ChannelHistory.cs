@@ -56,11 +56,13 @@ internal static class ChannelHistory
         if (created)
         {
             db.Add(channel, stream);
-            stream.Trimmed = keys.Followers.TakeDropped(channel);
         }
 
         stream.IsChannelHistory = true;
-        stream.Trimmed ??= new TrimmedIds(TrimmedCapacity(rule));
+
+        // A history dropped whole and started again (by this PUBLISH, or by an XADD before it) keeps the record
+        // of what its trims removed: a follower from before the drop still learns of that gap.
+        stream.Trimmed ??= keys.Followers.TakeDropped(channel) ?? new TrimmedIds(TrimmedCapacity(rule));
         Trim(stream, rule, now);
         keys.HistoryBytes += stream.MemoryBytes - before;
         if (maxMemory > 0 && keys.HistoryBytes > maxMemory)

@@ -34,7 +34,10 @@ internal sealed class Follower
 {
     private readonly Dictionary<byte[], byte[]?> _active = new(ByteArrayComparer.Instance);
     private readonly PriorityQueue<byte[], StreamId> _next = new();
+    /// <summary>Per channel, the last trimmed id a gap notice covered, while above the cursor (at most about <see cref="MaxGapMarks"/>).</summary>
     private readonly Dictionary<byte[], StreamId> _gapReported = new(ByteArrayComparer.Instance);
+
+    private const int MaxGapMarks = 1024;
     private readonly List<StreamEntryRef> _found = [];
     private TaskCompletionSource _woken = NewSignal();
 
@@ -62,8 +65,21 @@ internal sealed class Follower
     /// <summary>Held while the follow loop queues a pull's pushes, and while <see cref="Stopped"/> is set: nothing is queued after a stop.</summary>
     public Lock PushLock { get; } = new();
 
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Set when the connection stops following (RESET, its end), under the gate and <see cref="PushLock"/>: nothing more is pulled or queued.</summary>
-    public bool Stopped { get; set; }
+    public bool Stopped { get; private set; }
+
+    /// <summary>Completes at <see cref="Stop"/>: ends any wait of the follow loop.</summary>
+    public Task StoppedTask => _stopped.Task;
+
+    /// <summary>Stops this follower; the caller holds the gate and <see cref="PushLock"/>.</summary>
+    public void Stop()
+    {
+        Stopped = true;
+        _stopped.TrySetResult();
+        Wake();
+    }
 
     /// <summary>Streams that may hold entries after the cursor (under the gate).</summary>
     public int ActiveCount => _active.Count;
@@ -142,31 +158,53 @@ internal sealed class Follower
         _next.Enqueue(key, from);
     }
 
+    /// <summary>Whether <paramref name="channel"/>'s stream is already among those the next pull reads.</summary>
+    public bool IsActive(ReadOnlySpan<byte> channel) => _active.Count > 0 && _active.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(channel);
+
     /// <summary>
-    /// Writes the gap notices and messages after the cursor, smallest ids first, at most
-    /// <paramref name="maxMessages"/> messages or about <paramref name="maxBytes"/> bytes, and moves the
-    /// cursor past them. Returns how many pushes it wrote. Under the gate; the work is bounded by the limits
-    /// plus one look at each active stream whose next entry is due.
+    /// For a follower from <c>0</c> ("whatever is kept"): what trims removed before it subscribed is no gap of
+    /// its. Under the gate, at registration.
     /// </summary>
-    public int Pull(KeyStore keys, RespWriter writer, ReplyBuffer buffer, int maxMessages, int maxBytes)
+    public void IgnoreTrimmedBefore(byte[] channel, TrimmedIds trimmed)
+        => _gapReported[channel] = trimmed.LastId > trimmed.ForgottenUpTo ? trimmed.LastId : trimmed.ForgottenUpTo;
+
+    /// <summary>
+    /// Writes the gap notices and messages after the cursor, smallest ids first, and moves the cursor past
+    /// them: at most <paramref name="maxEntries"/> entries looked at and about <paramref name="maxBytes"/>
+    /// bytes written (a message larger than that alone), and nothing above the id generator's last id (an
+    /// entry an explicit id put ahead of it waits until the generator passes it: a later PUBLISH may still
+    /// take a smaller id). Returns how many pushes it wrote; <paramref name="more"/> says a limit stopped it
+    /// with entries left to read. Under the gate; the work is bounded by the limits plus one look at each
+    /// active stream whose next entry is due.
+    /// </summary>
+    public int Pull(KeyStore keys, RespWriter writer, ReplyBuffer buffer, int maxEntries, int maxBytes, out bool more)
     {
         var written = 0;
-        var messages = 0;
+        var visited = 0;
+        more = false;
         var db = keys.Find(ChannelHistory.Database);
-        while (messages < maxMessages && buffer.Length < maxBytes)
+        var ceiling = keys.LastGivenId;
+        while (true)
         {
             written += WriteCaughtUpIfDone(writer);
-            if (!_next.TryDequeue(out var channel, out _))
+            if (!_next.TryPeek(out _, out var due) || due > ceiling)
             {
                 break;
             }
 
+            if (visited >= maxEntries || buffer.Length >= maxBytes)
+            {
+                more = true;
+                break;
+            }
+
+            var channel = _next.Dequeue();
             var pattern = _active[channel];
-            var stream = db?.Find(channel) as StreamValue;
+            var stream = db?.Find(channel) as StreamValue is { IsChannelHistory: true } history ? history : null;
             written += WriteGap(keys, writer, channel, stream);
             if (stream is null || !Cursor.TryIncrement(out var after))
             {
-                _active.Remove(channel);
+                Deactivate(channel);
                 continue;
             }
 
@@ -174,22 +212,32 @@ internal sealed class Follower
             // of that stream's next entry): taking them keeps the ids written in order across streams.
             _found.Clear();
             var limit = _next.TryPeek(out _, out var nextDue) && nextDue.TryDecrement(out var before) ? before : StreamId.Max;
+            if (limit > ceiling)
+            {
+                limit = ceiling;
+            }
+
             if (!_caughtUpSent && limit > _catchUpEnd)
             {
                 // Nothing past the catch-up's end before noti.caughtup.
                 limit = _catchUpEnd;
             }
-            stream.Collect(after, limit, reverse: false, Math.Min(256, maxMessages - messages), _found);
+
+            stream.Collect(after, limit, reverse: false, Math.Min(256, maxEntries - visited), _found);
             foreach (var entry in _found)
             {
                 var id = StreamValue.IdOf(entry);
                 if (WriteMessage(writer, channel, pattern, entry, id))
                 {
                     written++;
-                    messages++;
                 }
 
+                visited++;
                 Cursor = id;
+                if (buffer.Length >= maxBytes)
+                {
+                    break;
+                }
             }
 
             // Due again at its real next entry, if it has one after the cursor; so a stream popped with a
@@ -201,18 +249,36 @@ internal sealed class Follower
             }
             else
             {
-                _active.Remove(channel);
+                Deactivate(channel);
             }
 
             _found.Clear();
-            if (_gapReported.TryGetValue(channel, out var reported) && reported <= Cursor)
+        }
+
+        // Gap marks matter only above the cursor (below it every id was delivered or reported), and only
+        // against a second notice of the same loss. Past MaxGapMarks, marks of streams not being read go too:
+        // a channel dropped and started again could then repeat an old notice, never lose one.
+        if (_gapReported.Count > MaxGapMarks)
+        {
+            foreach (var (channel, reported) in _gapReported)
             {
-                _gapReported.Remove(channel);
+                if (reported <= Cursor || (_gapReported.Count > MaxGapMarks && !_active.ContainsKey(channel)))
+                {
+                    _gapReported.Remove(channel);
+                }
             }
         }
 
-        written += WriteCaughtUpIfDone(writer);
         return written;
+    }
+
+    private void Deactivate(byte[] channel)
+    {
+        _active.Remove(channel);
+        if (_gapReported.TryGetValue(channel, out var reported) && reported <= Cursor)
+        {
+            _gapReported.Remove(channel);
+        }
     }
 
     /// <summary>

@@ -18,10 +18,21 @@ internal sealed class FollowerIndex
     /// <summary>Dropped histories remembered at most; the oldest is forgotten first.</summary>
     public const int MaxDropped = 1024;
 
+    /// <summary>Memory the dropped histories' records may hold at most; the oldest is forgotten first.</summary>
+    public const long MaxDroppedBytes = 8L * 1024 * 1024;
+
     private readonly Dictionary<byte[], List<Follower>> _byChannel = new(ByteArrayComparer.Instance);
     private readonly List<Follower> _withPatterns = [];
-    private readonly Dictionary<byte[], TrimmedIds> _dropped = new(ByteArrayComparer.Instance);
-    private readonly Queue<byte[]> _droppedOrder = new();
+    private readonly Dictionary<byte[], (TrimmedIds Record, long Place)> _dropped = new(ByteArrayComparer.Instance);
+    private readonly Queue<(byte[] Key, long Place)> _droppedOrder = new();
+    private long _places;
+    private long _droppedBytes;
+
+    /// <summary>
+    /// The greatest id of a dropped history's record that was forgotten (past <see cref="MaxDropped"/> or
+    /// <see cref="MaxDroppedBytes"/>): a follower from below it may miss a gap, so it is told of one of unknown size.
+    /// </summary>
+    public StreamId ForgottenUpTo { get; private set; }
 
     /// <summary>Followers registered.</summary>
     public int Count { get; private set; }
@@ -60,9 +71,9 @@ internal sealed class FollowerIndex
             {
                 foreach (var channel in follower.Channels)
                 {
-                    if (db.Find(channel) is StreamValue stream && Pending(stream.LastId, stream.Trimmed, follower.Cursor))
+                    if (db.Find(channel) is StreamValue { IsChannelHistory: true } stream && Pending(stream.LastId, stream.Trimmed, follower.Cursor))
                     {
-                        follower.Activate(channel, null, after);
+                        Activate(follower, channel, null, after, stream.Trimmed);
                     }
                 }
             }
@@ -70,22 +81,37 @@ internal sealed class FollowerIndex
             {
                 foreach (var (key, value) in db.Entries)
                 {
-                    if (value is StreamValue stream && Pending(stream.LastId, stream.Trimmed, follower.Cursor)
+                    if (value is StreamValue { IsChannelHistory: true } stream && Pending(stream.LastId, stream.Trimmed, follower.Cursor)
                         && follower.Follows(key, out var pattern))
                     {
-                        follower.Activate(key, pattern, after);
+                        Activate(follower, key, pattern, after, stream.Trimmed);
                     }
                 }
             }
         }
 
-        foreach (var (key, trimmed) in _dropped)
+        if (follower.Cursor.IsZero)
+        {
+            return; // "whatever is kept": what was dropped before is no gap of its
+        }
+
+        foreach (var (key, (trimmed, _)) in _dropped)
         {
             if (trimmed.LastId > follower.Cursor && (db?.Find(key) is null) && follower.Follows(key, out var pattern))
             {
                 follower.Activate(key, pattern, after);
             }
         }
+    }
+
+    private static void Activate(Follower follower, byte[] key, byte[]? pattern, StreamId after, TrimmedIds? trimmed)
+    {
+        if (follower.Cursor.IsZero && trimmed is not null)
+        {
+            follower.IgnoreTrimmedBefore(key, trimmed);
+        }
+
+        follower.Activate(key, pattern, after);
     }
 
     public void Unregister(Follower follower)
@@ -121,7 +147,11 @@ internal sealed class FollowerIndex
 
         foreach (var follower in _withPatterns)
         {
-            if (follower.Follows(channel, out var pattern))
+            if (follower.IsActive(channel))
+            {
+                follower.Wake();
+            }
+            else if (follower.Follows(channel, out var pattern))
             {
                 follower.Activate(channel, pattern, id);
                 follower.Wake();
@@ -140,22 +170,37 @@ internal sealed class FollowerIndex
             return;
         }
 
-        _droppedOrder.Enqueue(key);
-        _dropped[key] = trimmed;
-        while (_dropped.Count > MaxDropped && _droppedOrder.TryDequeue(out var oldest))
+        if (_dropped.Remove(key, out var previous))
         {
-            _dropped.Remove(oldest);
+            _droppedBytes -= previous.Record.Bytes;
+        }
+
+        var place = ++_places;
+        _dropped[key] = (trimmed, place);
+        _droppedOrder.Enqueue((key, place));
+        _droppedBytes += trimmed.Bytes;
+        while ((_dropped.Count > MaxDropped || _droppedBytes > MaxDroppedBytes) && _droppedOrder.TryDequeue(out var oldest))
+        {
+            // A place left by a record taken back or dropped again is skipped: only a key's current place forgets it.
+            if (_dropped.TryGetValue(oldest.Key, out var record) && record.Place == oldest.Place)
+            {
+                _dropped.Remove(oldest.Key);
+                _droppedBytes -= record.Record.Bytes;
+                if (record.Record.LastId > ForgottenUpTo)
+                {
+                    ForgottenUpTo = record.Record.LastId;
+                }
+            }
         }
 
         if (_droppedOrder.Count > 2 * MaxDropped)
         {
-            // Keys taken back (TakeDropped) or dropped again left stale places in the order: keep each key's last.
-            var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
-            var order = _droppedOrder.Reverse().Where(k => _dropped.ContainsKey(k) && seen.Add(k)).Reverse().ToArray();
+            // Keep the order queue to the places still current.
+            var current = _droppedOrder.Where(p => _dropped.TryGetValue(p.Key, out var r) && r.Place == p.Place).ToArray();
             _droppedOrder.Clear();
-            foreach (var k in order)
+            foreach (var p in current)
             {
-                _droppedOrder.Enqueue(k);
+                _droppedOrder.Enqueue(p);
             }
         }
 
@@ -167,18 +212,19 @@ internal sealed class FollowerIndex
 
     /// <summary>What trims removed from <paramref name="key"/>'s dropped stream, or null.</summary>
     public TrimmedIds? DroppedTrimmed(ReadOnlySpan<byte> key)
-        => _dropped.Count > 0 && _dropped.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var trimmed) ? trimmed : null;
+        => _dropped.Count > 0 && _dropped.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var record) ? record.Record : null;
 
     /// <summary>A new stream for <paramref name="key"/> takes over its dropped predecessor's record (the ids only grow).</summary>
     public TrimmedIds? TakeDropped(ReadOnlySpan<byte> key)
     {
-        if (_dropped.Count == 0 || !_dropped.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key, out _, out var trimmed))
+        if (_dropped.Count == 0 || !_dropped.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key, out _, out var record))
         {
             return null;
         }
 
         // Its place in the order queue is skipped when it comes up (the dictionary no longer has it).
-        return trimmed;
+        _droppedBytes -= record.Record.Bytes;
+        return record.Record;
     }
 
     /// <summary>FLUSHALL, FLUSHDB of database 0: deliberate deletions, nothing to report.</summary>
@@ -186,6 +232,7 @@ internal sealed class FollowerIndex
     {
         _dropped.Clear();
         _droppedOrder.Clear();
+        _droppedBytes = 0;
     }
 
     private static bool Pending(StreamId last, TrimmedIds? trimmed, StreamId cursor)

@@ -22,8 +22,12 @@ internal sealed partial class ConnectionOutput
     private long _drainedAt = -1;
     private bool _readerAwaitsBarrier;
 
-    /// <summary>A following connection's follow loop waits here for the queue to drain (<see cref="WaitForFollowDrainAsync"/>).</summary>
-    private readonly WriterSignal _followSignal = new();
+    /// <summary>
+    /// Follow loops wait here for the queue to drain (<see cref="WaitForFollowDrainAsync"/>): a task, not a
+    /// reusable signal, because after RESET and a new NOTI.SUBSCRIBE a stopping loop and a new one can wait at
+    /// once; both are woken.
+    /// </summary>
+    private TaskCompletionSource? _followDrained;
     private long _followDrainedAt = -1;
 
     /// <summary>
@@ -342,21 +346,34 @@ internal sealed partial class ConnectionOutput
     /// or dropped, or <see cref="WakeFollower"/> is called. One waiter: the connection's follow loop, which
     /// pulls no more from the histories while its client has not taken what was queued.
     /// </summary>
-    public ValueTask WaitForFollowDrainAsync(long lowWater)
+    public Task WaitForFollowDrainAsync(long lowWater)
     {
         lock (_lock)
         {
             if (_dropped || _completed || _held <= lowWater)
             {
-                return default;
+                return Task.CompletedTask;
             }
 
-            _followDrainedAt = lowWater;
-            return _followSignal.Arm();
+            _followDrainedAt = Math.Max(_followDrainedAt, lowWater);
+            _followDrained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _followDrained.Task;
         }
     }
 
-    /// <summary>Ends a <see cref="WaitForFollowDrainAsync"/> early (the connection stops following).</summary>
+    /// <summary>Whether nothing more will be sent (completed or dropped): a follow loop then ends.</summary>
+    public bool IsFinished
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _dropped || _completed;
+            }
+        }
+    }
+
+    /// <summary>Ends every <see cref="WaitForFollowDrainAsync"/> early (a follower stops).</summary>
     public void WakeFollower()
     {
         lock (_lock)
@@ -367,10 +384,11 @@ internal sealed partial class ConnectionOutput
 
     private void WakeFollowerLocked()
     {
-        if (_followDrainedAt >= 0)
+        if (_followDrained is { } drained)
         {
+            _followDrained = null;
             _followDrainedAt = -1;
-            _followSignal.Set();
+            drained.SetResult();
         }
     }
 

@@ -287,6 +287,136 @@ public sealed class FollowTests
         Assert.Equal("noti.message", (await all.ReadFramesAsync(1, Wait))[0].Children[0].Text);
     }
 
+    [Fact]
+    public async Task An_explicit_id_ahead_of_the_generator_waits_its_turn_and_takes_no_later_message_with_it()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var other = await RawConnection.ConnectAsync(server.Port);
+        await other.SendAsync(Script.Encode("PUBLISH", "a", "kept"));
+        await other.ReadFramesAsync(1, Wait);
+        await using var follower = await RawConnection.ConnectAsync(server.Port);
+        await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "$", "CHANNELS", "2", "a", "b"));
+        await follower.ReadFramesAsync(2, Wait);
+
+        // An hour ahead: a later PUBLISH still takes an id below it, so it is held back until the generator
+        // passes it, rather than moving the cursor an hour on and skipping what comes meanwhile.
+        var future = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds();
+        await other.SendAsync(Join(Script.Encode("XADD", "a", $"{future}-0", "message", "ahead"), Script.Encode("NOTI.PUBLISH", "b", "after")));
+        var replies = await other.ReadFramesAsync(2, Wait);
+        Assert.Equal(":1\r\n", Encoding.ASCII.GetString(replies[1].Children[0].Raw));
+        var frame = (await follower.ReadFramesAsync(1, Wait))[0];
+        Assert.Equal("after", frame.Children[3].Text);
+    }
+
+    [Fact]
+    public async Task Only_channel_histories_are_followed_so_a_user_without_key_access_reads_no_other_stream()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        await using var admin = await RawConnection.ConnectAsync(server.Port);
+        await admin.SendAsync(Join(Script.Encode("XADD", "payroll", "*", "message", "salary=1M"), Script.Encode("PUBLISH", "news", "public"),
+            Script.Encode("ACL", "SETUSER", "reader", "on", "nopass", "+subscribe", "+xread", "resetkeys", "allchannels")));
+        await admin.ReadFramesAsync(3, Wait);
+        await using var reader = await RawConnection.ConnectAsync(server.Port);
+        await reader.SendAsync(Join(Script.Encode("AUTH", "reader", "x"), Script.Encode("XREAD", "STREAMS", "payroll", "0"),
+            Script.Encode("NOTI.SUBSCRIBE", "0", "PATTERNS", "1", "*")));
+        var frames = await reader.ReadFramesAsync(5, Wait);
+        Assert.StartsWith("-NOPERM", Encoding.ASCII.GetString(frames[1].Raw), StringComparison.Ordinal);
+        Assert.Equal("public", frames[3].Children[4].Text);
+        Assert.Equal("noti.caughtup", frames[4].Children[0].Text);
+    }
+
+    [Fact]
+    public async Task A_follower_that_does_not_read_large_messages_holds_about_the_follow_window()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 24h");
+        await using var publisher = await RawConnection.ConnectAsync(server.Port);
+        var payload = new string('x', 100_000);
+        for (var i = 0; i < 300; i += 50)
+        {
+            await publisher.SendAsync(Enumerable.Range(i, 50).SelectMany(j => Script.Encode("PUBLISH", "big", payload)).ToArray());
+            await publisher.ReadFramesAsync(50, Wait);
+        }
+
+        await using var follower = await RawConnection.ConnectAsync(server.Port);
+        await follower.SendAsync(Join(Script.Encode("CLIENT", "SETNAME", "slow"), Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "big")));
+        await Task.Delay(1000);
+        await publisher.SendAsync(Script.Encode("CLIENT", "LIST"));
+        var list = (await publisher.ReadFramesAsync(1, Wait))[0].Text;
+        var line = list.Split('\n').Single(l => l.Contains("name=slow", StringComparison.Ordinal));
+        var omem = long.Parse(line.Split(' ').Single(f => f.StartsWith("omem=", StringComparison.Ordinal))[5..]);
+        Assert.True(omem < 1024 * 1024, line);
+    }
+
+    [Fact]
+    public async Task A_history_dropped_whole_and_started_again_keeps_its_gap_and_from_0_there_is_none()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 1s");
+        await using var client = await RawConnection.ConnectAsync(server.Port);
+        await client.SendAsync(Script.Encode("NOTI.PUBLISH", "ch", "seen"));
+        var first = (await client.ReadFramesAsync(1, Wait))[0].Children[1].Text;
+        await client.SendAsync(Join(Script.Encode("PUBLISH", "ch", "lost1"), Script.Encode("PUBLISH", "ch", "lost2")));
+        await client.ReadFramesAsync(2, Wait);
+        for (var t = 0; t < 50; t++)
+        {
+            await Task.Delay(200);
+            await client.SendAsync(Script.Encode("EXISTS", "ch"));
+            if ((await client.ReadFramesAsync(1, Wait))[0].Text == "0")
+            {
+                break;
+            }
+        }
+
+        // Started again by an XADD, then a PUBLISH: the record of what aged out goes with it.
+        await client.SendAsync(Join(Script.Encode("XADD", "ch", "*", "message", "new"), Script.Encode("PUBLISH", "ch", "new2")));
+        await client.ReadFramesAsync(2, Wait);
+        await using var follower = await RawConnection.ConnectAsync(server.Port);
+        await follower.SendAsync(Script.Encode("NOTI.SUBSCRIBE", first, "CHANNELS", "1", "ch"));
+        var frames = await follower.ReadFramesAsync(4, Wait);
+        Assert.Equal("*3\r\n$8\r\nnoti.gap\r\n$2\r\nch\r\n:2\r\n", Encoding.ASCII.GetString(frames[1].Raw));
+        Assert.Equal(["new", "new2"], frames.Skip(2).Select(f => f.Children[3].Text));
+
+        await using var all = await RawConnection.ConnectAsync(server.Port);
+        await all.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "ch"));
+        Assert.Equal(["noti.subscribe", "noti.message", "noti.message", "noti.caughtup"], (await all.ReadFramesAsync(4, Wait)).Select(f => f.Children[0].Text));
+    }
+
+    [Fact]
+    public async Task RESET_then_NOTI_SUBSCRIBE_while_backlogged_keeps_the_connection_and_delivers_everything_again()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 100000 24h");
+        await using (var p = await RawConnection.ConnectAsync(server.Port))
+        {
+            var payload = new string('x', 1000);
+            for (var i = 0; i < 4000; i += 500)
+            {
+                await p.SendAsync(Enumerable.Range(i, 500).SelectMany(j => Script.Encode("PUBLISH", "bulk", payload)).ToArray());
+                await p.ReadFramesAsync(500, Wait);
+            }
+        }
+
+        for (var round = 0; round < 10; round++)
+        {
+            await using var f = await RawConnection.ConnectAsync(server.Port);
+            await f.SendAsync(Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "bulk"));
+            await Task.Delay(50);
+            await f.SendAsync(Join(Script.Encode("RESET"), Script.Encode("NOTI.SUBSCRIBE", "0", "CHANNELS", "1", "bulk")));
+            var confirmations = 0;
+            var after = 0;
+            while (after < 4000)
+            {
+                var frame = (await f.ReadFramesAsync(1, Wait))[0];
+                if (frame.Children is { Count: > 0 } c && c[0].Text == "noti.subscribe")
+                {
+                    confirmations++;
+                }
+                else if (confirmations == 2 && frame.Children is { Count: > 0 } m && m[0].Text == "noti.message")
+                {
+                    after++;
+                }
+            }
+        }
+    }
+
     private static byte[] Join(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
     private static int Compare(string a, string b)
