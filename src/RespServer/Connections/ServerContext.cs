@@ -21,11 +21,13 @@ internal sealed class ServerContext
         Logger = loggerFactory.CreateLogger("Notistream.RespServer");
         RunId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20));
         Clients = new ConnectionManager();
+        var start = new StreamId(ChannelHistory.NowMs(), 0);
         Keys = new KeyStore(options.Databases)
         {
             // Whatever was kept before this start is gone unless a log is loaded (which says how complete it is).
-            HistoryIncompleteBefore = new StreamId(ChannelHistory.NowMs(), 0),
+            HistoryIncompleteBefore = start,
         };
+        Keys.GeneratorAtLeast(start);
         Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
     }
 

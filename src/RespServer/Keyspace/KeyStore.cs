@@ -75,6 +75,19 @@ internal sealed class KeyStore
         return _lastId;
     }
 
+    /// <summary>
+    /// Makes the generator's last id at least <paramref name="id"/>: at start-up the start's millisecond, so
+    /// that <c>$</c> on a server that has given no id yet is a real point in time and never <c>0-0</c>, which a
+    /// follower's <c>0</c> ("whatever is kept") means; after loading a log, every id it holds. Under <see cref="Gate"/>.
+    /// </summary>
+    public void GeneratorAtLeast(StreamId id)
+    {
+        if (id > _lastId)
+        {
+            _lastId = id;
+        }
+    }
+
     /// <summary>Database <paramref name="index"/> (SELECT), created on first use; the caller holds <see cref="Gate"/>.</summary>
     public Database this[int index] => _databases[index] ??= new Database();
 
