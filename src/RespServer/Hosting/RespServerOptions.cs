@@ -73,6 +73,44 @@ internal sealed class RespServerOptions
     /// <summary>Whether a channel-history directive was read at start-up: the first replaces the default rules, later ones add to them.</summary>
     public bool ChannelHistoryConfigured { get; set; }
 
+    /// <summary>
+    /// appendonly: keep the keyspace (the streams, channel history included) in Redis 7.0's multi-part
+    /// append-only file under <see cref="Dir"/>, and load it at start-up. Off by default, as in Redis.
+    /// </summary>
+    public bool AppendOnly { get; set; }
+
+    /// <summary>appendfsync: when the log is flushed to the disk (everysec by default, as in Redis).</summary>
+    public AppendFsync AppendFsync { get; set; } = AppendFsync.EverySec;
+
+    /// <summary>
+    /// dir: the working folder, where the append-only folder lives; an absolute path (a relative one is
+    /// taken from the folder the server started in, as Redis's chdir takes it). The current folder by default.
+    /// </summary>
+    public string Dir { get; set; } = Directory.GetCurrentDirectory();
+
+    /// <summary>appendfilename: the base name of the append-only files and of their manifest.</summary>
+    public string AppendFilename { get; set; } = "appendonly.aof";
+
+    /// <summary>appenddirname: the folder, inside <see cref="Dir"/>, that holds the append-only files.</summary>
+    public string AppendDirname { get; set; } = "appendonlydir";
+
+    /// <summary>aof-load-truncated: a torn tail of the last file is cut at start-up (yes) or stops it (no).</summary>
+    public bool AofLoadTruncated { get; set; } = true;
+
+    /// <summary>auto-aof-rewrite-percentage: rewrite when the files grew this much since the last rewrite (0: never by itself).</summary>
+    public int AutoAofRewritePercentage { get; set; } = 100;
+
+    /// <summary>auto-aof-rewrite-min-size: and only once they hold at least this many bytes.</summary>
+    public long AutoAofRewriteMinSize { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }
+}
+
+/// <summary>appendfsync: always (before a write is acknowledged), everysec (a background flush each second), no (the system's own).</summary>
+internal enum AppendFsync
+{
+    Always,
+    EverySec,
+    No,
 }

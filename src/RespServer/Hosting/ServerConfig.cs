@@ -9,15 +9,19 @@ namespace Notistream.RespServer.Hosting;
 internal static class ServerConfig
 {
     /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
-    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile"];
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname"];
 
-    /// <summary>Redis directives that mean nothing to a pub/sub server with no keyspace; accepted in a config file so an existing redis.conf loads.</summary>
+    /// <summary>
+    /// Redis's protected configs, which CONFIG SET refuses while enable-protected-configs is no (its
+    /// default, and the only setting here): "can't set protected config".
+    /// </summary>
+    private static readonly HashSet<string> Protected = ["dir"];
+
+    /// <summary>Redis directives this server does not implement (RDB snapshots, daemonizing); accepted in a config file so an existing redis.conf loads.</summary>
     private static readonly Dictionary<string, string?> IgnoredInFile = new(StringComparer.OrdinalIgnoreCase)
     {
         ["save"] = null,
-        ["dir"] = null,
         ["dbfilename"] = null,
-        ["appendonly"] = "no",
         ["daemonize"] = "no",
     };
 
@@ -36,7 +40,14 @@ internal static class ServerConfig
         new("protected-mode", o.ProtectedMode ? "yes" : "no"),
         new("aclfile", o.AclFile),
         new("acl-pubsub-default", o.AclPubSubAllChannels ? "allchannels" : "resetchannels"),
-        new("appendonly", "no"),
+        new("appendonly", o.AppendOnly ? "yes" : "no"),
+        new("appendfsync", o.AppendFsync switch { AppendFsync.Always => "always", AppendFsync.No => "no", _ => "everysec" }),
+        new("dir", o.Dir),
+        new("appendfilename", o.AppendFilename),
+        new("appenddirname", o.AppendDirname),
+        new("aof-load-truncated", o.AofLoadTruncated ? "yes" : "no"),
+        new("auto-aof-rewrite-percentage", o.AutoAofRewritePercentage.ToString(CultureInfo.InvariantCulture)),
+        new("auto-aof-rewrite-min-size", o.AutoAofRewriteMinSize.ToString(CultureInfo.InvariantCulture)),
         new("save", ""),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
@@ -61,6 +72,11 @@ internal static class ServerConfig
             if (runtime && (Immutable.Contains(name) || TlsConfig.Known(name)))
             {
                 return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+            }
+
+            if (runtime && Protected.Contains(name))
+            {
+                return $"CONFIG SET failed (possibly related to argument '{name}') - can't set protected config";
             }
 
             var args = name is "bind" or "client-output-buffer-limit" or "channel-history"
@@ -134,6 +150,8 @@ internal static class ServerConfig
     private static bool Known(string name) => name is "port" or "bind" or "requirepass" or "maxclients" or "timeout"
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
         or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
+        or "appendonly" or "appendfsync" or "dir" or "appendfilename" or "appenddirname" or "aof-load-truncated"
+        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -203,6 +221,36 @@ internal static class ServerConfig
                 return null;
             case "client-output-buffer-limit":
                 return OutputLimits(o, args);
+            case "appendonly":
+                return YesNo(args[0], v => o.AppendOnly = v);
+            case "appendfsync":
+                switch (args[0].ToLowerInvariant())
+                {
+                    case "always":
+                        o.AppendFsync = AppendFsync.Always;
+                        return null;
+                    case "everysec":
+                        o.AppendFsync = AppendFsync.EverySec;
+                        return null;
+                    case "no":
+                        o.AppendFsync = AppendFsync.No;
+                        return null;
+                    default:
+                        return "argument(s) must be one of the following: everysec, always, no";
+                }
+
+            case "dir":
+                return WorkingFolder(args[0], v => o.Dir = v);
+            case "appendfilename":
+                return BaseName(args[0], "appendfilename", "filename", v => o.AppendFilename = v);
+            case "appenddirname":
+                return BaseName(args[0], "appenddirname", "dirname", v => o.AppendDirname = v);
+            case "aof-load-truncated":
+                return YesNo(args[0], v => o.AofLoadTruncated = v);
+            case "auto-aof-rewrite-percentage":
+                return Int(args[0], 0, int.MaxValue, v => o.AutoAofRewritePercentage = v);
+            case "auto-aof-rewrite-min-size":
+                return Memory(args[0], 0, long.MaxValue, v => o.AutoAofRewriteMinSize = v);
             case "channel-history":
             {
                 // CONFIG SET: the value replaces every rule.
@@ -253,6 +301,45 @@ internal static class ServerConfig
             }
         }
 
+        return null;
+    }
+
+    /// <summary>dir: an existing folder, made absolute against the current one (Redis chdir()s into it; the errors are chdir's).</summary>
+    private static string? WorkingFolder(string text, Action<string> set)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(text);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return "No such file or directory";
+        }
+
+        if (!Directory.Exists(full))
+        {
+            return File.Exists(full) ? "Not a directory" : "No such file or directory";
+        }
+
+        set(full);
+        return null;
+    }
+
+    /// <summary>appendfilename and appenddirname: a name inside the folder, never a path (isValidAOFfilename / isValidAOFdirname).</summary>
+    private static string? BaseName(string text, string directive, string what, Action<string> set)
+    {
+        if (text.Length == 0)
+        {
+            return $"{directive} can't be empty";
+        }
+
+        if (text.Contains('/') || text.Contains('\\'))
+        {
+            return $"{directive} can't be a path, just a {what}";
+        }
+
+        set(text);
         return null;
     }
 
@@ -358,6 +445,14 @@ internal static class ServerConfig
         ChannelHistory = o.ChannelHistory,
         ChannelHistoryConfigured = o.ChannelHistoryConfigured,
         HistoryMaxMemory = o.HistoryMaxMemory,
+        AppendOnly = o.AppendOnly,
+        AppendFsync = o.AppendFsync,
+        Dir = o.Dir,
+        AppendFilename = o.AppendFilename,
+        AppendDirname = o.AppendDirname,
+        AofLoadTruncated = o.AofLoadTruncated,
+        AutoAofRewritePercentage = o.AutoAofRewritePercentage,
+        AutoAofRewriteMinSize = o.AutoAofRewriteMinSize,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -382,5 +477,13 @@ internal static class ServerConfig
         to.AclPubSubAllChannels = from.AclPubSubAllChannels;
         to.ChannelHistory = from.ChannelHistory;
         to.HistoryMaxMemory = from.HistoryMaxMemory;
+        to.AppendOnly = from.AppendOnly;
+        to.AppendFsync = from.AppendFsync;
+        to.Dir = from.Dir;
+        to.AppendFilename = from.AppendFilename;
+        to.AppendDirname = from.AppendDirname;
+        to.AofLoadTruncated = from.AofLoadTruncated;
+        to.AutoAofRewritePercentage = from.AutoAofRewritePercentage;
+        to.AutoAofRewriteMinSize = from.AutoAofRewriteMinSize;
     }
 }
