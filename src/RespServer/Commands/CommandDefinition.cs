@@ -22,6 +22,12 @@ internal enum CommandFlags
     /// appended, so that command sees them.
     /// </summary>
     DefersHistory = 4,
+
+    /// <summary>
+    /// Changes the keyspace (Redis CMD_WRITE): refused with MISCONF while the append-only file cannot be written,
+    /// and its records must be in the log, as appendfsync requires, before its reply is queued.
+    /// </summary>
+    Write = 8,
 }
 
 /// <summary>A command or subcommand: its name, Redis arity (negative = at least), flags and handler.</summary>

@@ -34,6 +34,7 @@ internal sealed record CommandMetadata(string[] Flags, string[] Categories, stri
         ["config"] = new([], Slow, "A container for server configuration commands.", "2.0.0", "server"),
         ["command"] = new(["loading", "stale"], ["@slow", "@connection"], "Returns detailed information about all commands.", "2.8.13", "server"),
         ["time"] = new(["loading", "stale", "fast"], ["@fast"], "Returns the server time.", "2.6.0", "server"),
+        ["bgrewriteaof"] = new(["admin", "noscript", "no_async_loading"], ["@admin", "@slow", "@dangerous"], "Asynchronously rewrites the append-only file to disk.", "1.0.0", "server"),
         ["get"] = new(["readonly", "fast"], ["@read", "@string", "@fast"], "Get the value of a key (no strings are stored: nil, or WRONGTYPE)", "1.0.0", "string"),
         ["del"] = new(["write"], ["@keyspace", "@write", "@slow"], "Delete a key", "1.0.0", "generic"),
         ["unlink"] = new(["write", "fast"], ["@keyspace", "@write", "@fast"], "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", "generic"),

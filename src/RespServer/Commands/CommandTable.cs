@@ -139,6 +139,14 @@ internal sealed class CommandTable
             return command.FullName;
         }
 
+        if ((command.Flags & CommandFlags.Write) != 0 && client.Server.Aof.WriteRefusal is { } refusal)
+        {
+            // Redis's processCommand refuses writes here, after the ACL check, while the AOF cannot be written.
+            client.LastCommand = command.FullName;
+            writer.WriteError(refusal);
+            return command.FullName;
+        }
+
         if (client.IsPubSub && client.Protocol == 2 && (command.Flags & CommandFlags.PubSubContext) == 0)
         {
             writer.WriteError($"Can't execute '{command.FullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
@@ -158,6 +166,12 @@ internal sealed class CommandTable
         }
 
         command.Handler!(client, request);
+        if ((command.Flags & CommandFlags.Write) != 0)
+        {
+            // Its records, if any, are before this position: the reply waits until the log is there (FlushReplies).
+            client.NoteLogged(client.Server.Aof.AppendedPosition);
+        }
+
         return command.FullName;
     }
 

@@ -8,21 +8,22 @@ namespace Notistream.RespServer.Commands;
 /// <summary>
 /// The commands over the keyspace as a whole, with Redis 7.0's replies and errors: DEL, UNLINK, EXISTS,
 /// TYPE, DBSIZE, KEYS, SCAN, FLUSHDB, FLUSHALL, and GET (no strings are stored: nil, or WRONGTYPE on a key
-/// that holds another type). Each holds <see cref="KeyStore.Gate"/> for its run and writes its reply after.
+/// that holds another type). Each holds <see cref="KeyStore.Gate"/> for its run and writes its reply after; a
+/// change is recorded in the append-only file in the same hold (a DEL for each key that was there).
 /// </summary>
 internal static class KeyspaceCommands
 {
     public static void Register(CommandTable table)
     {
-        table.Add("del", -2, Delete);
-        table.Add("unlink", -2, Delete);
+        table.Add("del", -2, Delete, CommandFlags.Write);
+        table.Add("unlink", -2, Delete, CommandFlags.Write);
         table.Add("exists", -2, Exists);
         table.Add("type", 2, Type);
         table.Add("dbsize", 1, DbSize);
         table.Add("keys", 2, Keys);
         table.Add("scan", -2, Scan);
-        table.Add("flushdb", -1, (c, in r) => Flush(c, r, all: false));
-        table.Add("flushall", -1, (c, in r) => Flush(c, r, all: true));
+        table.Add("flushdb", -1, (c, in r) => Flush(c, r, all: false), CommandFlags.Write);
+        table.Add("flushall", -1, (c, in r) => Flush(c, r, all: true), CommandFlags.Write);
         table.Add("get", 2, Get);
     }
 
@@ -43,6 +44,10 @@ internal static class KeyspaceCommands
                 if (remove ? db.Remove(request[i]) : db.Find(request[i]) is not null)
                 {
                     count++;
+                    if (remove)
+                    {
+                        keys.Log?.Del(client.Database, request[i]);
+                    }
                 }
             }
         }
@@ -194,10 +199,12 @@ internal static class KeyspaceCommands
             if (all)
             {
                 keys.Clear();
+                keys.Log?.FlushAll();
             }
             else
             {
                 keys[client.Database].Clear();
+                keys.Log?.FlushDb(client.Database);
             }
 
             if (all || client.Database == ChannelHistory.Database)

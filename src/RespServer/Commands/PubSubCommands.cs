@@ -138,6 +138,14 @@ internal static class PubSubCommands
         var server = client.Server;
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
+            if (server.Aof.WriteRefusal is { } refusal)
+            {
+                // Keeping it would change the keyspace, which the append-only file cannot record now: refused
+                // as Redis refuses a write command (MISCONF), and not delivered.
+                client.Writer.WriteError(refusal);
+                return;
+            }
+
             // Kept before it is delivered: the connection's pending appends go in before any staged delivery
             // is queued and before its reply, in one hold of the keyspace lock for the batch's PUBLISHes.
             client.History.Add(request[1], request[2], rule);

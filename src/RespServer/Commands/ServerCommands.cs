@@ -18,6 +18,7 @@ internal static class ServerCommands
     {
         table.Add("info", -1, Info);
         table.Add("time", 1, Time);
+        table.Add("bgrewriteaof", 1, BgRewriteAof);
         table.Add("config", -2, null)
             .Add("get", -3, ConfigGet)
             .Add("set", -4, ConfigSet)
@@ -155,15 +156,28 @@ internal static class ServerCommands
                 Line("mem_allocator", "dotnet-gc");
                 break;
             case "persistence":
+                // Redis 7.0's fields in its order. The keyspace is loaded before the server listens, so no
+                // client sees loading:1; RDB snapshots are not implemented (their fields are at rest).
                 text.Append("# Persistence\r\n");
                 Line("loading", 0);
                 Line("async_loading", 0);
+                Line("current_cow_peak", 0);
+                Line("current_cow_size", 0);
+                Line("current_cow_size_age", 0);
+                Line("current_fork_perc", "0.00");
+                Line("current_save_keys_processed", 0);
+                Line("current_save_keys_total", 0);
                 Line("rdb_changes_since_last_save", 0);
                 Line("rdb_bgsave_in_progress", 0);
                 Line("rdb_last_save_time", server.StartedAt.ToUnixTimeSeconds());
                 Line("rdb_last_bgsave_status", "ok");
-                Line("aof_enabled", 0);
-                Line("aof_rewrite_in_progress", 0);
+                Line("rdb_last_bgsave_time_sec", -1);
+                Line("rdb_current_bgsave_time_sec", -1);
+                Line("rdb_saves", 0);
+                Line("rdb_last_cow_size", 0);
+                Line("rdb_last_load_keys_expired", 0);
+                Line("rdb_last_load_keys_loaded", 0);
+                server.Aof.AppendInfo(Line);
                 break;
             case "stats":
                 text.Append("# Stats\r\n");
@@ -294,11 +308,27 @@ internal static class ServerCommands
         }
 
         var files = client.Server.OpenFiles;
-        var error = ServerConfig.TrySet(client.Server.Options, pairs, runtime: true, files is null ? null : n => files.Adjust(n).Clients);
+        var options = client.Server.Options;
+        var appendOnly = options.AppendOnly;
+        var error = ServerConfig.TrySet(options, pairs, runtime: true, files is null ? null : n => files.Adjust(n).Clients);
         if (error is not null)
         {
             writer.WriteError(error);
             return;
+        }
+
+        if (options.AppendOnly != appendOnly)
+        {
+            // As Redis's updateAppendonly: on starts a rewrite that writes the keyspace as a base (in the
+            // background), off stops recording and closes the file.
+            if (options.AppendOnly)
+            {
+                client.Server.Aof.Enable();
+            }
+            else
+            {
+                client.Server.Aof.Disable();
+            }
         }
 
         var acl = client.Server.Acl;
@@ -309,6 +339,18 @@ internal static class ServerCommands
         }
 
         writer.WriteRaw(RespConstants.Ok);
+    }
+
+    /// <summary>BGREWRITEAOF: Redis's replies; the rewrite runs in the background (see AofLog.Lifecycle.cs).</summary>
+    private static void BgRewriteAof(RespConnection client, in RespRequest request)
+    {
+        if (client.Server.Aof.StartRewrite() is { } error)
+        {
+            client.Writer.WriteError(error);
+            return;
+        }
+
+        client.Writer.WriteSimpleString("Background append only file rewriting started");
     }
 
     private static void ConfigResetStat(RespConnection client, in RespRequest request)

@@ -8,7 +8,8 @@ namespace Notistream.RespServer.Commands;
 /// The stream commands with Redis 7.0's replies and errors (t_stream.c): XADD, XRANGE, XREVRANGE, XLEN,
 /// XDEL, XTRIM, XSETID, XINFO and XREAD (BLOCK included). Arguments are parsed before taking
 /// <see cref="KeyStore.Gate"/>; each holds it while it reads or changes a stream and writes its reply,
-/// which reads the entries in place.
+/// which reads the entries in place. A change is recorded in the append-only file (<see cref="KeyStore.Log"/>)
+/// in the same hold, as the command that replays its effect.
 /// </summary>
 internal static class StreamCommands
 {
@@ -22,13 +23,13 @@ internal static class StreamCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add("xadd", -5, Add);
+        table.Add("xadd", -5, Add, CommandFlags.Write);
         table.Add("xrange", -4, (c, in r) => Range(c, r, reverse: false));
         table.Add("xrevrange", -4, (c, in r) => Range(c, r, reverse: true));
         table.Add("xlen", 2, Length);
-        table.Add("xdel", -3, Delete);
-        table.Add("xtrim", -4, Trim);
-        table.Add("xsetid", -3, SetId);
+        table.Add("xdel", -3, Delete, CommandFlags.Write);
+        table.Add("xtrim", -4, Trim, CommandFlags.Write);
+        table.Add("xsetid", -3, SetId, CommandFlags.Write);
         table.Add("xread", -4, Read);
         table.Add("xinfo", -2, null)
             .Add("help", 2, InfoHelp)
@@ -74,6 +75,7 @@ internal static class StreamCommands
             }
 
             var stream = (StreamValue?)value;
+            var created = stream is null;
             if (stream is null)
             {
                 if (args.NoMakeStream)
@@ -86,6 +88,7 @@ internal static class StreamCommands
                 db.Add(key, stream);
             }
 
+            var log = keys.Log;
             if (stream.LastId == StreamId.Max)
             {
                 writer.WriteError("The stream has exhausted the last possible ID, unable to add more items");
@@ -96,6 +99,12 @@ internal static class StreamCommands
             var id = args.IdGiven ? args.Id : keys.NextId(stream, now);
             if (id is null)
             {
+                if (created)
+                {
+                    // As in Redis, the failed XADD leaves the key it created: an empty stream, recorded as one.
+                    log?.EmptyStream(client.Database, key, stream);
+                }
+
                 writer.WriteError("The stream has exhausted the last possible ID, unable to add more items");
                 return;
             }
@@ -103,6 +112,11 @@ internal static class StreamCommands
             var result = stream.Append(request, firstField, id, args.IdGiven ? args.SeqGiven : true, now, out var added);
             if (result != StreamAppendResult.Added)
             {
+                if (created)
+                {
+                    log?.EmptyStream(client.Database, key, stream);
+                }
+
                 writer.WriteError(result == StreamAppendResult.IdTooSmall
                     ? "The ID specified in XADD is equal or smaller than the target stream top item"
                     : "Elements are too large to be stored");
@@ -110,7 +124,14 @@ internal static class StreamCommands
             }
 
             StreamValue.WriteId(writer, added);
+            log?.XAdd(client.Database, key, added, new EntryFields(request, firstField));
+            var (length, nodes) = (stream.Length, stream.NodeCount);
             stream.Trim(args.Strategy, args.MaxLength, args.MinId, args.Approximate, args.Limit);
+            if (stream.Length != length || stream.NodeCount != nodes)
+            {
+                log?.Trimmed(client.Database, key, stream, args.Strategy, args.MaxLength, args.MinId, args.Approximate);
+            }
+
             db.Signal(key);
             if (client.Database == ChannelHistory.Database && stream.IsChannelHistory)
             {
@@ -226,8 +247,9 @@ internal static class StreamCommands
 
             var deleted = 0;
             var firstDeleted = false;
-            foreach (var id in ids)
+            for (var i = 0; i < ids.Length; i++)
             {
+                var id = ids[i];
                 if (stream.Delete(id))
                 {
                     firstDeleted |= id == stream.FirstId;
@@ -236,7 +258,8 @@ internal static class StreamCommands
                         stream.MaxDeletedId = id;
                     }
 
-                    deleted++;
+                    // The ids deleted move to the front: those are what the log replays.
+                    ids[deleted++] = id;
                 }
             }
 
@@ -245,6 +268,7 @@ internal static class StreamCommands
                 stream.RefreshFirstId();
             }
 
+            keys.Log?.XDel(client.Database, request[1], ids.AsSpan(0, deleted));
             writer.WriteInteger(deleted);
         }
     }
@@ -262,7 +286,12 @@ internal static class StreamCommands
         {
             if (TryFindStream(client, request[1], out var stream, RespConstants.Integer(0)))
             {
+                var (length, nodes) = (stream.Length, stream.NodeCount);
                 client.Writer.WriteInteger(stream.Trim(args.Strategy, args.MaxLength, args.MinId, args.Approximate, args.Limit));
+                if (stream.Length != length || stream.NodeCount != nodes)
+                {
+                    keys.Log?.Trimmed(client.Database, request[1], stream, args.Strategy, args.MaxLength, args.MinId, args.Approximate);
+                }
             }
         }
     }
@@ -351,6 +380,7 @@ internal static class StreamCommands
                 stream.MaxDeletedId = maxDeleted;
             }
 
+            keys.Log?.XSetId(client.Database, request[1], stream);
             writer.WriteRaw(RespConstants.Ok);
         }
     }

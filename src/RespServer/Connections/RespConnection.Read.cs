@@ -176,6 +176,14 @@ internal sealed partial class RespConnection
                         break;
                     }
 
+                    if (_largeFrameLength > 0 && HoldingForLog)
+                    {
+                        // appendfsync always: the log is synced before a large frame's command runs.
+                        examined = consumed;
+                        paused = true;
+                        break;
+                    }
+
                     ReadOnlySequence<byte> source;
                     if (_largeFrameLength > 0)
                     {
@@ -222,9 +230,14 @@ internal sealed partial class RespConnection
                     }
 
                     var frameLength = _scanner.FrameLength;
-                    if (status == ScanStatus.Request)
+                    if (status == ScanStatus.Request && !Execute(commands, source.Slice(0, frameLength)))
                     {
-                        Execute(commands, source.Slice(0, frameLength));
+                        // Not run: it would queue output while the log holds this connection (appendfsync
+                        // always). Scanned again after the wait.
+                        _scanner.Reset();
+                        examined = consumed;
+                        paused = true;
+                        break;
                     }
 
                     _scanner.Reset();
@@ -248,6 +261,11 @@ internal sealed partial class RespConnection
 
                 // The query buffer is what waits unprocessed: at most a partial frame, unless reading is paused.
                 QueryBufferLength = buffer.Length + _largeFrameLength;
+                if (HoldingForLog && !await WaitForLogAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 FlushReplies(); // with CloseAfterReply, the last thing queued (see FlushReplies)
                 FlushStats();
                 if (paused)
@@ -290,7 +308,8 @@ internal sealed partial class RespConnection
         }
     }
 
-    private void Execute(CommandTable commands, in ReadOnlySequence<byte> frame)
+    /// <summary>Runs one request; false when it was not run because it must wait for the log (see <see cref="MayRunBeforeLog"/>).</summary>
+    private bool Execute(CommandTable commands, in ReadOnlySequence<byte> frame)
     {
         RespRequest request;
         if (_scanner.IsInline)
@@ -319,6 +338,11 @@ internal sealed partial class RespConnection
             request = new RespRequest(_frameScratch.AsSpan(0, length), _scanner.Slots);
         }
 
+        if (HoldingForLog && !MayRunBeforeLog(commands, request))
+        {
+            return false;
+        }
+
         _commandsInBatch++;
         var before = ReplyMode;
         var mark = _replies.Length;
@@ -344,12 +368,30 @@ internal sealed partial class RespConnection
             _frameScratch = [];
         }
 
-        if (_replies.Length >= Tuning.ReplyFlushBytes)
+        if (_replies.Length >= Tuning.ReplyFlushBytes && !HoldingForLog)
         {
             FlushReplies();
         }
 
         _batch.AfterCommand();
+        return true;
+    }
+
+    /// <summary>
+    /// While the log holds this connection (appendfsync always) only commands that queue nothing themselves run
+    /// on, so that a pipeline of PUBLISHes or writes is synced once: PUBLISH (its reply and deliveries wait in the
+    /// batch), unless the client is subscribed (it queues its earlier replies first), and the write commands; and
+    /// only while the replies and staged deliveries waiting stay under their usual bounds. Anything else waits.
+    /// </summary>
+    private bool MayRunBeforeLog(CommandTable commands, in RespRequest request)
+    {
+        if (_replies.Length >= Tuning.ReplyFlushBytes || _batch.StagedCount >= Tuning.MaxStaged)
+        {
+            return false;
+        }
+
+        var flags = commands.Find(request[0])?.Flags ?? CommandFlags.None;
+        return ((flags & CommandFlags.DefersHistory) != 0 && !IsPubSub) || (flags & CommandFlags.Write) != 0;
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ internal sealed partial class RespConnection : ISubscriber
         User = server.Acl.Default;
         Authenticated = !server.RequiresPassword;
         History = new HistoryBatch(server.Keys, () => server.Options.HistoryMaxMemory);
-        _batch = new DeliveryBatch(server.FanOuts, History.Flush);
+        _batch = new DeliveryBatch(server.FanOuts, BeforeDeliveriesQueued, () => HoldingForLog);
         Output = new ConnectionOutput(CurrentOutputLimit, Abort);
     }
 
@@ -150,11 +150,19 @@ internal sealed partial class RespConnection : ISubscriber
 
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after
     /// them; the messages this batch has delivered are queued first, as each was delivered before the
-    /// replies after it were written.</summary>
+    /// replies after it were written. Both wait until this connection's records are in the append-only file
+    /// as appendfsync requires (I11); if the log cannot take them, neither is ever queued.</summary>
     public void FlushReplies()
     {
         History.Flush();
+        var logged = EnsureLogged();
         _batch.FlushStaged();
+        if (!logged)
+        {
+            _replies.Truncate(0);
+            return;
+        }
+
         if (_replies.Length == 0)
         {
             return;
@@ -170,6 +178,129 @@ internal sealed partial class RespConnection : ISubscriber
         {
             _batch.Track(Output, Output.Enqueue(array, length, pooled: true, _batch));
         }
+    }
+
+    /// <summary>
+    /// The append-only file's position after the records of this connection's last write command (read loop
+    /// only); <see cref="HistoryBatch.LoggedTo"/> has its PUBLISHes'. Nothing it queues may get ahead of them.
+    /// </summary>
+    private long _loggedTo;
+
+    /// <summary>Set once the log failed to take this connection's records: nothing more of it is queued.</summary>
+    private bool _unacknowledged;
+
+    /// <summary>After a write command: its records, if any, lie before <paramref name="position"/>.</summary>
+    public void NoteLogged(long position)
+    {
+        if (position > _loggedTo)
+        {
+            _loggedTo = position;
+        }
+    }
+
+    private long LogTarget => Math.Max(_loggedTo, History.LoggedTo);
+
+    /// <summary>
+    /// appendfsync always, and this connection has records not yet on the disk (or PUBLISHes not yet appended):
+    /// nothing of it may be queued until the log's thread has synced them, so its read loop stops before any
+    /// command that would queue, and waits (<see cref="WaitForLogAsync"/>) without holding its thread.
+    /// </summary>
+    private bool HoldingForLog => Server.Aof.SyncsEachWrite && (!History.IsEmpty || LogTarget > Server.Aof.SyncedPosition);
+
+    /// <summary>What a batch runs before it queues staged deliveries: the history appends, then the log.</summary>
+    private bool BeforeDeliveriesQueued()
+    {
+        History.Flush();
+        return EnsureLogged();
+    }
+
+    /// <summary>
+    /// Before anything of this connection is queued (replies, deliveries): its records are written to the log
+    /// (everysec, no: write(2), so a kill -9 loses nothing acknowledged), or written and synced (always), in one
+    /// write for everything buffered so far. False, and the connection is closed without its pending replies,
+    /// when the log failed.
+    /// </summary>
+    private bool EnsureLogged()
+    {
+        if (_unacknowledged)
+        {
+            return false;
+        }
+
+        var aof = Server.Aof;
+        var target = LogTarget;
+        if (target <= aof.WrittenPosition && (target <= aof.SyncedPosition || !aof.SyncsEachWrite))
+        {
+            return true;
+        }
+
+        if (!aof.IsOn)
+        {
+            // Turned off meanwhile (CONFIG SET appendonly no): nothing to wait for.
+            return true;
+        }
+
+        // A connection under always has waited already; this runs only when appendfsync became always meanwhile.
+        if (aof.SyncsEachWrite ? aof.CommitSync(target) : aof.CommitWrite(target))
+        {
+            return true;
+        }
+
+        FailUnacknowledged();
+        return false;
+    }
+
+    /// <summary>
+    /// appendfsync always: appends what is pending and waits, without holding a thread, until the log's thread
+    /// has written and synced this connection's records; false (and the connection closed) if that failed.
+    /// </summary>
+    private async ValueTask<bool> WaitForLogAsync()
+    {
+        History.Flush();
+        if (await Server.Aof.WaitDurableAsync(LogTarget).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        FailUnacknowledged();
+        return false;
+    }
+
+    /// <summary>The log failed to take this connection's records: its pending replies and deliveries are dropped and it is closed.</summary>
+    private void FailUnacknowledged()
+    {
+        if (_unacknowledged)
+        {
+            return;
+        }
+
+        _unacknowledged = true;
+        _replies.Truncate(0);
+        var reason = Server.Aof.WriteRefusal ?? "-MISCONF Errors writing to the AOF file";
+        Log.Unacknowledged(Server.Logger, Id, Address, reason[1..]);
+        Abort(ConnectionEnd.PersistenceFailure, "its writes could not be logged: " + reason[1..]);
+    }
+
+    /// <summary>The AOF loader's client: the error its last record's replies hold, if any; the replies are dropped.</summary>
+    internal string? TakeLoaderError()
+    {
+        var written = _replies.Written;
+        string? error = null;
+        if (written.Length > 0 && written[0] == (byte)'-')
+        {
+            var end = written.IndexOf("\r\n"u8);
+            error = System.Text.Encoding.UTF8.GetString(written[1..(end < 0 ? written.Length : end)]);
+        }
+
+        _replies.Truncate(0);
+        return error;
+    }
+
+    /// <summary>The AOF loader's client is done: its buffers go back.</summary>
+    internal void EndLoading()
+    {
+        _replies.Release();
+        History.Release();
     }
 
     /// <summary>Counts a PUBLISH or SPUBLISH for INFO; added to the shared counter with the batch.</summary>
@@ -315,6 +446,10 @@ internal sealed partial class RespConnection : ISubscriber
 
         [LoggerMessage(EventId = 1108, Level = LogLevel.Debug, Message = "Client id={Id} addr={Address} connection ended ({End}): {Reason}")]
         public static partial void ConnectionEnded(ILogger logger, long id, string address, ConnectionEnd end, string reason);
+
+        [LoggerMessage(EventId = 1109, Level = LogLevel.Warning,
+            Message = "Client id={Id} addr={Address} closed without its pending replies: its writes could not be logged ({Reason})")]
+        public static partial void Unacknowledged(ILogger logger, long id, string address, string reason);
 
         [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Client id={Id} addr={Address}: its writer failed")]
         public static partial void WriterFailed(ILogger logger, long id, string address, Exception exception);

@@ -5,6 +5,7 @@ using Notistream.RespServer.Acl;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.Keyspace;
 using Notistream.RespServer.Output;
+using Notistream.RespServer.Persistence;
 using Notistream.RespServer.PubSub;
 
 namespace Notistream.RespServer.Connections;
@@ -28,6 +29,8 @@ internal sealed class ServerContext
             HistoryIncompleteBefore = start,
         };
         Keys.GeneratorAtLeast(start);
+        Aof = new AofLog(Keys, options, loggerFactory.CreateLogger("Notistream.RespServer.Persistence"));
+        Keys.Log = Aof;
         Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
     }
 
@@ -44,6 +47,9 @@ internal sealed class ServerContext
 
     /// <summary>Every database's keys (streams).</summary>
     public KeyStore Keys { get; }
+
+    /// <summary>The append-only file the keyspace is kept in (appendonly); off unless configured.</summary>
+    public AofLog Aof { get; }
 
     /// <summary>Batches fanning out now, for the ordering of messages and unsubscribe confirmations.</summary>
     public FanOutTracker FanOuts { get; } = new();

@@ -57,6 +57,8 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // The keyspace is loaded from the append-only file before the first client can connect.
+        server.Aof.Start(server, commands);
         FitMaxClients();
         var tls = server.Options.Tls;
         try
@@ -246,6 +248,9 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }
 
         _tls?.Dispose();
+
+        // Every connection is closed: what they recorded is written and synced.
+        server.Aof.Shutdown();
         Log.Stopped(logger);
     }
 
@@ -450,7 +455,10 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         socket.Dispose();
     }
 
-    /// <summary>Once a second, as Redis's cron: age out channel history, and close clients idle past <c>timeout</c> (never pub/sub clients).</summary>
+    /// <summary>
+    /// Once a second, as Redis's cron: age out channel history, start an automatic AOF rewrite when the files
+    /// grew enough, and close clients idle past <c>timeout</c> (never pub/sub clients).
+    /// </summary>
     private async Task CronAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -460,6 +468,7 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             {
                 Keyspace.ChannelHistory.Sweep(server.Keys, server.Options.ChannelHistory, server.Options.HistoryMaxMemory);
                 LogEvictions();
+                server.Aof.Cron();
                 var timeout = server.Options.Timeout;
                 if (timeout <= 0)
                 {

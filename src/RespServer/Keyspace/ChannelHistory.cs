@@ -9,7 +9,8 @@ namespace Notistream.RespServer.Keyspace;
 /// <c>MAXLEN ~</c> trims, a whole node of up to 100 entries at a time, so a stream keeps at least its
 /// rule's entries and at most 99 more; the age exactly (<c>MINID =</c>). A once-a-second sweep
 /// (<see cref="Sweep"/>) ages out what no PUBLISH trims, and removes a channel's stream once all of it
-/// is older than its rule allows.
+/// is older than its rule allows. Every change here (append, trims, evictions, removals) is recorded in the
+/// append-only file in the same hold of the gate.
 /// </summary>
 internal static class ChannelHistory
 {
@@ -58,12 +59,18 @@ internal static class ChannelHistory
             db.Add(channel, stream);
         }
 
-        stream.IsChannelHistory = true;
+        var log = keys.Log;
+        log?.XAdd(Database, channel, added, EntryFields.Message(message));
+        if (!stream.IsChannelHistory)
+        {
+            stream.IsChannelHistory = true;
+            log?.HistoryMark();
+        }
 
         // A history dropped whole and started again (by this PUBLISH, or by an XADD before it) keeps the record
         // of what its trims removed: a follower from before the drop still learns of that gap.
-        stream.Trimmed ??= keys.Followers.TakeDropped(channel) ?? new TrimmedIds(TrimmedCapacity(rule));
-        Trim(stream, rule, now);
+        stream.Trimmed ??= keys.Followers.TakeDropped(channel) ?? NewTrimmed(stream, rule);
+        Trim(keys, channel, stream, rule, now);
         keys.HistoryBytes += stream.MemoryBytes - before;
         if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
         {
@@ -101,7 +108,7 @@ internal static class ChannelHistory
 
                 if (HistoryRule.For(rules, key) is { MaxAge.Ticks: > 0 } rule)
                 {
-                    Trim(stream, rule, now);
+                    Trim(keys, key, stream, rule, now);
                     if (stream.Length == 0 && stream.LastId.Ms < Cutoff(rule, now))
                     {
                         (gone ??= []).Add(key);
@@ -116,6 +123,7 @@ internal static class ChannelHistory
             {
                 keys.Followers.Dropped(key, (StreamValue)db.Find(key)!);
                 db.Remove(key);
+                keys.Log?.Del(Database, key);
             }
 
             keys.HistoryBytes = bytes;
@@ -161,6 +169,7 @@ internal static class ChannelHistory
         {
             keys.Followers.Dropped(key, (StreamValue)db.Find(key)!);
             db.Remove(key);
+            keys.Log?.Del(Database, key);
         }
 
         keys.HistoryBytes = bytes;
@@ -176,6 +185,7 @@ internal static class ChannelHistory
             keys.HistoryEvicted += stream.Trim(StreamTrimStrategy.MinId, 0, past, approximate: true, limit: 0);
             if (stream.Length > 0)
             {
+                keys.Log?.Trimmed(Database, channel.Key, stream, StreamTrimStrategy.MinId, 0, past, approximate: true);
                 keys.HistoryBytes += stream.MemoryBytes - before;
                 oldest.Enqueue(channel, stream.FirstId);
             }
@@ -184,6 +194,7 @@ internal static class ChannelHistory
                 keys.HistoryBytes -= before;
                 keys.Followers.Dropped(channel.Key, stream);
                 db.Remove(channel.Key);
+                keys.Log?.Del(Database, channel.Key);
             }
         }
     }
@@ -195,17 +206,29 @@ internal static class ChannelHistory
     /// </summary>
     public static long TrimmedCapacity(HistoryRule rule) => rule.MaxEntries > 0 ? Math.Clamp(rule.MaxEntries * 10, 1_000, 100_000) : 10_000;
 
-    private static void Trim(StreamValue stream, HistoryRule rule, ulong now)
+    /// <summary>The rule's bounds, each trim that removed something recorded in the append-only file.</summary>
+    private static void Trim(KeyStore keys, ReadOnlySpan<byte> key, StreamValue stream, HistoryRule rule, ulong now)
     {
         if (rule.MaxEntries > 0 && stream.Length > rule.MaxEntries)
         {
+            var nodes = stream.NodeCount;
             stream.Trim(StreamTrimStrategy.MaxLen, rule.MaxEntries, default, approximate: true, limit: 0);
+            if (stream.NodeCount != nodes)
+            {
+                keys.Log?.Trimmed(Database, key, stream, StreamTrimStrategy.MaxLen, rule.MaxEntries, default, approximate: true);
+            }
         }
 
         if (rule.MaxAge > TimeSpan.Zero && stream.Length > 0 && stream.FirstId.Ms < Cutoff(rule, now))
         {
             // Exactly: a node of a quiet channel may span days, and an age is a promise about each entry.
-            stream.Trim(StreamTrimStrategy.MinId, 0, new StreamId(Cutoff(rule, now), 0), approximate: false, limit: 0);
+            var (length, nodes) = (stream.Length, stream.NodeCount);
+            var cutoff = new StreamId(Cutoff(rule, now), 0);
+            stream.Trim(StreamTrimStrategy.MinId, 0, cutoff, approximate: false, limit: 0);
+            if (stream.Length != length || stream.NodeCount != nodes)
+            {
+                keys.Log?.Trimmed(Database, key, stream, StreamTrimStrategy.MinId, 0, cutoff, approximate: false);
+            }
         }
     }
 

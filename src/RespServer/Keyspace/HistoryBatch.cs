@@ -30,6 +30,12 @@ internal sealed class HistoryBatch(KeyStore keys, Func<long> maxMemory)
 
     public bool IsEmpty => _count == 0;
 
+    /// <summary>
+    /// The append-only file's position after the records of this batch's last append: what must be in the log
+    /// before the connection queues the messages' deliveries and replies. Read loop only.
+    /// </summary>
+    public long LoggedTo { get; private set; }
+
     /// <summary>Keeps <paramref name="message"/> for <paramref name="channel"/> under <paramref name="rule"/>, now or at the next <see cref="Flush"/>.</summary>
     public void Add(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule)
     {
@@ -38,6 +44,7 @@ internal sealed class HistoryBatch(KeyStore keys, Func<long> maxMemory)
         {
             Flush();
             ChannelHistory.Append(keys, channel, message, rule, maxMemory());
+            LoggedTo = keys.Log?.AppendedPosition ?? 0;
             return;
         }
 
@@ -84,6 +91,8 @@ internal sealed class HistoryBatch(KeyStore keys, Func<long> maxMemory)
                 var message = _bytes.AsSpan(entry.Offset + entry.ChannelLength, entry.MessageLength);
                 ChannelHistory.AppendLocked(keys, channel, message, entry.Rule, limit, now);
             }
+
+            LoggedTo = keys.Log?.AppendedPosition ?? 0;
         }
 
         Array.Clear(_entries, 0, _count);

@@ -19,6 +19,23 @@ internal sealed class KeyStore
     /// <summary>The last id <see cref="NextId"/> gave.</summary>
     private StreamId _lastId;
 
+    /// <summary>
+    /// The last id <see cref="NextId"/> gave: recorded in the append-only file after each group and restored
+    /// from it at start-up, so an id is never given twice, not even one of a channel since removed. Under <see cref="Gate"/>.
+    /// </summary>
+    public StreamId LastGeneratedId
+    {
+        get => _lastId;
+        set => _lastId = value;
+    }
+
+    /// <summary>
+    /// The append-only file: every change of the keyspace is recorded there in the same hold of
+    /// <see cref="Gate"/> (its record methods only append to memory). Set once by the server; a log that is off
+    /// records nothing.
+    /// </summary>
+    public Persistence.AofLog? Log { get; set; }
+
     public int Count => _databases.Length;
 
     /// <summary>The last id <see cref="NextId"/> gave (the "now" of NOTI.SUBSCRIBE's <c>$</c>). Under <see cref="Gate"/>.</summary>

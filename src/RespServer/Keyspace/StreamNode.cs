@@ -58,6 +58,14 @@ internal sealed class StreamNode
     /// <summary>Removed from the middle of the stream (all its entries deleted) but not yet compacted away.</summary>
     public bool Removed { get; set; }
 
+    /// <summary>
+    /// The snapshot of a rewrite still reading <see cref="Data"/> (its bytes up to <see cref="Used"/>), or null.
+    /// While it is active the bytes in use are not changed in place: a delete flag copies the array first
+    /// (<see cref="StreamValue"/>'s Unshare). Appends write past <see cref="Used"/> and a resize makes a new
+    /// array, so neither touches what the snapshot reads. Under <see cref="KeyStore.Gate"/>.
+    /// </summary>
+    public SnapshotToken? SharedWith { get; set; }
+
     /// <summary>Live and deleted entries: what Redis counts against stream-node-max-entries.</summary>
     public int EntryCount => Live + Deleted;
 
@@ -103,6 +111,20 @@ internal sealed class StreamNode
 
         return count;
     }
+}
+
+/// <summary>
+/// A rewrite's snapshot of the streams, as seen by the nodes it shares (<see cref="StreamNode.SharedWith"/>):
+/// active from its capture under the gate until the rewrite has read every node. Set inactive by the rewrite
+/// (a volatile write after its last read), read under the gate by whoever changes a node in place.
+/// </summary>
+internal sealed class SnapshotToken
+{
+    private volatile bool _active = true;
+
+    public bool Active => _active;
+
+    public void Release() => _active = false;
 }
 
 /// <summary>Unsigned LEB128 varints: 7 bits a byte, low bits first, the high bit set on all but the last byte.</summary>

@@ -159,6 +159,9 @@ internal sealed class StreamValue : KeyValue
         return StreamOverhead + bytes + ((long)_nodes.Length * IntPtr.Size) + (Trimmed?.Bytes ?? 0);
     }
 
+    /// <summary>The id of the first node's first entry (deleted or not), or null without nodes.</summary>
+    public StreamId? FirstNodeMaster => _first < _end ? _nodes[_first]!.Master : null;
+
     /// <summary>The id of the first node's last entry: trimming to just past it drops that node alone.</summary>
     public StreamId? FirstNodeLastId => _first < _end ? _nodes[_first]!.Last : null;
 
@@ -321,6 +324,7 @@ internal sealed class StreamValue : KeyValue
 
                 if ((flags & StreamNode.FlagDeleted) == 0)
                 {
+                    Unshare(node);
                     node.Data[entry] = (byte)(flags | StreamNode.FlagDeleted);
                     Trimmed?.Add(id);
                     fromNode++;
@@ -391,6 +395,7 @@ internal sealed class StreamValue : KeyValue
                     return false;
                 }
 
+                Unshare(node);
                 node.Data[entry] = (byte)(flags | StreamNode.FlagDeleted);
                 node.Live--;
                 node.Deleted++;
@@ -702,6 +707,52 @@ internal sealed class StreamValue : KeyValue
         }
 
         return low;
+    }
+
+    /// <summary>
+    /// For a rewrite, under the gate: a copy of each node's fields that shares its array (O(nodes), no entry is
+    /// copied), and the nodes marked shared with <paramref name="token"/> so that, while it is active, no byte the
+    /// copies read is changed in place (<see cref="Unshare"/>).
+    /// </summary>
+    public StreamNode[] Capture(SnapshotToken token)
+    {
+        var nodes = new StreamNode[NodeCount];
+        var n = 0;
+        for (var slot = _first; slot < _end; slot++)
+        {
+            var node = _nodes[slot]!;
+            if (node.Removed)
+            {
+                continue;
+            }
+
+            node.SharedWith = token;
+            nodes[n++] = new StreamNode(node.Master, node.Data)
+            {
+                Last = node.Last,
+                Used = node.Used,
+                EntriesStart = node.EntriesStart,
+                MasterFieldCount = node.MasterFieldCount,
+                MasterFieldsStart = node.MasterFieldsStart,
+                Live = node.Live,
+                Deleted = node.Deleted,
+            };
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Before a byte in use is changed in place: a node a rewrite still reads gets an array of its own.</summary>
+    private static void Unshare(StreamNode node)
+    {
+        if (node.SharedWith is { } token)
+        {
+            node.SharedWith = null;
+            if (token.Active)
+            {
+                node.Data = (byte[])node.Data.Clone();
+            }
+        }
     }
 
     private StreamNode? Tail() => _first < _end ? _nodes[_end - 1] : null;

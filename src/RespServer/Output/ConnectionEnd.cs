@@ -44,6 +44,12 @@ internal enum ConnectionEnd
 
     /// <summary>The server is stopping.</summary>
     Shutdown,
+
+    /// <summary>
+    /// The append-only file could not be written (or synced, under appendfsync always) before the connection's
+    /// replies were queued: they are never sent, so no write is acknowledged that the log does not hold.
+    /// </summary>
+    PersistenceFailure,
 }
 
 /// <summary>The one place that tells a connection's ordinary end (the peer or a close) from a bug.</summary>

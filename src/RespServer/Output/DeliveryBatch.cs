@@ -20,7 +20,11 @@ namespace Notistream.RespServer.Output;
 /// hands those outputs to their writers, which spread over the cores.
 /// </para>
 /// </summary>
-internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue = null)
+/// <param name="beforeQueue">what must be in place before any staged delivery can reach a subscriber (the
+/// connection's history appends, in the append-only file as appendfsync requires); false drops them unqueued</param>
+/// <param name="holding">true while nothing may be queued before the batch's end (appendfsync always: the
+/// connection's records are not on the disk yet); the early queuings wait</param>
+internal sealed class DeliveryBatch(FanOutTracker tracker, Func<bool>? beforeQueue = null, Func<bool>? holding = null)
 {
     private readonly List<ConnectionOutput> _sendAtEnd = [];
     private bool _inBatch;
@@ -56,6 +60,9 @@ internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue =
 
     /// <summary>Index in the tracker's active list, or -1; under the tracker's lock.</summary>
     internal int ActiveIndex { get; set; } = -1;
+
+    /// <summary>Deliveries staged and not yet queued.</summary>
+    public int StagedCount => _staged;
 
     /// <summary>Between <see cref="Begin"/> and <see cref="End"/>.</summary>
     public bool InBatch => _inBatch;
@@ -99,7 +106,7 @@ internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue =
         _stagedGroups[_staged] = GroupOf(output);
         _staged++;
 
-        if (_staged >= Tuning.MaxStaged)
+        if (_staged >= Tuning.MaxStaged && holding?.Invoke() != true)
         {
             // The fan-out goes on reading its list, maybe an array older than an unsubscriber's removal:
             // what it staged so far is queued, but waiters are told only when it leaves.
@@ -176,7 +183,7 @@ internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue =
     public void AfterCommand()
     {
         TestHook?.Invoke(this, "command");
-        if (_hasWaiters)
+        if (_hasWaiters && holding?.Invoke() != true)
         {
             FlushStaged();
         }
@@ -321,6 +328,22 @@ internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue =
         return _lastGroup = group;
     }
 
+    /// <summary>Gives back every staged reference without queuing it.</summary>
+    private void DropStaged()
+    {
+        for (var i = 0; i < _staged; i++)
+        {
+            _stagedFrames[i].Release();
+        }
+
+        _stagedFrames.AsSpan(0, _staged).Clear();
+        _groups.AsSpan(0, _groupCount).Clear();
+        _groupOf?.Clear();
+        _groupCount = 0;
+        _lastGroup = 0;
+        _staged = 0;
+    }
+
     /// <summary>Queues every staged delivery on its output, in the order staged, one lock acquisition
     /// per output. Each staged reference is handed to its output, which gives it back whatever happens.</summary>
     private void QueueStaged()
@@ -331,8 +354,13 @@ internal sealed class DeliveryBatch(FanOutTracker tracker, Action? beforeQueue =
         }
 
         // What must be in place before any staged delivery can reach a subscriber (the connection's
-        // pending history appends).
-        beforeQueue?.Invoke();
+        // pending history appends, and their records in the log as appendfsync requires).
+        if (beforeQueue?.Invoke() == false)
+        {
+            // The log could not take them: the deliveries are given back, never queued.
+            DropStaged();
+            return;
+        }
 
         var count = _staged;
         var handed = 0;

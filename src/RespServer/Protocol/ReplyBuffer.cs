@@ -36,6 +36,9 @@ internal sealed class ReplyBuffer : IBufferWriter<byte>
         _length += bytes.Length;
     }
 
+    /// <summary>The bytes written so far (the AOF loader's client reads its replies here).</summary>
+    public ReadOnlySpan<byte> Written => _array.AsSpan(0, _length);
+
     /// <summary>Takes the written bytes; the caller owns the pooled array and must return it.</summary>
     public (byte[] Array, int Length) Detach()
     {
