@@ -91,6 +91,29 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
             .Cmd("CONFIG", "SET", "loglevel", "verbose").Cmd("CONFIG", "GET", "loglevel")
             .Cmd("CONFIG", "SET", "loglevel", "loud").Cmd("CONFIG", "SET", "loglevel", "notice"),
 
+        new Script("config get and set of the AOF directives")
+            .Cmd("CONFIG", "GET", "appendonly").Cmd("CONFIG", "GET", "appendfsync").Cmd("CONFIG", "GET", "appendfilename")
+            .Cmd("CONFIG", "GET", "appenddirname").Cmd("CONFIG", "GET", "aof-load-truncated")
+            .Cmd("CONFIG", "GET", "auto-aof-rewrite-percentage").Cmd("CONFIG", "GET", "auto-aof-rewrite-min-size")
+            .Cmd("CONFIG", "GET", "dir").Normalize(Normalize.ValueOf("dir"))
+            .Cmd("CONFIG", "SET", "appendfsync", "always").Cmd("CONFIG", "GET", "appendfsync")
+            .Cmd("CONFIG", "SET", "appendfsync", "sometimes").Cmd("CONFIG", "SET", "appendfsync", "everysec")
+            .Cmd("CONFIG", "SET", "aof-load-truncated", "no").Cmd("CONFIG", "GET", "aof-load-truncated")
+            .Cmd("CONFIG", "SET", "aof-load-truncated", "maybe").Cmd("CONFIG", "SET", "aof-load-truncated", "yes")
+            .Cmd("CONFIG", "SET", "auto-aof-rewrite-percentage", "50").Cmd("CONFIG", "GET", "auto-aof-rewrite-percentage")
+            .Cmd("CONFIG", "SET", "auto-aof-rewrite-percentage", "-1").Cmd("CONFIG", "SET", "auto-aof-rewrite-percentage", "100")
+            .Cmd("CONFIG", "SET", "auto-aof-rewrite-min-size", "1mb").Cmd("CONFIG", "GET", "auto-aof-rewrite-min-size")
+            .Cmd("CONFIG", "SET", "auto-aof-rewrite-min-size", "64mb")
+            .Cmd("CONFIG", "SET", "appendfilename", "other.aof").Cmd("CONFIG", "SET", "appenddirname", "other")
+            .Cmd("CONFIG", "SET", "dir", "/").Cmd("CONFIG", "SET", "appendonly", "maybe")
+            // The same fields in the same order; with the log off, the same values for those that say what it does.
+            .Cmd("INFO", "persistence").Normalize(frames => [.. frames.Select(f => RespFrame.Simple(
+                string.Join(",", f.Text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(':')[0]))))])
+            .Cmd("INFO", "persistence").Normalize(Normalize.InfoLine("aof_enabled"))
+            .Cmd("INFO", "persistence").Normalize(Normalize.InfoLine("aof_rewrite_in_progress"))
+            .Cmd("INFO", "persistence").Normalize(Normalize.InfoLine("aof_last_write_status"))
+            .Cmd("INFO", "persistence").Normalize(Normalize.InfoLine("aof_last_bgrewrite_status")),
+
         new Script("reset")
             .Cmd("CLIENT", "SETNAME", "x").CmdN(0, "CLIENT", "REPLY", "OFF").Cmd("RESET").Cmd("CLIENT", "GETNAME")
             .Cmd("SELECT", "3").Cmd("RESET").Cmd("reset").Cmd("PING"),
