@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using Notistream.RespServer.Robustness.Tests.Infrastructure;
+using Notistream.Testing;
+
+namespace Notistream.RespServer.Robustness.Tests.Persistence;
+
+/// <summary>A disk that fills up, and a disk that is slow to sync.</summary>
+public sealed class AofDiskTests
+{
+    private static readonly string[] HistOnly = ["--channel-history", "hist:* 0 0", "--history-max-memory", "0"];
+
+    /// <summary>
+    /// The data folder on a 1 MiB tmpfs that a filler file fills up: writes get Redis's MISCONF error and change
+    /// nothing, reads and PUBLISH to a channel without history go on; once the filler is removed the kept bytes
+    /// are written at the next retry and writes resume; every acknowledged write is there after a restart.
+    /// </summary>
+    [Fact]
+    public async Task A_full_disk_refuses_writes_with_MISCONF_keeps_reads_and_plain_publish_and_resumes_once_space_is_freed()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "tmpfs is Linux's");
+        using var data = new DataFolder();
+        var mounted = await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", data.Path);
+        Assert.SkipWhen(mounted.Code != 0, $"mounting a tmpfs is not permitted here ({mounted.Output.Trim()}); the test needs root and CAP_SYS_ADMIN");
+        try
+        {
+            var acknowledged = new List<string>();
+            await using (var server = await AofServer.StartAsync(data.Path, HistOnly))
+            {
+                Assert.Null(server.StartError);
+                var filler = Path.Combine(data.Path, "filler");
+                await using (var file = new FileStream(filler, FileMode.Create, FileAccess.Write))
+                {
+                    var chunk = new byte[4096];
+                    try
+                    {
+                        while (true)
+                        {
+                            file.Write(chunk);
+                            file.Flush();
+                        }
+                    }
+                    catch (IOException)
+                    {
+                        // full
+                    }
+                }
+
+                var payload = new string('v', 1000);
+                var client = await WireClient.ConnectAsync(server.Port);
+                string? refusal = null;
+                for (var i = 0; i < 3000 && refusal is null; i++)
+                {
+                    try
+                    {
+                        var reply = await client.CallAsync("XADD", "k", "*", "v", payload);
+                        if (reply is RespError error)
+                        {
+                            refusal = error.Message;
+                        }
+                        else
+                        {
+                            acknowledged.Add(KeyspaceDump.Render(reply));
+                        }
+                    }
+                    catch (EndOfStreamException)
+                    {
+                        // The write whose bytes the disk refused: closed without its reply, as logged.
+                        await client.DisposeAsync();
+                        client = await WireClient.ConnectAsync(server.Port);
+                    }
+                }
+
+                await using (client)
+                {
+                    Assert.Equal("MISCONF Errors writing to the AOF file: No space left on device", refusal);
+                    Assert.Contains(server.Lines, l => l.StartsWith("Error writing to the AOF file", StringComparison.Ordinal));
+                    Assert.Contains(server.Lines, l => l.Contains("closed without its pending replies", StringComparison.Ordinal));
+                    Assert.Contains("aof_last_write_status:err", KeyspaceDump.Render(await client.CallAsync("INFO", "persistence")));
+                    foreach (var write in new[] { new[] { "XADD", "k", "*", "f", "v" }, ["XDEL", "k", acknowledged[0]], ["XTRIM", "k", "MAXLEN", "0"],
+                        ["XSETID", "k", "99999999999999-0"], ["DEL", "k"], ["UNLINK", "k"], ["FLUSHALL"], ["FLUSHDB"], ["PUBLISH", "hist:a", "m"] })
+                    {
+                        Assert.Equal(new RespError(refusal!), await client.CallAsync(write));
+                    }
+
+                    // Reads, and PUBLISH to a channel without history, go on.
+                    Assert.Empty(acknowledged.Except(await KeyspaceDump.IdsAsync(client, "k")));
+                    Assert.IsType<long>(await client.CallAsync("XLEN", "k"));
+                    Assert.Equal(0L, await client.CallAsync("PUBLISH", "plain", "still"));
+                    Assert.Equal("PONG", await client.CallAsync("PING"));
+
+                    File.Delete(filler);
+                    await TaskTimeoutExtensions.WaitUntil(() => server.Context.Aof.WriteRefusal is null, "the retry to write the kept bytes");
+                    Assert.Contains(server.Lines, l => l.StartsWith("AOF write error looks solved", StringComparison.Ordinal));
+                    var id = await client.CallAsync("XADD", "k", "*", "v", "after");
+                    acknowledged.Add(KeyspaceDump.Render(id));
+                    Assert.Equal(0L, await client.CallAsync("PUBLISH", "hist:a", "m"));
+                }
+            }
+
+            await using (var server = await AofServer.StartAsync(data.Path, HistOnly))
+            {
+                await using var client = await WireClient.ConnectAsync(server.Port);
+                var ids = await KeyspaceDump.IdsAsync(client, "k");
+                Assert.Empty(acknowledged.Except(ids));
+            }
+        }
+        finally
+        {
+            await RunAsync("umount", "-l", data.Path);
+        }
+    }
+
+    /// <summary>
+    /// Every fsync of the log made slow (500 ms, a test hook in the sync itself): under everysec PUBLISH goes on
+    /// at its usual pace, since the sync runs on the log's own thread; under always each PUBLISH waits for its
+    /// sync, while a reader, a subscriber and a PUBLISH to a channel without history, on other connections, are
+    /// served meanwhile: the waiting connection holds no thread and no lock.
+    /// </summary>
+    [Fact]
+    public async Task A_slow_fsync_does_not_slow_everysec_and_under_always_stalls_only_the_writer()
+    {
+        using var data = new DataFolder();
+        await using var server = await AofServer.StartAsync(data.Path, HistOnly);
+        server.Context.Aof.TestSyncDelay = TimeSpan.FromMilliseconds(500);
+        await using var publisher = await WireClient.ConnectAsync(server.Port);
+
+        // Two seconds of everysec, with syncs of 500 ms running meanwhile: no PUBLISH waits for one.
+        var synced = server.Context.Aof.SyncedPosition;
+        var slowest = TimeSpan.Zero;
+        var sent = 0;
+        for (var window = Stopwatch.StartNew(); window.Elapsed < TimeSpan.FromSeconds(2); sent++)
+        {
+            var one = Stopwatch.StartNew();
+            await publisher.CallAsync("PUBLISH", "hist:a", "m" + sent);
+            slowest = one.Elapsed > slowest ? one.Elapsed : slowest;
+        }
+
+        Assert.True(server.Context.Aof.SyncedPosition > synced, "the log's thread synced meanwhile");
+        Assert.True(slowest < TimeSpan.FromMilliseconds(400), $"the slowest of {sent} PUBLISHes took {slowest.TotalMilliseconds:0} ms under everysec");
+
+        Assert.Equal("OK", await publisher.CallAsync("CONFIG", "SET", "appendfsync", "always"));
+        await using var reader = await WireClient.ConnectAsync(server.Port);
+        await using var subscriber = await WireClient.ConnectAsync(server.Port);
+        await subscriber.CallAsync("SUBSCRIBE", "plain");
+        await using var other = await WireClient.ConnectAsync(server.Port);
+
+        var clock = Stopwatch.StartNew();
+        var waiting = publisher.CallAsync("PUBLISH", "hist:a", "synced");
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted, "a PUBLISH kept as history waits for its sync under always");
+        var served = Stopwatch.StartNew();
+        Assert.Equal("PONG", await reader.CallAsync("PING"));
+        Assert.Equal(sent + 1L, await reader.CallAsync("XLEN", "hist:a"));
+        Assert.Equal(1L, await other.CallAsync("PUBLISH", "plain", "through"));
+        Assert.Equal("through", KeyspaceDump.Render(((object?[])(await subscriber.ReadAsync())!)[2]));
+        Assert.True(served.Elapsed < TimeSpan.FromMilliseconds(300), $"the others took {served.Elapsed.TotalMilliseconds:0} ms");
+        Assert.False(waiting.IsCompleted, "the PUBLISH still waits for the slow sync");
+        Assert.Equal(0L, await waiting);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(450), $"answered after {clock.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string program, params string[] args)
+    {
+        var info = new ProcessStartInfo(ExternalProgram.Find(program) ?? program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        try
+        {
+            using var process = Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WithTimeout(TimeSpan.FromSeconds(30));
+            return (process.ExitCode, await stdout + await stderr);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (-1, ex.Message);
+        }
+    }
+}
