@@ -22,7 +22,11 @@
 #   NOTISTREAM_TLS_KEY        its private key, PEM (tls-key-file)
 #   NOTISTREAM_TLS_CA         CA that client certificates must chain to (tls-ca-cert-file); unset: no client certificates asked
 #   NOTISTREAM_CONFIGURATION  build configuration to run (Release)
+#   NOTISTREAM_DATA           folder the pub/sub server keeps its streams (channel history) in, as Redis's
+#                             append-only file under appendonlydir/ (./data beside this script; a relative path
+#                             is taken from the folder the script is run from); created if missing
 set -uo pipefail
+start_dir=$PWD
 cd "$(dirname "$0")" || exit 1
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -153,7 +157,14 @@ wait_ready() { # name pid check...
   done
 }
 
-server_args=(--port "$port" --bind "$bind")
+# The server keeps the keyspace (every channel's history) in an append-only file there: a restart finds it.
+case "${NOTISTREAM_DATA:-}" in
+  '') data_dir=$PWD/data ;;
+  /*) data_dir=$NOTISTREAM_DATA ;;
+  *) data_dir=$start_dir/$NOTISTREAM_DATA ;;
+esac
+
+server_args=(--port "$port" --bind "$bind" --appendonly yes --dir "$data_dir")
 [[ -n ${NOTISTREAM_PASSWORD:-} ]] && server_args+=(--requirepass "$NOTISTREAM_PASSWORD")
 if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
   server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "${NOTISTREAM_TLS_CERT:-}" --tls-key-file "${NOTISTREAM_TLS_KEY:-}")
@@ -181,6 +192,7 @@ fi
 if [[ $mode != web ]]; then
   command -v dotnet >/dev/null || { log "dotnet is not installed (.NET 10 SDK)"; exit 1; }
   build_if_needed src/RespServer "$server_dll"
+  mkdir -p "$data_dir" || { log "cannot create the data folder $data_dir (NOTISTREAM_DATA)"; exit 1; }
 fi
 if [[ $mode != pubsub ]]; then
   command -v dotnet >/dev/null || { log "dotnet is not installed (.NET 10 SDK)"; exit 1; }
@@ -219,7 +231,7 @@ redis_auth=""
   for i in "${!pids[@]}"; do
     case "${names[$i]}" in
       "pub/sub server")
-        echo "  pub/sub server   $bind:$port  (pid ${pids[$i]})"
+        echo "  pub/sub server   $bind:$port  (pid ${pids[$i]}), data in $data_dir"
         [[ -n ${NOTISTREAM_TLS_PORT:-} ]] && echo "                   TLS on $bind:$NOTISTREAM_TLS_PORT" ;;
       "webhook gateway") echo "  webhook gateway  http://$url_host:$web_port  (pid ${pids[$i]}), publishing to $server_address" ;;
     esac

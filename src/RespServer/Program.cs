@@ -51,6 +51,12 @@ if (args is ["--help"] or ["-h"])
           client-query-buffer-limit <bytes> largest unprocessed input per client (default 1gb)
           loglevel debug|verbose|notice|warning   (default notice)
           logfile <path>                    log to a file instead of standard output
+          appendonly yes|no                 keep the streams in Redis's append-only file (default no)
+          appendfsync always|everysec|no    when the file is synced to the disk (default everysec)
+          dir <path>                        the folder the appendonlydir folder goes in (default: current)
+          aof-load-truncated yes|no         cut a torn end of the file at start-up (default yes)
+          auto-aof-rewrite-percentage <n>   rewrite the file when it grew this much (default 100)
+          auto-aof-rewrite-min-size <bytes> and holds at least this much (default 64mb)
           tls-port <n>                      also listen for TLS on this port (default 0 = off;
                                             with port 0: TLS only)
           tls-cert-file / tls-key-file <path>   server certificate and key, PEM
@@ -62,6 +68,7 @@ if (args is ["--help"] or ["-h"])
         Examples:
           notistream-server --port 6380 --bind 127.0.0.1 --requirepass s3cret
           notistream-server /etc/notistream.conf --loglevel verbose
+          notistream-server --appendonly yes --dir /var/lib/notistream
           notistream-server --tls-port 6380 --tls-cert-file server.crt --tls-key-file server.key --tls-ca-cert-file ca.crt
         """);
     return 0;

@@ -197,6 +197,12 @@ internal sealed partial class AofLog : IDisposable
     {
         while (Volatile.Read(ref _synced) < target)
         {
+            if (!IsOn)
+            {
+                // Turned off meanwhile (CONFIG SET appendonly no): its last flush wrote and synced what was recorded.
+                return true;
+            }
+
             Task<bool> round;
             lock (_roundLock)
             {
@@ -259,7 +265,6 @@ internal sealed partial class AofLog : IDisposable
             if (file is not null && !ReferenceEquals(file, next))
             {
                 _retired.Add(file);
-                file.Retiring = true;
             }
 
             file = next;
@@ -433,7 +438,14 @@ internal sealed partial class AofLog : IDisposable
 
             foreach (var file in retired)
             {
-                AofNative.SyncData(file.Handle);
+                try
+                {
+                    AofNative.SyncData(file.Handle);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Synced and closed by another sync meanwhile.
+                }
             }
 
             if (current is not null)
@@ -638,8 +650,6 @@ internal sealed partial class AofLog : IDisposable
         public Microsoft.Win32.SafeHandles.SafeFileHandle Handle { get; } = handle;
 
         public long Length { get; set; } = length;
-
-        public bool Retiring { get; set; }
 
         public void Dispose() => Handle.Dispose();
     }

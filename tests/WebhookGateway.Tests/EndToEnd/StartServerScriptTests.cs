@@ -71,6 +71,39 @@ public sealed class StartServerScriptTests
     }
 
     [Fact]
+    public async Task The_server_keeps_its_streams_in_NOTISTREAM_DATA_which_it_creates_and_a_restart_finds_them()
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"notistream-data-{Guid.NewGuid():N}", "data");
+        try
+        {
+            await using (var script = await StartServerScript.StartAsync("pubsub", ("NOTISTREAM_DATA", data)))
+            {
+                await script.WaitUntilRunningAsync();
+                Assert.Contains($"data in {data}", script.Output, StringComparison.Ordinal);
+                using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{script.Port},allowAdmin=true");
+                Assert.Equal("yes", (string?)(await redis.GetDatabase().ExecuteAsync("CONFIG", "GET", "appendonly"))[1]);
+                await redis.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal("alerts"), "kept across a restart");
+                script.Signal("TERM", script.Process.Id);
+                Assert.Equal(0, await script.WaitForExitAsync());
+            }
+
+            Assert.True(File.Exists(Path.Combine(data, "appendonlydir", "appendonly.aof.manifest")));
+            await using (var script = await StartServerScript.StartAsync("pubsub", ("NOTISTREAM_DATA", data)))
+            {
+                await script.WaitUntilRunningAsync();
+                using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{script.Port}");
+                var entries = (StackExchange.Redis.RedisResult[])(await redis.GetDatabase().ExecuteAsync("XRANGE", "alerts", "-", "+"))!;
+                var entry = Assert.Single(entries);
+                Assert.Equal("kept across a restart", (string?)((StackExchange.Redis.RedisResult[])((StackExchange.Redis.RedisResult[])entry!)[1]!)[1]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(data)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Pubsub_alone_starts_only_the_server_and_a_taken_port_is_refused()
     {
         await using var script = await StartServerScript.StartAsync("pubsub");

@@ -33,6 +33,11 @@ internal sealed partial class StartServerScript : IAsyncDisposable
 
     public Process Process => _process;
 
+    /// <summary>NOTISTREAM_DATA of this run: a temp folder unless the test gave one.</summary>
+    public string DataFolder { get; private init; } = "";
+
+    private bool OwnsDataFolder { get; init; }
+
     public string Output
     {
         get
@@ -80,13 +85,21 @@ internal sealed partial class StartServerScript : IAsyncDisposable
         psi.Environment["NOTISTREAM_WEB_PORT"] = webPort.ToString(CultureInfo.InvariantCulture);
         psi.Environment["NOTISTREAM_CONFIGURATION"] = BuildConfiguration();
         psi.Environment["NOTISTREAM_START_TIMEOUT"] = ((int)_startTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+
+        // Each run keeps its streams in a folder of its own, not in the repository's data/.
+        var data = Path.Combine(Path.GetTempPath(), $"notistream-data-{Guid.NewGuid():N}");
+        psi.Environment["NOTISTREAM_DATA"] = data;
         foreach (var (name, value) in environment)
         {
             psi.Environment[name] = value;
         }
 
         var process = Process.Start(psi)!;
-        var script = new StartServerScript(process, port, webPort);
+        var script = new StartServerScript(process, port, webPort)
+        {
+            DataFolder = psi.Environment["NOTISTREAM_DATA"]!,
+            OwnsDataFolder = psi.Environment["NOTISTREAM_DATA"] == data,
+        };
         process.OutputDataReceived += (_, e) => script.Append(e.Data);
         process.ErrorDataReceived += (_, e) => script.Append(e.Data);
         process.BeginOutputReadLine();
@@ -174,6 +187,10 @@ internal sealed partial class StartServerScript : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (OwnsDataFolder && Directory.Exists(DataFolder))
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
     }
 
     [GeneratedRegex(@"\(pid (\d+)\)")]
