@@ -151,7 +151,7 @@ internal sealed partial class RespConnection : ISubscriber
     /// <summary>Moves the replies written so far to the output queue, so a push queued next comes after
     /// them; the messages this batch has delivered are queued first, as each was delivered before the
     /// replies after it were written. Both wait until this connection's records are in the append-only file
-    /// as appendfsync requires (I11); if the log cannot take them, neither is ever queued.</summary>
+    /// as appendfsync requires (I12); if the log cannot take them, neither is ever queued.</summary>
     public void FlushReplies()
     {
         History.Flush();

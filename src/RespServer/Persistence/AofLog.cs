@@ -9,7 +9,7 @@ namespace Notistream.RespServer.Persistence;
 /// <summary>
 /// The append-only file: every change of the keyspace as the Redis command that replays its effect, in
 /// Redis 7.0's multi-part format, so that a restart finds the streams as they were and redis-server loads the
-/// same folder (docs/architecture.md, I11).
+/// same folder (docs/architecture.md, I12).
 /// <para>
 /// <b>Three sides, three owners.</b> Records are appended to <see cref="_buffer"/> by whoever changes the
 /// keyspace, in the same hold of <see cref="KeyStore.Gate"/> (the record methods, AofLog.Records.cs), so the
