@@ -604,7 +604,14 @@ internal sealed partial class AofLog : IDisposable
     {
         _stopping = true;
         _wake.Set();
-        _thread?.Join(TimeSpan.FromSeconds(10));
+        var stopped = _thread?.Join(TimeSpan.FromSeconds(10)) ?? true;
+
+        // A connection still waiting for a sync (one the shutdown aborted) is told it will not come.
+        lock (_roundLock)
+        {
+            _nextRound.TrySetResult(false);
+        }
+
         lock (_fileLock)
         {
             _current?.Dispose();
@@ -617,7 +624,11 @@ internal sealed partial class AofLog : IDisposable
             _retired.Clear();
         }
 
-        _wake.Dispose();
+        if (stopped)
+        {
+            // Left to the finalizer when the thread is still in a sync that outlasted the wait.
+            _wake.Dispose();
+        }
     }
 
     // ------------------------------------------------------------------ INFO

@@ -112,52 +112,47 @@ public sealed class AofDiskTests
     }
 
     /// <summary>
-    /// Every fsync of the log made slow (500 ms, a test hook in the sync itself): under everysec PUBLISH goes on
-    /// at its usual pace, since the sync runs on the log's own thread; under always each PUBLISH waits for its
-    /// sync, while a reader, a subscriber and a PUBLISH to a channel without history, on other connections, are
-    /// served meanwhile: the waiting connection holds no thread and no lock.
+    /// Every fsync of the log made slow (3 s, a test hook in the sync itself). Under everysec PUBLISHes are
+    /// answered while a sync is in progress: the sync runs on the log's own thread, outside every lock. Under
+    /// always a PUBLISH waits for its sync, while a reader, a subscriber and a PUBLISH to a channel without
+    /// history, on other connections, are served meanwhile: the waiting connection holds no thread and no lock.
+    /// Each claim is checked by what happened first, not by how long it took.
     /// </summary>
     [Fact]
-    public async Task A_slow_fsync_does_not_slow_everysec_and_under_always_stalls_only_the_writer()
+    public async Task A_slow_fsync_does_not_hold_up_everysec_and_under_always_holds_up_only_the_writer()
     {
         using var data = new DataFolder();
         await using var server = await AofServer.StartAsync(data.Path, HistOnly);
-        server.Context.Aof.TestSyncDelay = TimeSpan.FromMilliseconds(500);
+        var aof = server.Context.Aof;
+        aof.TestSyncDelay = TimeSpan.FromSeconds(3);
         await using var publisher = await WireClient.ConnectAsync(server.Port);
 
-        // Two seconds of everysec, with syncs of 500 ms running meanwhile: no PUBLISH waits for one.
-        var synced = server.Context.Aof.SyncedPosition;
-        var slowest = TimeSpan.Zero;
-        var sent = 0;
-        for (var window = Stopwatch.StartNew(); window.Elapsed < TimeSpan.FromSeconds(2); sent++)
+        await publisher.CallAsync("PUBLISH", "hist:a", "start");
+        await TaskTimeoutExtensions.WaitUntil(() => aof.SyncInProgress == 1, "the once-a-second sync to start");
+        for (var i = 0; i < 50; i++)
         {
-            var one = Stopwatch.StartNew();
-            await publisher.CallAsync("PUBLISH", "hist:a", "m" + sent);
-            slowest = one.Elapsed > slowest ? one.Elapsed : slowest;
+            Assert.Equal(0L, await publisher.CallAsync("PUBLISH", "hist:a", "m" + i));
         }
 
-        Assert.True(server.Context.Aof.SyncedPosition > synced, "the log's thread synced meanwhile");
-        Assert.True(slowest < TimeSpan.FromMilliseconds(400), $"the slowest of {sent} PUBLISHes took {slowest.TotalMilliseconds:0} ms under everysec");
+        Assert.Equal(1, aof.SyncInProgress);
+        Assert.True(aof.WrittenPosition > aof.SyncedPosition, "acknowledged once written, the sync still running");
 
+        await TaskTimeoutExtensions.WaitUntil(() => aof.SyncInProgress == 0, "the slow sync to end");
         Assert.Equal("OK", await publisher.CallAsync("CONFIG", "SET", "appendfsync", "always"));
         await using var reader = await WireClient.ConnectAsync(server.Port);
         await using var subscriber = await WireClient.ConnectAsync(server.Port);
         await subscriber.CallAsync("SUBSCRIBE", "plain");
         await using var other = await WireClient.ConnectAsync(server.Port);
 
-        var clock = Stopwatch.StartNew();
         var waiting = publisher.CallAsync("PUBLISH", "hist:a", "synced");
-        await Task.Delay(100);
-        Assert.False(waiting.IsCompleted, "a PUBLISH kept as history waits for its sync under always");
-        var served = Stopwatch.StartNew();
+        await TaskTimeoutExtensions.WaitUntil(() => aof.SyncInProgress == 1, "the writer's sync to start");
         Assert.Equal("PONG", await reader.CallAsync("PING"));
-        Assert.Equal(sent + 1L, await reader.CallAsync("XLEN", "hist:a"));
+        Assert.Equal(52L, await reader.CallAsync("XLEN", "hist:a"));
         Assert.Equal(1L, await other.CallAsync("PUBLISH", "plain", "through"));
         Assert.Equal("through", KeyspaceDump.Render(((object?[])(await subscriber.ReadAsync())!)[2]));
-        Assert.True(served.Elapsed < TimeSpan.FromMilliseconds(300), $"the others took {served.Elapsed.TotalMilliseconds:0} ms");
-        Assert.False(waiting.IsCompleted, "the PUBLISH still waits for the slow sync");
+        Assert.False(waiting.IsCompleted, "the PUBLISH kept as history is answered only after its sync");
+        Assert.Equal(1, aof.SyncInProgress);
         Assert.Equal(0L, await waiting);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(450), $"answered after {clock.Elapsed.TotalMilliseconds:0} ms");
     }
 
     private static async Task<(int Code, string Output)> RunAsync(string program, params string[] args)
