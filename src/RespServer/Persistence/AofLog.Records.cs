@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Text;
 using Notistream.RespServer.Keyspace;
 
 namespace Notistream.RespServer.Persistence;
@@ -211,18 +210,9 @@ internal sealed partial class AofLog
 
     private void Bulk(ReadOnlySpan<byte> value) => Advance(RespRecord.Bulk(Reserve(RespRecord.BulkSize(value.Length)), value));
 
-    private void Bulk(StreamId id)
-    {
-        Span<byte> text = stackalloc byte[StreamId.MaxTextLength];
-        Bulk(text[..id.Format(text)]);
-    }
+    private void Bulk(StreamId id) => Advance(RespRecord.BulkId(Reserve(RespRecord.SmallBulkSize), id));
 
-    private void Number(long value)
-    {
-        Span<byte> text = stackalloc byte[20];
-        Utf8Formatter.TryFormat(value, text, out var n);
-        Bulk(text[..n]);
-    }
+    private void Number(long value) => Advance(RespRecord.BulkNumber(Reserve(RespRecord.SmallBulkSize), value));
 
     private void Raw(ReadOnlySpan<byte> bytes)
     {

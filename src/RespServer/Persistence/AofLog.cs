@@ -95,6 +95,9 @@ internal sealed partial class AofLog : IDisposable
     private Thread? _thread;
     private volatile bool _stopping;
 
+    /// <summary>The log is on: set by start-up and CONFIG SET appendonly (lifecycle), read anywhere (Volatile).</summary>
+    private bool _on;
+
     // ---- Counters for INFO (Interlocked). ----
     private long _currentSize;
     private long _baseSize;
@@ -127,8 +130,6 @@ internal sealed partial class AofLog : IDisposable
 
     /// <summary>Whether the log is on (appendonly yes, loaded and open, or being turned on).</summary>
     public bool IsOn => Volatile.Read(ref _on);
-
-    private bool _on;
 
     /// <summary>
     /// Redis's writeCommandsDeniedByDiskError for the log: while the last write or fsync failed, commands that

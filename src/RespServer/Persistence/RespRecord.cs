@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using Notistream.RespServer.Keyspace;
 
 namespace Notistream.RespServer.Persistence;
 
@@ -34,5 +35,23 @@ internal static class RespRecord
         span[n++] = (byte)'\r';
         span[n++] = (byte)'\n';
         return n;
+    }
+
+    /// <summary>Bytes <see cref="BulkId"/> and <see cref="BulkNumber"/> may write.</summary>
+    public const int SmallBulkSize = StreamId.MaxTextLength + 24;
+
+    /// <summary>Writes an id, "ms-seq", as a bulk string; returns its length.</summary>
+    public static int BulkId(Span<byte> span, StreamId id)
+    {
+        Span<byte> text = stackalloc byte[StreamId.MaxTextLength];
+        return Bulk(span, text[..id.Format(text)]);
+    }
+
+    /// <summary>Writes a number as a bulk string; returns its length.</summary>
+    public static int BulkNumber(Span<byte> span, long value)
+    {
+        Span<byte> text = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, text, out var n);
+        return Bulk(span, text[..n]);
     }
 }
