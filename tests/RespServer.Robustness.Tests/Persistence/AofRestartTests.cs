@@ -77,6 +77,56 @@ public sealed class AofRestartTests
         }
     }
 
+    /// <summary>
+    /// What the history's own bounds remove is logged too: the age sweep's trims and the removal of a channel
+    /// whose history aged out (once a second), and history-max-memory's evictions. A restart finds the same.
+    /// </summary>
+    [Fact]
+    public async Task The_age_sweep_and_history_max_memory_evictions_are_logged_and_a_restart_finds_their_result()
+    {
+        using var data = new DataFolder();
+        string[] args = ["--channel-history", "aged* 0 2s", "--channel-history", "* 0 0", "--history-max-memory", "300kb"];
+        SortedDictionary<string, string> before;
+        await using (var server = await AofServer.StartAsync(data.Path, args))
+        {
+            await using var client = await WireClient.ConnectAsync(server.Port);
+            await client.CallAsync("PUBLISH", "aged-gone", "old");
+            await client.CallAsync("PUBLISH", "aged-kept", "old");
+            var batch = new List<byte>();
+            for (var i = 0; i < 4000; i++)
+            {
+                batch.AddRange(WireClient.Command("PUBLISH", "full" + (i % 4), new string('x', 100)));
+            }
+
+            await client.SendAsync(batch.ToArray());
+            for (var i = 0; i < 4000; i++)
+            {
+                await client.ReadAsync();
+            }
+
+            Assert.Contains("history_evicted_entries:", KeyspaceDump.Render(await client.CallAsync("INFO", "memory")));
+            Assert.DoesNotContain("history_evicted_entries:0\r\n", KeyspaceDump.Render(await client.CallAsync("INFO", "memory")));
+            await Task.Delay(1500);
+            await client.CallAsync("PUBLISH", "aged-kept", "new");
+
+            // The sweep removes aged-gone once all of it is older than 2 s, and trims aged-kept to its new message.
+            await TaskTimeoutExtensions.WaitUntil(() => !KeysOf(server.Port).Result.Contains("aged-gone"), "the sweep to remove the aged-out channel");
+            Assert.Equal(["new"], await KeyspaceDump.MessagesAsync(client, "aged-kept"));
+            before = await KeyspaceDump.ReadAsync(server.Port);
+        }
+
+        await using (var server = await AofServer.StartAsync(data.Path, args))
+        {
+            Assert.Equal(before, await KeyspaceDump.ReadAsync(server.Port));
+        }
+    }
+
+    private static async Task<List<string>> KeysOf(int port)
+    {
+        await using var client = await WireClient.ConnectAsync(port);
+        return [.. ((object?[])(await client.CallAsync("KEYS", "*"))!).Select(KeyspaceDump.Render)];
+    }
+
     [Fact]
     public async Task CONFIG_SET_appendonly_yes_writes_a_base_of_what_is_there_and_logs_from_then_on()
     {
