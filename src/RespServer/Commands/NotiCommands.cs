@@ -53,8 +53,17 @@ internal static class NotiCommands
         StreamId? id = null;
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
-            // The connection's pending appends went in before this command ran (it does not defer them).
+            if (server.Aof.WriteRefusal is { } refusal)
+            {
+                // As PUBLISH: what the append-only file cannot record is neither kept nor delivered (MISCONF).
+                client.Writer.WriteError(refusal);
+                return;
+            }
+
+            // The connection's pending appends went in before this command ran (it does not defer them); the
+            // reply (and the deliveries) wait until the record is in the log as appendfsync requires.
             id = ChannelHistory.Append(server.Keys, request[1], request[2], rule, server.Options.HistoryMaxMemory);
+            client.NoteLogged(server.Aof.AppendedPosition);
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);

@@ -206,6 +206,21 @@ internal static class ChannelHistory
     /// </summary>
     public static long TrimmedCapacity(HistoryRule rule) => rule.MaxEntries > 0 ? Math.Clamp(rule.MaxEntries * 10, 1_000, 100_000) : 10_000;
 
+    /// <summary>
+    /// The record for a stream that becomes a channel history: entries it lost before (an XADD stream's XTRIM, a
+    /// base loaded from a rewrite) were not recorded, so a count reaching back before its first entry is unknown.
+    /// </summary>
+    private static TrimmedIds NewTrimmed(StreamValue stream, HistoryRule rule)
+    {
+        var trimmed = new TrimmedIds(TrimmedCapacity(rule));
+        if (stream.EntriesAdded > stream.Length && stream.FirstId.TryDecrement(out var before))
+        {
+            trimmed.ForgetUpTo(before);
+        }
+
+        return trimmed;
+    }
+
     /// <summary>The rule's bounds, each trim that removed something recorded in the append-only file.</summary>
     private static void Trim(KeyStore keys, ReadOnlySpan<byte> key, StreamValue stream, HistoryRule rule, ulong now)
     {

@@ -210,6 +210,15 @@ internal sealed class FollowerIndex
         }
     }
 
+    /// <summary>Histories dropped whole up to <paramref name="id"/> were not recorded (a log replayed at start-up): cursors before it get an unknown gap.</summary>
+    public void ForgetUpTo(StreamId id)
+    {
+        if (id > ForgottenUpTo)
+        {
+            ForgottenUpTo = id;
+        }
+    }
+
     /// <summary>What trims removed from <paramref name="key"/>'s dropped stream, or null.</summary>
     public TrimmedIds? DroppedTrimmed(ReadOnlySpan<byte> key)
         => _dropped.Count > 0 && _dropped.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var record) ? record.Record : null;

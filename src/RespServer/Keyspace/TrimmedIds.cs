@@ -93,6 +93,18 @@ internal sealed class TrimmedIds(long capacity)
     }
 
     /// <summary>
+    /// Removals this record never saw, all at or below <paramref name="id"/> (a stream loaded from a rewritten
+    /// log knows how many entries it lost, not their ids): a count reaching back there is unknown.
+    /// </summary>
+    public void ForgetUpTo(StreamId id)
+    {
+        if (id > ForgottenUpTo)
+        {
+            ForgottenUpTo = id;
+        }
+    }
+
+    /// <summary>
     /// How many recorded ids are greater than <paramref name="after"/>; null when some forgotten id may be
     /// (the count is then unknown). Reads only the chunk that holds <paramref name="after"/>.
     /// </summary>

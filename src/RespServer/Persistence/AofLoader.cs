@@ -36,6 +36,12 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
     private readonly RespServerOptions _options = server.Options;
     private StreamId? _generated;
 
+    /// <summary>The greatest last id of a channel history a replayed DEL removed.</summary>
+    private StreamId _droppedHistoriesUpTo;
+
+    /// <summary>Whether the last record read was followed by the shutdown annotation (a clean stop).</summary>
+    private bool _endsWithShutdown;
+
     /// <summary>Bytes of the base and incr files once loaded (after any cut).</summary>
     public long TotalSize { get; private set; }
 
@@ -136,6 +142,7 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
         lock (keys.Gate)
         {
             RestoreGenerator(keys);
+            RestoreHistoryRecords(keys);
             long historyBytes = 0;
             for (var db = 0; db < keys.Count; db++)
             {
@@ -479,6 +486,10 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
                 {
                     MarkHistory(keyDb, bytes.AsSpan(keySlot.Offset, keySlot.Length));
                 }
+                else if (line.StartsWith(AofFormat.ShutdownMark))
+                {
+                    _endsWithShutdown = true;
+                }
 
                 continue;
             }
@@ -523,6 +534,12 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
                 continue;
             }
 
+            _endsWithShutdown = false;
+            if (command.FullName is "del" or "unlink")
+            {
+                NoteDroppedHistories(client, request);
+            }
+
             command.Handler(client, request);
             Records++;
             if (client.TakeLoaderError() is { } error)
@@ -560,7 +577,60 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
             if (keys.Find(db)?.Find(key) is StreamValue stream)
             {
                 stream.IsChannelHistory = true;
+
+                // From here on the replayed trims record what they remove, as they did when they first ran.
+                stream.Trimmed ??= new TrimmedIds(HistoryRule.For(server.Options.ChannelHistory, key) is { } rule
+                    ? ChannelHistory.TrimmedCapacity(rule)
+                    : 10_000);
             }
+        }
+    }
+
+    /// <summary>
+    /// Before a replayed DEL or UNLINK: a channel history removed whole (by the sweep or history-max-memory, which
+    /// log a DEL, or by a client) leaves no record after a restart, so followers from before its last id are
+    /// told of a gap of unknown size.
+    /// </summary>
+    private void NoteDroppedHistories(RespConnection client, in RespRequest request)
+    {
+        var keys = server.Keys;
+        lock (keys.Gate)
+        {
+            var db = keys.Find(client.Database);
+            for (var i = 1; i < request.Count; i++)
+            {
+                if (db?.Find(request[i]) is StreamValue { IsChannelHistory: true } stream && stream.LastId > _droppedHistoriesUpTo)
+                {
+                    _droppedHistoriesUpTo = stream.LastId;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// After the replay: a history whose entries-added says more were removed than its record holds (its base
+    /// came from a rewrite, which keeps entries, not removed ids) has lost entries before its first one that no
+    /// count can cover. The history is complete from before the start when the last run stopped cleanly, or
+    /// when appendfsync is always (nothing delivered or acknowledged was left unsynced; a torn tail only held
+    /// what was neither); after a crash under everysec or no, a power loss may have taken the last writes
+    /// (a kill -9 does not: they were written before anyone saw them), so followers from before the start
+    /// are told of a gap of unknown size. The caller holds the gate.
+    /// </summary>
+    private void RestoreHistoryRecords(KeyStore keys)
+    {
+        foreach (var (_, value) in keys.Find(ChannelHistory.Database)?.Entries ?? [])
+        {
+            if (value is StreamValue { IsChannelHistory: true, Trimmed: { } trimmed } stream
+                && stream.EntriesAdded - stream.Length > trimmed.Count)
+            {
+                trimmed.ForgetUpTo(stream.Length > 0 && stream.FirstId.TryDecrement(out var before) ? before : stream.LastId);
+            }
+        }
+
+        keys.Followers.ForgetUpTo(_droppedHistoriesUpTo);
+        if (_endsWithShutdown || server.Options.AppendFsync == AppendFsync.Always)
+        {
+            keys.HistoryIncompleteBefore = StreamId.Min;
         }
     }
 

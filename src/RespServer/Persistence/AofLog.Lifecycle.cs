@@ -562,6 +562,7 @@ internal sealed partial class AofLog
             {
                 lock (_keys.Gate)
                 {
+                    ShutdownMark();
                     _logging = false;
                 }
 

@@ -179,6 +179,22 @@ internal sealed partial class AofLog
     }
 
     /// <summary>
+    /// An annotation, <c>#shutdown</c>: the server stopped cleanly after this, so nothing written before the
+    /// stop is missing from the file. A file that does not end with it (records after it do not count as
+    /// its end) ended in a crash, after which under everysec or no a power loss may have taken the last
+    /// writes; followers are then told of a gap of unknown size. The caller holds the gate.
+    /// </summary>
+    public void ShutdownMark()
+    {
+        if (!_logging)
+        {
+            return;
+        }
+
+        Raw("#shutdown\r\n"u8);
+    }
+
+    /// <summary>
     /// An annotation, <c>#history</c>: the stream of the record just before it is a channel's history (PUBLISH
     /// keeps messages there), so that after a restart the history sweep and history-max-memory still apply to
     /// it. Redis skips it, as it skips every line that starts with <c>#</c>.

@@ -252,4 +252,6 @@ internal static class AofFormat
     public static ReadOnlySpan<byte> ChecksumPrefix => "#crc32c:"u8;
 
     public static ReadOnlySpan<byte> HistoryMark => "#history"u8;
+
+    public static ReadOnlySpan<byte> ShutdownMark => "#shutdown"u8;
 }
