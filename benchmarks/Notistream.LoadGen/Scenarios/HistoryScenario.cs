@@ -236,11 +236,85 @@ internal static class HistoryScenario
     }
 
     /// <summary>
-    /// Reads the <paramref name="expected"/> entries of <paramref name="key"/> as a follower from id 0; returns
-    /// the seconds from sending NOTI.SUBSCRIBE to the last push. Each push must be a noti.message of the key
-    /// with an id above the one before.
+    /// <paramref name="expected"/> messages published to a channel of their own (a rule put first for it keeps
+    /// them all; the server's rules are put back after), then read as a follower from id 0; returns the seconds
+    /// from sending NOTI.SUBSCRIBE to the last push. Each push must be a noti.message with an id above the one
+    /// before. NOTI.SUBSCRIBE reads channel histories only, not the XADD stream the XREAD case read.
     /// </summary>
     private static async Task<double> FollowCatchUpAsync(EndPoint endPoint, string key, long expected)
+    {
+        key += ":follow";
+        using var admin = await LoadConnection.ConnectAsync(endPoint, busy: false).ConfigureAwait(false);
+        var rules = (await admin.CallAsync("CONFIG", "GET", "channel-history").ConfigureAwait(false)).Items;
+        var saved = rules.Count == 2 ? rules[1].Text ?? "" : "";
+        await admin.CallAsync("CONFIG", "SET", "channel-history", $"{key} 0 0 {saved}".Trim()).ConfigureAwait(false);
+        try
+        {
+            using (var publisher = await LoadConnection.ConnectAsync(endPoint, busy: true).ConfigureAwait(false))
+            {
+                const int Window = 1000;
+                for (long sent = 0; sent < expected; sent += Window)
+                {
+                    var depth = (int)Math.Min(Window, expected - sent);
+                    var batch = new List<byte>();
+                    for (var i = 0; i < depth; i++)
+                    {
+                        batch.AddRange(RespCommand.Encode("PUBLISH", key, (sent + i).ToString(CultureInfo.InvariantCulture)));
+                    }
+
+                    await publisher.SendAsync(batch.ToArray()).ConfigureAwait(false);
+                    await ReadRepliesAsync(publisher, depth).ConfigureAwait(false);
+                }
+            }
+
+            return await FollowAsync(endPoint, key, expected).ConfigureAwait(false);
+        }
+        finally
+        {
+            await admin.CallAsync("CONFIG", "SET", "channel-history", saved).ConfigureAwait(false);
+            await admin.CallAsync("DEL", key).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads <paramref name="count"/> replies of any kind but an error.</summary>
+    private static async Task ReadRepliesAsync(LoadConnection connection, int count)
+    {
+        var replies = 0;
+        while (true)
+        {
+            var data = connection.Unparsed;
+            var position = 0;
+            while (replies < count)
+            {
+                var used = RespParser.TryParse(data[position..], out var reply);
+                if (used == 0)
+                {
+                    break;
+                }
+
+                if (reply.Kind == RespKind.Error)
+                {
+                    throw new LoadGenException($"PUBLISH answered {SetupReply.From(reply, data[position..])}");
+                }
+
+                position += used;
+                replies++;
+            }
+
+            connection.Consume(position);
+            if (replies == count)
+            {
+                return;
+            }
+
+            if (!await connection.FillAsync().ConfigureAwait(false))
+            {
+                throw new LoadGenException("the server closed a PUBLISH connection");
+            }
+        }
+    }
+
+    private static async Task<double> FollowAsync(EndPoint endPoint, string key, long expected)
     {
         using var follower = await LoadConnection.ConnectAsync(endPoint, busy: true).ConfigureAwait(false);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
