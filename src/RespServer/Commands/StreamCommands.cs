@@ -380,7 +380,7 @@ internal static class StreamCommands
                 stream.MaxDeletedId = maxDeleted;
             }
 
-            keys.Log?.XSetId(client.Database, request[1], stream);
+            keys.Log?.XSetIdAsGiven(client.Database, request);
             writer.WriteRaw(RespConstants.Ok);
         }
     }

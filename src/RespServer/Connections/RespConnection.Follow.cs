@@ -113,6 +113,7 @@ internal sealed partial class RespConnection
                 }
 
                 bool more;
+                long logged;
                 lock (keys.Gate)
                 {
                     if (follower.Stopped)
@@ -121,6 +122,16 @@ internal sealed partial class RespConnection
                     }
 
                     follower.Pull(keys, new RespWriter(buffer, Protocol), buffer, FollowPullEntries, FollowPullBytes, out more);
+
+                    // The records of everything pulled lie before this position of the append-only file.
+                    logged = Server.Aof.AppendedPosition;
+                }
+
+                if (buffer.Length > 0 && !await FollowedLoggedAsync(logged).ConfigureAwait(false))
+                {
+                    // Never delivered what the log could not take: the client resumes from its cursor later.
+                    Abort(ConnectionEnd.PersistenceFailure, "the messages it follows could not be logged");
+                    break;
                 }
 
                 if (buffer.Length > 0)
@@ -153,6 +164,22 @@ internal sealed partial class RespConnection
         {
             buffer.Release();
         }
+    }
+
+    /// <summary>
+    /// A follower is sent a message only once its record is in the append-only file as appendfsync requires,
+    /// as a subscriber is (I12): written (everysec, no), or written and synced (always), sharing the write or
+    /// the sync with whoever else waits. False when the log failed.
+    /// </summary>
+    private async ValueTask<bool> FollowedLoggedAsync(long position)
+    {
+        var aof = Server.Aof;
+        if (!aof.IsOn || (position <= aof.WrittenPosition && (position <= aof.SyncedPosition || !aof.SyncsEachWrite)))
+        {
+            return true;
+        }
+
+        return aof.SyncsEachWrite ? await aof.WaitDurableAsync(position).ConfigureAwait(false) : aof.CommitWrite(position);
     }
 
     /// <summary>Stands for a follower in the subscriber lists; what is published is read from the streams instead.</summary>

@@ -314,8 +314,14 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
     /// The file ends inside a command. With checksums, the valid part ends with the last whole group; without,
     /// with the last whole command, as Redis's valid_up_to.
     /// </summary>
+    /// <remarks>
+    /// A length damaged in the middle reads like the end of the file (it points past it); with checksums, a
+    /// valid group after it tells the two apart: that is damage, not a tail to cut.
+    /// </remarks>
     private static FileCheck Torn(string path, bool checksummed, long groupStart, long lastCommandEnd, long at, string detail)
-        => new(CheckStatus.Torn, checksummed ? groupStart : lastCommandEnd, at, detail, checksummed);
+        => checksummed && HasValidGroupAfter(path, at + 1)
+            ? new(CheckStatus.Damaged, groupStart, at, detail + ", yet a valid group follows (a damaged length?)", true)
+            : new(CheckStatus.Torn, checksummed ? groupStart : lastCommandEnd, at, detail, checksummed);
 
     /// <summary>
     /// Something is wrong at <paramref name="at"/>. In a file with checksums that is a torn tail when no valid group

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Notistream.RespServer.Keyspace;
+using Notistream.RespServer.Protocol;
 
 namespace Notistream.RespServer.Persistence;
 
@@ -117,6 +118,25 @@ internal sealed partial class AofLog
         Number(stream.EntriesAdded);
         Bulk("MAXDELETEDID"u8);
         Bulk(stream.MaxDeletedId);
+    }
+
+    /// <summary>
+    /// A client's XSETID as it gave it, as Redis propagates it: replayed against the same state it changes the
+    /// same way, where the stream's state after it (<see cref="XSetId"/>) can be refused on replay (a last id below
+    /// the max-deleted id of an emptied stream is accepted without MAXDELETEDID, not with it).
+    /// </summary>
+    public void XSetIdAsGiven(int db, in RespRequest request)
+    {
+        if (!_logging)
+        {
+            return;
+        }
+
+        Begin(db, request.Count);
+        for (var i = 0; i < request.Count; i++)
+        {
+            Bulk(request[i]);
+        }
     }
 
     /// <summary>

@@ -119,4 +119,28 @@ public class AofLoaderCheckTests
         Assert.Equal(AofLoader.CheckStatus.Ok, Check([.. "#TS:1700000000\r\n"u8, .. commands]).Status);
         Assert.Equal(AofLoader.CheckStatus.Damaged, Check([.. commands, .. "garbage\r\n"u8]).Status);
     }
+
+    /// <summary>One bit flipped in a length in the middle ('$100' to '$900') makes the first pass read past the
+    /// end, as a torn tail does; the valid group after it says it is damage, not a tail to cut.</summary>
+    [Fact]
+    public void A_length_flipped_in_the_middle_is_damage_not_a_torn_tail()
+    {
+        var files = AofFiles.Checksummed()
+            .Record("SELECT", "0").Record("XADD", "a", "1-1", "message", "one").Seal()
+            .Record("XADD", "a", "2-1", "message", new string('v', 100)).Seal()
+            .Record("XADD", "a", "3-1", "message", "three, acknowledged and intact").Seal();
+        var bytes = files.ToArray();
+        var at = Encoding.ASCII.GetString(bytes).IndexOf("$100\r\n", StringComparison.Ordinal);
+        bytes[at + 1] ^= 0x08;
+        var path = AofFiles.Write(bytes);
+        try
+        {
+            var check = AofLoader.Check(path);
+            Assert.True(check.Status == AofLoader.CheckStatus.Damaged, check.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
