@@ -263,7 +263,7 @@ internal static class HistoryScenario
                     }
 
                     await publisher.SendAsync(batch.ToArray()).ConfigureAwait(false);
-                    await ReadRepliesAsync(publisher, depth).ConfigureAwait(false);
+                    await ReadRepliesAsync(publisher, depth, "PUBLISH", RespKind.Integer).ConfigureAwait(false);
                 }
             }
 
@@ -273,44 +273,6 @@ internal static class HistoryScenario
         {
             await admin.CallAsync("CONFIG", "SET", "channel-history", saved).ConfigureAwait(false);
             await admin.CallAsync("DEL", key).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Reads <paramref name="count"/> replies of any kind but an error.</summary>
-    private static async Task ReadRepliesAsync(LoadConnection connection, int count)
-    {
-        var replies = 0;
-        while (true)
-        {
-            var data = connection.Unparsed;
-            var position = 0;
-            while (replies < count)
-            {
-                var used = RespParser.TryParse(data[position..], out var reply);
-                if (used == 0)
-                {
-                    break;
-                }
-
-                if (reply.Kind == RespKind.Error)
-                {
-                    throw new LoadGenException($"PUBLISH answered {SetupReply.From(reply, data[position..])}");
-                }
-
-                position += used;
-                replies++;
-            }
-
-            connection.Consume(position);
-            if (replies == count)
-            {
-                return;
-            }
-
-            if (!await connection.FillAsync().ConfigureAwait(false))
-            {
-                throw new LoadGenException("the server closed a PUBLISH connection");
-            }
         }
     }
 
@@ -427,7 +389,7 @@ internal static class HistoryScenario
                     }
 
                     await connection.SendAsync(batch.Frames(depth)).ConfigureAwait(false);
-                    await ReadIdsAsync(connection, depth).ConfigureAwait(false);
+                    await ReadRepliesAsync(connection, depth, "XADD", RespKind.Bulk).ConfigureAwait(false);
                     sent[p] += depth;
                 }
             }
@@ -443,8 +405,8 @@ internal static class HistoryScenario
         return new Fill(sent, Stopwatch.GetElapsedTime(t0, t1).TotalSeconds, cpu0, cpu1);
     }
 
-    /// <summary>Reads <paramref name="count"/> XADD replies, each of which must be an entry id.</summary>
-    private static async Task ReadIdsAsync(LoadConnection connection, int count)
+    /// <summary>Reads <paramref name="count"/> replies to <paramref name="command"/>, each of which must be of <paramref name="kind"/> (XADD: an entry id; PUBLISH: the receivers).</summary>
+    private static async Task ReadRepliesAsync(LoadConnection connection, int count, string command, RespKind kind)
     {
         var replies = 0;
         while (true)
@@ -459,9 +421,9 @@ internal static class HistoryScenario
                     break;
                 }
 
-                if (reply.Kind != RespKind.Bulk)
+                if (reply.Kind != kind)
                 {
-                    throw new LoadGenException($"XADD answered {SetupReply.From(reply, data[position..])}");
+                    throw new LoadGenException($"{command} answered {SetupReply.From(reply, data[position..])}");
                 }
 
                 position += used;
@@ -476,7 +438,7 @@ internal static class HistoryScenario
 
             if (!await connection.FillAsync().ConfigureAwait(false))
             {
-                throw new LoadGenException("the server closed an XADD connection");
+                throw new LoadGenException($"the server closed a {command} connection");
             }
         }
     }
