@@ -399,6 +399,7 @@ internal sealed partial class AofLog
     {
         await _lifecycle.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         KeyspaceSnapshot? snapshot = null;
+        var suspectEpoch = Interlocked.Read(ref _suspectEpoch);
         try
         {
             StartRewriteClock();
@@ -430,6 +431,12 @@ internal sealed partial class AofLog
 
             WriteBase(snapshot, manifest, incr, cancel, null);
             RewriteSucceeded();
+            if (_suspectErrno != 0 && Interlocked.Read(ref _suspectEpoch) == suspectEpoch)
+            {
+                // Everything is in files written and synced after the failed fsync.
+                _suspectErrno = 0;
+                Log.SuspectCleared(_logger);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
         {
@@ -438,7 +445,7 @@ internal sealed partial class AofLog
         }
         finally
         {
-            Interlocked.Exchange(ref _rewriting, 0);
+            Interlocked.Decrement(ref _rewriting); // paired with StartRewrite's 0 to 1, or with Enable's increment
             _lifecycle.Release();
         }
     }
@@ -526,6 +533,14 @@ internal sealed partial class AofLog
     /// </summary>
     public void Cron()
     {
+        if (IsOn && _suspectErrno != 0 && _syncErrno == 0 && Volatile.Read(ref _rewriting) == 0
+            && Environment.TickCount64 >= Interlocked.Read(ref _autoRewriteAfter))
+        {
+            // The rewrite after a failed fsync did not run or failed: try again (failures back off as automatic ones do).
+            StartRewrite();
+            return;
+        }
+
         var percentage = _options.AutoAofRewritePercentage;
         var current = CurrentSize;
         if (!IsOn || percentage == 0 || Volatile.Read(ref _rewriting) != 0 || current <= _options.AutoAofRewriteMinSize

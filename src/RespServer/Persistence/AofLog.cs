@@ -84,6 +84,15 @@ internal sealed partial class AofLog : IDisposable
     /// <summary>errno of the last failed fsync, 0 when the last one succeeded. Written by the syncing thread.</summary>
     private volatile int _syncErrno;
 
+    /// <summary>
+    /// Set when an fsync that had failed succeeds again: on Linux the pages whose write-back failed may have
+    /// been dropped and marked clean, so the file cannot be trusted until a rewrite has written everything anew
+    /// from memory. Writes are refused meanwhile (the failure's MISCONF). <see cref="_suspectEpoch"/> counts the
+    /// times it was set; a rewrite that started after the last of them clears it.
+    /// </summary>
+    private volatile int _suspectErrno;
+    private long _suspectEpoch;
+
     // ---- The log's thread and the connections waiting for a sync (always). ----
 
     private readonly Lock _roundLock = new();
@@ -116,6 +125,9 @@ internal sealed partial class AofLog : IDisposable
     /// <summary>A test's hook: every fsync of the log waits this long first (a slow disk that really runs).</summary>
     internal TimeSpan TestSyncDelay { get; set; }
 
+    /// <summary>Tests only: the next fsync fails with this errno (then it is cleared).</summary>
+    internal int TestSyncFailure { get; set; }
+
     /// <summary>Record bytes appended since start (the position after the last record).</summary>
     public long AppendedPosition => Volatile.Read(ref _appended);
 
@@ -139,13 +151,13 @@ internal sealed partial class AofLog : IDisposable
     {
         get
         {
-            var errno = _writeErrno != 0 ? _writeErrno : _syncErrno;
+            var errno = _writeErrno != 0 ? _writeErrno : _syncErrno != 0 ? _syncErrno : _suspectErrno;
             return errno == 0 || !IsOn ? null : "-MISCONF Errors writing to the AOF file: " + AofNative.Describe(errno);
         }
     }
 
     /// <summary>INFO persistence: aof_last_write_status.</summary>
-    public bool LastWriteOk => _writeErrno == 0 && _syncErrno == 0;
+    public bool LastWriteOk => _writeErrno == 0 && _syncErrno == 0 && _suspectErrno == 0;
 
     // ------------------------------------------------------------------ committing
 
@@ -437,6 +449,13 @@ internal sealed partial class AofLog : IDisposable
                 Thread.Sleep(TestSyncDelay);
             }
 
+            if (TestSyncFailure != 0)
+            {
+                var errno = TestSyncFailure;
+                TestSyncFailure = 0;
+                throw new AofIoException(errno);
+            }
+
             foreach (var file in retired)
             {
                 try
@@ -471,8 +490,12 @@ internal sealed partial class AofLog : IDisposable
 
         if (_syncErrno != 0)
         {
+            // A success after a failure does not prove the pages of the failed one reached the disk: rewrite.
+            _suspectErrno = _syncErrno;
+            Interlocked.Increment(ref _suspectEpoch);
             _syncErrno = 0;
             Log.SyncRecovered(_logger);
+            StartRewrite();
         }
 
         AdvanceSynced(target);
@@ -683,8 +706,11 @@ internal sealed partial class AofLog : IDisposable
         [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Fail to fsync the AOF file: {Error}")]
         public static partial void SyncFailed(ILogger logger, string error);
 
-        [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "AOF fsync error looks solved, writes are accepted again.")]
+        [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "AOF fsync works again; writes are refused until a rewrite has written the whole keyspace anew (the pages of the failed fsync may be lost).")]
         public static partial void SyncRecovered(ILogger logger);
+
+        [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "AOF rewritten after the fsync error: writes are accepted again.")]
+        public static partial void SuspectCleared(ILogger logger);
 
         [LoggerMessage(EventId = 1205, Level = LogLevel.Error, Message = "The AOF thread failed")]
         public static partial void ThreadFailed(ILogger logger, Exception exception);
