@@ -75,20 +75,14 @@ if (args is ["--help"] or ["-h"])
 }
 
 RespServerOptions options;
-var warnings = new List<string>();
 try
 {
-    options = ConfigLoader.Load(args, warnings);
+    options = ConfigLoader.Load(args);
 }
 catch (ConfigException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 1;
-}
-
-foreach (var warning in warnings)
-{
-    Console.Error.WriteLine($"warning: {warning}");
 }
 
 using var host = RespServerHost.Build(options);

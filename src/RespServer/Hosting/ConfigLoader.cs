@@ -27,7 +27,7 @@ internal static class ConfigLoader
             }
 
             options.ConfigFile = Path.GetFullPath(path);
-            LoadFile(options, path, warnings);
+            LoadFile(options, path);
             i = 1;
         }
 
@@ -55,11 +55,12 @@ internal static class ConfigLoader
 
             if (ignored)
             {
-                warnings?.Add($"command line: '{flag}' does not apply to a pub/sub server and is ignored");
+                options.IgnoredDirectives.Add($"command line: '{flag}' does not apply to a pub/sub server and is ignored");
             }
         }
 
         ValidateAcl(options);
+        warnings?.AddRange(options.IgnoredDirectives);
         return options;
     }
 
@@ -76,7 +77,10 @@ internal static class ConfigLoader
         }
     }
 
-    private static void LoadFile(RespServerOptions options, string path, List<string>? warnings)
+    /// <summary>How deep <c>include</c> may nest (a file that includes itself stops here, with an error).</summary>
+    private const int MaxIncludeDepth = 16;
+
+    private static void LoadFile(RespServerOptions options, string path, int depth = 0)
     {
         var lines = File.ReadAllLines(path);
         for (var n = 0; n < lines.Length; n++)
@@ -97,7 +101,14 @@ internal static class ConfigLoader
             else
             {
                 var words = parts.Select(p => Encoding.UTF8.GetString(p)).ToArray();
-                reason = ServerConfig.ApplyDirective(options, words[0], words[1..], out ignored);
+                if (words[0].Equals("include", StringComparison.OrdinalIgnoreCase))
+                {
+                    reason = Include(options, path, words, depth);
+                }
+                else
+                {
+                    reason = ServerConfig.ApplyDirective(options, words[0], words[1..], out ignored);
+                }
             }
 
             if (reason is not null)
@@ -108,8 +119,40 @@ internal static class ConfigLoader
 
             if (ignored)
             {
-                warnings?.Add($"{path}:{n + 1}: '{line}' does not apply to a pub/sub server and is ignored");
+                options.IgnoredDirectives.Add($"{path}:{n + 1}: '{line}' does not apply to a pub/sub server and is ignored");
             }
+        }
+    }
+
+    /// <summary>
+    /// <c>include path</c>, as Redis reads it: the other file's directives at this point (later lines win); a
+    /// relative path is the working folder's, as Redis's. Returns the error, or null.
+    /// </summary>
+    private static string? Include(RespServerOptions options, string path, string[] words, int depth)
+    {
+        if (words.Length != 2)
+        {
+            return "wrong number of arguments";
+        }
+
+        if (depth >= MaxIncludeDepth)
+        {
+            return $"include nested more than {MaxIncludeDepth} deep (does '{words[1]}' include itself?)";
+        }
+
+        if (!File.Exists(words[1]))
+        {
+            return $"Fatal error, can't open config file '{words[1]}': No such file or directory";
+        }
+
+        try
+        {
+            LoadFile(options, words[1], depth + 1);
+            return null;
+        }
+        catch (ConfigException ex) when (depth + 1 < MaxIncludeDepth)
+        {
+            throw new ConfigException($"{ex.Message}\n(included from '{path}')");
         }
     }
 }

@@ -10,6 +10,12 @@ internal sealed class RespServerOptions
     /// <summary>TCP port; 6379 as Redis. 0 disables the plain port when tls-port is set (as Redis); otherwise 0 asks the OS for a free port (tests).</summary>
     public int Port { get; set; } = 6379;
 
+    /// <summary>
+    /// What the config file and command line held that was accepted but has no effect here (Redis
+    /// directives that do not apply to a pub/sub server), one line each; logged once at start-up.
+    /// </summary>
+    public List<string> IgnoredDirectives { get; } = [];
+
     /// <summary>Addresses to listen on. Loopback only unless told otherwise.</summary>
     public IReadOnlyList<string> Bind { get; set; } = ["127.0.0.1"];
 

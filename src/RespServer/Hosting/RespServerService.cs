@@ -57,6 +57,12 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // Into the log (file, console or journal) rather than stderr, so that a service's log shows them.
+        foreach (var ignored in server.Options.IgnoredDirectives)
+        {
+            Log.DirectiveIgnored(logger, ignored);
+        }
+
         // The keyspace is loaded from the append-only file before the first client can connect.
         server.Aof.Start(server, commands);
         FitMaxClients();
@@ -525,6 +531,9 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "{Directive}")]
+        public static partial void DirectiveIgnored(ILogger logger, string directive);
+
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
             Message = "Ready to accept connections tcp: port {Port}, bind {Bind} (Redis {Version} protocol)")]
         public static partial void Ready(ILogger logger, int port, string bind, string version);

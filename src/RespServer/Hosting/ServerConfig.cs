@@ -22,7 +22,9 @@ internal static class ServerConfig
     {
         ["save"] = null,
         ["dbfilename"] = null,
-        ["daemonize"] = "no",
+
+        // The server never forks itself away: a service manager runs it (Debian's redis.conf says yes).
+        ["daemonize"] = null,
     };
 
     public static IReadOnlyList<KeyValuePair<string, string>> Snapshot(RespServerOptions o) =>
@@ -103,6 +105,12 @@ internal static class ServerConfig
     {
         ignored = false;
         name = name.ToLowerInvariant();
+        if (RedisDirectives.NotApplicable.Contains(name))
+        {
+            ignored = true;
+            return null;
+        }
+
         if (IgnoredInFile.TryGetValue(name, out var only))
         {
             if (only is not null && (args.Length != 1 || !args[0].Equals(only, StringComparison.OrdinalIgnoreCase)))
