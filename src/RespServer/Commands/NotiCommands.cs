@@ -67,7 +67,7 @@ internal static class NotiCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
-        client.CountPublished();
+        client.CountPublished(receivers);
         var writer = client.Writer;
         writer.WriteArrayHeader(2);
         writer.WriteInteger(receivers);

@@ -152,7 +152,7 @@ internal static class PubSubCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
-        client.CountPublished();
+        client.CountPublished(receivers);
         client.Writer.WriteInteger(receivers);
     }
 
@@ -164,7 +164,7 @@ internal static class PubSubCommands
         }
 
         var receivers = client.Server.Registry.PublishShard(request[1], request[2], client.Batch);
-        client.CountPublished();
+        client.CountPublished(receivers);
         client.Writer.WriteInteger(receivers);
     }
 

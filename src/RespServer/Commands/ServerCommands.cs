@@ -356,12 +356,12 @@ internal static class ServerCommands
     private static void ConfigResetStat(RespConnection client, in RespRequest request)
     {
         var stats = client.Server.Stats;
-        Interlocked.Exchange(ref stats.TotalCommandsProcessed, 0);
-        Interlocked.Exchange(ref stats.TotalConnectionsReceived, 0);
+        Interlocked.Add(ref stats.CommandsBeforeReset, Interlocked.Exchange(ref stats.TotalCommandsProcessed, 0));
+        Interlocked.Add(ref stats.ConnectionsBeforeReset, Interlocked.Exchange(ref stats.TotalConnectionsReceived, 0));
         Interlocked.Exchange(ref stats.RejectedConnections, 0);
         Interlocked.Exchange(ref stats.TotalErrorReplies, 0);
-        Interlocked.Exchange(ref stats.PubSubMessagesPublished, 0);
-        Interlocked.Exchange(ref stats.ClientsClosedForOutputLimit, 0);
+        Interlocked.Add(ref stats.PublishedBeforeReset, Interlocked.Exchange(ref stats.PubSubMessagesPublished, 0));
+        Interlocked.Add(ref stats.OutputLimitBeforeReset, Interlocked.Exchange(ref stats.ClientsClosedForOutputLimit, 0));
         client.Writer.WriteRaw(RespConstants.Ok);
     }
 

@@ -12,9 +12,26 @@ internal sealed class ConnectionManager
 
     public long NextId() => Interlocked.Increment(ref _nextId);
 
-    public void Add(RespConnection connection) => _connections[connection.Id] = connection;
+    private int _tlsCount;
 
-    public void Remove(RespConnection connection) => _connections.TryRemove(connection.Id, out _);
+    /// <summary>Connected clients that came in on the TLS port (the metrics' transport label).</summary>
+    public int TlsCount => Volatile.Read(ref _tlsCount);
+
+    public void Add(RespConnection connection)
+    {
+        if (_connections.TryAdd(connection.Id, connection) && connection.IsTls)
+        {
+            Interlocked.Increment(ref _tlsCount);
+        }
+    }
+
+    public void Remove(RespConnection connection)
+    {
+        if (_connections.TryRemove(connection.Id, out _) && connection.IsTls)
+        {
+            Interlocked.Decrement(ref _tlsCount);
+        }
+    }
 
     public bool TryGet(long id, out RespConnection? connection) => _connections.TryGetValue(id, out connection);
 

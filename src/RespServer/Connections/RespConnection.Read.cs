@@ -302,6 +302,11 @@ internal sealed partial class RespConnection
             finally
             {
                 _batch.End();
+                if (_latencySampleStart != 0)
+                {
+                    RecordLatencySample();
+                }
+
                 Volatile.Write(ref _executing, 0);
                 input.AdvanceTo(consumed, examined);
             }

@@ -38,6 +38,9 @@ internal sealed partial class RespConnection : ISubscriber
     private int _executing;
     private long _commandsInBatch;
     private long _publishedInBatch;
+    private long _deliveredInBatch;
+    private uint _publishSample;
+    private long _latencySampleStart;
 
     public RespConnection(ServerContext server, ClientTransport transport, long id)
     {
@@ -95,6 +98,9 @@ internal sealed partial class RespConnection : ISubscriber
 
     /// <summary>Redis's CLIENT_PUBSUB: subscribed to anything (the RESP2 command restriction and the pubsub output class).</summary>
     public bool IsPubSub => Subscriptions.Total > 0;
+
+    /// <summary>Whether the client came in on the TLS port (the metrics' transport label).</summary>
+    public bool IsTls => _transport is TlsTransport;
 
     public int Protocol
     {
@@ -303,8 +309,29 @@ internal sealed partial class RespConnection : ISubscriber
         History.Release();
     }
 
-    /// <summary>Counts a PUBLISH or SPUBLISH for INFO; added to the shared counter with the batch.</summary>
-    public void CountPublished() => _publishedInBatch++;
+    /// <summary>
+    /// Counts a PUBLISH or SPUBLISH for INFO and its receivers for the metrics; added to the shared counters
+    /// with the batch. One publish in <see cref="ServerMetrics.LatencySampleEvery"/> that reaches someone is
+    /// timed to the batch's end, when its deliveries are queued or sent, while the latency histogram has a listener.
+    /// </summary>
+    public void CountPublished(long receivers)
+    {
+        _publishedInBatch++;
+        _deliveredInBatch += receivers;
+        if ((++_publishSample & (ServerMetrics.LatencySampleEvery - 1)) == 0 && receivers > 0 && _latencySampleStart == 0
+            && Server.Metrics.DeliveryLatency.Enabled)
+        {
+            _latencySampleStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+    }
+
+    /// <summary>After the batch's end: records the sampled publish's time from its execution to its deliveries queued or sent.</summary>
+    private void RecordLatencySample()
+    {
+        var start = _latencySampleStart;
+        _latencySampleStart = 0;
+        Server.Metrics.DeliveryLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
 
     /// <summary>
     /// Adds this batch's commands and publishes to the server-wide counters: one shared write per
@@ -323,6 +350,12 @@ internal sealed partial class RespConnection : ISubscriber
         {
             Interlocked.Add(ref Server.Stats.PubSubMessagesPublished, _publishedInBatch);
             _publishedInBatch = 0;
+        }
+
+        if (_deliveredInBatch > 0)
+        {
+            Interlocked.Add(ref Server.Stats.PubSubMessagesDelivered, _deliveredInBatch);
+            _deliveredInBatch = 0;
         }
     }
 

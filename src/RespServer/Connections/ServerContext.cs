@@ -32,6 +32,7 @@ internal sealed class ServerContext
         Aof = new AofLog(Keys, options, loggerFactory.CreateLogger("Notistream.RespServer.Persistence"));
         Keys.Log = Aof;
         Acl = new AclStore(options.RequirePass, options.Users, options.AclFile, options.AclPubSubAllChannels);
+        Metrics = new ServerMetrics(this);
     }
 
     /// <summary>ACL users; the default user's password follows requirepass.</summary>
@@ -58,6 +59,9 @@ internal sealed class ServerContext
 
     public ServerStats Stats { get; } = new();
 
+    /// <summary>The server's instruments (meter Notistream.Server); they cost nothing until something listens.</summary>
+    public ServerMetrics Metrics { get; }
+
     public string RunId { get; }
 
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
@@ -66,6 +70,9 @@ internal sealed class ServerContext
 
     /// <summary>The port actually bound (differs from the option when it was 0).</summary>
     public int BoundPort { get; set; }
+
+    /// <summary>The metrics port actually bound; 0 without metrics-port.</summary>
+    public int BoundMetricsPort { get; set; }
 
     /// <summary>The TLS port actually bound; 0 without tls-port.</summary>
     public int BoundTlsPort { get; set; }

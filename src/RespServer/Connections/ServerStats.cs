@@ -16,6 +16,15 @@ internal sealed class ServerStats
     public long PubSubMessagesPublished;
     public long ClientsClosedForOutputLimit;
 
+    /// <summary>Messages handed to subscribers (each PUBLISH's receiver count); added once per batch, for the metrics only.</summary>
+    public long PubSubMessagesDelivered;
+
+    /// <summary>
+    /// What CONFIG RESETSTAT took off the INFO counters above, so that the metrics (docs/metrics.md) stay
+    /// monotonic as Prometheus counters must: each metric is its counter plus what was reset.
+    /// </summary>
+    public long CommandsBeforeReset, ConnectionsBeforeReset, PublishedBeforeReset, OutputLimitBeforeReset;
+
     /// <summary>Connections waiting in a blocking command now (INFO's blocked_clients).</summary>
     public long BlockedClients;
 }

@@ -54,6 +54,7 @@ internal static class RespServerHost
         builder.Services.AddSingleton(sp => new ServerContext(options, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<CommandTable>();
         builder.Services.AddHostedService<RespServerService>();
+        builder.Services.AddHostedService<MetricsListener>();
         return builder.Build();
     }
 }

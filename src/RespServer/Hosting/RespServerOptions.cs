@@ -109,6 +109,12 @@ internal sealed class RespServerOptions
     /// <summary>auto-aof-rewrite-min-size: and only once they hold at least this many bytes.</summary>
     public long AutoAofRewriteMinSize { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>metrics-port: serve GET /metrics (Prometheus text) on this port; 0 (the default) is off, -1 asks the OS for a free port (tests).</summary>
+    public int MetricsPort { get; set; }
+
+    /// <summary>metrics-bind: the one address the metrics listener binds; loopback unless told otherwise.</summary>
+    public string MetricsBind { get; set; } = "127.0.0.1";
+
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }
 }

@@ -9,7 +9,7 @@ namespace Notistream.RespServer.Hosting;
 internal static class ServerConfig
 {
     /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
-    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname"];
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname", "metrics-port", "metrics-bind"];
 
     /// <summary>
     /// Redis's protected configs, which CONFIG SET refuses while enable-protected-configs is no (its
@@ -55,6 +55,8 @@ internal static class ServerConfig
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
         new("channel-history", HistoryRule.Format(o.ChannelHistory)),
         new("history-max-memory", o.HistoryMaxMemory.ToString(CultureInfo.InvariantCulture)),
+        new("metrics-port", o.MetricsPort.ToString(CultureInfo.InvariantCulture)),
+        new("metrics-bind", o.MetricsBind),
         .. TlsConfig.Snapshot(o.Tls),
     ];
 
@@ -159,7 +161,7 @@ internal static class ServerConfig
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
         or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
         or "appendonly" or "appendfsync" or "dir" or "appendfilename" or "appenddirname" or "aof-load-truncated"
-        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size"
+        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size" or "metrics-port" or "metrics-bind"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -259,6 +261,16 @@ internal static class ServerConfig
                 return Int(args[0], 0, int.MaxValue, v => o.AutoAofRewritePercentage = v);
             case "auto-aof-rewrite-min-size":
                 return Memory(args[0], 0, long.MaxValue, v => o.AutoAofRewriteMinSize = v);
+            case "metrics-port":
+                return Int(args[0], -1, 65535, v => o.MetricsPort = v);
+            case "metrics-bind":
+                if (!System.Net.IPAddress.TryParse(args[0], out _))
+                {
+                    return "argument must be an IP address";
+                }
+
+                o.MetricsBind = args[0];
+                return null;
             case "channel-history":
             {
                 // CONFIG SET: the value replaces every rule.
@@ -461,6 +473,8 @@ internal static class ServerConfig
         AofLoadTruncated = o.AofLoadTruncated,
         AutoAofRewritePercentage = o.AutoAofRewritePercentage,
         AutoAofRewriteMinSize = o.AutoAofRewriteMinSize,
+        MetricsPort = o.MetricsPort,
+        MetricsBind = o.MetricsBind,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -493,5 +507,7 @@ internal static class ServerConfig
         to.AofLoadTruncated = from.AofLoadTruncated;
         to.AutoAofRewritePercentage = from.AutoAofRewritePercentage;
         to.AutoAofRewriteMinSize = from.AutoAofRewriteMinSize;
+        to.MetricsPort = from.MetricsPort;
+        to.MetricsBind = from.MetricsBind;
     }
 }
