@@ -64,6 +64,8 @@ if (args is ["--help"] or ["-h"])
           tls-ca-cert-file / tls-ca-cert-dir <path>   CA for client certificates
           tls-auth-clients yes|no|optional  client certificate required (default yes)
           tls-protocols "TLSv1.2 TLSv1.3"   allowed TLS versions
+          metrics-port <n>                  serve GET /metrics (Prometheus text) on this port (default 0 = off)
+          metrics-bind <addr>               the metrics listener's address (default 127.0.0.1)
 
         Examples:
           notistream-server --port 6380 --bind 127.0.0.1 --requirepass s3cret

@@ -86,6 +86,9 @@ public sealed class NotistreamServer : IAsyncDisposable
     /// <summary>Server internals for white-box assertions (registry, clients, stats).</summary>
     internal ServerContext Context => _host.Services.GetRequiredService<ServerContext>();
 
+    /// <summary>The metrics listener's port (start with <c>--metrics-port -1</c> for a free one); 0 when off.</summary>
+    public int MetricsPort => Context.BoundMetricsPort;
+
     public async ValueTask DisposeAsync()
     {
         await _host.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
