@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Notistream.Gateway.Endpoints;
 using Notistream.Gateway.GitHub;
 using Notistream.Gateway.Logging;
+using Notistream.Gateway.Metrics;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
 
@@ -53,6 +54,7 @@ internal static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxMessageBytes, options.MaxGitHubBodyBytes));
 
+        builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<GitHubEventSummarizer>();
         builder.Services.AddSingleton<GitHubWebhookEndpoint>();
         builder.Services.AddHealthChecks().AddCheck<PubSubHealthCheck>("pubsub", tags: [PubSubHealthCheck.ReadyTag]);
@@ -69,15 +71,41 @@ internal static class GatewayApplication
         }
 
         var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<GatewayMetrics>();
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                metrics.Request(context);
+            }
+        });
         app.UseRateLimiter();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
         app.MapPost("/github", (HttpContext context, GitHubWebhookEndpoint endpoint) => endpoint.HandleAsync(context))
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
         app.MapPublishEndpoints();
+        app.MapGet("/metrics", (HttpContext context) => ServeMetricsAsync(context, metrics, options.Metrics));
 
         app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app));
         return app;
+    }
+
+    /// <summary>GET /metrics: Prometheus's text format, to the clients <paramref name="access"/> allows; 404 to the others.</summary>
+    private static async Task ServeMetricsAsync(HttpContext context, GatewayMetrics metrics, MetricsAccess access)
+    {
+        if (!GatewayMetrics.Allowed(access, context.Connection.RemoteIpAddress))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static void WarnAboutSettings(WebApplication app)

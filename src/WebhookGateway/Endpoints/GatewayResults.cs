@@ -32,6 +32,7 @@ internal static class GatewayResults
     /// </summary>
     public static IResult FromOutcome(HttpContext context, PublishOutcome outcome, int retryAfterSeconds, Func<PublishOutcome, object> published)
     {
+        context.RequestServices.GetService<Metrics.GatewayMetrics>()?.Published(context, outcome.Status);
         switch (outcome.Status)
         {
             case PublishStatus.Published:

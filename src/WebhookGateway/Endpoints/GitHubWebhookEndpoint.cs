@@ -29,10 +29,12 @@ internal sealed class GitHubWebhookEndpoint
     private readonly DeliveryDeduplicator _deliveries;
     private readonly GitHubEventSummarizer _summarizer;
     private readonly ILogger<GitHubWebhookEndpoint> _logger;
+    private readonly Metrics.GatewayMetrics? _metrics;
 
     public GitHubWebhookEndpoint(IOptions<GatewayOptions> options, IMessagePublisher publisher,
-        GitHubEventSummarizer summarizer, ILogger<GitHubWebhookEndpoint> logger)
+        GitHubEventSummarizer summarizer, ILogger<GitHubWebhookEndpoint> logger, Metrics.GatewayMetrics? metrics = null)
     {
+        _metrics = metrics;
         _options = options.Value;
         _signature = string.IsNullOrEmpty(_options.GitHubWebhookSecret) ? null : new GitHubSignature(_options.GitHubWebhookSecret);
         _publisher = publisher;
@@ -50,6 +52,7 @@ internal sealed class GitHubWebhookEndpoint
         var delivery = request.Headers[DeliveryHeader].ToString() is { Length: > 0 } id ? id : null;
         if (_signature is null)
         {
+            _metrics?.Webhook(eventName, "missing_secret");
             return Refuse(StatusCodes.Status403Forbidden, delivery, eventName,
                 "GitHub webhooks are disabled on this gateway: GITHUB_WEBHOOK_SECRET is not set, and unsigned deliveries are refused");
         }
@@ -57,6 +60,7 @@ internal sealed class GitHubWebhookEndpoint
         var body = await RequestBody.ReadAsync(request, _options.MaxGitHubBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
+            _metrics?.Webhook(eventName, "too_large");
             GatewayLog.GitHubRefused(_logger, delivery, eventName, "body over the size limit");
             return GatewayResults.TooLarge(_options.MaxGitHubBodyBytes);
         }
@@ -64,16 +68,19 @@ internal sealed class GitHubWebhookEndpoint
         var signatureHeader = request.Headers[GitHubSignature.HeaderName].ToString();
         if (signatureHeader.Length == 0)
         {
+            _metrics?.Webhook(eventName, "missing_signature");
             return Refuse(StatusCodes.Status401Unauthorized, delivery, eventName,
                 $"the {GitHubSignature.HeaderName} header is missing: set the webhook's secret on GitHub");
         }
 
         if (!_signature.IsValid(signatureHeader, body))
         {
+            _metrics?.Webhook(eventName, "bad_signature");
             return Refuse(StatusCodes.Status401Unauthorized, delivery, eventName,
                 $"the {GitHubSignature.HeaderName} signature does not match the body and the configured secret");
         }
 
+        _metrics?.Webhook(eventName, "verified");
         if (eventName.Length == 0)
         {
             return Refuse(StatusCodes.Status400BadRequest, delivery, eventName, $"the {EventHeader} header is missing");

@@ -83,6 +83,12 @@ internal sealed class GatewayOptions
     public int DeliveryIdsRemembered { get; set; } = 10_000;
 
     public RateLimitOptions RateLimit { get; set; } = new();
+
+    /// <summary>
+    /// Who may read <c>GET /metrics</c> (<c>--Metrics</c>): loopback clients only (the default), any client
+    /// (a port only a private network reaches), or off. Never behind the publish token: scrapers carry none.
+    /// </summary>
+    public Metrics.MetricsAccess Metrics { get; set; } = Gateway.Metrics.MetricsAccess.Loopback;
 }
 
 /// <summary>A publish token that may publish only to channels matching one of its patterns.</summary>
