@@ -2,7 +2,7 @@
 # Metrics off against metrics on, same load generator, same run: builds Release, then for each repeat
 # starts the server without metrics-port and with it (a scraper reading GET /metrics every second
 # meanwhile, far more often than Prometheus's usual 15 s), alternating, runs the fanout scenario
-# against each, and prints the medians and the ratio on/off (docs/metrics.md, Measurement).
+# against each (off first in odd repeats, on first in even ones), and prints the medians and the ratio on/off (docs/metrics.md, Measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,7 +56,8 @@ wait_ready() { # port
 
 off=() on=() scrapes=0
 for rep in $(seq "$repeat"); do
-  for mode in off on; do
+  order="off on"; [ $((rep % 2)) = 0 ] && order="on off" # neither always goes first
+  for mode in $order; do
     port=$(free_port) args=()
     if [ "$mode" = on ]; then metrics_port=$(free_port); args=(--metrics-port "$metrics_port"); fi
     dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning "${args[@]}" >"$work/$mode-$rep.log" 2>&1 &

@@ -55,21 +55,53 @@ internal sealed partial class MetricsListener(ServerContext server, ILogger<Metr
         _adapter?.Dispose();
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// One dedicated thread with blocking socket calls, one scrape at a time. Blocking calls keep the metrics
+    /// sockets off the runtime's socket event threads: an asynchronous accept or read would register each
+    /// socket with one of them, which both adds work to a thread that serves clients and shifts which event
+    /// thread every later client socket is given (round robin), changing the server's layout under load.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_listener is not { } listener)
         {
-            return;
+            return Task.CompletedTask;
         }
 
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                AcceptLoop(listener, stoppingToken);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "metrics listener",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void AcceptLoop(Socket listener, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync(stoppingToken).ConfigureAwait(false);
+                client = listener.Accept();
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException && stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException && stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
             {
                 return;
             }
@@ -78,44 +110,44 @@ internal sealed partial class MetricsListener(ServerContext server, ILogger<Metr
                 continue;
             }
 
-            _ = ServeAsync(client, stoppingToken);
+            using (client)
+            {
+                Serve(client);
+            }
         }
     }
 
-    private async Task ServeAsync(Socket socket, CancellationToken stoppingToken)
+    private void Serve(Socket socket)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(RequestTimeout);
+        socket.ReceiveTimeout = socket.SendTimeout = (int)RequestTimeout.TotalMilliseconds;
         try
         {
-            await using var stream = new NetworkStream(socket, ownsSocket: true);
-            var request = await ReadHeadAsync(stream, timeout.Token).ConfigureAwait(false);
+            var request = ReadHead(socket);
             var line = request is null ? "" : request[..Math.Max(0, request.IndexOf('\r'))];
             var parts = line.Split(' ');
             if (parts is not [var method, var target, _])
             {
-                await WriteAsync(stream, "400 Bad Request", "text/plain; charset=utf-8", "bad request\n"u8.ToArray(), false, timeout.Token).ConfigureAwait(false);
+                Write(socket, "400 Bad Request", "text/plain; charset=utf-8", "bad request\n"u8.ToArray(), false);
                 return;
             }
 
-            var path = target.Split('?')[0];
-            if (path != "/metrics")
+            if (target.Split('?')[0] != "/metrics")
             {
-                await WriteAsync(stream, "404 Not Found", "text/plain; charset=utf-8", "not found: the metrics are at /metrics\n"u8.ToArray(), false, timeout.Token).ConfigureAwait(false);
+                Write(socket, "404 Not Found", "text/plain; charset=utf-8", "not found: the metrics are at /metrics\n"u8.ToArray(), false);
                 return;
             }
 
             if (method is not ("GET" or "HEAD"))
             {
-                await WriteAsync(stream, "405 Method Not Allowed", "text/plain; charset=utf-8", "GET /metrics\n"u8.ToArray(), false, timeout.Token).ConfigureAwait(false);
+                Write(socket, "405 Method Not Allowed", "text/plain; charset=utf-8", "GET /metrics\n"u8.ToArray(), false);
                 return;
             }
 
             using var body = new MemoryStream();
-            await _registry!.CollectAndExportAsTextAsync(body, timeout.Token).ConfigureAwait(false);
-            await WriteAsync(stream, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body.ToArray(), method == "HEAD", timeout.Token).ConfigureAwait(false);
+            _registry!.CollectAndExportAsTextAsync(body).GetAwaiter().GetResult();
+            Write(socket, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body.ToArray(), method == "HEAD");
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             // The scraper went away or was too slow: nothing to answer.
         }
@@ -126,13 +158,13 @@ internal sealed partial class MetricsListener(ServerContext server, ILogger<Metr
     }
 
     /// <summary>The request line and headers, up to the blank line; null when the client sent more than 8 KiB or closed first.</summary>
-    private static async Task<string?> ReadHeadAsync(NetworkStream stream, CancellationToken token)
+    private static string? ReadHead(Socket socket)
     {
         var buffer = new byte[MaxRequestBytes];
         var length = 0;
         while (length < buffer.Length)
         {
-            var read = await stream.ReadAsync(buffer.AsMemory(length), token).ConfigureAwait(false);
+            var read = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
             if (read == 0)
             {
                 return null;
@@ -148,14 +180,16 @@ internal sealed partial class MetricsListener(ServerContext server, ILogger<Metr
         return null;
     }
 
-    private static async Task WriteAsync(NetworkStream stream, string status, string contentType, byte[] body, bool headOnly, CancellationToken token)
+    private static void Write(Socket socket, string status, string contentType, byte[] body, bool headOnly)
     {
         var head = $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), token).ConfigureAwait(false);
+        socket.Send(Encoding.ASCII.GetBytes(head));
         if (!headOnly)
         {
-            await stream.WriteAsync(body, token).ConfigureAwait(false);
+            socket.Send(body);
         }
+
+        socket.Shutdown(SocketShutdown.Send);
     }
 
     private static partial class Log

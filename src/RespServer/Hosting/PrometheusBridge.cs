@@ -83,8 +83,9 @@ internal sealed class PrometheusBridge : IDisposable
     private void Record<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         where T : struct, IConvertible
     {
-        var labels = new string[tags.Length];
-        var values = new string[tags.Length];
+        // No allocation for an instrument without tags (the server's latency histogram, recorded on its read loops).
+        var labels = tags.Length == 0 ? [] : new string[tags.Length];
+        var values = tags.Length == 0 ? [] : new string[tags.Length];
         for (var i = 0; i < tags.Length; i++)
         {
             labels[i] = tags[i].Key.Replace('.', '_').Replace('-', '_');
