@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Metrics off against metrics on, same load generator, same run: builds Release, then for each repeat
-# starts the server without metrics-port and with it (a scraper reading GET /metrics every second
-# meanwhile, far more often than Prometheus's usual 15 s), alternating, runs the fanout scenario
-# against each (off first in odd repeats, on first in even ones), and prints the medians and the ratio on/off (docs/metrics.md, Measurement).
+# starts the server without metrics-port and with it (a scraper reading GET /metrics every --scrape
+# seconds meanwhile; 15 by default, the interval most Prometheus set-ups use), alternating, runs the
+# fanout scenario against each (off first in odd repeats, on first in even ones), and prints the
+# medians and the ratio on/off (docs/metrics.md, Measurement).
+# --baseline-server DLL runs another build (e.g. one of the previous release) on the "off" side, and
+# --candidate-off leaves metrics-port off on the candidate side too: together they check that the
+# instruments cost nothing while nothing listens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-repeat=3 duration=5 build=1 extra=()
+repeat=3 duration=5 build=1 extra=() scrape=15 baseline_dll="" candidate_metrics=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --repeat) repeat=${2:?}; shift 2 ;;
     --duration) duration=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
+    --scrape) scrape=${2:?}; shift 2 ;;
+    --baseline-server) baseline_dll=${2:?}; shift 2 ;;
+    --candidate-off) candidate_metrics=0; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: benchmarks/metrics-overhead.sh [--repeat N] [--duration SECONDS] [--no-build] [-- LOADGEN OPTIONS...]" >&2; exit 2 ;;
+    *) echo "usage: benchmarks/metrics-overhead.sh [--repeat N] [--duration SECONDS] [--no-build] [--scrape SECONDS|0] [--baseline-server DLL] [--candidate-off] [-- LOADGEN OPTIONS...]" >&2; exit 2 ;;
   esac
 done
 
@@ -58,21 +65,22 @@ off=() on=() scrapes=0
 for rep in $(seq "$repeat"); do
   order="off on"; [ $((rep % 2)) = 0 ] && order="on off" # neither always goes first
   for mode in $order; do
-    port=$(free_port) args=()
-    if [ "$mode" = on ]; then metrics_port=$(free_port); args=(--metrics-port "$metrics_port"); fi
-    dotnet "$server_dll" --port "$port" --maxclients 20000 --loglevel warning "${args[@]}" >"$work/$mode-$rep.log" 2>&1 &
+    port=$(free_port) args=() dll=$server_dll
+    if [ "$mode" = on ] && [ "$candidate_metrics" = 1 ]; then metrics_port=$(free_port); args=(--metrics-port "$metrics_port"); fi
+    if [ "$mode" = off ] && [ -n "$baseline_dll" ]; then dll=$baseline_dll; fi
+    dotnet "$dll" --port "$port" --maxclients 20000 --loglevel warning "${args[@]}" >"$work/$mode-$rep.log" 2>&1 &
     pid=$!
     wait_ready "$port"
     dotnet "$loadgen_dll" --port "$port" --scenario fanout --smoke "${extra[@]}" >/dev/null 2>&1 || say "warning: warm-up failed"
-    if [ "$mode" = on ]; then
-      ( while :; do curl -sf "http://127.0.0.1:$metrics_port/metrics" -o /dev/null && echo >>"$work/scrapes"; sleep 1; done ) &
+    if [ "$mode" = on ] && [ "$candidate_metrics" = 1 ] && [ "$scrape" != 0 ]; then
+      ( while :; do curl -sf "http://127.0.0.1:$metrics_port/metrics" -o /dev/null && echo >>"$work/scrapes"; sleep "$scrape"; done ) &
       scraper=$!
     fi
     say "fanout, run $rep of $repeat: metrics $mode"
     json="$work/$mode-$rep.json"
     dotnet "$loadgen_dll" --port "$port" --scenario fanout --duration "$duration" --server-pid "$pid" --json "$json" "${extra[@]}" >&2
     if [ "$mode" = on ]; then
-      curl -sf "http://127.0.0.1:$metrics_port/metrics" | grep -E '^notistream_(messages_delivered_total|delivery_duration_seconds_count) ' >&2 || true
+      [ "$candidate_metrics" = 1 ] && curl -sf "http://127.0.0.1:$metrics_port/metrics" | grep -E '^notistream_(messages_delivered_total|delivery_duration_seconds_count) ' >&2 || true
       on+=("$json")
     else
       off+=("$json")
@@ -82,6 +90,10 @@ for rep in $(seq "$repeat"); do
 done
 
 [ -f "$work/scrapes" ] && scrapes=$(wc -l <"$work/scrapes")
-echo "- metrics off = baseline, metrics on (with $scrapes scrapes in all, one a second) = candidate; $repeat runs each, alternating, $duration s per case; medians; ratio = on / off"
+baseline="this build without metrics-port" candidate="this build with metrics-port, scraped every $scrape s ($scrapes scrapes in all)"
+[ "$scrape" = 0 ] && candidate="this build with metrics-port, never scraped"
+[ -n "$baseline_dll" ] && baseline="$baseline_dll without metrics-port"
+[ "$candidate_metrics" = 0 ] && candidate="this build without metrics-port"
+echo "- baseline: $baseline; candidate: $candidate; $repeat runs each, alternating, $duration s per case; medians; ratio = candidate / baseline"
 echo
 dotnet "$loadgen_dll" --compare --baseline "${off[@]}" --candidate "${on[@]}"
