@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Notistream.Gateway.Endpoints;
 using Notistream.Gateway.GitHub;
@@ -70,7 +71,7 @@ internal static class GatewayApplication
 
         var app = builder.Build();
         app.UseRateLimiter();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
         app.MapPost("/github", (HttpContext context, GitHubWebhookEndpoint endpoint) => endpoint.HandleAsync(context))
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
@@ -79,6 +80,10 @@ internal static class GatewayApplication
         app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app));
         return app;
     }
+
+    /// <summary><c>/healthz</c>'s body: <c>{"status":"Healthy","version":"0.9.0+abc1234"}</c>, the version <c>--version</c> prints.</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report) =>
+        context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["status"] = report.Status.ToString(), ["version"] = ProductVersion.Text });
 
     private static void WarnAboutSettings(WebApplication app)
     {
