@@ -34,7 +34,8 @@ internal static class GatewayApplication
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         // Lowest precedence: quiet defaults that appsettings, environment or command line may override.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = _defaultLogLevels });
-        builder.Configuration.AddInMemoryCollection(GatewayConfiguration.FromEnvironment(environment ?? Environment.GetEnvironmentVariables()));
+        var deprecated = new List<string>();
+        builder.Configuration.AddInMemoryCollection(GatewayConfiguration.FromEnvironment(environment ?? Environment.GetEnvironmentVariables(), deprecated));
         builder.Configuration.AddCommandLine(args, GatewayConfiguration.SwitchMappings);
         if (GatewayConfiguration.ListenUrl(builder.Configuration) is { } url)
         {
@@ -77,7 +78,7 @@ internal static class GatewayApplication
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
         app.MapPublishEndpoints();
 
-        app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app));
+        app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app, deprecated));
         return app;
     }
 
@@ -85,9 +86,14 @@ internal static class GatewayApplication
     private static Task WriteHealthAsync(HttpContext context, HealthReport report) =>
         context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["status"] = report.Status.ToString(), ["version"] = ProductVersion.Text });
 
-    private static void WarnAboutSettings(WebApplication app)
+    private static void WarnAboutSettings(WebApplication app, List<string> deprecated)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(GatewayApplication).FullName!);
+        foreach (var line in deprecated)
+        {
+            GatewayLog.DeprecatedVariable(logger, line);
+        }
+
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         if (string.IsNullOrEmpty(options.GitHubWebhookSecret))
         {
