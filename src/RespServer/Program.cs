@@ -7,7 +7,7 @@ using Notistream.RespServer.Hosting;
 // the read loop inline (RespServerService.ReceiveInline) a request is received, parsed, executed and its
 // replies and messages sent on one thread, as in Redis's event loop. Nothing in a read loop waits for
 // another connection. Each socket stays with one event thread, so there are two per core, for clients
-// that pipeline hard and happen to share a thread (README, Performance: what the measurements of one
+// that pipeline hard and happen to share a thread (docs/performance.md: what the measurements of one
 // against two per core do and do not show). Read once, before the first socket is used;
 // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 turns it off, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT
 // sets the number of threads.
