@@ -21,6 +21,23 @@ public sealed partial class ReleaseTests(ReleaseBuild release) : IDisposable
     public void Dispose() => Directory.Delete(_home, recursive: true);
 
     [Fact]
+    public async Task The_script_explains_itself_and_refuses_an_unknown_rid_before_building()
+    {
+        var bash = ExternalProgram.Require("bash", "apt-get install bash");
+        var root = ReleaseBuild.RepositoryRoot();
+        var script = Path.Combine(root, "scripts", "release.sh");
+
+        var help = await ReleaseBuild.RunAsync(bash, [script, "--help"], root, _ => { }, Start);
+        Assert.True(help.ExitCode == 0, help.Output);
+        Assert.All(["--rid RID", "--output DIR", "--containers", "linux-x64", "linux-arm64", "osx-arm64", "win-x64"],
+            text => Assert.Contains(text, help.Output, StringComparison.Ordinal));
+
+        var wrong = await ReleaseBuild.RunAsync(bash, [script, "--rid", "linux-x86"], root, _ => { }, Start);
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("unsupported RID 'linux-x86'", wrong.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_script_writes_one_file_per_program_an_archive_and_the_tool_package()
     {
         var published = await release.GetAsync();
