@@ -111,11 +111,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # IncludeNativeLibrariesForSelfExtract is left off: none of the programs has a native library
 # outside the runtime, which the single-file host already contains, so nothing would be bundled,
 # and were one to appear it would be unpacked to a temp folder at every first start.
+# ContinuousIntegrationBuild: source paths in the programs as /_/src/..., not the build machine's.
 publish_args=(
   -c Release
   --self-contained true
   -p:PublishSingleFile=true
   -p:DebugType=embedded
+  -p:ContinuousIntegrationBuild=true
   --artifacts-path "$build"
   -nodeReuse:false
 )
@@ -144,7 +146,7 @@ done
 if [ "$tool" -eq 1 ]; then
   rm -rf "$out/nupkg"
   echo "== NotiClient as a dotnet tool -> $out/nupkg"
-  "$dotnet" pack "$root/src/NotiClient/NotiClient.csproj" -c Release --artifacts-path "$build" -o "$out/nupkg" -nodeReuse:false
+  "$dotnet" pack "$root/src/NotiClient/NotiClient.csproj" -c Release -p:ContinuousIntegrationBuild=true --artifacts-path "$build" -o "$out/nupkg" -nodeReuse:false
 fi
 
 if [ "$containers" -eq 1 ]; then
@@ -164,7 +166,7 @@ if [ "$containers" -eq 1 ]; then
   for rid in "${linux_rids[@]}"; do
     for project in "${container_projects[@]}"; do
       # Framework-dependent on Microsoft's runtime (server) or ASP.NET Core (gateway) image, which the SDK picks.
-      container_args=(-c Release -r "$rid" -t:PublishContainer -p:ContainerImageTag="$rid" --artifacts-path "$build" -nodeReuse:false)
+      container_args=(-c Release -r "$rid" -t:PublishContainer -p:ContainerImageTag="$rid" -p:ContinuousIntegrationBuild=true --artifacts-path "$build" -nodeReuse:false)
       if [ -z "$engine" ]; then
         image=$(sed -n 's:.*<ContainerRepository>\(.*\)</ContainerRepository>.*:\1:p' "$root/src/$project/$project.csproj")
         container_args+=(-p:ContainerArchiveOutputPath="$out/containers/$image-$rid.tar.gz")
