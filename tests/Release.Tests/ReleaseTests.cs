@@ -51,16 +51,21 @@ public sealed partial class ReleaseTests(ReleaseBuild release) : IDisposable
     }
 
     [Fact]
-    public async Task The_server_and_the_client_tell_their_version_without_dotnet()
+    public async Task The_three_programs_tell_the_same_version_without_dotnet()
     {
         var published = await release.GetAsync();
 
-        foreach (var program in new[] { "notistream-server", "notistream" })
+        var versions = new List<string>();
+        foreach (var program in new[] { "notistream-server", "notistream-gateway", "notistream" })
         {
             await using var run = WithoutSdk.Start(published.Program(program), ["--version"], _home);
             Assert.True(await run.WaitForExitAsync(Start) == 0, $"{program} --version:\n{run.AllOutput}");
-            Assert.Matches(@"\d+\.\d+\.\d+", run.StandardOutput);
+            var first = run.StandardOutput.Split('\n')[0].Trim();
+            Assert.Matches($@"^{program} \d+\.\d+\.\d+", first);
+            versions.Add(first[(program.Length + 1)..]);
         }
+
+        Assert.Single(versions.Distinct());
     }
 
     [Fact]
