@@ -18,35 +18,54 @@ public sealed class PackagingTests : IDisposable
     public void Dispose() => _folder.Delete(recursive: true);
 
     /// <summary>
-    /// The two system units installed as docs/operations.md installs them, into a root folder that holds
-    /// this machine's own systemd units (for the targets they name) and an executable at each ExecStart
-    /// path: verify loads them with their dependencies and checks every ExecStart program exists there.
+    /// packaging/install.sh (what docs/operations.md runs) into a temporary root, from a release folder of
+    /// stand-in programs; then the two system units verified there, against this machine's own systemd units
+    /// (copied into the root for the targets they name): verify loads them with their dependencies and checks
+    /// that each ExecStart program exists under the root.
     /// </summary>
     [Fact]
-    public async Task The_system_units_verify_clean_in_a_root_with_the_programs_installed()
+    public async Task Install_sh_installs_units_that_verify_clean_and_keeps_the_settings_on_an_upgrade()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "systemd is Linux's");
         var analyze = ExternalProgram.Require("systemd-analyze", "Debian package systemd");
         var root = _folder.CreateSubdirectory("root").FullName;
-        var units = Path.Join(root, "etc", "systemd", "system");
-        Directory.CreateDirectory(units);
+        var release = _folder.CreateSubdirectory("release").FullName;
+        foreach (var program in new[] { "notistream-server", "notistream-gateway", "notistream" })
+        {
+            Stub(Path.Join(release, program));
+        }
+
+        var install = Path.Join(Repository, "packaging", "install.sh");
+        var (installed, installOutput) = await RunAsync("bash", install, "--root", root, "--from", release);
+        Assert.True(installed == 0, installOutput);
+        foreach (var file in new[]
+        {
+            "usr/local/bin/notistream-server", "usr/local/bin/notistream-gateway", "usr/local/bin/notistream",
+            "etc/systemd/system/notistream-server.service", "etc/systemd/system/notistream-gateway.service",
+            "etc/systemd/user/notistream.service", "etc/logrotate.d/notistream",
+            "etc/notistream/notistream.conf", "etc/notistream/gateway.env",
+        })
+        {
+            Assert.True(File.Exists(Path.Join(root, file)), $"{file} not installed");
+        }
+
+        // An upgrade is the same command: the settings stay as they were.
+        await File.WriteAllTextAsync(Path.Join(root, "etc", "notistream", "notistream.conf"), "maxclients 500\n", Token);
+        (installed, installOutput) = await RunAsync("bash", install, "--root", root, "--from", release);
+        Assert.True(installed == 0, installOutput);
+        Assert.Equal("maxclients 500\n", await File.ReadAllTextAsync(Path.Join(root, "etc", "notistream", "notistream.conf"), Token));
+
         Directory.CreateDirectory(Path.Join(root, "usr", "lib", "systemd"));
         var (copied, copyOutput) = await RunAsync("cp", "-a", "/usr/lib/systemd/system", Path.Join(root, "usr", "lib", "systemd"));
         Assert.True(copied == 0, copyOutput);
-        foreach (var unit in new[] { "notistream-server.service", "notistream-gateway.service" })
-        {
-            File.Copy(Path.Join(Repository, "packaging", "systemd", unit), Path.Join(units, unit));
-        }
-
-        // Without the programs, verify says so: it really looks for them under the root.
-        var (missing, missingOutput) = await RunAsync(analyze, "verify", $"--root={root}", "notistream-server.service", "notistream-gateway.service");
-        Assert.NotEqual(0, missing);
-        Assert.Contains("/usr/local/bin/notistream-server is not executable", missingOutput, StringComparison.Ordinal);
-
-        Stub(Path.Join(root, "usr", "local", "bin", "notistream-server"));
-        Stub(Path.Join(root, "usr", "local", "bin", "notistream-gateway"));
         var (status, output) = await RunAsync(analyze, "verify", $"--root={root}", "notistream-server.service", "notistream-gateway.service");
         Assert.True(status == 0 && output.Length == 0, $"systemd-analyze verify: exit {status}\n{output}");
+
+        // Without a program, verify says so: it really looks for them under the root.
+        File.Delete(Path.Join(root, "usr", "local", "bin", "notistream-gateway"));
+        var (missing, missingOutput) = await RunAsync(analyze, "verify", $"--root={root}", "notistream-server.service", "notistream-gateway.service");
+        Assert.NotEqual(0, missing);
+        Assert.Contains("/usr/local/bin/notistream-gateway is not executable", missingOutput, StringComparison.Ordinal);
     }
 
     /// <summary>
