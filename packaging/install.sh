@@ -37,6 +37,7 @@ done
 install -m 0644 "$here/systemd/notistream-server.service" "$here/systemd/notistream-gateway.service" "$root/etc/systemd/system/"
 install -m 0644 "$here/systemd/user/notistream.service" "$root/etc/systemd/user/"
 install -m 0644 "$here/logrotate/notistream" "$root/etc/logrotate.d/notistream"
+install -m 0755 "$here/notistream-backup" "$root/usr/local/bin/notistream-backup"
 
 # Settings: read by the services' user, not by others (requirepass, tokens).
 install -d -m 0750 "$root/etc/notistream"

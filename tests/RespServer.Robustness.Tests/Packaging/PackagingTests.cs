@@ -41,6 +41,7 @@ public sealed class PackagingTests : IDisposable
         foreach (var file in new[]
         {
             "usr/local/bin/notistream-server", "usr/local/bin/notistream-gateway", "usr/local/bin/notistream",
+            "usr/local/bin/notistream-backup",
             "etc/systemd/system/notistream-server.service", "etc/systemd/system/notistream-gateway.service",
             "etc/systemd/user/notistream.service", "etc/logrotate.d/notistream",
             "etc/notistream/notistream.conf", "etc/notistream/gateway.env",
@@ -133,6 +134,57 @@ public sealed class PackagingTests : IDisposable
         await TaskTimeoutExtensions.WaitUntil(() => File.Exists(log) && File.ReadAllText(log).Contains("Accepted client", StringComparison.Ordinal), "the next line in a new file at the original path");
         Assert.DoesNotContain("Accepted client", File.ReadAllText(rotated), StringComparison.Ordinal);
         Assert.False(server.Process.HasExited);
+    }
+
+    /// <summary>
+    /// packaging/notistream-backup against a running server with the log on and a client writing all along;
+    /// the copy, put in place as a new server's appendonlydir, loads with every entry written before it began.
+    /// </summary>
+    [Fact]
+    public async Task Notistream_backup_copies_a_running_servers_append_only_folder_that_a_new_server_loads()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "runs bash, cp and redis-cli");
+        ExternalProgram.Require("redis-cli", "Debian package redis-tools");
+        var data = _folder.CreateSubdirectory("data").FullName;
+        var port = FreePort.Next();
+        await using var server = await ServerProcess.StartAsync(port, "--appendonly", "yes", "--dir", data);
+        await using (var client = await WireClient.ConnectAsync(port))
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                Assert.IsType<byte[]>(await client.CallAsync("XADD", "events", "*", "n", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+
+        long written = 500;
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            await using var client = await WireClient.ConnectAsync(port);
+            while (!stop.IsCancellationRequested)
+            {
+                Assert.IsType<byte[]>(await client.CallAsync("XADD", "events", "*", "n", "more"));
+                Interlocked.Increment(ref written);
+            }
+        }, Token);
+
+        var backup = Path.Join(_folder.FullName, "backup");
+        var (status, output) = await RunAsync("bash", Path.Join(Repository, "packaging", "notistream-backup"), backup,
+            "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await stop.CancelAsync();
+        await writer.WithTimeout();
+        Assert.True(status == 0, $"notistream-backup: exit {status}\n{output}\n{server.Output}");
+
+        var restored = _folder.CreateSubdirectory("restored").FullName;
+        var (copied, copyOutput) = await RunAsync("cp", "-a", backup, Path.Join(restored, "appendonlydir"));
+        Assert.True(copied == 0, copyOutput);
+        var second = await ServerProcess.StartAsync(FreePort.Next(), "--appendonly", "yes", "--dir", restored);
+        await using (second)
+        {
+            await using var check = await WireClient.ConnectAsync(second.Port);
+            var length = Assert.IsType<long>(await check.CallAsync("XLEN", "events"));
+            Assert.InRange(length, 500, Interlocked.Read(ref written));
+        }
     }
 
     private static string Repository
