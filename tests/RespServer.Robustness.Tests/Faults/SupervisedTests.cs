@@ -128,6 +128,22 @@ public sealed class SupervisedTests
         }
     }
 
+    [Fact]
+    public async Task With_its_output_to_the_journal_each_entry_is_one_line_with_its_priority_and_no_colour()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "SIGTERM is a POSIX signal");
+        var port = FreePort.Next();
+
+        // systemd sets JOURNAL_STREAM (device:inode of the journal's socket) for a service's output.
+        await using var server = await ServerProcess.StartAsync(port, new Dictionary<string, string?> { ["JOURNAL_STREAM"] = "8:12345" }, "--maxclients", "100");
+        server.Terminate();
+        await server.Process.WaitForExitAsync(Token).WithTimeout(TimeSpan.FromSeconds(30));
+        var lines = server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, line => line.StartsWith("<6>", StringComparison.Ordinal) && line.Contains("Ready to accept connections", StringComparison.Ordinal));
+        Assert.All(lines, line => Assert.Matches(@"^<[0-7]>", line));
+        Assert.DoesNotContain('\u001b', server.Output);
+    }
+
     private static void Hangup(int pid)
     {
         using var kill = System.Diagnostics.Process.Start("kill", ["-HUP", pid.ToString(CultureInfo.InvariantCulture)]);
