@@ -57,6 +57,26 @@ public sealed class SupervisedTests
         Assert.Contains("Supervised by systemd.", server.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Under_systemd_ctrl_c_still_stops_the_server_cleanly()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "NOTIFY_SOCKET is a unix datagram socket; SIGINT is a POSIX signal");
+        using var notify = NotifySocket.Create();
+        var port = FreePort.Next();
+        await using var server = await ServerProcess.StartAsync(
+            port, new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = notify.Path }, "--supervised", "systemd");
+        Assert.Equal("READY=1", await notify.ReceiveAsync(TimeSpan.FromSeconds(30)));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", server.Process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(Token);
+        }
+
+        Assert.Equal("STOPPING=1", await notify.ReceiveAsync(TimeSpan.FromSeconds(30)));
+        await server.Process.WaitForExitAsync(Token).WithTimeout(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, server.Process.ExitCode);
+        Assert.Contains("bye bye", server.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("no", null)]
     [InlineData("upstart", "upstart supervision is not supported")]

@@ -48,6 +48,9 @@ public sealed class GatewayNotifyTests
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.Environment["NOTIFY_SOCKET"] = notify.Path;
         info.Environment["NOTISTREAM_SERVER"] = $"127.0.0.1:{server.Port}";
+
+        // As systemd sets it for a service whose output goes to the journal.
+        info.Environment["JOURNAL_STREAM"] = "8:12345";
         var output = new StringBuilder();
         using var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
@@ -68,6 +71,13 @@ public sealed class GatewayNotifyTests
             Assert.Equal("STOPPING=1", await notify.ReceiveAsync(TimeSpan.FromSeconds(30)));
             await process.WaitForExitAsync(Token).WaitAsync(TimeSpan.FromSeconds(30), Token);
             Assert.Equal(0, process.ExitCode);
+
+            // The journal's format: one line per entry, its syslog priority first, no colour.
+            var text = output.ToString();
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.NotEmpty(lines);
+            Assert.All(lines, line => Assert.Matches(@"^<[0-7]>", line));
+            Assert.DoesNotContain('\u001b', text);
         }
         finally
         {
