@@ -96,8 +96,8 @@ internal static class ServerCommands
             case "server":
                 text.Append("# Server\r\n");
                 Line("redis_version", ServerContext.RedisVersion);
-                Line("notistream_version", typeof(ServerCommands).Assembly.GetName().Version?.ToString() ?? "0.0.0");
-                Line("redis_git_sha1", "00000000");
+                Line("notistream_version", ProductVersion.Text);
+                Line("redis_git_sha1", ServerContext.GitSha1);
                 Line("redis_git_dirty", 0);
                 Line("redis_build_id", "0");
                 Line("redis_mode", "standalone");

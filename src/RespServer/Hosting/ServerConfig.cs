@@ -339,7 +339,8 @@ internal static class ServerConfig
             return File.Exists(full) ? "Not a directory" : "No such file or directory";
         }
 
-        set(full);
+        // "./" is the folder itself, as getcwd() names it after Redis's chdir: no separator at the end.
+        set(Path.TrimEndingDirectorySeparator(full));
         return null;
     }
 
