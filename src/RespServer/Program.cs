@@ -56,7 +56,10 @@ if (args is ["--help"] or ["-h"])
           proto-max-bulk-len <bytes>        largest request argument (default 512mb)
           client-query-buffer-limit <bytes> largest unprocessed input per client (default 1gb)
           loglevel debug|verbose|notice|warning   (default notice)
-          logfile <path>                    log to a file instead of standard output
+          logfile <path>                    log to a file instead of standard output (opened for
+                                            every line, so a renamed log needs no signal)
+          supervised no|systemd|auto|upstart  READY=1/STOPPING=1 to NOTIFY_SOCKET (systemd; auto: when
+                                            NOTIFY_SOCKET is set); upstart is accepted, runs as no
           appendonly yes|no                 keep the streams in Redis's append-only file (default no)
           appendfsync always|everysec|no    when the file is synced to the disk (default everysec)
           dir <path>                        the folder the appendonlydir folder goes in (default: current)

@@ -11,6 +11,7 @@ using Notistream.Gateway.GitHub;
 using Notistream.Gateway.Logging;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
+using Notistream.RespServer.Hosting;
 
 namespace Notistream.Gateway;
 
@@ -60,6 +61,18 @@ internal static class GatewayApplication
         builder.Services.AddHealthChecks().AddCheck<PubSubHealthCheck>("pubsub", tags: [PubSubHealthCheck.ReadyTag]);
         builder.Services.AddGatewayRateLimiting(options.RateLimit);
         builder.Services.AddProblemDetails();
+
+        // Under systemd (Type=notify): READY=1 once Kestrel listens, STOPPING=1 on the way out, and the
+        // journal's one-line format with priorities instead of the console's two-line colour format.
+        if (SystemdSupport.NotifySocketSet)
+        {
+            builder.Services.AddSystemdNotify();
+        }
+
+        if (SystemdSupport.LogsToJournal)
+        {
+            builder.Logging.AddSystemdConsole();
+        }
 
         configure?.Invoke(builder);
         if (!builder.Services.Any(service => service.ServiceType == typeof(IMessagePublisher)))

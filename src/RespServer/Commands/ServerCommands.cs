@@ -106,7 +106,7 @@ internal static class ServerCommands
                 Line("multiplexing_api", "dotnet-sockets");
                 Line("atomicvar_api", "dotnet-interlocked");
                 Line("process_id", Environment.ProcessId);
-                Line("process_supervised", "no");
+                Line("process_supervised", server.Options.SupervisedBySystemd ? "systemd" : "no");
                 Line("run_id", server.RunId);
                 Line("tcp_port", server.BoundPort);
                 Line("server_time_usec", (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);

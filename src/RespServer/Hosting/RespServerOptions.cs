@@ -109,6 +109,13 @@ internal sealed class RespServerOptions
     /// <summary>auto-aof-rewrite-min-size: and only once they hold at least this many bytes.</summary>
     public long AutoAofRewriteMinSize { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>supervised: upstart, systemd, auto or no (see <see cref="Supervision"/>). As in Redis, once
+    /// supervision is in effect it holds the mode found (auto becomes systemd), which CONFIG GET shows.</summary>
+    public string Supervised { get; set; } = "no";
+
+    /// <summary>Whether READY=1 and STOPPING=1 go to systemd (INFO process_supervised); set at start-up.</summary>
+    public bool SupervisedBySystemd { get; set; }
+
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }
 }

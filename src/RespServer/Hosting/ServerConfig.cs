@@ -9,7 +9,7 @@ namespace Notistream.RespServer.Hosting;
 internal static class ServerConfig
 {
     /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
-    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname"];
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname", "supervised"];
 
     /// <summary>
     /// Redis's protected configs, which CONFIG SET refuses while enable-protected-configs is no (its
@@ -51,6 +51,7 @@ internal static class ServerConfig
         new("auto-aof-rewrite-percentage", o.AutoAofRewritePercentage.ToString(CultureInfo.InvariantCulture)),
         new("auto-aof-rewrite-min-size", o.AutoAofRewriteMinSize.ToString(CultureInfo.InvariantCulture)),
         new("save", ""),
+        new("supervised", o.Supervised),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
         new("channel-history", HistoryRule.Format(o.ChannelHistory)),
@@ -159,7 +160,7 @@ internal static class ServerConfig
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
         or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
         or "appendonly" or "appendfsync" or "dir" or "appendfilename" or "appenddirname" or "aof-load-truncated"
-        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size"
+        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size" or "supervised"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -259,6 +260,14 @@ internal static class ServerConfig
                 return Int(args[0], 0, int.MaxValue, v => o.AutoAofRewritePercentage = v);
             case "auto-aof-rewrite-min-size":
                 return Memory(args[0], 0, long.MaxValue, v => o.AutoAofRewriteMinSize = v);
+            case "supervised":
+                if (!Supervision.IsMode(args[0]))
+                {
+                    return Supervision.Error;
+                }
+
+                o.Supervised = args[0].ToLowerInvariant();
+                return null;
             case "channel-history":
             {
                 // CONFIG SET: the value replaces every rule.
@@ -462,6 +471,8 @@ internal static class ServerConfig
         AofLoadTruncated = o.AofLoadTruncated,
         AutoAofRewritePercentage = o.AutoAofRewritePercentage,
         AutoAofRewriteMinSize = o.AutoAofRewriteMinSize,
+        Supervised = o.Supervised,
+        SupervisedBySystemd = o.SupervisedBySystemd,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -494,5 +505,6 @@ internal static class ServerConfig
         to.AofLoadTruncated = from.AofLoadTruncated;
         to.AutoAofRewritePercentage = from.AutoAofRewritePercentage;
         to.AutoAofRewriteMinSize = from.AutoAofRewriteMinSize;
+        to.Supervised = from.Supervised;
     }
 }
