@@ -57,7 +57,7 @@ public sealed class BuildCommandTests
         environment.Remove("NOTISTREAM_HOST");
         environment["NOTISTREAM_PORT"] = null;
         await using var terminal = PseudoTerminal.Start(ExternalProgram.Require("bash", "apt-get install bash"), ["-c", $"cd '{DocPage.Root}' && {firstRun}"], environment);
-        await terminal.ExpectAsync("No configuration yet");
+        await terminal.ExpectAsync("No configuration yet", BuildTimeout);
         await terminal.ExpectAsync("Server host [localhost]: ");
     }
 
