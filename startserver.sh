@@ -22,6 +22,7 @@
 #   NOTISTREAM_TLS_CERT       server certificate, PEM (tls-cert-file)
 #   NOTISTREAM_TLS_KEY        its private key, PEM (tls-key-file)
 #   NOTISTREAM_TLS_CA         CA that client certificates must chain to (tls-ca-cert-file); unset: no client certificates asked
+#                             (relative TLS paths are taken from the folder the script is run from)
 #   NOTISTREAM_CONFIGURATION  build configuration to run (Release)
 #   NOTISTREAM_DATA           folder the pub/sub server keeps its streams (channel history) in, as Redis's
 #                             append-only file under appendonlydir/ (./data beside this script; a relative path
@@ -169,10 +170,13 @@ esac
 
 server_args=(--port "$port" --bind "$bind" --appendonly yes --dir "$data_dir")
 [[ -n ${NOTISTREAM_PASSWORD:-} ]] && server_args+=(--requirepass "$NOTISTREAM_PASSWORD")
+# A relative certificate or key path is taken from the folder the script is run from, as NOTISTREAM_DATA is.
+from_start_dir() { case "$1" in '' | /*) printf '%s' "$1" ;; *) printf '%s' "$start_dir/$1" ;; esac; }
 if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
-  server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "${NOTISTREAM_TLS_CERT:-}" --tls-key-file "${NOTISTREAM_TLS_KEY:-}")
+  server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "$(from_start_dir "${NOTISTREAM_TLS_CERT:-}")"
+    --tls-key-file "$(from_start_dir "${NOTISTREAM_TLS_KEY:-}")")
   if [[ -n ${NOTISTREAM_TLS_CA:-} ]]; then
-    server_args+=(--tls-ca-cert-file "$NOTISTREAM_TLS_CA")
+    server_args+=(--tls-ca-cert-file "$(from_start_dir "$NOTISTREAM_TLS_CA")")
   else
     server_args+=(--tls-auth-clients no)
   fi
