@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Notistream.Client.Config;
+using Notistream.Testing;
 using Xunit;
 
 namespace Notistream.Client.Tests.Config;
@@ -7,20 +8,7 @@ namespace Notistream.Client.Tests.Config;
 /// <summary>config/config.sample.json, the sample that ships: ConfigFile reads it, it says the defaults, and it names every field.</summary>
 public sealed class SampleConfigTests
 {
-    private static string SamplePath
-    {
-        get
-        {
-            var folder = new DirectoryInfo(AppContext.BaseDirectory);
-            while (folder is not null && !File.Exists(Path.Join(folder.FullName, "notistream.sln")))
-            {
-                folder = folder.Parent;
-            }
-
-            Assert.NotNull(folder);
-            return Path.Join(folder.FullName, "config", "config.sample.json");
-        }
-    }
+    private static string SamplePath => Path.Join(DocPage.Root, "config", "config.sample.json");
 
     [Fact]
     public void ConfigFile_reads_the_sample_and_its_settings_are_the_defaults()

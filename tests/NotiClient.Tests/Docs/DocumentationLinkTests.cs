@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Notistream.Testing;
 using Xunit;
 
 namespace Notistream.Client.Tests.Docs;
@@ -14,7 +15,7 @@ public sealed partial class DocumentationLinkTests
     /// <summary>Pages README links to that are written alongside and may not be in this tree yet; once present they are checked like any other.</summary>
     private static readonly HashSet<string> PendingPages = [];
 
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = DocPage.Root;
 
     public static TheoryData<string> Pages()
     {
@@ -114,18 +115,6 @@ public sealed partial class DocumentationLinkTests
     private static string WithoutFences(string markdown) => FencePattern().Replace(markdown, string.Empty);
 
     private static string WithoutCode(string markdown) => InlineCodePattern().Replace(WithoutFences(markdown), string.Empty);
-
-    private static string FindRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Join(folder.FullName, "notistream.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        Assert.NotNull(folder);
-        return folder.FullName;
-    }
 
     [GeneratedRegex(@"\]\(([^)\s]+)\)")]
     private static partial Regex LinkPattern();

@@ -1,25 +1,13 @@
 using System.Text.RegularExpressions;
 using Notistream.RespServer.Hosting;
+using Notistream.Testing;
 
 namespace Notistream.RespServer.Tests.Hosting;
 
 /// <summary>config/notistream.conf, the sample that ships: it loads cleanly, says the true defaults, and names every directive.</summary>
 public class SampleConfigTests
 {
-    private static string SamplePath
-    {
-        get
-        {
-            var folder = new DirectoryInfo(AppContext.BaseDirectory);
-            while (folder is not null && !File.Exists(Path.Join(folder.FullName, "notistream.sln")))
-            {
-                folder = folder.Parent;
-            }
-
-            Assert.NotNull(folder);
-            return Path.Join(folder.FullName, "config", "notistream.conf");
-        }
-    }
+    private static string SamplePath => Path.Join(DocPage.Root, "config", "notistream.conf");
 
     [Fact]
     public void The_sample_loads_without_a_warning_and_its_settings_are_the_defaults()

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Tests.Infrastructure;
+using Notistream.Testing;
 
 namespace Notistream.Gateway.Tests.Options;
 
@@ -12,20 +13,7 @@ public sealed class SampleSettingsTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("notistream-gateway-sample-").FullName;
 
-    private static string SamplePath
-    {
-        get
-        {
-            var folder = new DirectoryInfo(AppContext.BaseDirectory);
-            while (folder is not null && !File.Exists(Path.Join(folder.FullName, "notistream.sln")))
-            {
-                folder = folder.Parent;
-            }
-
-            Assert.NotNull(folder);
-            return Path.Join(folder.FullName, "config", "appsettings.sample.json");
-        }
-    }
+    private static string SamplePath => Path.Join(DocPage.Root, "config", "appsettings.sample.json");
 
     [Fact]
     public async Task The_gateway_reads_the_sample_as_its_appsettings_json_and_gets_the_defaults()
