@@ -3,24 +3,26 @@
 #
 #   ./startserver.sh          both
 #   ./startserver.sh pubsub   only the pub/sub server (RESP, redis-cli compatible)
-#   ./startserver.sh web      only the webhook gateway (publishes to NOTISTREAM_SERVER)
+#   ./startserver.sh web      only the webhook gateway (publishes to NOTISTREAM_HOST:NOTISTREAM_PORT)
 #
 # Builds what is out of date (Release), waits until each part answers, prints where they listen
 # and how to use them, and stays in the foreground. Ctrl-C or SIGTERM stops both and exits 0; if
 # one part dies, the other is stopped and the script exits non-zero.
 #
 # Environment:
-#   NOTISTREAM_PORT           pub/sub server port (6379)
+#   NOTISTREAM_PORT           pub/sub server port (6379); web only: the port of the server to publish to
 #   NOTISTREAM_WEB_PORT       gateway port (8080)
 #   NOTISTREAM_BIND           address both listen on (127.0.0.1; 0.0.0.0 to be reachable from outside)
-#   NOTISTREAM_PASSWORD       pub/sub server password (requirepass); the gateway uses it too
-#   NOTISTREAM_SERVER         web only: the pub/sub server to publish to (127.0.0.1:$NOTISTREAM_PORT)
+#   NOTISTREAM_PASSWORD       pub/sub server password (requirepass); the gateway and the client read it too
+#   NOTISTREAM_HOST           web only: the host of the pub/sub server to publish to (127.0.0.1)
+#   NOTISTREAM_SERVER         deprecated (use NOTISTREAM_HOST and NOTISTREAM_PORT): web only, host:port
 #   NOTISTREAM_TOKEN          publish token the gateway requires (Authorization: Bearer ...)
 #   GITHUB_WEBHOOK_SECRET     secret of the GitHub webhook; without it POST /github refuses deliveries
 #   NOTISTREAM_TLS_PORT       also listen for TLS on this port (tls-port); needs NOTISTREAM_TLS_CERT and NOTISTREAM_TLS_KEY
 #   NOTISTREAM_TLS_CERT       server certificate, PEM (tls-cert-file)
 #   NOTISTREAM_TLS_KEY        its private key, PEM (tls-key-file)
 #   NOTISTREAM_TLS_CA         CA that client certificates must chain to (tls-ca-cert-file); unset: no client certificates asked
+#                             (relative TLS paths are taken from the folder the script is run from)
 #   NOTISTREAM_CONFIGURATION  build configuration to run (Release)
 #   NOTISTREAM_DATA           folder the pub/sub server keeps its streams (channel history) in, as Redis's
 #                             append-only file under appendonlydir/ (./data beside this script; a relative path
@@ -42,7 +44,9 @@ port=${NOTISTREAM_PORT:-6379}
 web_port=${NOTISTREAM_WEB_PORT:-8080}
 bind=${NOTISTREAM_BIND:-127.0.0.1}
 config=${NOTISTREAM_CONFIGURATION:-Release}
-server_address=${NOTISTREAM_SERVER:-127.0.0.1:$port}
+server_host=${NOTISTREAM_HOST:-127.0.0.1}
+[[ $server_host == *:* && $server_host != \[* ]] && server_host="[$server_host]"
+server_address=${NOTISTREAM_SERVER:-$server_host:$port}
 # Where this script checks readiness: a wildcard bind is reached on loopback.
 case "$bind" in 0.0.0.0 | '*' | '::' | '::*') probe_host=127.0.0.1 ;; *) probe_host=$bind ;; esac
 start_timeout=${NOTISTREAM_START_TIMEOUT:-60}
@@ -166,10 +170,13 @@ esac
 
 server_args=(--port "$port" --bind "$bind" --appendonly yes --dir "$data_dir")
 [[ -n ${NOTISTREAM_PASSWORD:-} ]] && server_args+=(--requirepass "$NOTISTREAM_PASSWORD")
+# A relative certificate or key path is taken from the folder the script is run from, as NOTISTREAM_DATA is.
+from_start_dir() { case "$1" in '' | /*) printf '%s' "$1" ;; *) printf '%s' "$start_dir/$1" ;; esac; }
 if [[ -n ${NOTISTREAM_TLS_PORT:-} ]]; then
-  server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "${NOTISTREAM_TLS_CERT:-}" --tls-key-file "${NOTISTREAM_TLS_KEY:-}")
+  server_args+=(--tls-port "$NOTISTREAM_TLS_PORT" --tls-cert-file "$(from_start_dir "${NOTISTREAM_TLS_CERT:-}")"
+    --tls-key-file "$(from_start_dir "${NOTISTREAM_TLS_KEY:-}")")
   if [[ -n ${NOTISTREAM_TLS_CA:-} ]]; then
-    server_args+=(--tls-ca-cert-file "$NOTISTREAM_TLS_CA")
+    server_args+=(--tls-ca-cert-file "$(from_start_dir "$NOTISTREAM_TLS_CA")")
   else
     server_args+=(--tls-auth-clients no)
   fi
@@ -206,11 +213,15 @@ fi
 
 if [[ $mode != pubsub ]]; then
   [[ $mode == all ]] && server_address=127.0.0.1:$port
-  gateway_env=(NOTISTREAM_SERVER="$server_address")
-  [[ -n ${NOTISTREAM_PASSWORD:-} ]] && gateway_env+=(NOTISTREAM_SERVER_PASSWORD="$NOTISTREAM_PASSWORD")
+  # The gateway reads NOTISTREAM_PASSWORD itself; --server wins over the NOTISTREAM_HOST/PORT it would read.
+  # With both parts it publishes to the server just started, in plain text as the default user: a
+  # user or TLS meant for clients in this environment is not for it.
+  gateway_env=()
+  [[ $mode == all ]] && gateway_env=(-u NOTISTREAM_USER -u NOTISTREAM_TLS -u NOTISTREAM_CA_FILE -u NOTISTREAM_CERT_FILE -u NOTISTREAM_KEY_FILE
+    -u NOTISTREAM_SERVER_USER -u NOTISTREAM_SERVER_TLS -u NOTISTREAM_SERVER_CA_FILE -u NOTISTREAM_SERVER_CERT -u NOTISTREAM_SERVER_KEY)
   url_host=$bind
   [[ $url_host == *:* ]] && url_host="[$url_host]"
-  start_part "webhook gateway" env "${gateway_env[@]}" dotnet "$gateway_dll" --urls "http://$url_host:$web_port"
+  start_part "webhook gateway" env "${gateway_env[@]}" dotnet "$gateway_dll" --urls "http://$url_host:$web_port" --server "$server_address"
   if [[ $mode == all ]]; then
     wait_ready "webhook gateway" "${pids[-1]}" http_ok "$web_port" /readyz
   else

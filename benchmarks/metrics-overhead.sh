@@ -10,6 +10,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() {
+  cat <<'EOF'
+usage: benchmarks/metrics-overhead.sh [--repeat N] [--duration SECONDS] [--no-build] [--scrape SECONDS]
+                                      [--baseline-server DLL] [--candidate-off] [-- LOADGEN OPTIONS...]
+
+  --repeat           runs per side, alternating (default 3)
+  --duration         seconds per run (default 5)
+  --no-build         use the Release builds already there
+  --scrape           seconds between two reads of /metrics on the candidate (default 15; 0: never)
+  --baseline-server  the server build (a .dll) to run on the baseline side (default: this one)
+  --candidate-off    no metrics-port on the candidate side either
+  after --           passed to every notistream-loadgen run (e.g. -- --subscribers 50)
+EOF
+}
+
 repeat=3 duration=5 build=1 extra=() scrape=15 baseline_dll="" candidate_metrics=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -20,7 +35,8 @@ while [ $# -gt 0 ]; do
     --baseline-server) baseline_dll=${2:?}; shift 2 ;;
     --candidate-off) candidate_metrics=0; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: benchmarks/metrics-overhead.sh [--repeat N] [--duration SECONDS] [--no-build] [--scrape SECONDS|0] [--baseline-server DLL] [--candidate-off] [-- LOADGEN OPTIONS...]" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
   esac
 done
 

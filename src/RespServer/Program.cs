@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Notistream;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 
@@ -6,7 +7,7 @@ using Notistream.RespServer.Hosting;
 // the read loop inline (RespServerService.ReceiveInline) a request is received, parsed, executed and its
 // replies and messages sent on one thread, as in Redis's event loop. Nothing in a read loop waits for
 // another connection. Each socket stays with one event thread, so there are two per core, for clients
-// that pipeline hard and happen to share a thread (README, Performance: what the measurements of one
+// that pipeline hard and happen to share a thread (docs/performance.md: what the measurements of one
 // against two per core do and do not show). Read once, before the first socket is used;
 // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 turns it off, DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT
 // sets the number of threads.
@@ -24,7 +25,9 @@ if (Environment.GetEnvironmentVariable(InlineCompletions) == "1" && Environment.
 
 if (args is ["--version"] or ["-v"])
 {
-    Console.WriteLine($"Notistream server v={typeof(ServerContext).Assembly.GetName().Version} (Redis {ServerContext.RedisVersion} pub/sub protocol)");
+    // The line all three programs print, then redis-server's own, for tools that read v= from it.
+    Console.WriteLine(ProductVersion.Line("notistream-server"));
+    Console.WriteLine($"Redis server v={ServerContext.RedisVersion} sha={ServerContext.GitSha1}:0 malloc=libc bits={IntPtr.Size * 8} build=0");
     return 0;
 }
 
@@ -32,6 +35,9 @@ if (args is ["--help"] or ["-h"])
 {
     Console.WriteLine("""
         Usage: notistream-server [/path/to/notistream.conf] [--directive value ...]
+               notistream-server -v | --version
+
+        config/notistream.conf in the source tree lists every directive with its default.
 
         A pub/sub server that speaks the Redis protocol (RESP2 and RESP3).
         Directives (redis.conf syntax in the file, --name value on the command line):
@@ -50,7 +56,10 @@ if (args is ["--help"] or ["-h"])
           proto-max-bulk-len <bytes>        largest request argument (default 512mb)
           client-query-buffer-limit <bytes> largest unprocessed input per client (default 1gb)
           loglevel debug|verbose|notice|warning   (default notice)
-          logfile <path>                    log to a file instead of standard output
+          logfile <path>                    log to a file instead of standard output (opened for
+                                            every line, so a renamed log needs no signal)
+          supervised no|systemd|auto|upstart  READY=1/STOPPING=1 to NOTIFY_SOCKET (systemd; auto: when
+                                            NOTIFY_SOCKET is set); upstart is accepted, runs as no
           appendonly yes|no                 keep the streams in Redis's append-only file (default no)
           appendfsync always|everysec|no    when the file is synced to the disk (default everysec)
           dir <path>                        the folder the appendonlydir folder goes in (default: current)

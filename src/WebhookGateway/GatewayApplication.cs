@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Notistream.Gateway.Endpoints;
 using Notistream.Gateway.GitHub;
@@ -11,6 +12,7 @@ using Notistream.Gateway.Logging;
 using Notistream.Gateway.Metrics;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
+using Notistream.RespServer.Hosting;
 
 namespace Notistream.Gateway;
 
@@ -34,7 +36,8 @@ internal static class GatewayApplication
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         // Lowest precedence: quiet defaults that appsettings, environment or command line may override.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = _defaultLogLevels });
-        builder.Configuration.AddInMemoryCollection(GatewayConfiguration.FromEnvironment(environment ?? Environment.GetEnvironmentVariables()));
+        var deprecated = new List<string>();
+        builder.Configuration.AddInMemoryCollection(GatewayConfiguration.FromEnvironment(environment ?? Environment.GetEnvironmentVariables(), deprecated));
         builder.Configuration.AddCommandLine(args, GatewayConfiguration.SwitchMappings);
         if (GatewayConfiguration.ListenUrl(builder.Configuration) is { } url)
         {
@@ -61,6 +64,18 @@ internal static class GatewayApplication
         builder.Services.AddGatewayRateLimiting(options.RateLimit);
         builder.Services.AddProblemDetails();
 
+        // Under systemd (Type=notify): READY=1 once Kestrel listens, STOPPING=1 on the way out, and the
+        // journal's one-line format with priorities instead of the console's two-line colour format.
+        if (SystemdSupport.NotifySocketSet)
+        {
+            builder.Services.AddSystemdNotify();
+        }
+
+        if (SystemdSupport.LogsToJournal)
+        {
+            builder.Logging.AddSystemdConsole();
+        }
+
         configure?.Invoke(builder);
         if (!builder.Services.Any(service => service.ServiceType == typeof(IMessagePublisher)))
         {
@@ -84,14 +99,14 @@ internal static class GatewayApplication
             }
         });
         app.UseRateLimiter();
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
         app.MapPost("/github", (HttpContext context, GitHubWebhookEndpoint endpoint) => endpoint.HandleAsync(context))
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
         app.MapPublishEndpoints();
         app.MapGet("/metrics", (HttpContext context) => ServeMetricsAsync(context, metrics, options.Metrics));
 
-        app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app));
+        app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app, deprecated));
         return app;
     }
 
@@ -108,9 +123,18 @@ internal static class GatewayApplication
         await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static void WarnAboutSettings(WebApplication app)
+    /// <summary><c>/healthz</c>'s body: <c>{"status":"Healthy","version":"0.9.0+abc1234"}</c>, the version <c>--version</c> prints.</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report) =>
+        context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["status"] = report.Status.ToString(), ["version"] = ProductVersion.Text });
+
+    private static void WarnAboutSettings(WebApplication app, List<string> deprecated)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(GatewayApplication).FullName!);
+        foreach (var line in deprecated)
+        {
+            GatewayLog.DeprecatedVariable(logger, line);
+        }
+
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         if (string.IsNullOrEmpty(options.GitHubWebhookSecret))
         {

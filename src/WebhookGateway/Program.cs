@@ -1,5 +1,12 @@
 using Microsoft.Extensions.Options;
+using Notistream;
 using Notistream.Gateway;
+
+if (args is ["--version"] or ["-v"])
+{
+    Console.WriteLine(ProductVersion.Line("notistream-gateway"));
+    return 0;
+}
 
 try
 {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Notistream.Client.Config;
 
 namespace Notistream.Client.Cli;
@@ -18,6 +19,12 @@ internal static class CliApp
         foreach (var option in options.All)
         {
             root.Options.Add(option);
+        }
+
+        // --version prints the line the server and the gateway print too: "notistream 0.9.0+abc1234".
+        foreach (var version in root.Options.OfType<VersionOption>())
+        {
+            version.Action = new VersionAction();
         }
 
         root.SetAction((result, cancellationToken) => Guard(context, () => RunCommand.ExecuteAsync(context, options.Read(result, context.Host), cancellationToken)));
@@ -49,6 +56,17 @@ internal static class CliApp
             ProcessTerminationTimeout = null, // TerminationSignals handles Ctrl+C and SIGTERM
         };
         return Build(context).Parse(args).InvokeAsync(configuration, cancellationToken);
+    }
+
+    private sealed class VersionAction : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(ProductVersion.Line("notistream"));
+            return ExitCodes.Ok;
+        }
     }
 
     private static async Task<int> Guard(CliContext context, Func<Task<int>> action)

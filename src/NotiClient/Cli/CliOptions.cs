@@ -16,58 +16,58 @@ internal sealed class CliOptions
 
     public Option<string?> Host { get; } = new("--host")
     {
-        Description = "Server host (overrides the config file)",
+        Description = "Server host (overrides NOTISTREAM_HOST and the config file)",
         Recursive = true,
     };
 
     public Option<int?> Port { get; } = new("--port")
     {
-        Description = "Server port (overrides the config file)",
+        Description = "Server port (overrides NOTISTREAM_PORT and the config file)",
         Recursive = true,
     };
 
     public Option<string?> Channels { get; } = new("--channels")
     {
-        Description = "Comma-separated channels; a name with * ? [ ] is a pattern (overrides the config file)",
+        Description = "Comma-separated channels; a name with * ? [ ] is a pattern (overrides NOTISTREAM_CHANNELS and the config file)",
         HelpName = "a,b/*",
         Recursive = true,
     };
 
     public Option<string?> User { get; } = new("--user")
     {
-        Description = "Server ACL user to authenticate as, with --password (overrides the config file; NOTISTREAM_USER works too)",
+        Description = "Server ACL user to authenticate as, with --password (overrides NOTISTREAM_USER and the config file)",
         Recursive = true,
     };
 
     public Option<string?> Password { get; } = new("--password")
     {
-        Description = "Server password (overrides the config file; NOTISTREAM_PASSWORD works too)",
+        Description = "Server password (overrides NOTISTREAM_PASSWORD and the config file)",
         Recursive = true,
     };
 
     public Option<bool> Tls { get; } = new("--tls")
     {
-        Description = "Connect over TLS (the server's tls-port); the config file's \"tls\": true does the same",
+        Description = "Connect over TLS (the server's tls-port); NOTISTREAM_TLS=true and the config file's \"tls\": true do the same",
         Recursive = true,
     };
 
     public Option<string?> CaFile { get; } = new("--ca-file")
     {
-        Description = "With TLS: CA certificate (PEM) the server's certificate must chain to, instead of the system's trust store (implies --tls)",
+        Description = "With TLS: CA certificate (PEM) the server's certificate must chain to, instead of the system's trust store (implies --tls; NOTISTREAM_CA_FILE)",
         HelpName = "path",
         Recursive = true,
     };
 
     public Option<string?> Cert { get; } = new("--cert")
     {
-        Description = "With TLS: client certificate (PEM) for servers with tls-auth-clients yes; needs --key (implies --tls)",
+        Description = "With TLS: client certificate (PEM) for servers with tls-auth-clients yes; needs --key (implies --tls; NOTISTREAM_CERT_FILE)",
         HelpName = "path",
         Recursive = true,
     };
 
     public Option<string?> Key { get; } = new("--key")
     {
-        Description = "With TLS: the client certificate's private key (PEM)",
+        Description = "With TLS: the client certificate's private key (PEM) (NOTISTREAM_KEY_FILE)",
         HelpName = "path",
         Recursive = true,
     };
@@ -173,7 +173,8 @@ internal sealed class CliOptions
 
     private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
-    /// <summary>The connection-related values given on the command line, already validated.</summary>
+    /// <summary>The connection-related values given on the command line, already validated, over those of the environment.</summary>
+    /// <exception cref="ConfigException">a NOTISTREAM_* variable holds a bad value.</exception>
     public Overrides Read(ParseResult result, HostEnvironment host)
     {
         ConfigValidation.TryParseHost(result.GetValue(Host), out var parsedHost, out _);
@@ -184,8 +185,8 @@ internal sealed class CliOptions
             result.GetValue(Host) is null ? null : parsedHost,
             result.GetValue(Port),
             result.GetValue(Channels) is null ? null : parsedChannels,
-            result.GetValue(User) ?? (host.GetVariable("NOTISTREAM_USER") is { Length: > 0 } userFromEnvironment ? userFromEnvironment : null),
-            result.GetValue(Password) ?? (host.GetVariable("NOTISTREAM_PASSWORD") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
+            result.GetValue(User),
+            result.GetValue(Password),
             result.GetValue(Notifier) is null ? null : notifier,
             ReadTls(result),
             result.GetValue(Print) || result.GetValue(Json),
@@ -193,11 +194,12 @@ internal sealed class CliOptions
             result.GetValue(Exec))
         {
             Since = result.GetValue(Since) is { } since && SinceOption.TryParse(since, DateTimeOffset.UtcNow, out var from, out _) ? from : null,
+            Environment = EnvironmentSettings.Read(host.GetVariable),
         };
     }
 }
 
-/// <summary>What the command line says, on top of the config file.</summary>
+/// <summary>What the command line says, on top of the environment (<see cref="Environment"/>), on top of the config file.</summary>
 /// <param name="Tls">TLS settings given on the command line (null: none); each file replaces the config file's.</param>
 internal sealed record Overrides(
     string? ConfigPath,
@@ -215,9 +217,17 @@ internal sealed record Overrides(
     /// <summary>--since as NOTI.SUBSCRIBE's &lt;from&gt; (<c>0</c>, <c>$</c> or an id); null when not given.</summary>
     public string? Since { get; init; }
 
-    public bool HasConnectionSettings => Host is not null || Port is not null || Channels is not null;
+    /// <summary>The NOTISTREAM_* variables, which the command line overrides.</summary>
+    public EnvironmentSettings Environment { get; init; } = EnvironmentSettings.None;
 
-    public ClientConfig ApplyTo(ClientConfig config)
+    /// <summary>The channels to follow when the command line or the environment names them; null otherwise.</summary>
+    public IReadOnlyList<ChannelSpec>? GivenChannels => Channels ?? Environment.Channels;
+
+    /// <summary>Command line over environment over <paramref name="config"/>: the settings a run uses.</summary>
+    public ClientConfig ApplyTo(ClientConfig config) => ApplyCommandLineTo(Environment.ApplyTo(config));
+
+    /// <summary>The command line alone over <paramref name="config"/>: what the questions start from (the environment is not written to the file).</summary>
+    public ClientConfig ApplyCommandLineTo(ClientConfig config)
     {
         var merged = config with
         {

@@ -81,7 +81,7 @@ internal static class RunCommand
     }
 
     /// <summary>
-    /// The config file when there is one; the command line alone when it names channels; the
+    /// The config file when there is one; the command line and environment alone when they name channels; the
     /// questions on a first run in a terminal; otherwise an error that says how to configure.
     /// </summary>
     private static async Task<ClientConfig?> ResolveConfigAsync(CliContext context, Overrides overrides, CancellationToken cancellationToken)
@@ -93,7 +93,7 @@ internal static class RunCommand
             return fromFile;
         }
 
-        if (overrides.Channels is not null)
+        if (overrides.GivenChannels is not null)
         {
             return overrides.ApplyTo(new ClientConfig());
         }
@@ -110,12 +110,13 @@ internal static class RunCommand
                 $"not configured: {path} does not exist, and there is no terminal to ask the questions. Either\n" +
                 "  - run `notistream setup` in a terminal, or\n" +
                 "  - pass the settings: notistream --host <host> --port <port> --channels <a,b/*> [--password <password>], or\n" +
+                "  - set NOTISTREAM_HOST, NOTISTREAM_PORT, NOTISTREAM_CHANNELS [and NOTISTREAM_PASSWORD] in the environment, or\n" +
                 $"  - write {path}:\n{SetupCommand.ConfigExample}");
             return null;
         }
 
         context.Console.Out.WriteLine($"Welcome to notistream. No configuration yet ({path}); three questions and you are set.");
-        var saved = await SetupCommand.AskAndSaveAsync(context, path, overrides.ApplyTo(new ClientConfig()), cancellationToken).ConfigureAwait(false);
+        var saved = await SetupCommand.AskAndSaveAsync(context, path, overrides.ApplyCommandLineTo(new ClientConfig()), overrides.Environment, cancellationToken).ConfigureAwait(false);
         return saved is null ? null : overrides.ApplyTo(saved);
     }
 }

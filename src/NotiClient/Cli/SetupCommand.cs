@@ -27,17 +27,19 @@ internal static class SetupCommand
             }
         }
 
-        var config = await AskAndSaveAsync(context, path, current is null ? overrides.ApplyTo(new ClientConfig()) : overrides.ApplyTo(current), cancellationToken).ConfigureAwait(false);
+        var config = await AskAndSaveAsync(context, path, overrides.ApplyCommandLineTo(current ?? new ClientConfig()), overrides.Environment, cancellationToken).ConfigureAwait(false);
         return config is null ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
+    /// <param name="environment">the NOTISTREAM_* variables: their questions are not asked, their values not written</param>
     /// <returns>The saved config, or null when the questions were not answered (nothing is written then).</returns>
-    public static async Task<ClientConfig?> AskAndSaveAsync(CliContext context, string path, ClientConfig? current, CancellationToken cancellationToken)
+    public static async Task<ClientConfig?> AskAndSaveAsync(
+        CliContext context, string path, ClientConfig? current, EnvironmentSettings environment, CancellationToken cancellationToken)
     {
         var console = context.Console;
         var prompter = new Prompter(console.In, console.Out, console.ReadSecret);
         var wizard = new SetupWizard(prompter, console.Out, context.Probe);
-        var config = await wizard.RunAsync(current, cancellationToken).ConfigureAwait(false);
+        var config = await wizard.RunAsync(current, cancellationToken, environment).ConfigureAwait(false);
         if (config is null)
         {
             context.Error("setup cancelled; nothing was written");

@@ -1,7 +1,8 @@
 namespace Notistream.Client.Config;
 
 /// <summary>
-/// The first-run questions (also <c>notistream setup</c>): host, port, channels, password. Each answer
+/// The first-run questions (also <c>notistream setup</c>): host, port, channels, password, less those the
+/// environment answers (<see cref="EnvironmentSettings"/>). Each answer
 /// is checked as it is typed; at the end the server is tried once, and when it does not answer the
 /// person may correct the answers (the previous ones are offered as defaults) or keep them.
 /// </summary>
@@ -18,32 +19,49 @@ internal sealed class SetupWizard
         _probe = probe;
     }
 
+    /// <param name="environment">
+    /// NOTISTREAM_* variables: a question they answer is not asked. The file keeps what it had for it (the
+    /// environment is read again on every run), except channels, which a config file must have: those the
+    /// environment gives are written when the file has none. The server is tried with the environment's values.
+    /// </param>
     /// <returns>The answers as a config, or null when the input ended before they were complete.</returns>
-    public async Task<ClientConfig?> RunAsync(ClientConfig? current, CancellationToken cancellationToken)
+    public async Task<ClientConfig?> RunAsync(ClientConfig? current, CancellationToken cancellationToken, EnvironmentSettings? environment = null)
     {
         var config = current ?? new ClientConfig();
+        var given = environment ?? EnvironmentSettings.None;
+        Given("Server host", given.Host, EnvironmentSettings.HostVariable);
+        Given("Server port", given.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture), EnvironmentSettings.PortVariable);
+        Given("Channels", given.Channels is null ? null : ConfigValidation.FormatChannels(given.Channels), EnvironmentSettings.ChannelsVariable);
+        Given("Password", given.Password is null ? null : "(hidden)", EnvironmentSettings.PasswordVariable);
         try
         {
             while (true)
             {
-                var host = _prompter.AskUntilValid<string>("Server host", config.Host, ConfigValidation.TryParseHost);
-                var port = _prompter.AskUntilValid<int>("Server port", config.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ConfigValidation.TryParsePort);
-                var channels = _prompter.AskUntilValid<IReadOnlyList<ChannelSpec>>(
-                    "Channels (comma-separated; * ? [ ] make a pattern)",
-                    config.Channels.Count > 0 ? ConfigValidation.FormatChannels(config.Channels) : null,
-                    ConfigValidation.TryParseChannels);
-                var password = AskPassword(config.Password);
+                var host = given.Host is not null
+                    ? config.Host
+                    : _prompter.AskUntilValid<string>("Server host", config.Host, ConfigValidation.TryParseHost);
+                var port = given.Port is not null
+                    ? config.Port
+                    : _prompter.AskUntilValid<int>("Server port", config.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ConfigValidation.TryParsePort);
+                var channels = given.Channels is not null
+                    ? (config.Channels.Count > 0 ? config.Channels : given.Channels)
+                    : _prompter.AskUntilValid<IReadOnlyList<ChannelSpec>>(
+                        "Channels (comma-separated; * ? [ ] make a pattern)",
+                        config.Channels.Count > 0 ? ConfigValidation.FormatChannels(config.Channels) : null,
+                        ConfigValidation.TryParseChannels);
+                var password = given.Password is not null ? config.Password : AskPassword(config.Password);
                 config = config with { Host = host, Port = port, Channels = channels, Password = password };
 
-                _output.WriteLine($"Checking {config.EndPointText} ...");
-                var problem = await _probe.CheckAsync(config, cancellationToken).ConfigureAwait(false);
+                var effective = given.ApplyTo(config);
+                _output.WriteLine($"Checking {effective.EndPointText} ...");
+                var problem = await _probe.CheckAsync(effective, cancellationToken).ConfigureAwait(false);
                 if (problem is null)
                 {
-                    _output.WriteLine($"The server at {config.EndPointText} answers.");
+                    _output.WriteLine($"The server at {effective.EndPointText} answers.");
                     return config;
                 }
 
-                _output.WriteLine($"Could not use {config.EndPointText}: {problem}.");
+                _output.WriteLine($"Could not use {effective.EndPointText}: {problem}.");
                 var again = _prompter.Ask("Change the answers? [Y/n]", null);
                 if (again.StartsWith('n') || again.StartsWith('N'))
                 {
@@ -56,6 +74,15 @@ internal sealed class SetupWizard
         {
             _output.WriteLine();
             return null;
+        }
+    }
+
+    /// <summary>Says which answer the environment gives, so the question's absence is not a surprise.</summary>
+    private void Given(string question, string? value, string variable)
+    {
+        if (value is not null)
+        {
+            _output.WriteLine($"{question}: {value} (from {variable}, not asked)");
         }
     }
 

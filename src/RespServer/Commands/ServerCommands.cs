@@ -96,8 +96,8 @@ internal static class ServerCommands
             case "server":
                 text.Append("# Server\r\n");
                 Line("redis_version", ServerContext.RedisVersion);
-                Line("notistream_version", typeof(ServerCommands).Assembly.GetName().Version?.ToString() ?? "0.0.0");
-                Line("redis_git_sha1", "00000000");
+                Line("notistream_version", ProductVersion.Text);
+                Line("redis_git_sha1", ServerContext.GitSha1);
                 Line("redis_git_dirty", 0);
                 Line("redis_build_id", "0");
                 Line("redis_mode", "standalone");
@@ -106,7 +106,7 @@ internal static class ServerCommands
                 Line("multiplexing_api", "dotnet-sockets");
                 Line("atomicvar_api", "dotnet-interlocked");
                 Line("process_id", Environment.ProcessId);
-                Line("process_supervised", "no");
+                Line("process_supervised", server.Options.SupervisedBySystemd ? "systemd" : "no");
                 Line("run_id", server.RunId);
                 Line("tcp_port", server.BoundPort);
                 Line("server_time_usec", (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);

@@ -15,6 +15,9 @@ internal sealed class ServerContext
 {
     public const string RedisVersion = "7.0.15";
 
+    /// <summary>redis_git_sha1 (and redis-server --version's sha=): the first 8 digits of the commit built, or 00000000.</summary>
+    public static string GitSha1 { get; } = ProductVersion.Commit is { Length: >= 8 } commit ? commit[..8] : "00000000";
+
     public ServerContext(RespServerOptions options, ILoggerFactory loggerFactory)
     {
         Options = options;

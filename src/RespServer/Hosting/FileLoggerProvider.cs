@@ -1,21 +1,35 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Notistream.RespServer.Hosting;
 
-/// <summary>The <c>logfile</c> directive: one line per event appended to a file, as redis-server logs.</summary>
+/// <summary>
+/// The <c>logfile</c> directive: one line per event appended to a file, as redis-server logs. As Redis
+/// (serverLogRaw), the file is opened for every line and closed after it, so a log rotated by renaming
+/// (logrotate without copytruncate) needs no signal: the next line creates the file again at its path,
+/// and the renamed one is not held open. A line that cannot be written (the folder gone, the disk full)
+/// is lost, as in Redis, rather than stopping the server.
+/// </summary>
 internal sealed class FileLoggerProvider : ILoggerProvider
 {
-    private readonly StreamWriter _writer;
+    private readonly string _path;
     private readonly object _lock = new();
 
     public FileLoggerProvider(string path)
     {
-        _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        _path = path;
+
+        // Opened once here, so that a path that cannot be written stops start-up with the reason.
+        using var check = Open();
     }
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this);
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+    }
+
+    private FileStream Open() => new(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
 
     private void Write(LogLevel level, string message, Exception? exception)
     {
@@ -25,9 +39,19 @@ internal sealed class FileLoggerProvider : ILoggerProvider
             LogLevel.Information => '*',
             _ => '#',
         };
+        var line = Encoding.UTF8.GetBytes(
+            $"{Environment.ProcessId}:M {DateTime.Now:dd MMM yyyy HH:mm:ss.fff} {mark} {message}{(exception is null ? "" : " " + exception)}\n");
         lock (_lock)
         {
-            _writer.WriteLine($"{Environment.ProcessId}:M {DateTime.Now:dd MMM yyyy HH:mm:ss.fff} {mark} {message}{(exception is null ? "" : " " + exception)}");
+            try
+            {
+                using var file = Open();
+                file.Write(line);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // As Redis: the line is lost; the next one tries again.
+            }
         }
     }
 

@@ -45,7 +45,7 @@ internal static class RedisDirectives
         "slave-announce-port", "slave-ignore-maxmemory", "slave-lazy-flush", "slave-priority",
         "slave-read-only", "slave-serve-stale-data", "slaveof", "slowlog-log-slower-than", "slowlog-max-len",
         "socket-mark-id", "stop-writes-on-bgsave-error", "stream-node-max-bytes", "stream-node-max-entries",
-        "supervised", "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog", "tls-ciphers",
+        "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog", "tls-ciphers",
         "tls-ciphersuites", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
         "tls-cluster", "tls-dh-params-file", "tls-prefer-server-ciphers", "tls-replication",
         "tls-session-cache-size", "tls-session-cache-timeout", "tls-session-caching",

@@ -26,6 +26,11 @@ internal static class RespServerHost
         {
             builder.Logging.AddProvider(new FileLoggerProvider(options.LogFile));
         }
+        else if (SystemdSupport.LogsToJournal)
+        {
+            // One line per entry with its syslog priority, which journald reads; no colour, no timestamp.
+            builder.Logging.AddSystemdConsole();
+        }
         else
         {
             builder.Logging.AddSimpleConsole(o =>
@@ -50,11 +55,44 @@ internal static class RespServerHost
     private static IHost Finish(HostApplicationBuilder builder, RespServerOptions options)
     {
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        if (Supervision.Resolve(options.Supervised, Environment.GetEnvironmentVariable).Systemd)
+        {
+            // As Redis, the mode found is what CONFIG GET supervised answers from then on.
+            options.Supervised = "systemd";
+            options.SupervisedBySystemd = true;
+            builder.Services.AddSystemdNotify();
+        }
+
+        builder.Services.AddHostedService<HangupIgnored>();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(sp => new ServerContext(options, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<CommandTable>();
         builder.Services.AddHostedService<RespServerService>();
         builder.Services.AddHostedService<MetricsListener>();
         return builder.Build();
+    }
+
+    /// <summary>
+    /// SIGHUP, which by default ends a .NET process, is ignored as Redis ignores it: the log file needs no
+    /// signal to be reopened, since it is opened for every line (<see cref="FileLoggerProvider"/>).
+    /// </summary>
+    private sealed class HangupIgnored : IHostedService, IDisposable
+    {
+        private System.Runtime.InteropServices.PosixSignalRegistration? _registration;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                _registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                    System.Runtime.InteropServices.PosixSignal.SIGHUP, context => context.Cancel = true);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose() => _registration?.Dispose();
     }
 }

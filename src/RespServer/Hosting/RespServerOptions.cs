@@ -114,6 +114,12 @@ internal sealed class RespServerOptions
 
     /// <summary>metrics-bind: the one address the metrics listener binds; loopback unless told otherwise.</summary>
     public string MetricsBind { get; set; } = "127.0.0.1";
+    /// <summary>supervised: upstart, systemd, auto or no (see <see cref="Supervision"/>). As in Redis, once
+    /// supervision is in effect it holds the mode found (auto becomes systemd), which CONFIG GET shows.</summary>
+    public string Supervised { get; set; } = "no";
+
+    /// <summary>Whether READY=1 and STOPPING=1 go to systemd (INFO process_supervised); set at start-up.</summary>
+    public bool SupervisedBySystemd { get; set; }
 
     /// <summary>The config file the server was started with, if any (INFO config_file).</summary>
     public string? ConfigFile { get; set; }

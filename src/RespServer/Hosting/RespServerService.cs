@@ -63,6 +63,17 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             Log.DirectiveIgnored(logger, ignored);
         }
 
+        var supervision = Supervision.Resolve(server.Options.Supervised, Environment.GetEnvironmentVariable);
+        if (supervision.Notice is { } notice)
+        {
+            Log.Supervision(logger, notice);
+        }
+
+        if (supervision.Warning is { } warning)
+        {
+            Log.SupervisionProblem(logger, warning);
+        }
+
         // The keyspace is loaded from the append-only file before the first client can connect.
         server.Aof.Start(server, commands);
         FitMaxClients();
@@ -533,6 +544,12 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
     {
         [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "{Directive}")]
         public static partial void DirectiveIgnored(ILogger logger, string directive);
+
+        [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "{Line}")]
+        public static partial void Supervision(ILogger logger, string line);
+
+        [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "{Line}")]
+        public static partial void SupervisionProblem(ILogger logger, string line);
 
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
             Message = "Ready to accept connections tcp: port {Port}, bind {Bind} (Redis {Version} protocol)")]

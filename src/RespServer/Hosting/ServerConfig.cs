@@ -9,7 +9,7 @@ namespace Notistream.RespServer.Hosting;
 internal static class ServerConfig
 {
     /// <summary>Set only at start-up here; CONFIG SET answers "can't set immutable config".</summary>
-    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname", "metrics-port", "metrics-bind"];
+    private static readonly HashSet<string> Immutable = ["port", "bind", "logfile", "databases", "daemonize", "aclfile", "appendfilename", "appenddirname", "supervised", "metrics-port", "metrics-bind"];
 
     /// <summary>
     /// Redis's protected configs, which CONFIG SET refuses while enable-protected-configs is no (its
@@ -51,6 +51,7 @@ internal static class ServerConfig
         new("auto-aof-rewrite-percentage", o.AutoAofRewritePercentage.ToString(CultureInfo.InvariantCulture)),
         new("auto-aof-rewrite-min-size", o.AutoAofRewriteMinSize.ToString(CultureInfo.InvariantCulture)),
         new("save", ""),
+        new("supervised", o.Supervised),
         new("tcp-keepalive", o.TcpKeepAlive.ToString(CultureInfo.InvariantCulture)),
         new("timeout", o.Timeout.ToString(CultureInfo.InvariantCulture)),
         new("channel-history", HistoryRule.Format(o.ChannelHistory)),
@@ -161,7 +162,7 @@ internal static class ServerConfig
         or "tcp-keepalive" or "client-output-buffer-limit" or "proto-max-bulk-len" or "client-query-buffer-limit"
         or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
         or "appendonly" or "appendfsync" or "dir" or "appendfilename" or "appenddirname" or "aof-load-truncated"
-        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size" or "metrics-port" or "metrics-bind"
+        or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size" or "supervised" or "metrics-port" or "metrics-bind"
         || TlsConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
@@ -271,6 +272,14 @@ internal static class ServerConfig
 
                 o.MetricsBind = args[0];
                 return null;
+            case "supervised":
+                if (!Supervision.IsMode(args[0]))
+                {
+                    return Supervision.Error;
+                }
+
+                o.Supervised = args[0].ToLowerInvariant();
+                return null;
             case "channel-history":
             {
                 // CONFIG SET: the value replaces every rule.
@@ -342,7 +351,8 @@ internal static class ServerConfig
             return File.Exists(full) ? "Not a directory" : "No such file or directory";
         }
 
-        set(full);
+        // "./" is the folder itself, as getcwd() names it after Redis's chdir: no separator at the end.
+        set(Path.TrimEndingDirectorySeparator(full));
         return null;
     }
 
@@ -475,6 +485,8 @@ internal static class ServerConfig
         AutoAofRewriteMinSize = o.AutoAofRewriteMinSize,
         MetricsPort = o.MetricsPort,
         MetricsBind = o.MetricsBind,
+        Supervised = o.Supervised,
+        SupervisedBySystemd = o.SupervisedBySystemd,
     };
 
     private static void CopyTo(RespServerOptions from, RespServerOptions to)
@@ -509,5 +521,6 @@ internal static class ServerConfig
         to.AutoAofRewriteMinSize = from.AutoAofRewriteMinSize;
         to.MetricsPort = from.MetricsPort;
         to.MetricsBind = from.MetricsBind;
+        to.Supervised = from.Supervised;
     }
 }

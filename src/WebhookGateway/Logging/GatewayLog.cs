@@ -36,6 +36,9 @@ internal static partial class GatewayLog
     [LoggerMessage(3020, LogLevel.Warning, "GITHUB_WEBHOOK_SECRET is not set: POST /github refuses every delivery until it is")]
     public static partial void GitHubSecretMissing(ILogger logger);
 
+    [LoggerMessage(3022, LogLevel.Warning, "{Deprecation}")]
+    public static partial void DeprecatedVariable(ILogger logger, string deprecation);
+
     [LoggerMessage(3021, LogLevel.Warning, "No publish token (NOTISTREAM_TOKEN): anyone who reaches {Urls} can publish")]
     public static partial void NoTokenOnPublicAddress(ILogger logger, string urls);
 

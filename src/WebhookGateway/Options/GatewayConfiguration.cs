@@ -8,27 +8,52 @@ namespace Notistream.Gateway.Options;
 /// Where the gateway's settings come from. They live in the <c>Gateway</c> section, so that an
 /// unrelated environment variable such as <c>TOKEN</c> or <c>SERVER</c> (which ASP.NET Core reads
 /// into the configuration root) can never change them. The documented variables
-/// (<c>NOTISTREAM_SERVER</c>, …) and switches (<c>--server</c>, <c>--MaxMessageBytes</c>, …) are
-/// mapped onto that section. Precedence, lowest first: appsettings, environment, command line.
+/// (<c>NOTISTREAM_HOST</c>, <c>NOTISTREAM_PASSWORD</c>, …) and switches (<c>--server</c>,
+/// <c>--MaxMessageBytes</c>, …) are mapped onto that section. Precedence, lowest first: appsettings,
+/// environment, command line.
 /// </summary>
+/// <remarks>
+/// A setting the client shares has the client's variable: <c>NOTISTREAM_HOST</c> and
+/// <c>NOTISTREAM_PORT</c>, <c>NOTISTREAM_USER</c>, <c>NOTISTREAM_PASSWORD</c> (which startserver.sh
+/// also gives the server as requirepass), <c>NOTISTREAM_TLS</c>, <c>NOTISTREAM_CA_FILE</c>,
+/// <c>NOTISTREAM_CERT_FILE</c>, <c>NOTISTREAM_KEY_FILE</c>. The gateway's older names still work,
+/// are logged once at start-up as deprecated, and lose to the new ones when both are set.
+/// </remarks>
 internal static class GatewayConfiguration
 {
     public const string Section = "Gateway";
     public const string DefaultUrl = "http://127.0.0.1:8080";
     public const string WebPortKey = Section + ":WebPort";
+    public const string HostVariable = "NOTISTREAM_HOST";
+    public const string PortVariable = "NOTISTREAM_PORT";
+
+    /// <summary>The server's host when only NOTISTREAM_PORT is given, and its port when only NOTISTREAM_HOST is.</summary>
+    private const string DefaultHost = "127.0.0.1";
+    private const string DefaultPort = "6379";
 
     private static readonly (string Variable, string Key)[] _variables =
     [
-        ("NOTISTREAM_SERVER", Key(nameof(GatewayOptions.Server))),
-        ("NOTISTREAM_SERVER_USER", Key(nameof(GatewayOptions.ServerUser))),
-        ("NOTISTREAM_SERVER_PASSWORD", Key(nameof(GatewayOptions.ServerPassword))),
+        ("NOTISTREAM_USER", Key(nameof(GatewayOptions.ServerUser))),
+        ("NOTISTREAM_PASSWORD", Key(nameof(GatewayOptions.ServerPassword))),
         ("NOTISTREAM_TOKEN", Key(nameof(GatewayOptions.Token))),
         ("GITHUB_WEBHOOK_SECRET", Key(nameof(GatewayOptions.GitHubWebhookSecret))),
         ("NOTISTREAM_WEB_PORT", WebPortKey),
-        ("NOTISTREAM_SERVER_TLS", Key(nameof(GatewayOptions.ServerTls))),
-        ("NOTISTREAM_SERVER_CA_FILE", Key(nameof(GatewayOptions.ServerCaFile))),
-        ("NOTISTREAM_SERVER_CERT", Key(nameof(GatewayOptions.ServerCertFile))),
-        ("NOTISTREAM_SERVER_KEY", Key(nameof(GatewayOptions.ServerKeyFile))),
+        ("NOTISTREAM_TLS", Key(nameof(GatewayOptions.ServerTls))),
+        ("NOTISTREAM_CA_FILE", Key(nameof(GatewayOptions.ServerCaFile))),
+        ("NOTISTREAM_CERT_FILE", Key(nameof(GatewayOptions.ServerCertFile))),
+        ("NOTISTREAM_KEY_FILE", Key(nameof(GatewayOptions.ServerKeyFile))),
+    ];
+
+    /// <summary>The gateway's earlier names: each still works, loses to its replacement, and is logged once as deprecated.</summary>
+    public static readonly IReadOnlyList<(string Old, string Replacement, string Key)> DeprecatedVariables =
+    [
+        ("NOTISTREAM_SERVER", $"{HostVariable} and {PortVariable}", Key(nameof(GatewayOptions.Server))),
+        ("NOTISTREAM_SERVER_USER", "NOTISTREAM_USER", Key(nameof(GatewayOptions.ServerUser))),
+        ("NOTISTREAM_SERVER_PASSWORD", "NOTISTREAM_PASSWORD", Key(nameof(GatewayOptions.ServerPassword))),
+        ("NOTISTREAM_SERVER_TLS", "NOTISTREAM_TLS", Key(nameof(GatewayOptions.ServerTls))),
+        ("NOTISTREAM_SERVER_CA_FILE", "NOTISTREAM_CA_FILE", Key(nameof(GatewayOptions.ServerCaFile))),
+        ("NOTISTREAM_SERVER_CERT", "NOTISTREAM_CERT_FILE", Key(nameof(GatewayOptions.ServerCertFile))),
+        ("NOTISTREAM_SERVER_KEY", "NOTISTREAM_KEY_FILE", Key(nameof(GatewayOptions.ServerKeyFile))),
     ];
 
     /// <summary>
@@ -37,7 +62,8 @@ internal static class GatewayConfiguration
     /// </summary>
     public static readonly IDictionary<string, string> SwitchMappings = CreateSwitchMappings();
 
-    public static Dictionary<string, string?> FromEnvironment(IDictionary environment)
+    /// <param name="deprecated">receives one line for each deprecated variable that is set, to be logged once</param>
+    public static Dictionary<string, string?> FromEnvironment(IDictionary environment, List<string>? deprecated = null)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         // Gateway__Tokens__0__Token and the like: what the host's environment provider reads from the
@@ -51,16 +77,50 @@ internal static class GatewayConfiguration
             }
         }
 
+        // The old names first, so that the new ones win when both are set.
+        foreach (var (old, replacement, key) in DeprecatedVariables)
+        {
+            if (Variable(environment, old) is { } value)
+            {
+                values[key] = key == Key(nameof(GatewayOptions.ServerTls)) ? Boolean(value) : value;
+                deprecated?.Add($"{old} is deprecated and will be removed: use {replacement}");
+            }
+        }
+
         foreach (var (variable, key) in _variables)
         {
-            if (environment[variable] is string value && value.Length > 0)
+            if (Variable(environment, variable) is { } value)
             {
-                values[key] = value;
+                values[key] = key == Key(nameof(GatewayOptions.ServerTls)) ? Boolean(value) : value;
             }
+        }
+
+        var host = Variable(environment, HostVariable);
+        var port = Variable(environment, PortVariable);
+        if (host is not null || port is not null)
+        {
+            host ??= DefaultHost;
+            if (host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('['))
+            {
+                host = $"[{host}]";
+            }
+
+            values[Key(nameof(GatewayOptions.Server))] = $"{host}:{port ?? DefaultPort}";
         }
 
         return values;
     }
+
+    private static string? Variable(IDictionary environment, string name) =>
+        environment[name] is string { Length: > 0 } value ? value : null;
+
+    /// <summary>NOTISTREAM_TLS as the client reads it: true/false, 1/0, yes/no, on/off; anything else is left for the binder to refuse.</summary>
+    private static string Boolean(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "1" or "yes" or "on" or "true" => "true",
+        "0" or "no" or "off" or "false" => "false",
+        _ => value,
+    };
 
     /// <summary>
     /// Kestrel endpoints in the configuration (<c>Kestrel:Endpoints:Https:Url</c> with a certificate,

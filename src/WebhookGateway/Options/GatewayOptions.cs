@@ -10,31 +10,31 @@ internal sealed class GatewayOptions
     /// <summary>GitHub's documented maximum payload size: larger deliveries are capped by GitHub itself.</summary>
     public const int GitHubMaximumPayloadBytes = 25 * 1024 * 1024;
 
-    /// <summary>The pub/sub server as <c>host:port</c> (<c>--server</c>, <c>NOTISTREAM_SERVER</c>).</summary>
+    /// <summary>The pub/sub server as <c>host:port</c> (<c>--server</c>; <c>NOTISTREAM_HOST</c> and <c>NOTISTREAM_PORT</c>, formerly <c>NOTISTREAM_SERVER</c>).</summary>
     public string Server { get; set; } = "127.0.0.1:6379";
 
     /// <summary>
-    /// ACL user the gateway authenticates as (<c>--server-user</c>, <c>NOTISTREAM_SERVER_USER</c>), with
+    /// ACL user the gateway authenticates as (<c>--server-user</c>, <c>NOTISTREAM_USER</c>), with
     /// <see cref="ServerPassword"/>; unset means the default user. Give it only PUBLISH on its channels.
     /// </summary>
     public string? ServerUser { get; set; }
 
-    /// <summary>Password for the server's AUTH, if it has <c>requirepass</c> (<c>NOTISTREAM_SERVER_PASSWORD</c>).</summary>
+    /// <summary>Password for the server's AUTH, if it has <c>requirepass</c> (<c>--server-password</c>, <c>NOTISTREAM_PASSWORD</c>).</summary>
     public string? ServerPassword { get; set; }
 
     /// <summary>
-    /// TLS to the pub/sub server, i.e. to its tls-port (<c>--server-tls true</c>, <c>NOTISTREAM_SERVER_TLS</c>).
+    /// TLS to the pub/sub server, i.e. to its tls-port (<c>--server-tls true</c>, <c>NOTISTREAM_TLS</c>).
     /// Giving <see cref="ServerCaFile"/> or <see cref="ServerCertFile"/> turns it on too.
     /// </summary>
     public bool ServerTls { get; set; }
 
-    /// <summary>CA certificate (PEM) the server's certificate must chain to; unset: the system's trust store (<c>--server-ca-file</c>, <c>NOTISTREAM_SERVER_CA_FILE</c>).</summary>
+    /// <summary>CA certificate (PEM) the server's certificate must chain to; unset: the system's trust store (<c>--server-ca-file</c>, <c>NOTISTREAM_CA_FILE</c>).</summary>
     public string? ServerCaFile { get; set; }
 
-    /// <summary>Client certificate (PEM) for a server with tls-auth-clients yes (<c>--server-cert</c>, <c>NOTISTREAM_SERVER_CERT</c>); needs <see cref="ServerKeyFile"/>.</summary>
+    /// <summary>Client certificate (PEM) for a server with tls-auth-clients yes (<c>--server-cert</c>, <c>NOTISTREAM_CERT_FILE</c>); needs <see cref="ServerKeyFile"/>.</summary>
     public string? ServerCertFile { get; set; }
 
-    /// <summary>The client certificate's private key (PEM) (<c>--server-key</c>, <c>NOTISTREAM_SERVER_KEY</c>).</summary>
+    /// <summary>The client certificate's private key (PEM) (<c>--server-key</c>, <c>NOTISTREAM_KEY_FILE</c>).</summary>
     public string? ServerKeyFile { get; set; }
 
     /// <summary>Whether the connection to the server uses TLS.</summary>

@@ -11,7 +11,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
         {
-            failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_SERVER).");
+            failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
         }
 
         if (options.Token is { } token && token.Length > 0 && string.IsNullOrWhiteSpace(token))
@@ -28,9 +28,9 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         foreach (var (file, what) in new[]
         {
-            (options.ServerCaFile, "ServerCaFile (--server-ca-file, NOTISTREAM_SERVER_CA_FILE)"),
-            (options.ServerCertFile, "ServerCertFile (--server-cert, NOTISTREAM_SERVER_CERT)"),
-            (options.ServerKeyFile, "ServerKeyFile (--server-key, NOTISTREAM_SERVER_KEY)"),
+            (options.ServerCaFile, "ServerCaFile (--server-ca-file, NOTISTREAM_CA_FILE)"),
+            (options.ServerCertFile, "ServerCertFile (--server-cert, NOTISTREAM_CERT_FILE)"),
+            (options.ServerKeyFile, "ServerKeyFile (--server-key, NOTISTREAM_KEY_FILE)"),
         })
         {
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))

@@ -1,4 +1,5 @@
 using Notistream.Client.Cli;
+using Notistream.Client.Config;
 using Notistream.Client.Notifications;
 using Notistream.Client.Tests.Infrastructure;
 using Notistream.Client.Tests.Integration;
@@ -25,6 +26,14 @@ public sealed class CommandLineTests : IDisposable
         var variables = new Dictionary<string, string> { ["XDG_CONFIG_HOME"] = _home.Path, ["HOME"] = _home.Path, ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/fake" };
         var console = new ClientConsole(new StringReader(input), _out, _err, interactive, IsOutputTerminal: false, ReadSecret: null);
         return new CliContext(console, TestHosts.Fake(HostPlatform.Linux, variables, programs)) { ProcessRunner = _runner };
+    }
+
+    /// <summary>Non-interactive unless <paramref name="input"/> is given, with these NOTISTREAM_* variables.</summary>
+    private CliContext ContextWith(IReadOnlyDictionary<string, string> environment, string? input = null)
+    {
+        var variables = new Dictionary<string, string>(environment) { ["XDG_CONFIG_HOME"] = _home.Path, ["HOME"] = _home.Path, ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/fake" };
+        var console = new ClientConsole(new StringReader(input ?? ""), _out, _err, input is not null, IsOutputTerminal: false, ReadSecret: null);
+        return new CliContext(console, TestHosts.Fake(HostPlatform.Linux, variables)) { ProcessRunner = _runner };
     }
 
     private Task<int> RunAsync(CliContext context, params string[] args) =>
@@ -191,5 +200,76 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(ExitCodes.Failed, await RunAsync(Context(), "send", "--port", $"{FreePort.Next()}", "alerts", "hi"));
         Assert.Contains("cannot send to localhost:", _err.ToString(), StringComparison.Ordinal);
         Assert.Contains("no connection could be made", _err.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_takes_host_port_and_channels_from_the_environment_without_a_config_file()
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.Notistream);
+        using var stop = new CancellationTokenSource();
+        var context = ContextWith(new Dictionary<string, string>
+        {
+            ["NOTISTREAM_HOST"] = "127.0.0.1",
+            ["NOTISTREAM_PORT"] = $"{server.Port}",
+            ["NOTISTREAM_CHANNELS"] = "alerts,ci/*",
+        });
+        var running = CliApp.RunAsync(["--print"], context, stop.Token);
+        await TaskTimeoutExtensions.WaitUntil(() => _err.ToString().Contains($"connected to 127.0.0.1:{server.Port}", StringComparison.Ordinal), "connected: " + _err);
+
+        await using (var publisher = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").WithTimeout())
+        {
+            await publisher.GetSubscriber().PublishAsync(RedisChannel.Literal("ci/build"), "green").WithTimeout();
+        }
+
+        await TaskTimeoutExtensions.WaitUntil(() => _out.ToString().Contains("green", StringComparison.Ordinal), "the message on stdout");
+        await stop.CancelAsync();
+        Assert.Equal(0, await running.WithTimeout());
+        Assert.False(File.Exists(ConfigFilePath));
+    }
+
+    [Fact]
+    public async Task Send_takes_the_port_from_the_environment_and_the_command_line_wins_over_it()
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.Notistream);
+
+        Assert.Equal(0, await RunAsync(ContextWith(new Dictionary<string, string> { ["NOTISTREAM_PORT"] = $"{server.Port}" }), "send", "--host", "127.0.0.1", "alerts", "hi"));
+        Assert.Contains($"sent to alerts on 127.0.0.1:{server.Port}", _out.ToString(), StringComparison.Ordinal);
+
+        var elsewhere = FreePort.Next();
+        Assert.Equal(0, await RunAsync(ContextWith(new Dictionary<string, string> { ["NOTISTREAM_PORT"] = $"{elsewhere}" }), "send", "--host", "127.0.0.1", "--port", $"{server.Port}", "alerts", "again"));
+        Assert.DoesNotContain($"{elsewhere}", _err.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_variable_is_a_configuration_error_naming_it()
+    {
+        Assert.Equal(ExitCodes.ConfigurationError, await RunAsync(ContextWith(new Dictionary<string, string> { ["NOTISTREAM_PORT"] = "six" }), "--channels", "a"));
+        Assert.Contains("NOTISTREAM_PORT: the port must be a whole number from 1 to 65535", _err.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_first_run_asks_only_what_the_environment_does_not_give_and_writes_no_variable_to_the_file()
+    {
+        await using var server = await TestServer.StartAsync(ServerKind.Notistream, null, "--requirepass", "env-secret");
+        using var stop = new CancellationTokenSource();
+        var context = ContextWith(
+            new Dictionary<string, string> { ["NOTISTREAM_HOST"] = "127.0.0.1", ["NOTISTREAM_PORT"] = $"{server.Port}", ["NOTISTREAM_PASSWORD"] = "env-secret" },
+            input: "alerts\n");
+        var running = CliApp.RunAsync(["--print"], context, stop.Token);
+        await TaskTimeoutExtensions.WaitUntil(() => _err.ToString().Contains($"connected to 127.0.0.1:{server.Port}", StringComparison.Ordinal), "connected: " + _out + _err);
+        await stop.CancelAsync();
+        Assert.Equal(0, await running.WithTimeout());
+
+        var questions = _out.ToString();
+        Assert.Contains("Channels (comma-separated", questions, StringComparison.Ordinal);
+        Assert.DoesNotContain("Server host [", questions, StringComparison.Ordinal);
+        Assert.DoesNotContain("Server port [", questions, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password (", questions, StringComparison.Ordinal);
+        Assert.Contains($"The server at 127.0.0.1:{server.Port} answers.", questions, StringComparison.Ordinal);
+
+        var saved = ConfigFile.Load(ConfigFilePath);
+        Assert.Equal(("localhost", 6379, (string?)null), (saved.Host, saved.Port, saved.Password));
+        Assert.Equal(["alerts"], saved.Channels.Select(c => c.Name));
+        Assert.DoesNotContain("env-secret", await File.ReadAllTextAsync(ConfigFilePath), StringComparison.Ordinal);
     }
 }

@@ -104,4 +104,44 @@ public sealed class SetupWizardTests
     }
 
     private static int CountOf(string text, string part) => text.Split(part).Length - 1;
+
+    [Fact]
+    public async Task What_the_environment_gives_is_not_asked_nor_written_but_the_server_is_tried_with_it()
+    {
+        var probe = new ScriptedProbe((string?)null);
+        var output = new StringWriter();
+        var wizard = new SetupWizard(new Prompter(new StringReader("alerts\n"), output), output, probe);
+        var environment = new EnvironmentSettings { Host = "pubsub.example.org", Port = 6390, Password = "env-pw" };
+
+        var config = await wizard.RunAsync(null, CancellationToken.None, environment);
+
+        Assert.NotNull(config);
+        var text = output.ToString();
+        Assert.DoesNotContain("Server host [", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Server port [", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password (", text, StringComparison.Ordinal);
+        Assert.Contains("Channels (comma-separated", text, StringComparison.Ordinal);
+        Assert.Contains("Server host: pubsub.example.org (from NOTISTREAM_HOST, not asked)", text, StringComparison.Ordinal);
+        Assert.Contains("Password: (hidden) (from NOTISTREAM_PASSWORD, not asked)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("env-pw", text, StringComparison.Ordinal);
+
+        // Written: the answers; the environment is read again on every run.
+        Assert.Equal(("localhost", 6379, (string?)null), (config.Host, config.Port, config.Password));
+        Assert.Equal(["alerts"], config.Channels.Select(c => c.Name));
+        var tried = Assert.Single(probe.Checked);
+        Assert.Equal(("pubsub.example.org", 6390, "env-pw"), (tried.Host, tried.Port, tried.Password));
+    }
+
+    [Fact]
+    public async Task Channels_from_the_environment_are_written_when_the_file_has_none()
+    {
+        var output = new StringWriter();
+        var wizard = new SetupWizard(new Prompter(new StringReader("\n\n\n"), output), output, new ScriptedProbe((string?)null));
+
+        var config = await wizard.RunAsync(null, CancellationToken.None, new EnvironmentSettings { Channels = [new ChannelSpec("ci/*")] });
+
+        Assert.NotNull(config);
+        Assert.Equal(["ci/*"], config.Channels.Select(c => c.Name));
+        Assert.DoesNotContain("Channels (comma-separated", output.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -32,12 +32,13 @@ internal sealed class PseudoTerminal : IAsyncDisposable
     }
 
     /// <summary>Waits for <paramref name="text"/> to appear after what was already read, then reads past it.</summary>
-    public async Task ExpectAsync(string text)
+    public async Task ExpectAsync(string text, TimeSpan? timeout = null)
     {
         var from = _cursor;
         await TaskTimeoutExtensions.WaitUntil(
             () => Screen.IndexOf(text, from, StringComparison.Ordinal) >= 0,
-            $"'{text}' on the terminal after position {from}; the screen so far:\n{Screen}\n--- stderr of script ---\n{_script.StandardError}");
+            $"'{text}' on the terminal after position {from}; the screen so far:\n{Screen}\n--- stderr of script ---\n{_script.StandardError}",
+            timeout);
         _cursor = Screen.IndexOf(text, from, StringComparison.Ordinal) + text.Length;
     }
 

@@ -110,7 +110,7 @@ internal sealed class ServerChildProcess : IAsyncDisposable
         }
     }
 
-    private static string RuntimeConfig()
+    internal static string RuntimeConfig()
     {
         var path = Path.Join(AppContext.BaseDirectory, "notistream-server.aspnet.runtimeconfig.json");
         if (!File.Exists(path))

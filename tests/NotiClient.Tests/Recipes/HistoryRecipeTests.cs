@@ -7,15 +7,15 @@ using Xunit;
 namespace Notistream.Client.Tests.Recipes;
 
 /// <summary>
-/// README's recipes for reading channel history with stock clients, run against our server: the
-/// redis-cli loop exactly as README shows it (taken from README.md), and the StackExchange.Redis
-/// doorbell reproduced here line for line.
+/// docs/persistence.md's recipes for reading channel history with stock clients ("Reading history with
+/// stock clients"), run against our server: the redis-cli loop exactly as the page shows it (taken from
+/// docs/persistence.md), and the StackExchange.Redis doorbell reproduced here line for line.
 /// </summary>
 public sealed class HistoryRecipeTests
 {
     private const string RecipeMarker = "<!-- recipe: redis-cli-xread";
 
-    private static string ReadmeBlock(string marker)
+    private static string DocBlock(string marker)
     {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
         while (folder is not null && !File.Exists(Path.Join(folder.FullName, "notistream.sln")))
@@ -24,12 +24,12 @@ public sealed class HistoryRecipeTests
         }
 
         Assert.NotNull(folder);
-        var readme = File.ReadAllText(Path.Join(folder.FullName, "README.md"));
-        var at = readme.IndexOf(marker, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"README.md has no '{marker}'");
-        var start = readme.IndexOf("```sh\n", at, StringComparison.Ordinal) + "```sh\n".Length;
-        var end = readme.IndexOf("```", start, StringComparison.Ordinal);
-        return readme[start..end];
+        var page = File.ReadAllText(Path.Join(folder.FullName, "docs", "persistence.md"));
+        var at = page.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"docs/persistence.md has no '{marker}'");
+        var start = page.IndexOf("```sh\n", at, StringComparison.Ordinal) + "```sh\n".Length;
+        var end = page.IndexOf("```", start, StringComparison.Ordinal);
+        return page[start..end];
     }
 
     [Fact]
@@ -37,8 +37,8 @@ public sealed class HistoryRecipeTests
     {
         var redisCli = ExternalProgram.Require("redis-cli", "apt-get install redis-tools");
         await using var server = await NotistreamServer.StartAsync();
-        // The README's loop talks to the default port; this points its redis-cli at the test server.
-        var script = $"redis-cli() {{ command '{redisCli}' -p {server.Port} \"$@\"; }}\n" + ReadmeBlock(RecipeMarker);
+        // The page's loop talks to the default port; this points its redis-cli at the test server.
+        var script = $"redis-cli() {{ command '{redisCli}' -p {server.Port} \"$@\"; }}\n" + DocBlock(RecipeMarker);
         await using var loop = ChildProcess.Start("bash", ["-c", script], new Dictionary<string, string?>());
         await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port},allowAdmin=true").WithTimeout();
         var db = connection.GetDatabase();
@@ -94,7 +94,7 @@ public sealed class HistoryRecipeTests
         Assert.Equal("kept 1\nkept 2\nlive 1\nlive 2\nlive 3\nafter restart\n", console.ToString());
     }
 
-    /// <summary>README's StackExchange.Redis recipe, with <paramref name="console"/> for Console.Out and a way to stop.</summary>
+    /// <summary>docs/persistence.md's StackExchange.Redis recipe, with <paramref name="console"/> for Console.Out and a way to stop.</summary>
     private static async Task DoorbellAsync(string endPoint, TextWriter console, CancellationToken stop)
     {
         var redis = await ConnectionMultiplexer.ConnectAsync(endPoint);

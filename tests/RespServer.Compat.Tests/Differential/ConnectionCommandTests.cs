@@ -91,6 +91,10 @@ public sealed class ConnectionCommandTests(ServerPair servers) : IClassFixture<S
             .Cmd("CONFIG", "SET", "loglevel", "verbose").Cmd("CONFIG", "GET", "loglevel")
             .Cmd("CONFIG", "SET", "loglevel", "loud").Cmd("CONFIG", "SET", "loglevel", "notice"),
 
+        new Script("config get and set of supervised")
+            .Cmd("CONFIG", "GET", "supervised").Cmd("CONFIG", "SET", "supervised", "systemd")
+            .Cmd("CONFIG", "SET", "supervised", "sometimes").Cmd("CONFIG", "GET", "supervised"),
+
         new Script("config get and set of the AOF directives")
             .Cmd("CONFIG", "GET", "appendonly").Cmd("CONFIG", "GET", "appendfsync").Cmd("CONFIG", "GET", "appendfilename")
             .Cmd("CONFIG", "GET", "appenddirname").Cmd("CONFIG", "GET", "aof-load-truncated")

@@ -49,7 +49,7 @@ public sealed class ChannelHistoryTests
     }
 
     [Fact]
-    public async Task The_readme_s_redis_cli_example_prints_what_the_readme_shows()
+    public async Task The_redis_cli_example_in_docs_persistence_prints_what_the_page_shows()
     {
         await using var server = await NotistreamServer.StartAsync();
         Assert.Equal("exit 0\n(integer) 0\n", await Clients.RedisCli.RunAsync(server.Port, ["--no-raw", "PUBLISH", "alerts", "disk full"]));

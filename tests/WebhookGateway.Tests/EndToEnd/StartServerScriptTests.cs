@@ -71,6 +71,40 @@ public sealed class StartServerScriptTests
     }
 
     [Fact]
+    public async Task Web_alone_publishes_to_NOTISTREAM_HOST_and_NOTISTREAM_PORT()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var script = await StartServerScript.StartAsync("web",
+            ("NOTISTREAM_HOST", "127.0.0.1"), ("NOTISTREAM_PORT", redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await script.WaitUntilRunningAsync();
+        await using var subscriber = await RespSubscriber.SubscribeAsync(redis.Port, null, "alerts");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{script.WebPort}") };
+
+        using var response = await http.PostAsync("/alerts", new StringContent("disk full"), Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
+        Assert.Contains($"publishing to 127.0.0.1:{redis.Port}", script.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("deprecated", script.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Both_parts_share_NOTISTREAM_PASSWORD_and_a_client_s_user_or_tls_variables_do_not_reach_the_gateway()
+    {
+        await using var script = await StartServerScript.StartAsync(null,
+            ("NOTISTREAM_PASSWORD", "s3cret"), ("NOTISTREAM_USER", "laptop"), ("NOTISTREAM_TLS", "true"));
+        await script.WaitUntilRunningAsync();
+        await using var subscriber = await RespSubscriber.SubscribeAsync(script.Port, "s3cret", "alerts");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{script.WebPort}") };
+
+        using var response = await http.PostAsync("/alerts", new StringContent("disk full"), Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
+        Assert.DoesNotContain("deprecated", script.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_server_keeps_its_streams_in_NOTISTREAM_DATA_which_it_creates_and_a_restart_finds_them()
     {
         var data = Path.Combine(Path.GetTempPath(), $"notistream-data-{Guid.NewGuid():N}", "data");

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Notistream.Gateway.Tests.Infrastructure;
 
 namespace Notistream.Gateway.Tests.Endpoints;
@@ -21,6 +22,22 @@ public sealed class HealthEndpointTests
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
+    public async Task Healthz_says_the_version_as_json_the_version_every_program_prints()
+    {
+        await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher());
+
+        using var health = await gateway.Client.GetAsync("/healthz", Ct);
+        var body = await health.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal("application/json", health.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal("Healthy", json.RootElement.GetProperty("status").GetString());
+        var version = json.RootElement.GetProperty("version").GetString();
+        Assert.Equal(ProductVersion.Text, version);
+        Assert.Matches(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9a-f]{7})?$", version);
     }
 
     [Fact]

@@ -76,7 +76,12 @@ internal sealed partial class StartServerScript : IAsyncDisposable
             psi.ArgumentList.Add(part);
         }
 
-        foreach (var name in new[] { "NOTISTREAM_TOKEN", "GITHUB_WEBHOOK_SECRET", "NOTISTREAM_SERVER", "NOTISTREAM_PASSWORD", "NOTISTREAM_BIND", "ASPNETCORE_URLS" })
+        foreach (var name in new[]
+        {
+            "NOTISTREAM_TOKEN", "GITHUB_WEBHOOK_SECRET", "NOTISTREAM_HOST", "NOTISTREAM_SERVER", "NOTISTREAM_USER", "NOTISTREAM_PASSWORD", "NOTISTREAM_BIND",
+            "NOTISTREAM_TLS", "NOTISTREAM_CA_FILE", "NOTISTREAM_CERT_FILE", "NOTISTREAM_KEY_FILE", "NOTISTREAM_SERVER_USER", "NOTISTREAM_SERVER_PASSWORD",
+            "NOTISTREAM_SERVER_TLS", "NOTISTREAM_SERVER_CA_FILE", "NOTISTREAM_SERVER_CERT", "NOTISTREAM_SERVER_KEY", "ASPNETCORE_URLS",
+        })
         {
             psi.Environment.Remove(name);
         }

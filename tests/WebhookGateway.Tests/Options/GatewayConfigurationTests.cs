@@ -12,8 +12,9 @@ public sealed class GatewayConfigurationTests
     {
         var environment = new Hashtable
         {
-            ["NOTISTREAM_SERVER"] = "10.1.2.3:7000",
-            ["NOTISTREAM_SERVER_PASSWORD"] = "pw",
+            ["NOTISTREAM_HOST"] = "10.1.2.3",
+            ["NOTISTREAM_PORT"] = "7000",
+            ["NOTISTREAM_PASSWORD"] = "pw",
             ["NOTISTREAM_TOKEN"] = "from-env",
             ["GITHUB_WEBHOOK_SECRET"] = "gh",
         };
@@ -171,5 +172,85 @@ public sealed class GatewayConfigurationTests
         Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:3:Channels:1 'room[1-' has a '[' without its ']'", StringComparison.Ordinal));
         Assert.Contains(failure.Failures, f => f.StartsWith("Gateway:Tokens:4:Token is missing or empty", StringComparison.Ordinal));
         Assert.DoesNotContain(failure.Failures, f => f.Contains("-token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_settings_shared_with_the_client_have_the_client_s_variables()
+    {
+        var environment = new Hashtable
+        {
+            ["NOTISTREAM_HOST"] = "pubsub.example.org",
+            ["NOTISTREAM_PORT"] = "6390",
+            ["NOTISTREAM_USER"] = "gateway",
+            ["NOTISTREAM_PASSWORD"] = "pw",
+            ["NOTISTREAM_TLS"] = "1",
+            ["NOTISTREAM_CA_FILE"] = "/ca.crt",
+            ["NOTISTREAM_CERT_FILE"] = "/gateway.crt",
+            ["NOTISTREAM_KEY_FILE"] = "/gateway.key",
+        };
+        var deprecated = new List<string>();
+
+        var values = GatewayConfiguration.FromEnvironment(environment, deprecated);
+
+        Assert.Equal("pubsub.example.org:6390", values["Gateway:Server"]);
+        Assert.Equal("gateway", values["Gateway:ServerUser"]);
+        Assert.Equal("pw", values["Gateway:ServerPassword"]);
+        Assert.Equal("true", values["Gateway:ServerTls"]);
+        Assert.Equal("/ca.crt", values["Gateway:ServerCaFile"]);
+        Assert.Equal("/gateway.crt", values["Gateway:ServerCertFile"]);
+        Assert.Equal("/gateway.key", values["Gateway:ServerKeyFile"]);
+        Assert.Empty(deprecated);
+    }
+
+    [Theory]
+    [InlineData("NOTISTREAM_PORT", "6390", "127.0.0.1:6390")]
+    [InlineData("NOTISTREAM_HOST", "pubsub", "pubsub:6379")]
+    [InlineData("NOTISTREAM_HOST", "::1", "[::1]:6379")]
+    [InlineData("NOTISTREAM_HOST", "[::1]", "[::1]:6379")]
+    public void Host_or_port_alone_takes_the_other_from_the_defaults(string variable, string value, string server)
+    {
+        var values = GatewayConfiguration.FromEnvironment(new Hashtable { [variable] = value });
+
+        Assert.Equal(server, values["Gateway:Server"]);
+        Assert.True(GatewayOptionsValidator.IsEndPoint(server));
+    }
+
+    [Fact]
+    public async Task The_old_names_still_work_lose_to_the_new_ones_and_are_logged_once_as_deprecated()
+    {
+        var environment = new Hashtable
+        {
+            ["NOTISTREAM_SERVER"] = "10.1.2.3:7000",
+            ["NOTISTREAM_SERVER_USER"] = "old-user",
+            ["NOTISTREAM_SERVER_PASSWORD"] = "old-pw",
+            ["NOTISTREAM_PASSWORD"] = "new-pw",
+            ["NOTISTREAM_SERVER_TLS"] = "false",
+        };
+
+        await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher(), environment);
+        var options = gateway.App.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+
+        Assert.Equal("10.1.2.3:7000", options.Server);
+        Assert.Equal("old-user", options.ServerUser);
+        Assert.Equal("new-pw", options.ServerPassword);
+        Assert.False(options.ServerTls);
+        var warnings = gateway.Logs.Entries.Where(e => e.EventId.Id == 3022).Select(e => e.Message).ToList();
+        Assert.Equal(
+            [
+                "NOTISTREAM_SERVER is deprecated and will be removed: use NOTISTREAM_HOST and NOTISTREAM_PORT",
+                "NOTISTREAM_SERVER_USER is deprecated and will be removed: use NOTISTREAM_USER",
+                "NOTISTREAM_SERVER_PASSWORD is deprecated and will be removed: use NOTISTREAM_PASSWORD",
+                "NOTISTREAM_SERVER_TLS is deprecated and will be removed: use NOTISTREAM_TLS",
+            ],
+            warnings);
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains("old-pw", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void New_host_and_port_win_over_NOTISTREAM_SERVER()
+    {
+        var values = GatewayConfiguration.FromEnvironment(new Hashtable { ["NOTISTREAM_SERVER"] = "old:1", ["NOTISTREAM_PORT"] = "2" });
+
+        Assert.Equal("127.0.0.1:2", values["Gateway:Server"]);
     }
 }

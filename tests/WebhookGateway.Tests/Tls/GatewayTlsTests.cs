@@ -86,10 +86,10 @@ public sealed class GatewayTlsTests : IDisposable
     {
         var environment = new Hashtable
         {
-            ["NOTISTREAM_SERVER_TLS"] = "true",
-            ["NOTISTREAM_SERVER_CA_FILE"] = _certificates.CaFile,
-            ["NOTISTREAM_SERVER_CERT"] = _certificates.ClientCertFile,
-            ["NOTISTREAM_SERVER_KEY"] = _certificates.ClientKeyFile,
+            ["NOTISTREAM_TLS"] = "true",
+            ["NOTISTREAM_CA_FILE"] = _certificates.CaFile,
+            ["NOTISTREAM_CERT_FILE"] = _certificates.ClientCertFile,
+            ["NOTISTREAM_KEY_FILE"] = _certificates.ClientKeyFile,
         };
         await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher(), environment);
         var options = gateway.App.Services.GetRequiredService<IOptions<Notistream.Gateway.Options.GatewayOptions>>().Value;
@@ -116,7 +116,7 @@ public sealed class GatewayTlsTests : IDisposable
 
     [Theory]
     [InlineData("--server-cert", "ServerCertFile and ServerKeyFile go together")]
-    [InlineData("--server-ca-file", "ServerCaFile (--server-ca-file, NOTISTREAM_SERVER_CA_FILE): file '/nonexistent/file.pem' not found.")]
+    [InlineData("--server-ca-file", "ServerCaFile (--server-ca-file, NOTISTREAM_CA_FILE): file '/nonexistent/file.pem' not found.")]
     public void Bad_tls_settings_stop_start_up_with_the_setting_named(string flag, string message)
     {
         var path = flag == "--server-cert" ? _certificates.ClientCertFile : "/nonexistent/file.pem";
