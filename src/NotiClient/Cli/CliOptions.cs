@@ -124,9 +124,13 @@ internal sealed class CliOptions
         });
         Port.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int?>() is { } port && !ConfigValidation.IsValidPort(port))
+            // Validators run even when the value did not convert (--port abc), and GetValueOrDefault would
+            // throw then: the token is read here, so both cases get the rule.
+            if (result.Tokens is [var token]
+                && (!int.TryParse(token.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+                    || !ConfigValidation.IsValidPort(port)))
             {
-                result.AddError($"--port: {ConfigValidation.PortRule(port.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+                result.AddError($"--port: {ConfigValidation.PortRule(token.Value)}");
             }
         });
         Channels.Validators.Add(result =>

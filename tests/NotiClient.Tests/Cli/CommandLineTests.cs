@@ -77,6 +77,8 @@ public sealed class CommandLineTests : IDisposable
 
     [Theory]
     [InlineData("--port", "0", "--port: the port must be a whole number from 1 to 65535")]
+    [InlineData("--port", "abc", "--port: the port must be a whole number from 1 to 65535 (got 'abc')")]
+    [InlineData("--port", "-1", "--port: the port must be a whole number from 1 to 65535 (got '-1')")]
     [InlineData("--host", "a b", "--host: 'a b' is not a host name")]
     [InlineData("--channels", ",", "--channels: name at least one channel")]
     [InlineData("--notifier", "growl", "--notifier: must be one of auto, freedesktop, macos, windows, console")]
