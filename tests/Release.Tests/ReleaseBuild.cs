@@ -81,7 +81,7 @@ public sealed class ReleaseBuild : IAsyncDisposable
 
     private async Task<Published> BuildAsync(string bash, string tar, string rid)
     {
-        var root = RepositoryRoot();
+        var root = Notistream.Testing.DocPage.Root;
         var output = Path.Combine(Folder, "release");
         var stopwatch = Stopwatch.StartNew();
         // The SDK's own variables of this test run (MSBuild paths and the like) stay out of the nested
@@ -175,19 +175,6 @@ public sealed class ReleaseBuild : IAsyncDisposable
         {
             return from.ToString();
         }
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "notistream.sln")) && File.Exists(Path.Combine(dir.FullName, "scripts", "release.sh")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("scripts/release.sh not found above " + AppContext.BaseDirectory);
     }
 
     public ValueTask DisposeAsync()

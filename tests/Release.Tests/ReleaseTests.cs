@@ -24,7 +24,7 @@ public sealed partial class ReleaseTests(ReleaseBuild release) : IDisposable
     public async Task The_script_explains_itself_and_refuses_an_unknown_rid_before_building()
     {
         var bash = ExternalProgram.Require("bash", "apt-get install bash");
-        var root = ReleaseBuild.RepositoryRoot();
+        var root = Notistream.Testing.DocPage.Root;
         var script = Path.Combine(root, "scripts", "release.sh");
 
         var help = await ReleaseBuild.RunAsync(bash, [script, "--help"], root, _ => { }, Start);

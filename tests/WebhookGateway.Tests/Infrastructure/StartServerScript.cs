@@ -55,7 +55,7 @@ internal sealed partial class StartServerScript : IAsyncDisposable
     public static async Task<StartServerScript> StartAsync(string? part, params (string Name, string Value)[] environment)
     {
         var bash = ExternalProgram.Require("bash", "apt-get install bash");
-        var root = RepositoryRoot();
+        var root = Notistream.Testing.DocPage.Root;
         var port = FreePort.Next();
         var webPort = FreePort.Next();
         while (webPort == port)
@@ -151,19 +151,6 @@ internal sealed partial class StartServerScript : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "notistream.sln")) && File.Exists(Path.Combine(dir.FullName, "startserver.sh")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("startserver.sh not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>bin/&lt;Configuration&gt;/net10.0/: the configuration this assembly (and so the gateway and server) was built in.</summary>
