@@ -91,6 +91,33 @@ public sealed class StackExchangeRedisTests : IAsyncLifetime
         AssertCleanLog(log);
     }
 
+    /// <summary>
+    /// INFO as a Redis tool reads it: StackExchange.Redis's parser gives every section and field, the
+    /// Redis version it uses for feature checks, and our notistream_version beside redis_version.
+    /// </summary>
+    [Fact]
+    public async Task INFO_parses_as_Redis_s_does_with_notistream_version_beside_redis_version()
+    {
+        var log = new StringWriter();
+        await using var muxer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_server!.Port},allowAdmin=true", log).WithTimeout();
+        var server = muxer.GetServer(muxer.GetEndPoints()[0]);
+
+        var sections = (await server.InfoAsync().WithTimeout()).ToDictionary(g => g.Key, g => g.ToDictionary(p => p.Key, p => p.Value));
+        var raw = await server.InfoRawAsync().WithTimeout();
+
+        Assert.Equal(new Version(7, 0, 15), server.Version);
+        Assert.Contains("Server", sections.Keys);
+        Assert.Contains("Clients", sections.Keys);
+        Assert.Contains("Stats", sections.Keys);
+        Assert.Equal("7.0.15", sections["Server"]["redis_version"]);
+        Assert.Matches(@"^\d+\.\d+\.\d+", sections["Server"]["notistream_version"]);
+        Assert.True(int.Parse(sections["Clients"]["connected_clients"], System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        // Every line of the raw text is a section header or a name:value pair the parser kept.
+        var lines = raw!.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(lines.Count(l => !l.StartsWith('#')), sections.Values.Sum(s => s.Count));
+        AssertCleanLog(log);
+    }
+
     private async Task<ConnectionMultiplexer> ConnectAsync(string options, TextWriter log, ConcurrentQueue<string> errors)
     {
         var muxer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_server!.Port}{options}", log).WithTimeout();
