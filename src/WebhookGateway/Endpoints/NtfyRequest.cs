@@ -96,10 +96,23 @@ internal sealed record NtfyPublishedResponse(
 /// <summary>
 /// Reads ntfy's publish parameters as ntfy does (server/util.go <c>readParam</c>): each from the first of
 /// its names given as a header (RFC 2047 encoded words decoded), else the first given as a query
-/// parameter; values are trimmed and an empty one counts as absent. Bounds come from <see cref="NtfyOptions"/>.
+/// parameter; values are trimmed and an empty one counts as absent. A value over its bound is a 400
+/// naming it, never truncated: the body and a Message parameter are bounded by MaxMessageBytes, the rest here.
 /// </summary>
 internal static partial class NtfyRequest
 {
+    /// <summary>Longest title in UTF-8 bytes.</summary>
+    public const int MaxTitleBytes = 256;
+
+    /// <summary>Longest Click or Icon URL in UTF-8 bytes.</summary>
+    public const int MaxUrlBytes = 2048;
+
+    /// <summary>Most tags on one message.</summary>
+    public const int MaxTags = 16;
+
+    /// <summary>Longest tag in UTF-8 bytes.</summary>
+    public const int MaxTagBytes = 64;
+
     private static readonly string[] _titleNames = ["x-title", "title", "t"];
     private static readonly string[] _messageNames = ["x-message", "message", "m"];
     private static readonly string[] _priorityNames = ["x-priority", "priority", "prio", "p"];
@@ -115,7 +128,7 @@ internal static partial class NtfyRequest
     /// The fields the request's headers and query give, the message from <c>Message</c>/<c>m</c> if any
     /// (ntfy's <c>\n</c> becomes a line break), and the priority as given; or the problem.
     /// </summary>
-    public static NtfyProblem? FromParameters(HttpRequest request, NtfyOptions bounds, int maxMessageBytes, out NtfyFields fields, out int? priority)
+    public static NtfyProblem? FromParameters(HttpRequest request, int maxMessageBytes, out NtfyFields fields, out int? priority)
     {
         fields = new NtfyFields();
         priority = null;
@@ -147,7 +160,7 @@ internal static partial class NtfyRequest
             Icon = Read(request, _iconNames),
             Markdown = markdown,
         };
-        return Bounds(fields, bounds);
+        return Bounds(fields);
     }
 
     /// <summary>
@@ -159,9 +172,15 @@ internal static partial class NtfyRequest
         topic = string.Empty;
         fields = new NtfyFields();
         priority = null;
-        if (String(root, "topic", out var givenTopic) is { } topicType)
+        string? givenTopic = null;
+        if (root.TryGetProperty("topic", out var topicValue) && topicValue.ValueKind != JsonValueKind.Null)
         {
-            return topicType;
+            if (topicValue.ValueKind != JsonValueKind.String)
+            {
+                return TypeProblem("topic", "a string");
+            }
+
+            givenTopic = topicValue.GetString();
         }
 
         if (PublishRequest.ChannelError(givenTopic, settings.MaxChannelBytes) is { } channelError)
@@ -234,7 +253,7 @@ internal static partial class NtfyRequest
             Icon = icon,
             Markdown = markdown,
         };
-        return Bounds(fields, settings.Ntfy) ?? (message is null
+        return Bounds(fields) ?? (message is null
             ? NtfyProblem.BadRequest("message is empty: give \"message\"")
             : null);
     }
@@ -277,23 +296,23 @@ internal static partial class NtfyRequest
             $"priority '{value}' is not one of 1–5, min, low, default, high, max, urgent", NtfyError.PriorityInvalid);
     }
 
-    private static NtfyProblem? Bounds(NtfyFields fields, NtfyOptions bounds)
+    private static NtfyProblem? Bounds(NtfyFields fields)
     {
-        if (fields.Title is { } title && Encoding.UTF8.GetByteCount(title) > bounds.MaxTitleBytes)
+        if (fields.Title is { } title && Encoding.UTF8.GetByteCount(title) > MaxTitleBytes)
         {
-            return NtfyProblem.BadRequest($"title is longer than {bounds.MaxTitleBytes} bytes");
+            return NtfyProblem.BadRequest($"title is longer than {MaxTitleBytes} bytes");
         }
 
-        if (fields.Click is { } click && Encoding.UTF8.GetByteCount(click) > bounds.MaxUrlBytes)
+        if (fields.Click is { } click && Encoding.UTF8.GetByteCount(click) > MaxUrlBytes)
         {
-            return NtfyProblem.BadRequest($"click is longer than {bounds.MaxUrlBytes} bytes");
+            return NtfyProblem.BadRequest($"click is longer than {MaxUrlBytes} bytes");
         }
 
         if (fields.Icon is { } icon)
         {
-            if (Encoding.UTF8.GetByteCount(icon) > bounds.MaxUrlBytes)
+            if (Encoding.UTF8.GetByteCount(icon) > MaxUrlBytes)
             {
-                return NtfyProblem.BadRequest($"icon is longer than {bounds.MaxUrlBytes} bytes");
+                return NtfyProblem.BadRequest($"icon is longer than {MaxUrlBytes} bytes");
             }
 
             if (!icon.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !icon.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
@@ -302,16 +321,16 @@ internal static partial class NtfyRequest
             }
         }
 
-        if (fields.Tags.Count > bounds.MaxTags)
+        if (fields.Tags.Count > MaxTags)
         {
-            return NtfyProblem.BadRequest($"tags: {fields.Tags.Count} given, at most {bounds.MaxTags}");
+            return NtfyProblem.BadRequest($"tags: {fields.Tags.Count} given, at most {MaxTags}");
         }
 
         foreach (var tag in fields.Tags)
         {
-            if (Encoding.UTF8.GetByteCount(tag) > bounds.MaxTagBytes)
+            if (Encoding.UTF8.GetByteCount(tag) > MaxTagBytes)
             {
-                return NtfyProblem.BadRequest($"a tag is longer than {bounds.MaxTagBytes} bytes");
+                return NtfyProblem.BadRequest($"a tag is longer than {MaxTagBytes} bytes");
             }
         }
 

@@ -115,7 +115,7 @@ internal static class PublishEndpoints
             return refused;
         }
 
-        if (NtfyRequest.FromParameters(context.Request, settings.Ntfy, settings.MaxMessageBytes, out var fields, out var priority) is { } problem)
+        if (NtfyRequest.FromParameters(context.Request, settings.MaxMessageBytes, out var fields, out var priority) is { } problem)
         {
             return problem.ToResult();
         }
@@ -140,7 +140,7 @@ internal static class PublishEndpoints
             return refused;
         }
 
-        if (NtfyRequest.FromParameters(context.Request, settings.Ntfy, settings.MaxMessageBytes, out var fields, out var priority) is { } problem)
+        if (NtfyRequest.FromParameters(context.Request, settings.MaxMessageBytes, out var fields, out var priority) is { } problem)
         {
             return problem.ToResult();
         }

@@ -84,9 +84,6 @@ internal sealed class GatewayOptions
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
-    /// <summary>Bounds of the ntfy publish headers and parameters (<c>Gateway:Ntfy:…</c>).</summary>
-    public NtfyOptions Ntfy { get; set; } = new();
-
     /// <summary>
     /// Who may read <c>GET /metrics</c> (<c>--Metrics</c>): loopback clients only (the default), any client
     /// (a port only a private network reaches), or off. Never behind the publish token: scrapers carry none.
@@ -114,21 +111,3 @@ internal sealed class RateLimitOptions
     public bool ExemptLoopback { get; set; } = true;
 }
 
-/// <summary>
-/// Bounds of what the ntfy-style publish routes take besides the body (which <see cref="GatewayOptions.MaxMessageBytes"/>
-/// bounds): a value over its bound is a 400 naming it, never truncated.
-/// </summary>
-internal sealed class NtfyOptions
-{
-    /// <summary>Longest title (<c>Title</c>, <c>t</c>, JSON <c>title</c>) in UTF-8 bytes.</summary>
-    public int MaxTitleBytes { get; set; } = 256;
-
-    /// <summary>Longest <c>Click</c> or <c>Icon</c> URL in UTF-8 bytes.</summary>
-    public int MaxUrlBytes { get; set; } = 2048;
-
-    /// <summary>Most tags on one message.</summary>
-    public int MaxTags { get; set; } = 16;
-
-    /// <summary>Longest tag in UTF-8 bytes.</summary>
-    public int MaxTagBytes { get; set; } = 64;
-}

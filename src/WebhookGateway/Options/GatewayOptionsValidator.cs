@@ -46,10 +46,6 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         Positive(failures, options.PublishTimeoutMilliseconds, nameof(options.PublishTimeoutMilliseconds));
         Positive(failures, options.RetryAfterSeconds, nameof(options.RetryAfterSeconds));
         Positive(failures, options.DeliveryIdsRemembered, nameof(options.DeliveryIdsRemembered));
-        Positive(failures, options.Ntfy.MaxTitleBytes, "Ntfy:MaxTitleBytes");
-        Positive(failures, options.Ntfy.MaxUrlBytes, "Ntfy:MaxUrlBytes");
-        Positive(failures, options.Ntfy.MaxTags, "Ntfy:MaxTags");
-        Positive(failures, options.Ntfy.MaxTagBytes, "Ntfy:MaxTagBytes");
         if (options.RateLimit.PermitsPerMinute < 0)
         {
             failures.Add($"RateLimit:PermitsPerMinute must be 0 (off) or more, not {options.RateLimit.PermitsPerMinute}.");

@@ -1,6 +1,5 @@
-using System.Buffers;
+using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Notistream.Gateway.Publishing;
@@ -46,13 +45,6 @@ internal static class NtfyPayload
 {
     public const int DefaultPriority = 3;
 
-    private static readonly JsonWriterOptions _writerOptions = new()
-    {
-        // Non-ASCII text as UTF-8 rather than \u escapes: the payload stays close to the message's size.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Indented = false,
-    };
-
     /// <summary>
     /// The payload for <paramref name="fields"/>: the message's UTF-8 bytes when <see cref="NtfyFields.IsPlain"/>,
     /// otherwise the JSON object. <see cref="NtfyFields.Message"/> must be set.
@@ -66,51 +58,71 @@ internal static class NtfyPayload
             return Encoding.UTF8.GetBytes(fields.Message);
         }
 
-        var buffer = new ArrayBufferWriter<byte>(fields.Message.Length + 64);
-        using (var writer = new Utf8JsonWriter(buffer, _writerOptions))
+        var json = new StringBuilder(fields.Message.Length + 64).Append('{');
+        Property(json, "message", fields.Message);
+        if (fields.Title is not null)
         {
-            writer.WriteStartObject();
-            writer.WriteString("message", fields.Message);
-            if (fields.Title is not null)
-            {
-                writer.WriteString("title", fields.Title);
-            }
-
-            if (fields.Priority is { } priority and not DefaultPriority)
-            {
-                writer.WriteNumber("priority", priority);
-            }
-
-            if (fields.Tags.Count > 0)
-            {
-                writer.WriteStartArray("tags");
-                foreach (var tag in fields.Tags)
-                {
-                    writer.WriteStringValue(tag);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            if (fields.Click is not null)
-            {
-                writer.WriteString("click", fields.Click);
-            }
-
-            if (fields.Icon is not null)
-            {
-                writer.WriteString("icon", fields.Icon);
-            }
-
-            if (fields.Markdown)
-            {
-                writer.WriteBoolean("markdown", true);
-            }
-
-            writer.WriteEndObject();
+            Property(json.Append(','), "title", fields.Title);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        if (fields.Priority is { } priority and not DefaultPriority)
+        {
+            json.Append(",\"priority\":").Append(priority.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (fields.Tags.Count > 0)
+        {
+            json.Append(",\"tags\":[");
+            for (var i = 0; i < fields.Tags.Count; i++)
+            {
+                String(i == 0 ? json : json.Append(','), fields.Tags[i]);
+            }
+
+            json.Append(']');
+        }
+
+        if (fields.Click is not null)
+        {
+            Property(json.Append(','), "click", fields.Click);
+        }
+
+        if (fields.Icon is not null)
+        {
+            Property(json.Append(','), "icon", fields.Icon);
+        }
+
+        if (fields.Markdown)
+        {
+            json.Append(",\"markdown\":true");
+        }
+
+        return Encoding.UTF8.GetBytes(json.Append('}').ToString());
+    }
+
+    private static void Property(StringBuilder json, string name, string value) => String(json.Append('"').Append(name).Append("\":"), value);
+
+    /// <summary>
+    /// A JSON string with only what JSON requires escaped (quote, backslash, control characters): the
+    /// rest, emoji too, stays as it is, so the payload is plain UTF-8 text about the message's size.
+    /// </summary>
+    private static void String(StringBuilder json, string value)
+    {
+        json.Append('"');
+        foreach (var c in value)
+        {
+            _ = c switch
+            {
+                '"' => json.Append("\\\""),
+                '\\' => json.Append("\\\\"),
+                '\n' => json.Append("\\n"),
+                '\r' => json.Append("\\r"),
+                '\t' => json.Append("\\t"),
+                < ' ' => json.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture)),
+                _ => json.Append(c),
+            };
+        }
+
+        json.Append('"');
     }
 
     /// <summary>
