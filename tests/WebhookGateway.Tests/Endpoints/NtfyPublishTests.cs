@@ -298,6 +298,25 @@ public sealed class NtfyPublishTests
     }
 
     [Fact]
+    public async Task Raw_UTF8_header_values_as_curl_sends_them_are_read_as_UTF8()
+    {
+        var publisher = new RecordingPublisher();
+        await using var gateway = await GatewayHost.StartAsync(publisher);
+
+        // curl -H "Title: Ünïcode ✓" -H "Tags: 🎉" -d m http://host/topic: the header's bytes are UTF-8, as HttpClient will not send them.
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(gateway.BaseAddress.Host, gateway.BaseAddress.Port, Ct);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(
+            $"POST /topic HTTP/1.1\r\nHost: {gateway.BaseAddress.Authority}\r\nTitle: Ünïcode ✓\r\nTags: 🎉\r\nContent-Length: 1\r\nConnection: close\r\n\r\nm"), Ct);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var status = await reader.ReadLineAsync(Ct);
+
+        Assert.Equal("HTTP/1.1 201 Created", status);
+        Assert.Equal("""{"message":"m","title":"Ünïcode ✓","tags":["🎉"]}""", Published(publisher));
+    }
+
+    [Fact]
     public async Task Json_with_topic_to_root_publishes_the_ntfy_way()
     {
         var publisher = new RecordingPublisher { Outcome = () => PublishOutcome.Published(1, "1700000000999-7") };
