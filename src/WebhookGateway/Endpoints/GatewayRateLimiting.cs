@@ -7,7 +7,7 @@ using Notistream.Gateway.Options;
 namespace Notistream.Gateway.Endpoints;
 
 /// <summary>
-/// ASP.NET Core's rate limiter on the POST endpoints: a fixed window of
+/// ASP.NET Core's rate limiter on the publish endpoints (ntfy's PUT and GET too) and <c>/github</c>: a fixed window of
 /// <see cref="RateLimitOptions.PermitsPerMinute"/> per client address, no queue, 429 + Retry-After
 /// beyond it. Loopback clients are exempt by default (scripts on the machine, a local proxy).
 /// </summary>

@@ -41,7 +41,7 @@ internal sealed class GatewayOptions
     public bool UsesServerTls => ServerTls || !string.IsNullOrEmpty(ServerCaFile) || !string.IsNullOrEmpty(ServerCertFile);
 
     /// <summary>
-    /// When set, <c>POST /</c> and <c>POST /{channel}</c> require <c>Authorization: Bearer &lt;token&gt;</c>
+    /// When set, the publish routes (<c>POST /</c>, <c>POST /{channel}</c>, ntfy's) require <c>Authorization: Bearer &lt;token&gt;</c>
     /// (<c>--token</c>, <c>NOTISTREAM_TOKEN</c>). Unset: anyone who reaches the port may publish.
     /// </summary>
     public string? Token { get; set; }
@@ -61,7 +61,7 @@ internal sealed class GatewayOptions
     /// </summary>
     public string? GitHubWebhookSecret { get; set; }
 
-    /// <summary>Largest body for <c>POST /</c> and <c>POST /{channel}</c>: a notification is a line of text, 64 KiB is generous.</summary>
+    /// <summary>Largest body for <c>POST /</c>, <c>POST /{channel}</c> and ntfy's routes: a notification is a line of text, 64 KiB is generous.</summary>
     public int MaxMessageBytes { get; set; } = 64 * 1024;
 
     /// <summary>Largest body for <c>POST /github</c>: GitHub's own cap, 25 MiB.</summary>
@@ -104,7 +104,7 @@ internal sealed class ScopedTokenOptions
 /// <summary>ASP.NET Core's fixed-window limiter, partitioned by client address.</summary>
 internal sealed class RateLimitOptions
 {
-    /// <summary>Requests per client address per minute on the POST endpoints; 0 turns the limiter off.</summary>
+    /// <summary>Requests per client address per minute on the publish endpoints; 0 turns the limiter off.</summary>
     public int PermitsPerMinute { get; set; } = 120;
 
     /// <summary>Loopback clients (scripts on the same machine, a local reverse proxy) are not limited.</summary>

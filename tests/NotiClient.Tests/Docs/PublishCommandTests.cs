@@ -8,7 +8,7 @@ using Xunit;
 namespace Notistream.Client.Tests.Docs;
 
 /// <summary>
-/// README.md's redis-cli and openssl lines and docs/gateway.md's gateway and curl lines, as the pages show
+/// README.md's redis-cli and openssl lines and docs/gateway.md's gateway and curl lines (ntfy's too), as the pages show
 /// them (see <see cref="DocShell"/>), against this build's server and gateway.
 /// </summary>
 public sealed partial class PublishCommandTests
@@ -80,6 +80,14 @@ public sealed partial class PublishCommandTests
             ("docs/gateway.md", "curl -H 'Content-Type: application/json'", web, null, "channel1: hello"),
             ("docs/gateway.md", "curl --data-binary @report.txt", web, null, "ci/nightly: nightly build\nall green\n"),
             ("docs/gateway.md", "curl -H \"Authorization: Bearer $NOTISTREAM_TOKEN\"", tokenWeb, withToken, "channel1: hello"),
+            ("docs/gateway.md", "curl -H \"Title: Backup failed\"", web, null,
+                """backups: {"message":"nightly backup of /home failed","title":"Backup failed","priority":4,"tags":["warning","floppy_disk"]}"""),
+            ("docs/gateway.md", "curl -T report.txt", web, null, "ci/nightly: nightly build\nall green\n"),
+            ("docs/gateway.md", "curl \"http://127.0.0.1:8080/backups/publish", web, null,
+                """backups: {"message":"disk full","priority":5,"tags":["rotating_light"]}"""),
+            ("docs/gateway.md", "curl -d '{\"topic\"", web, null,
+                """backups: {"message":"disk full","title":"nas","priority":4,"tags":["warning"]}"""),
+            ("docs/gateway.md", "curl \"http://127.0.0.1:8080/backups/trigger", tokenWeb, withToken, "backups: ping"),
         };
         foreach (var (page, start, port, environment, expected) in lines)
         {
@@ -92,6 +100,9 @@ public sealed partial class PublishCommandTests
         // The token gateway refuses the same publish without the token: the token line was what made it pass.
         var refused = await DocShell.RunAsync(Ports(DocPage.Command("docs/gateway.md", "curl -H \"Authorization: Bearer $NOTISTREAM_TOKEN\""), tokenWeb), folder.Path, server.Port);
         Assert.Contains("401", refused, StringComparison.Ordinal);
+        // …and so did ?auth= in the trigger line.
+        var refusedTrigger = await DocShell.RunAsync(Ports(DocPage.Command("docs/gateway.md", "curl \"http://127.0.0.1:8080/backups/trigger"), tokenWeb), folder.Path, server.Port);
+        Assert.Contains("40101", refusedTrigger, StringComparison.Ordinal);
         Assert.Contains("0.0.0.0", run, StringComparison.Ordinal);
     }
 

@@ -110,4 +110,46 @@ public sealed class MessageRendererTests
     {
         Assert.Equal("alerts", Render("""{"title":"\u0007 ","message":"m"}""", "alerts").Title);
     }
+
+    [Fact]
+    public void Ntfy_click_is_the_url_and_our_url_wins_over_it()
+    {
+        var click = Render("""{"message":"Backup failed","title":"Nightly backup","click":"https://example.com/logs"}""");
+        var both = Render("""{"message":"m","url":"https://example.com/url","click":"https://example.com/click"}""");
+        var unsafeClick = Render("""{"message":"m","click":"javascript:alert(1)"}""");
+
+        Assert.Equal(("Nightly backup", "Backup failed\nhttps://example.com/logs", "https://example.com/logs"), (click.Title, click.Body, click.Url));
+        Assert.Equal("https://example.com/url", both.Url);
+        Assert.Null(unsafeClick.Url);
+    }
+
+    [Fact]
+    public void Ntfy_tags_that_name_emoji_go_before_the_title_and_the_others_into_a_tags_line()
+    {
+        var n = Render("""{"message":"Remote access detected","title":"Unauthorized access","priority":5,"tags":["warning","skull","phils-laptop"," ",7]}""");
+
+        Assert.Equal("⚠️💀 Unauthorized access", n.Title);
+        Assert.Equal("Remote access detected\nTags: phils-laptop", n.Body);
+        Assert.Equal(Urgency.Critical, n.Urgency);
+    }
+
+    [Fact]
+    public void Emoji_tags_without_a_title_go_before_the_channel_and_the_tags_line_comes_before_the_url()
+    {
+        var n = Render("""{"message":"m","tags":["tada","deploy"],"click":"https://example.com/"}""", channel: "builds");
+
+        Assert.Equal("🎉 builds", n.Title);
+        Assert.Equal("m\nTags: deploy\nhttps://example.com/", n.Body);
+    }
+
+    [Fact]
+    public void Tags_that_are_not_an_array_of_strings_are_ignored_and_at_most_16_are_shown()
+    {
+        var notArray = Render("""{"message":"m","tags":"warning"}""");
+        var many = Render($$"""{"message":"m","tags":[{{string.Join(',', Enumerable.Range(0, 20).Select(i => $"\"t{i}\""))}}]}""");
+
+        Assert.Equal(("owner/repo", "m"), (notArray.Title, notArray.Body));
+        Assert.EndsWith("t14, t15", many.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("t16", many.Body, StringComparison.Ordinal);
+    }
 }

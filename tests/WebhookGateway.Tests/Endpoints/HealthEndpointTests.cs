@@ -47,10 +47,11 @@ public sealed class HealthEndpointTests
         await using var gateway = await GatewayHost.StartAsync(publisher);
 
         using var get = await gateway.Client.GetAsync("/some/channel", Ct);
-        using var put = await gateway.Client.PutAsync("/c", new StringContent("m"), Ct);
+        // PUT is ntfy's publish (NtfyPublishTests); DELETE is nothing.
+        using var delete = await gateway.Client.DeleteAsync("/c", Ct);
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, delete.StatusCode);
         Assert.Empty(publisher.Attempts);
     }
 }
