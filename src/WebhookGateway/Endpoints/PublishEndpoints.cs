@@ -15,8 +15,9 @@ namespace Notistream.Gateway.Endpoints;
 /// 403) and the ntfy parameters (400) are checked before the body is read.
 /// <para>
 /// What is published for an ntfy request is <see cref="NtfyPayload"/>'s: the body itself when only a
-/// message was given. POST answers 201 as it always has; the routes only ntfy's clients use answer
-/// ntfy's 200. Either way the body is ntfy's message JSON (<see cref="NtfyPublishedResponse"/>).
+/// message was given. Every <c>/{channel}</c> route answers ntfy's 200 (ntfy's CLI takes anything else for a
+/// failure); <c>POST /</c> with form fields or <c>{"channel"…}</c> answers 201 as it always has. The body of
+/// an ntfy route's answer is ntfy's message JSON (<see cref="NtfyPublishedResponse"/>).
 /// </para>
 /// </summary>
 internal static class PublishEndpoints
@@ -102,7 +103,7 @@ internal static class PublishEndpoints
     }
 
     private static Task<IResult> PostRawAsync(string channel, HttpContext context, IMessagePublisher publisher, IOptions<GatewayOptions> options)
-        => PublishRawAsync(channel, context, publisher, options.Value, StatusCodes.Status201Created);
+        => PublishRawAsync(channel, context, publisher, options.Value, StatusCodes.Status200OK);
 
     private static Task<IResult> PutRawAsync(string channel, HttpContext context, IMessagePublisher publisher, IOptions<GatewayOptions> options)
         => PublishRawAsync(channel, context, publisher, options.Value, StatusCodes.Status200OK);

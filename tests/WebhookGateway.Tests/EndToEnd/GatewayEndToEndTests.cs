@@ -37,7 +37,7 @@ public abstract class GatewayEndToEndTests
 
         using var response = await gateway.Client.PostAsync("/alerts", new StringContent("disk full"), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var answer = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Equal(("alerts", 1L), (answer.GetProperty("channel").GetString(), answer.GetProperty("receivers").GetInt64()));
         Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
@@ -56,7 +56,7 @@ public abstract class GatewayEndToEndTests
 
             // Still PUBLISH after the first answer: the server is asked once per connection.
             using var second = await gateway.Client.PostAsync("/alerts", new StringContent("again"), Ct);
-            Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
             Assert.Equal("again", await subscriber.NextTextAsync("alerts"));
             Assert.Single(gateway.Logs.Entries, e => e.EventId.Id == 3003);
         }
@@ -82,7 +82,7 @@ public abstract class GatewayEndToEndTests
 
         // Exactly once: the next thing the subscriber sees is the next publish, not a copy.
         using var next = await gateway.Client.PostAsync("/channel1", new StringContent("sentinel"), Ct);
-        Assert.Equal(HttpStatusCode.Created, next.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
         Assert.Equal("sentinel", await subscriber.NextTextAsync("channel1"));
     }
 
@@ -98,7 +98,7 @@ public abstract class GatewayEndToEndTests
 
         using var response = await gateway.Client.PostAsync("/ci/builds", new ByteArrayContent(payload), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(2, (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("receivers").GetInt64());
         foreach (var subscriber in new[] { first, second })
         {
@@ -156,7 +156,7 @@ public abstract class GatewayEndToEndTests
         await gateway.WaitUntilReadyAsync();
         using (var before = await gateway.Client.PostAsync("/c", new StringContent("before"), Ct))
         {
-            Assert.Equal(HttpStatusCode.Created, before.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
         await server.DisposeAsync();
@@ -179,7 +179,7 @@ public abstract class GatewayEndToEndTests
         await using var subscriber = await RespSubscriber.SubscribeAsync(port, null, "c");
         using var after = await gateway.Client.PostAsync("/c", new StringContent("after"), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, after.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.Equal("after", await subscriber.NextTextAsync("c"));
     }
 
@@ -196,7 +196,7 @@ public abstract class GatewayEndToEndTests
         using var refused = await wrong.Client.PostAsync("/secure", new StringContent("never"), Ct);
         using var notReady = await wrong.Client.GetAsync("/readyz", Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.False(refused.IsSuccessStatusCode, $"a gateway with the wrong password answered {refused.StatusCode}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         Assert.Equal("m", await subscriber.NextTextAsync("secure"));
@@ -216,7 +216,7 @@ public abstract class GatewayEndToEndTests
         using var forbidden = await gateway.Client.PostAsync("/", PublishEndpointTestsForm("private", "secret"), Ct);
         using var notReady = await wrong.Client.GetAsync("/readyz", Ct);
 
-        Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         var problem = await forbidden.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Contains("may not publish to 'private'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);

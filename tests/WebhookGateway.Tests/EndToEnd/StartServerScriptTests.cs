@@ -66,7 +66,7 @@ public sealed class StartServerScriptTests
 
         using var response = await http.PostAsync("/alerts", new StringContent("disk full"), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
     }
 
@@ -82,7 +82,7 @@ public sealed class StartServerScriptTests
 
         using var response = await http.PostAsync("/alerts", new StringContent("disk full"), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
         Assert.Contains($"publishing to 127.0.0.1:{redis.Port}", script.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("deprecated", script.Output, StringComparison.Ordinal);
@@ -99,7 +99,7 @@ public sealed class StartServerScriptTests
 
         using var response = await http.PostAsync("/alerts", new StringContent("disk full"), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("disk full", await subscriber.NextTextAsync("alerts"));
         Assert.DoesNotContain("deprecated", script.Output, StringComparison.Ordinal);
     }

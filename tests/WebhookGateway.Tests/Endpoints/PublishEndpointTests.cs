@@ -43,8 +43,8 @@ public sealed class PublishEndpointTests
         Assert.Equal(HttpStatusCode.Created, (await gateway.Client.PostAsync("/", multipart, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await gateway.Client.PostAsync("/", Json("""{"channel":"c2","message":"jsön","extra":1}"""), Ct)).StatusCode);
         byte[] binary = [0, 1, 2, 13, 10, 0xFF, 0xFE, (byte)'x'];
-        Assert.Equal(HttpStatusCode.Created, (await gateway.Client.PostAsync("/team/builds", new ByteArrayContent(binary), Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await gateway.Client.PostAsync("/alerts", new StringContent("text body", Encoding.UTF8, "text/plain"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.PostAsync("/team/builds", new ByteArrayContent(binary), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.PostAsync("/alerts", new StringContent("text body", Encoding.UTF8, "text/plain"), Ct)).StatusCode);
 
         Assert.Equal(["c1", "c2", "team/builds", "alerts"], publisher.Attempts.Select(a => a.Channel));
         Assert.Equal(["form", "json", "body", "body"], publisher.Attempts.Select(a => a.Source));
@@ -151,7 +151,7 @@ public sealed class PublishEndpointTests
         using var chunked = await gateway.Client.PostAsync("/big", new ChunkedContent(new byte[5000]), Ct);
         using var form = await gateway.Client.PostAsync("/", Form(("channel", "c"), ("message", atLimit)), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, exactly.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, exactly.StatusCode);
         await AssertProblem(declared, HttpStatusCode.RequestEntityTooLarge, "larger than the limit of 1000 bytes");
         await AssertProblem(chunked, HttpStatusCode.RequestEntityTooLarge, "larger than the limit of 1000 bytes");
         await AssertProblem(form, HttpStatusCode.RequestEntityTooLarge, "larger than the limit of 1000 bytes");
@@ -167,7 +167,7 @@ public sealed class PublishEndpointTests
         using var atLimit = await gateway.Client.PostAsync("/c", new ByteArrayContent(new byte[64 * 1024]), Ct);
         using var over = await gateway.Client.PostAsync("/c", new ByteArrayContent(new byte[(64 * 1024) + 1]), Ct);
 
-        Assert.Equal(HttpStatusCode.Created, atLimit.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, over.StatusCode);
     }
 
@@ -192,7 +192,7 @@ public sealed class PublishEndpointTests
         Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
         await AssertProblem(wrong, HttpStatusCode.Forbidden, "the publish token is wrong");
         Assert.Equal(HttpStatusCode.Unauthorized, basic.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, right.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
         Assert.Single(publisher.Attempts);
     }
 
@@ -267,7 +267,7 @@ public sealed class PublishEndpointTests
             }
         }
 
-        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Created, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
         Assert.Equal(2, publisher.Attempts.Count);
     }
 
@@ -280,7 +280,7 @@ public sealed class PublishEndpointTests
         for (var i = 0; i < 5; i++)
         {
             using var response = await gateway.Client.PostAsync("/c", new StringContent("m"), Ct);
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }
 

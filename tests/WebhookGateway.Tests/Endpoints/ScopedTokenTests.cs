@@ -64,7 +64,7 @@ public sealed class ScopedTokenTests
 
         using var response = await PostAsync(gateway, path, new StringContent("m"), token);
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(path[1..], Assert.Single(publisher.Attempts).Channel);
     }
 
@@ -127,8 +127,8 @@ public sealed class ScopedTokenTests
         await AssertProblem(missingForm, HttpStatusCode.Unauthorized, "Authorization: Bearer");
         await AssertProblem(wrong, HttpStatusCode.Forbidden, "the publish token is wrong");
         await AssertProblem(wrongJson, HttpStatusCode.Forbidden, "the publish token is wrong");
-        Assert.Equal(withGlobal ? HttpStatusCode.Created : HttpStatusCode.Forbidden, global.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, home.StatusCode);
+        Assert.Equal(withGlobal ? HttpStatusCode.OK : HttpStatusCode.Forbidden, global.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
         Assert.Equal(withGlobal ? 2 : 1, publisher.Attempts.Count);
     }
 
@@ -185,8 +185,8 @@ public sealed class ScopedTokenTests
         using var b = await PostAsync(gateway, "/b1", new StringContent("m"), "shared");
         using var c = await PostAsync(gateway, "/c", new StringContent("m"), "shared");
 
-        Assert.Equal(HttpStatusCode.Created, a.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, b.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, a.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, b.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, c.StatusCode);
         Assert.Equal(["a", "b1"], publisher.Attempts.Select(x => x.Channel));
     }
@@ -217,7 +217,7 @@ public sealed class ScopedTokenTests
             using var refused = await PostAsync(gateway, "/alerts:x", new StringContent("m"), Home);
             using var wrong = await PostAsync(gateway, "/home", new StringContent("m"), "guess");
 
-            Assert.Equal(HttpStatusCode.Created, ok.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
         }
