@@ -99,11 +99,13 @@ internal static class GatewayApplication
             }
         });
         app.UseRateLimiter();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Subscribe.KeepaliveSeconds) });
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
         app.MapPost("/github", (HttpContext context, GitHubWebhookEndpoint endpoint) => endpoint.HandleAsync(context))
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
         app.MapPublishEndpoints();
+        app.MapSubscribeEndpoints();
         app.MapGet("/metrics", (HttpContext context) => ServeMetricsAsync(context, metrics, options.Metrics));
 
         app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app, deprecated));

@@ -167,9 +167,9 @@ internal static class GatewayConfiguration
         };
         foreach (var property in typeof(GatewayOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.PropertyType == typeof(RateLimitOptions))
+            if (property.PropertyType == typeof(RateLimitOptions) || property.PropertyType == typeof(SubscribeOptions))
             {
-                foreach (var limit in typeof(RateLimitOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+                foreach (var limit in property.PropertyType.GetProperties(BindingFlags.Public | BindingFlags.Instance))
                 {
                     mappings.TryAdd($"--{property.Name}:{limit.Name}", Key($"{property.Name}:{limit.Name}"));
                 }

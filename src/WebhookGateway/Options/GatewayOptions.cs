@@ -84,6 +84,9 @@ internal sealed class GatewayOptions
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    /// <summary>Limits of subscribing over HTTP.</summary>
+    public SubscribeOptions Subscribe { get; set; } = new();
+
     /// <summary>
     /// Who may read <c>GET /metrics</c> (<c>--Metrics</c>): loopback clients only (the default), any client
     /// (a port only a private network reaches), or off. Never behind the publish token: scrapers carry none.
@@ -91,11 +94,17 @@ internal sealed class GatewayOptions
     public Metrics.MetricsAccess Metrics { get; set; } = Gateway.Metrics.MetricsAccess.Loopback;
 }
 
-/// <summary>A publish token that may publish only to channels matching one of its patterns.</summary>
+/// <summary>A token that may publish to, subscribe to, or both, only channels matching one of its patterns.</summary>
 internal sealed class ScopedTokenOptions
 {
     /// <summary>The bearer token; never logged.</summary>
     public string? Token { get; set; }
+
+    /// <summary>
+    /// <c>write</c> (publish; the default, which is what every token meant before subscribing existed),
+    /// <c>read</c> (subscribe over HTTP) or <c>read-write</c>.
+    /// </summary>
+    public string? Access { get; set; }
 
     /// <summary>Channel patterns in Redis glob syntax: <c>alerts:*</c>, <c>builds/*</c>, <c>home</c>.</summary>
     public IList<string> Channels { get; } = [];

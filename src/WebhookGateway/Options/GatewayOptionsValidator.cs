@@ -46,6 +46,16 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         Positive(failures, options.PublishTimeoutMilliseconds, nameof(options.PublishTimeoutMilliseconds));
         Positive(failures, options.RetryAfterSeconds, nameof(options.RetryAfterSeconds));
         Positive(failures, options.DeliveryIdsRemembered, nameof(options.DeliveryIdsRemembered));
+        Positive(failures, options.Subscribe.MaxSubscribers, "Subscribe:MaxSubscribers");
+        Positive(failures, options.Subscribe.MaxChannels, "Subscribe:MaxChannels");
+        Positive(failures, options.Subscribe.MaxUrlBytes, "Subscribe:MaxUrlBytes");
+        Positive(failures, options.Subscribe.QueueLength, "Subscribe:QueueLength");
+        Positive(failures, options.Subscribe.SlowConsumerTimeoutMilliseconds, "Subscribe:SlowConsumerTimeoutMilliseconds");
+        if (!(options.Subscribe.KeepaliveSeconds > 0))
+        {
+            failures.Add($"Subscribe:KeepaliveSeconds must be more than 0, not {options.Subscribe.KeepaliveSeconds}.");
+        }
+
         if (options.RateLimit.PermitsPerMinute < 0)
         {
             failures.Add($"RateLimit:PermitsPerMinute must be 0 (off) or more, not {options.RateLimit.PermitsPerMinute}.");
@@ -63,6 +73,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             if (string.IsNullOrWhiteSpace(tokens[i].Token))
             {
                 failures.Add($"{entry}:Token is missing or empty: a scoped publish token needs a token.");
+            }
+
+            if (TokenAccessText.Parse(tokens[i].Access) is null)
+            {
+                failures.Add($"{entry}:Access '{tokens[i].Access}' is not read, write or read-write.");
             }
 
             var channels = tokens[i].Channels;

@@ -32,13 +32,18 @@ public sealed class SampleSettingsTests : IDisposable
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var defaults = new GatewayOptions();
 
-        foreach (var property in typeof(GatewayOptions).GetProperties().Where(p => p.CanWrite && p.PropertyType != typeof(RateLimitOptions)))
+        foreach (var property in typeof(GatewayOptions).GetProperties().Where(p => p.CanWrite && p.PropertyType != typeof(RateLimitOptions) && p.PropertyType != typeof(SubscribeOptions)))
         {
             Assert.True(Equals(property.GetValue(defaults), property.GetValue(options)), $"{property.Name}: the sample says {property.GetValue(options)}, the default is {property.GetValue(defaults)}");
         }
 
         Assert.Equal(defaults.RateLimit.PermitsPerMinute, options.RateLimit.PermitsPerMinute);
         Assert.Equal(defaults.RateLimit.ExemptLoopback, options.RateLimit.ExemptLoopback);
+        foreach (var property in typeof(SubscribeOptions).GetProperties())
+        {
+            Assert.Equal(property.GetValue(defaults.Subscribe), property.GetValue(options.Subscribe));
+        }
+
         Assert.Empty(options.Tokens);
         Assert.StartsWith("http://127.0.0.1:", app.Urls.Single(), StringComparison.Ordinal);
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
@@ -53,6 +58,7 @@ public sealed class SampleSettingsTests : IDisposable
             .Where(p => p.CanWrite || p.Name == nameof(GatewayOptions.Tokens))
             .Select(p => p.Name)
             .Concat(typeof(RateLimitOptions).GetProperties().Select(p => p.Name))
+            .Concat(typeof(SubscribeOptions).GetProperties().Select(p => p.Name))
             .Concat(typeof(ScopedTokenOptions).GetProperties().Select(p => p.Name))
             .Append("WebPort");
 

@@ -1,0 +1,149 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Notistream.Client.Subscriptions;
+using Notistream.Gateway.Options;
+
+namespace Notistream.Gateway.Subscribing;
+
+/// <summary>
+/// One plain RESP2 connection to the pub/sub server for one HTTP subscriber: logs in as the gateway's
+/// server user (<see cref="GatewayOptions.ServerUser"/>, over TLS when the gateway's publishing connection
+/// uses it), then carries NOTI.SUBSCRIBE's pushes. One owner: the <see cref="HttpSubscription"/> that opened
+/// it writes the handshake and then only reads.
+/// </summary>
+internal sealed class FollowConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly RespReader _reader;
+
+    private FollowConnection(Socket socket, Stream stream)
+    {
+        _socket = socket;
+        _stream = stream;
+        _reader = new RespReader(stream);
+    }
+
+    /// <summary>Connects, completes TLS and AUTH within the gateway's connect timeout.</summary>
+    public static async Task<FollowConnection> ConnectAsync(GatewayOptions options, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
+        var (host, port) = SplitEndPoint(options.Server);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            await socket.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            if (options.UsesServerTls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                try
+                {
+                    await ssl.AuthenticateAsClientAsync(TlsOptions(options, host), timeout.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await ssl.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                stream = ssl;
+            }
+
+            var connection = new FollowConnection(socket, stream);
+            if (!string.IsNullOrEmpty(options.ServerPassword))
+            {
+                List<string> auth = string.IsNullOrEmpty(options.ServerUser)
+                    ? ["AUTH", options.ServerPassword]
+                    : ["AUTH", options.ServerUser, options.ServerPassword];
+                await connection.SendAsync(auth, timeout.Token).ConfigureAwait(false);
+                var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+                if (reply.IsError)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    throw new FollowRefusedException(reply.Text!);
+                }
+            }
+
+            return connection;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"no connection to {options.Server} within {options.ConnectTimeoutMilliseconds} ms");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>host:port, [v6]:port.</summary>
+    internal static (string Host, int Port) SplitEndPoint(string server)
+    {
+        var colon = server.LastIndexOf(':');
+        var host = server[..colon].Trim('[', ']');
+        return (host, int.Parse(server.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static SslClientAuthenticationOptions TlsOptions(GatewayOptions options, string host)
+    {
+        var tls = new SslClientAuthenticationOptions { TargetHost = host };
+        if (!string.IsNullOrEmpty(options.ServerCertFile) && !string.IsNullOrEmpty(options.ServerKeyFile))
+        {
+            tls.ClientCertificates = [X509Certificate2.CreateFromPemFile(options.ServerCertFile, options.ServerKeyFile)];
+        }
+
+        if (!string.IsNullOrEmpty(options.ServerCaFile))
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(options.ServerCaFile);
+            tls.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                // As the publishing connection's TrustIssuer: the name must match, the chain end at the CA file.
+                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+
+        return tls;
+    }
+
+    public async Task SendAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)
+    {
+        await _stream.WriteAsync(RespReader.Encode(command), cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The next frame; <see cref="EndOfStreamException"/> when the server closed the connection.</summary>
+    public ValueTask<RespFrame> ReadAsync(CancellationToken cancellationToken) => _reader.ReadAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The server answered the log-in or NOTI.SUBSCRIBE with an error (NOPERM, WRONGPASS, no history…).</summary>
+internal sealed class FollowRefusedException(string message) : Exception(message);
