@@ -109,8 +109,8 @@ public sealed class SubscribeAuthTests
         using var accepted2 = await gateway.Client.SendAsync(both, Ct);
 
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, accepted2.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted2.StatusCode);
         Assert.Equal(["alerts:disk", "home"], publisher.Attempts.Select(a => a.Channel));
     }
 

@@ -55,8 +55,8 @@ public sealed class SubscribePayloadTests
         var counted = Encoding.UTF8.GetString(NtfyMessage.From(SubscriptionEvent.Gap("news", isPattern: false, 15), TimeProvider.System).ToJson());
         var unknown = Encoding.UTF8.GetString(NtfyMessage.From(SubscriptionEvent.Gap("news:*", isPattern: true, null), TimeProvider.System).ToJson());
 
-        Assert.EndsWith("\",\"event\":\"gap\",\"topic\":\"news\",\"channel\":\"news\",\"missed\":15}", counted, StringComparison.Ordinal);
-        Assert.EndsWith("\",\"event\":\"gap\",\"topic\":\"news:*\",\"pattern\":\"news:*\",\"missed\":null}", unknown, StringComparison.Ordinal);
+        Assert.EndsWith(",\"event\":\"gap\",\"topic\":\"news\",\"channel\":\"news\",\"missed\":15}", counted, StringComparison.Ordinal);
+        Assert.EndsWith(",\"event\":\"gap\",\"topic\":\"news:*\",\"pattern\":\"news:*\",\"missed\":null}", unknown, StringComparison.Ordinal);
     }
 
     [Theory]
