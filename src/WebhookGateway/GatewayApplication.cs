@@ -98,6 +98,13 @@ internal static class GatewayApplication
                 metrics.Request(context);
             }
         });
+        if (options.WebApp)
+        {
+            // Before routing: POST /{**channel} would otherwise match /app.js and answer 405 to its GET.
+            app.UseWebApp();
+        }
+
+        app.UseRouting();
         app.UseRateLimiter();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(PubSubHealthCheck.ReadyTag) });
