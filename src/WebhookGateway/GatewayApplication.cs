@@ -98,6 +98,13 @@ internal static class GatewayApplication
                 metrics.Request(context);
             }
         });
+        if (options.WebApp)
+        {
+            // Before routing: POST /{**channel} would otherwise match /app.js and answer 405 to its GET.
+            app.UseWebApp();
+        }
+
+        app.UseRouting();
         app.UseRateLimiter();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Subscribe.KeepaliveSeconds) });
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync });

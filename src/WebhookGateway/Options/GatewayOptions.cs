@@ -92,6 +92,12 @@ internal sealed class GatewayOptions
     /// (a port only a private network reaches), or off. Never behind the publish token: scrapers carry none.
     /// </summary>
     public Metrics.MetricsAccess Metrics { get; set; } = Gateway.Metrics.MetricsAccess.Loopback;
+
+    /// <summary>
+    /// Serve the web app at <c>GET /</c> (<c>--WebApp</c>): subscribe, publish and Web Push from a browser or a
+    /// phone. It only calls the gateway's own routes, with the same tokens; false leaves <c>GET /</c> unanswered (404).
+    /// </summary>
+    public bool WebApp { get; set; } = true;
 }
 
 /// <summary>A token that may publish to, subscribe to, or both, only channels matching one of its patterns.</summary>
