@@ -216,11 +216,18 @@ internal static class SubscribeEndpoints
         {
             SubscribeLog.Opened(state.Logger, format, request.Topics, request.Start.From);
             var reason = "the subscriber left";
+            // A stream ends when its client leaves, and when the gateway stops: Kestrel's shutdown waits for
+            // every request, and a subscription would otherwise hold it until its client went away.
+            var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             try
             {
                 reason = format == "ws"
-                    ? await StreamWebSocketAsync(context, state, request, subscription).ConfigureAwait(false)
-                    : await StreamHttpAsync(context, format, state, request, subscription).ConfigureAwait(false);
+                    ? await StreamWebSocketAsync(context, state, request, subscription, stopping).ConfigureAwait(false)
+                    : await StreamHttpAsync(context, format, state, request, subscription, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                reason = "the gateway is stopping";
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or WebSocketException or ObjectDisposedException)
             {
@@ -238,8 +245,9 @@ internal static class SubscribeEndpoints
         }
     }
 
-    private static async Task<string> StreamHttpAsync(HttpContext context, string format, SubscribeState state, SubscribeRequest request, HttpSubscription subscription)
+    private static async Task<string> StreamHttpAsync(HttpContext context, string format, SubscribeState state, SubscribeRequest request, HttpSubscription subscription, CancellationToken stopping)
     {
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         var response = context.Response;
         response.ContentType = format switch
         {
@@ -254,10 +262,10 @@ internal static class SubscribeEndpoints
         {
             body.Write(Encode(format, message));
             return ValueTask.CompletedTask;
-        }, async cancellationToken => await body.FlushAsync(cancellationToken).ConfigureAwait(false), context.RequestAborted).ConfigureAwait(false);
+        }, async cancellationToken => await body.FlushAsync(cancellationToken).ConfigureAwait(false), streaming.Token).ConfigureAwait(false);
     }
 
-    private static async Task<string> StreamWebSocketAsync(HttpContext context, SubscribeState state, SubscribeRequest request, HttpSubscription subscription)
+    private static async Task<string> StreamWebSocketAsync(HttpContext context, SubscribeState state, SubscribeRequest request, HttpSubscription subscription, CancellationToken stopping)
     {
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -287,15 +295,20 @@ internal static class SubscribeEndpoints
         });
 
         var reason = "the subscriber left";
+        using var pumping = CancellationTokenSource.CreateLinkedTokenSource(closed.Token, stopping);
         try
         {
             reason = await PumpAsync(state, request, subscription,
                 message => socket.SendAsync(message.ToJson().AsMemory(), WebSocketMessageType.Text, endOfMessage: true, closed.Token),
-                _ => Task.CompletedTask, closed.Token).ConfigureAwait(false);
+                _ => Task.CompletedTask, pumping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
         {
             // The client closed (or went away).
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            reason = "the gateway is stopping"; // the close below says so (1001, going away)
         }
 
         // Our close: in answer to the client's, or first when the stream ended here (poll, server gone). The
@@ -305,7 +318,8 @@ internal static class SubscribeEndpoints
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, grace.Token).ConfigureAwait(false);
+                await socket.CloseOutputAsync(stopping.IsCancellationRequested ? WebSocketCloseStatus.EndpointUnavailable : WebSocketCloseStatus.NormalClosure,
+                    null, grace.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or IOException)
             {
