@@ -89,6 +89,9 @@ internal sealed class GatewayOptions
     /// (a port only a private network reaches), or off. Never behind the publish token: scrapers carry none.
     /// </summary>
     public Metrics.MetricsAccess Metrics { get; set; } = Gateway.Metrics.MetricsAccess.Loopback;
+
+    /// <summary>Web Push to browsers and phones (<c>Gateway:WebPush</c>); off until its Subject is set.</summary>
+    public WebPushOptions WebPush { get; } = new();
 }
 
 /// <summary>A publish token that may publish only to channels matching one of its patterns.</summary>
