@@ -53,6 +53,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
     private readonly Channel<bool> _resubscribe = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly List<Task> _loops = [];
     private long _incomingDropped;
+    private int _disposed;
     private ConnectionMultiplexer? _multiplexer;
     private HttpClient? _http;
     private PushServiceClient? _client;
@@ -94,10 +95,11 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         Store = WebPushSubscriptionStore.Load(subscriptionsFile, _options.MaxSubscriptions);
         WebPushLog.On(_logger, Store.Current.Count, keyFile, created ? " (made now)" : "");
 
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = _sendTimeout };
+        var vapid = new VapidAuthentication(Keys.PublicKey, Keys.PrivateKey) { Subject = _options.Subject };
+        _http = new HttpClient(new PushRequestHandler(vapid)) { Timeout = _sendTimeout };
         _client = new PushServiceClient(_http)
         {
-            DefaultAuthentication = new VapidAuthentication(Keys.PublicKey, Keys.PrivateKey) { Subject = _options.Subject },
+            DefaultAuthentication = vapid,
             DefaultAuthenticationScheme = VapidAuthenticationScheme.Vapid,
             // 429s are retried here, off the sender, within MaxRetries and MaxRetryAfterSeconds.
             AutoRetryAfter = false,
@@ -383,8 +385,14 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         };
     }
 
+    /// <summary>Once: the container disposes the service and the hosted-service registration of the same instance.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_multiplexer is { } multiplexer)
         {
