@@ -108,6 +108,11 @@ internal sealed record NotificationFields(string Message, string? Title, int? Pr
             // a field of another type than the contract's: the whole payload is text
             return plain;
         }
+        catch (ArgumentException)
+        {
+            // a key given twice, found when the object's members are first read
+            return plain;
+        }
 
         return new NotificationFields(message ?? "", title, priority, tags, click, icon);
     }
