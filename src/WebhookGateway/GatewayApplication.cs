@@ -12,6 +12,7 @@ using Notistream.Gateway.Logging;
 using Notistream.Gateway.Metrics;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
+using Notistream.Gateway.WebPush;
 using Notistream.RespServer.Hosting;
 
 namespace Notistream.Gateway;
@@ -63,6 +64,7 @@ internal static class GatewayApplication
         builder.Services.AddHealthChecks().AddCheck<PubSubHealthCheck>("pubsub", tags: [PubSubHealthCheck.ReadyTag]);
         builder.Services.AddGatewayRateLimiting(options.RateLimit);
         builder.Services.AddProblemDetails();
+        builder.Services.AddWebPush();
 
         // Under systemd (Type=notify): READY=1 once Kestrel listens, STOPPING=1 on the way out, and the
         // journal's one-line format with priorities instead of the console's two-line colour format.
@@ -113,6 +115,7 @@ internal static class GatewayApplication
             .RequireRateLimiting(GatewayRateLimiting.PolicyName);
         app.MapPublishEndpoints();
         app.MapSubscribeEndpoints();
+        app.MapWebPush();
         app.MapGet("/metrics", (HttpContext context) => ServeMetricsAsync(context, metrics, options.Metrics));
 
         app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app, deprecated));

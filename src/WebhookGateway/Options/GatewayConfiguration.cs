@@ -167,11 +167,11 @@ internal static class GatewayConfiguration
         };
         foreach (var property in typeof(GatewayOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.PropertyType == typeof(RateLimitOptions) || property.PropertyType == typeof(SubscribeOptions))
+            if (property.PropertyType == typeof(RateLimitOptions) || property.PropertyType == typeof(SubscribeOptions) || property.PropertyType == typeof(WebPushOptions))
             {
-                foreach (var limit in property.PropertyType.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+                foreach (var nested in property.PropertyType.GetProperties(BindingFlags.Public | BindingFlags.Instance))
                 {
-                    mappings.TryAdd($"--{property.Name}:{limit.Name}", Key($"{property.Name}:{limit.Name}"));
+                    mappings.TryAdd($"--{property.Name}:{nested.Name}", Key($"{property.Name}:{nested.Name}"));
                 }
             }
             else if (property.CanWrite)

@@ -98,6 +98,9 @@ internal sealed class GatewayOptions
     /// phone. It only calls the gateway's own routes, with the same tokens; false leaves <c>GET /</c> unanswered (404).
     /// </summary>
     public bool WebApp { get; set; } = true;
+
+    /// <summary>Web Push to browsers and phones (<c>Gateway:WebPush</c>); off until its Subject is set.</summary>
+    public WebPushOptions WebPush { get; } = new();
 }
 
 /// <summary>A token that may publish to, subscribe to, or both, only channels matching one of its patterns.</summary>

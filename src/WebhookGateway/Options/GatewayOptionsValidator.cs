@@ -61,6 +61,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             failures.Add($"RateLimit:PermitsPerMinute must be 0 (off) or more, not {options.RateLimit.PermitsPerMinute}.");
         }
 
+        ValidateWebPush(failures, options.WebPush);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -95,6 +96,45 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
     }
+
+    private static void ValidateWebPush(List<string> failures, WebPushOptions webPush)
+    {
+        if (!string.IsNullOrEmpty(webPush.Subject) && !IsVapidSubject(webPush.Subject))
+        {
+            failures.Add($"WebPush:Subject '{webPush.Subject}' is neither a mailto: address nor an https: URL (RFC 8292), e.g. 'mailto:admin@example.com'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(webPush.KeyFile))
+        {
+            failures.Add("WebPush:KeyFile is empty: give the file that keeps the VAPID keys.");
+        }
+
+        if (string.IsNullOrWhiteSpace(webPush.SubscriptionsFile))
+        {
+            failures.Add("WebPush:SubscriptionsFile is empty: give the file that keeps the registrations.");
+        }
+
+        Positive(failures, webPush.MaxSubscriptions, "WebPush:MaxSubscriptions");
+        Positive(failures, webPush.MaxChannelsPerSubscription, "WebPush:MaxChannelsPerSubscription");
+        Positive(failures, webPush.QueuePerSubscription, "WebPush:QueuePerSubscription");
+        Positive(failures, webPush.MaxRetryAfterSeconds, "WebPush:MaxRetryAfterSeconds");
+        Positive(failures, webPush.Senders, "WebPush:Senders");
+        if (webPush.TimeToLiveSeconds < 0)
+        {
+            failures.Add($"WebPush:TimeToLiveSeconds must be 0 or more, not {webPush.TimeToLiveSeconds}.");
+        }
+
+        if (webPush.MaxRetries < 0)
+        {
+            failures.Add($"WebPush:MaxRetries must be 0 or more, not {webPush.MaxRetries}.");
+        }
+    }
+
+    /// <summary>RFC 8292 section 2.1: a <c>mailto:</c> URI with an address, or an <c>https:</c> URL.</summary>
+    internal static bool IsVapidSubject(string subject) =>
+        Uri.TryCreate(subject, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeMailto && subject.Length > "mailto:".Length && subject.Contains('@', StringComparison.Ordinal)
+            || uri.Scheme == Uri.UriSchemeHttps && !string.IsNullOrEmpty(uri.Host));
 
     private static void Positive(List<string> failures, int value, string name)
     {

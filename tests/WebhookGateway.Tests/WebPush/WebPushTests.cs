@@ -1,0 +1,360 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Notistream.Gateway.Tests.Infrastructure;
+using Notistream.Gateway.WebPush;
+using Notistream.Testing;
+
+namespace Notistream.Gateway.Tests.WebPush;
+
+/// <summary>
+/// Web Push end to end: a real notistream server, the gateway with its real connections, and a push
+/// service stand-in that decrypts every push with the browser's keys (made here) and checks the VAPID token.
+/// </summary>
+public sealed class WebPushTests : IAsyncLifetime
+{
+    private const string Subject = "mailto:ops@example.com";
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("notistream-webpush-").FullName;
+    private readonly List<IDisposable> _browsers = [];
+    private OurServer _server = null!;
+    private PushServiceStandIn _pushService = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string KeyFile => Path.Join(_folder, "vapid.json");
+
+    private string SubscriptionsFile => Path.Join(_folder, "subscriptions.json");
+
+    public async ValueTask InitializeAsync()
+    {
+        _server = await OurServer.StartAsync();
+        _pushService = await PushServiceStandIn.StartAsync();
+    }
+
+    private Task<GatewayHost> StartGatewayAsync(params string[] args) => GatewayHost.StartConnectedAsync(_server.Port,
+    [
+        "--WebPush:Subject", Subject, "--WebPush:KeyFile", KeyFile, "--WebPush:SubscriptionsFile", SubscriptionsFile,
+        .. args,
+    ]);
+
+    private BrowserSubscription Browser(string id)
+    {
+        var browser = new BrowserSubscription(new Uri(_pushService.BaseAddress, $"/push/{id}").ToString());
+        _browsers.Add(browser);
+        return browser;
+    }
+
+    private static async Task<HttpResponseMessage> RegisterAsync(GatewayHost gateway, string json, string? token = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/webpush") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await gateway.Client.SendAsync(request, Ct);
+    }
+
+    /// <summary>Waits until the gateway's Web Push connection is subscribed on the server: to <paramref name="channel"/>, or to some pattern.</summary>
+    private async Task WaitForServerSubscriptionAsync(string? channel)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_server.Port}").WithTimeout();
+        var db = redis.GetDatabase();
+        await Poll.UntilAsync(async () =>
+        {
+            if (channel is null)
+            {
+                return (long)await db.ExecuteAsync("PUBSUB", "NUMPAT") > 0;
+            }
+
+            var reply = await db.ExecuteAsync("PUBSUB", "NUMSUB", channel);
+            return (long)reply[1] > 0;
+        }, $"the gateway to subscribe to {channel ?? "a pattern"}");
+    }
+
+    private static async Task PublishAsync(GatewayHost gateway, string channel, string body)
+    {
+        using var response = await gateway.Client.PostAsync($"/{channel}", new StringContent(body), Ct);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private async Task<string> PublicKeyAsync(GatewayHost gateway)
+    {
+        var answer = await gateway.Client.GetFromJsonAsync<JsonElement>("/v1/webpush/key", Ct);
+        return answer.GetProperty("publicKey").GetString()!;
+    }
+
+    /// <summary>Checks the VAPID token and the headers of <paramref name="push"/>, decrypts it, and returns its JSON.</summary>
+    private static JsonElement Open(ReceivedPush push, BrowserSubscription browser, string publicKey, string urgency, string channel)
+    {
+        Assert.Equal(publicKey, Vapid.Verify(push.Authorization, new Uri(browser.Endpoint), Subject));
+        Assert.Equal("aes128gcm", push.ContentEncoding);
+        Assert.Equal(urgency, push.Urgency);
+        Assert.Equal("86400", push.Ttl);
+        Assert.Equal(PushPayload.Topic(channel), push.Topic);
+        Assert.Matches("^[A-Za-z0-9_-]{32}$", push.Topic!);
+        Assert.True(push.Body.Length <= 4096);
+        return JsonDocument.Parse(browser.Decrypt(push.Body)).RootElement;
+    }
+
+    [Fact]
+    public async Task A_publish_reaches_the_push_service_encrypted_signed_and_with_its_fields()
+    {
+        await using var gateway = await StartGatewayAsync();
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var browser = Browser("phone");
+        using (var response = await RegisterAsync(gateway, browser.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await WaitForServerSubscriptionAsync("alerts");
+        await PublishAsync(gateway, "alerts", "disk full");
+        var push = await _pushService.NextAsync();
+        var payload = Open(push, browser, publicKey, "normal", "alerts");
+        Assert.Equal("alerts", payload.GetProperty("channel").GetString());
+        Assert.Equal("disk full", payload.GetProperty("message").GetString());
+        Assert.Equal(3, payload.GetProperty("priority").GetInt32());
+        Assert.Equal(0, payload.GetProperty("missed").GetInt32());
+        Assert.InRange(payload.GetProperty("time").GetInt64(), DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+
+        // A payload in the shared JSON shape is read as its fields; priority 5 is urgency high.
+        await PublishAsync(gateway, "alerts", """{"title":"Backup","message":"failed twice","priority":5,"tags":["warning"],"click":"https://example.com/b"}""");
+        payload = Open(await _pushService.NextAsync(), browser, publicKey, "high", "alerts");
+        Assert.Equal(("Backup", "failed twice", 5), (payload.GetProperty("title").GetString(), payload.GetProperty("message").GetString(), payload.GetProperty("priority").GetInt32()));
+        Assert.Equal("warning", payload.GetProperty("tags")[0].GetString());
+        Assert.Equal("https://example.com/b", payload.GetProperty("click").GetString());
+
+        // Any other JSON is message text; a message too long for a push is cut with an ellipsis.
+        await PublishAsync(gateway, "alerts", """{"text":"not the contract"}""");
+        payload = Open(await _pushService.NextAsync(), browser, publicKey, "normal", "alerts");
+        Assert.Equal("""{"text":"not the contract"}""", payload.GetProperty("message").GetString());
+        await PublishAsync(gateway, "alerts", new string('x', 10_000));
+        push = await _pushService.NextAsync();
+        payload = Open(push, browser, publicKey, "normal", "alerts");
+        var message = payload.GetProperty("message").GetString()!;
+        Assert.EndsWith("…", message, StringComparison.Ordinal);
+        Assert.InRange(message.Length, 3000, 4000);
+    }
+
+    [Fact]
+    public async Task A_pattern_registration_gets_the_channels_it_matches_once_each()
+    {
+        await using var gateway = await StartGatewayAsync();
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var browser = Browser("laptop");
+        using (var response = await RegisterAsync(gateway, browser.RegistrationJson("ci/*", "ci/nightly")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await WaitForServerSubscriptionAsync(null);
+        await WaitForServerSubscriptionAsync("ci/nightly");
+        await PublishAsync(gateway, "ci/nightly", "green");
+        await PublishAsync(gateway, "other", "not for it");
+        await PublishAsync(gateway, "ci/release", "tagged");
+
+        var first = Open(await _pushService.NextAsync(), browser, publicKey, "normal", "ci/nightly");
+        Assert.Equal(("ci/nightly", "green"), (first.GetProperty("channel").GetString(), first.GetProperty("message").GetString()));
+        var second = Open(await _pushService.NextAsync(), browser, publicKey, "normal", "ci/release");
+        Assert.Equal(("ci/release", "tagged"), (second.GetProperty("channel").GetString(), second.GetProperty("message").GetString()));
+        Assert.Null(await _pushService.NextOrNullAsync(TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task A_410_prunes_the_registration_for_good()
+    {
+        var browser = Browser("gone");
+        await using (var gateway = await StartGatewayAsync())
+        {
+            await gateway.WaitUntilReadyAsync();
+            using (var response = await RegisterAsync(gateway, browser.RegistrationJson("alerts")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            await WaitForServerSubscriptionAsync("alerts");
+            _pushService.Script("gone", (410, null));
+            await PublishAsync(gateway, "alerts", "one");
+            Assert.Equal(410, (await _pushService.NextAsync()).AnsweredStatus);
+            await Poll.UntilAsync(() => Task.FromResult(!File.ReadAllText(SubscriptionsFile).Contains(browser.Endpoint, StringComparison.Ordinal)),
+                "the registration to leave the subscriptions file");
+            await PublishAsync(gateway, "alerts", "two");
+            Assert.Null(await _pushService.NextOrNullAsync(TimeSpan.FromMilliseconds(500)));
+        }
+
+        await using var restarted = await StartGatewayAsync();
+        await restarted.WaitUntilReadyAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Delete, "/v1/webpush") { Content = JsonContent.Create(new { endpoint = browser.Endpoint }) };
+        using var delete = await restarted.Client.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_429_is_retried_after_its_Retry_After_and_delivered()
+    {
+        await using var gateway = await StartGatewayAsync();
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var browser = Browser("busy");
+        using (var response = await RegisterAsync(gateway, browser.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await WaitForServerSubscriptionAsync("alerts");
+        _pushService.Script("busy", (429, "1"));
+        await PublishAsync(gateway, "alerts", "eventually");
+        var refused = await _pushService.NextAsync();
+        Assert.Equal(429, refused.AnsweredStatus);
+        var started = DateTime.UtcNow;
+        var retried = await _pushService.NextAsync();
+        Assert.Equal(201, retried.AnsweredStatus);
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(900), "the retry waited for Retry-After");
+        var payload = Open(retried, browser, publicKey, "normal", "alerts");
+        Assert.Equal("eventually", payload.GetProperty("message").GetString());
+        Assert.Equal(0, payload.GetProperty("missed").GetInt32());
+    }
+
+    [Fact]
+    public async Task Bad_registrations_are_refused_with_400_and_the_reason()
+    {
+        await using var gateway = await StartGatewayAsync("--WebPush:MaxChannelsPerSubscription", "3");
+        var browser = Browser("bad");
+        var good = JsonDocument.Parse(browser.RegistrationJson("alerts")).RootElement;
+        string With(string endpoint, string p256dh, string auth, params string[] channels) => JsonSerializer.Serialize(new { endpoint, keys = new { p256dh, auth }, channels });
+        var p256dh = good.GetProperty("keys").GetProperty("p256dh").GetString()!;
+        var auth = good.GetProperty("keys").GetProperty("auth").GetString()!;
+
+        (string Json, string Detail)[] cases =
+        [
+            (With(browser.Endpoint, p256dh[..^4], auth, "alerts"), "p256dh"),
+            (With(browser.Endpoint, p256dh, auth + "AAAA", "alerts"), "auth"),
+            (With(browser.Endpoint, "BA" + new string('A', 85), auth, "alerts"), "p256dh"),
+            (With("http://push.example.com/push/1", p256dh, auth, "alerts"), "https"),
+            (With("ftp://127.0.0.1/push/1", p256dh, auth, "alerts"), "https"),
+            (With(browser.Endpoint, p256dh, auth, "a", "b", "c", "d"), "channels"),
+            (With(browser.Endpoint, p256dh, auth), "channels"),
+            (With(browser.Endpoint, p256dh, auth, "bad\nname"), "control"),
+            (With(browser.Endpoint, p256dh, auth, "alerts[x"), "'['"),
+            (With(browser.Endpoint, p256dh, auth, new string('c', 300)), "MaxChannelBytes"),
+            ("[1, 2]", "object"),
+            ("{\"endpoint\": 1}", "endpoint"),
+            ("not json", "JSON"),
+        ];
+        foreach (var (json, detail) in cases)
+        {
+            using var response = await RegisterAsync(gateway, json);
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{json} → {(int)response.StatusCode} {text}");
+            Assert.Contains(detail, text, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(SubscriptionsFile));
+
+        // http to loopback is taken (a stand-in in tests); so is a re-registration, which replaces.
+        using (var first = await RegisterAsync(gateway, browser.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+
+        using var again = await RegisterAsync(gateway, browser.RegistrationJson("alerts", "builds/*"));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Registrations_are_bounded_and_need_the_global_token_when_one_is_set()
+    {
+        await using var gateway = await StartGatewayAsync("--WebPush:MaxSubscriptions", "1", "--token", "global-secret",
+            "--Gateway:Tokens:0:Token", "scoped-secret", "--Gateway:Tokens:0:Channels:0", "alerts");
+        var one = Browser("one");
+        var two = Browser("two");
+        using (var none = await RegisterAsync(gateway, one.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        }
+
+        using (var scoped = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "scoped-secret"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, scoped.StatusCode);
+        }
+
+        using (var wrong = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "nope"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+        }
+
+        using (var first = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "global-secret"))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        }
+
+        using var full = await RegisterAsync(gateway, two.RegistrationJson("alerts"), "global-secret");
+        Assert.Equal(HttpStatusCode.Conflict, full.StatusCode);
+        Assert.Contains("MaxSubscriptions", await full.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_and_registrations_survive_a_restart()
+    {
+        var browser = Browser("kept");
+        string publicKey;
+        await using (var gateway = await StartGatewayAsync())
+        {
+            publicKey = await PublicKeyAsync(gateway);
+            using var response = await RegisterAsync(gateway, browser.RegistrationJson("alerts"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(KeyFile));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SubscriptionsFile));
+        }
+
+        await using var restarted = await StartGatewayAsync();
+        await restarted.WaitUntilReadyAsync();
+        Assert.Equal(publicKey, await PublicKeyAsync(restarted));
+        await WaitForServerSubscriptionAsync("alerts");
+        await PublishAsync(restarted, "alerts", "after the restart");
+        var payload = Open(await _pushService.NextAsync(), browser, publicKey, "normal", "alerts");
+        Assert.Equal("after the restart", payload.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_corrupt_key_file_stops_start_up_with_a_message_naming_it()
+    {
+        File.WriteAllText(KeyFile, """{"publicKey":"abc","privateKey":"def"}""");
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartGatewayAsync());
+        Assert.Contains(KeyFile, error.Message, StringComparison.Ordinal);
+        Assert.Contains("WebPush:KeyFile", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_a_subject_Web_Push_is_off_and_says_so()
+    {
+        await using var gateway = await GatewayHost.StartAsync(new RecordingPublisher(), "--WebPush:KeyFile", KeyFile);
+        using var key = await gateway.Client.GetAsync("/v1/webpush/key", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, key.StatusCode);
+        Assert.Contains("WebPush:Subject", await key.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 3100);
+        Assert.False(File.Exists(KeyFile));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var browser in _browsers)
+        {
+            browser.Dispose();
+        }
+
+        await _pushService.DisposeAsync();
+        await _server.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
