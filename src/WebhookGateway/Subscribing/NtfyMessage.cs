@@ -72,7 +72,7 @@ internal sealed class NtfyMessage
         }
 
         var payload = e.Payload!;
-        if (SubscribePayload.TryDecodeNtfyFields(payload, out var fields))
+        if (Publishing.NtfyPayload.TryDecode(payload, out var fields))
         {
             return new()
             {
@@ -82,8 +82,8 @@ internal sealed class NtfyMessage
                 Topic = e.Channel,
                 Title = fields.Title,
                 Message = fields.Message,
-                Priority = fields.Priority,
-                Tags = fields.Tags,
+                Priority = fields.Priority ?? 0,
+                Tags = fields.Tags.Count == 0 ? null : fields.Tags,
                 Click = fields.Click,
                 Icon = fields.Icon,
                 ContentType = fields.Markdown ? "text/markdown" : null,
@@ -172,15 +172,9 @@ internal sealed class NtfyMessage
     private static string RandomId() => RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 12);
 }
 
-/// <summary>The ntfy fields a payload may carry (see <see cref="SubscribePayload.TryDecodeNtfyFields"/>).</summary>
-internal sealed record NtfyFields(string? Message, string? Title, int Priority, IReadOnlyList<string>? Tags, string? Click, string? Icon, bool Markdown);
-
 /// <summary>
-/// The payload contract of the ntfy-compatible routes, as the subscribe side reads it: a message that is a
-/// UTF-8 JSON object whose keys are only among <c>message</c>, <c>title</c>, <c>priority</c> (an integer
-/// 1–5), <c>tags</c> (an array of strings), <c>click</c>, <c>icon</c>, <c>markdown</c> (a boolean) is
-/// expanded into those fields; any other payload is the message text as it is. Kept private to the
-/// subscribe code until the publish side's decoder is shared.
+/// A payload's text: the ntfy fields are read by <see cref="Publishing.NtfyPayload.TryDecode"/>; any other
+/// payload is the message text as it is, or base64 when it is not UTF-8.
 /// </summary>
 internal static class SubscribePayload
 {
@@ -197,100 +191,4 @@ internal static class SubscribePayload
             return null;
         }
     }
-
-    /// <summary>True, with the fields, when <paramref name="payload"/> is such an object with at least one key; false for anything else.</summary>
-    public static bool TryDecodeNtfyFields(ReadOnlySpan<byte> payload, out NtfyFields fields)
-    {
-        fields = null!;
-        var trimmed = payload.Trim(" \t\r\n"u8);
-        if (trimmed.Length < 2 || trimmed[0] != (byte)'{')
-        {
-            return false;
-        }
-
-        string? message = null, title = null, click = null, icon = null;
-        int priority = 0;
-        List<string>? tags = null;
-        var markdown = false;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        try
-        {
-            using var document = JsonDocument.Parse(trimmed.ToArray());
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
-
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                if (!seen.Add(property.Name))
-                {
-                    return false;
-                }
-
-                var value = property.Value;
-                switch (property.Name)
-                {
-                    case "message" when value.ValueKind == JsonValueKind.String:
-                        message = value.GetString();
-                        break;
-                    case "title" when value.ValueKind == JsonValueKind.String:
-                        title = value.GetString();
-                        break;
-                    case "click" when value.ValueKind == JsonValueKind.String:
-                        click = value.GetString();
-                        break;
-                    case "icon" when value.ValueKind == JsonValueKind.String:
-                        icon = value.GetString();
-                        break;
-                    case "priority" when value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var p) && p is >= 1 and <= 5:
-                        priority = p;
-                        break;
-                    case "markdown" when value.ValueKind is JsonValueKind.True or JsonValueKind.False:
-                        markdown = value.GetBoolean();
-                        break;
-                    case "tags" when value.ValueKind == JsonValueKind.Array:
-                        tags = [];
-                        foreach (var tag in value.EnumerateArray())
-                        {
-                            if (tag.ValueKind != JsonValueKind.String)
-                            {
-                                return false;
-                            }
-
-                            tags.Add(tag.GetString()!);
-                        }
-
-                        break;
-                    default:
-                        return false;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            return false;
-        }
-
-        if (seen.Count == 0)
-        {
-            return false;
-        }
-
-        fields = new NtfyFields(message, title, priority, tags, click, icon, markdown);
-        return true;
-    }
-
-    /// <summary>ntfy's priority names and numbers (<c>util.ParsePriority</c>): 1–5, min, low, default, high, max, urgent.</summary>
-    public static int? ParsePriority(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "1" or "min" => 1,
-        "2" or "low" => 2,
-        "" or "3" or "default" => 3,
-        "4" or "high" => 4,
-        "5" or "max" or "urgent" => 5,
-        _ => null,
-    };
-
-    internal static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

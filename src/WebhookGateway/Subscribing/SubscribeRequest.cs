@@ -140,13 +140,14 @@ internal sealed partial class SubscribeRequest
         var priorities = new List<int>();
         foreach (var text in Split(ReadParam(request, "x-priority", "priority", "prio", "p")))
         {
-            if (SubscribePayload.ParsePriority(text) is not { } priority)
+            // ntfy's priority names and numbers, as the publish side reads them.
+            if (Endpoints.NtfyRequest.ParsePriority(text, out var priority) is not null)
             {
                 error = new SubscribeError(400, 40007, "invalid priority parameter", "https://ntfy.sh/docs/publish/#message-priority");
                 return null!;
             }
 
-            priorities.Add(priority);
+            priorities.Add(priority ?? 3);
         }
 
         var filters = new SubscribeFilters(

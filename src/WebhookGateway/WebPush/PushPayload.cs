@@ -1,124 +1,21 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Unicode;
 using Lib.Net.Http.WebPush;
 
 namespace Notistream.Gateway.WebPush;
 
 /// <summary>
-/// What a published message says, read by the payload contract the gateway's routes share: a
-/// payload that is a UTF-8 JSON object whose keys are only among <c>message</c>, <c>title</c>,
-/// <c>priority</c> (an integer 1–5), <c>tags</c> (an array of strings), <c>click</c>, <c>icon</c>
-/// and <c>markdown</c>, each of its type, is read as those fields; any other payload is the message text.
+/// What a published message says, read by the payload contract the gateway's routes share
+/// (<see cref="Publishing.NtfyPayload"/>): the fields of an ntfy message, or the whole payload as its text.
 /// </summary>
 internal sealed record NotificationFields(string Message, string? Title, int? Priority, IReadOnlyList<string> Tags, string? Click, string? Icon)
 {
-    private static readonly HashSet<string> _keys = ["message", "title", "priority", "tags", "click", "icon", "markdown"];
-
-    public static NotificationFields Decode(ReadOnlySpan<byte> payload)
-    {
-        var text = Encoding.UTF8.GetString(payload);
-        var plain = new NotificationFields(text, null, null, [], null, null);
-        if (payload.IsEmpty || payload[0] != (byte)'{' || !Utf8.IsValid(payload))
-        {
-            return plain;
-        }
-
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            return plain;
-        }
-        catch (ArgumentException)
-        {
-            // a key given twice
-            return plain;
-        }
-
-        if (node is not JsonObject fields)
-        {
-            return plain;
-        }
-
-        string? message = null, title = null, click = null, icon = null;
-        int? priority = null;
-        List<string> tags = [];
-        try
-        {
-            foreach (var (key, value) in fields)
-            {
-                if (!_keys.Contains(key))
-                {
-                    return plain;
-                }
-
-                switch (key)
-                {
-                    case "message":
-                        message = String(value);
-                        break;
-                    case "title":
-                        title = String(value);
-                        break;
-                    case "click":
-                        click = String(value);
-                        break;
-                    case "icon":
-                        icon = String(value);
-                        break;
-                    case "markdown":
-                        if (value is not JsonValue markdown || markdown.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
-                        {
-                            return plain;
-                        }
-
-                        break;
-                    case "priority":
-                        if (value is not JsonValue number || number.GetValueKind() != JsonValueKind.Number
-                            || !number.TryGetValue<int>(out var p) || p is < 1 or > 5)
-                        {
-                            return plain;
-                        }
-
-                        priority = p;
-                        break;
-                    case "tags":
-                        if (value is not JsonArray array)
-                        {
-                            return plain;
-                        }
-
-                        foreach (var tag in array)
-                        {
-                            tags.Add(String(tag));
-                        }
-
-                        break;
-                }
-            }
-        }
-        catch (FormatException)
-        {
-            // a field of another type than the contract's: the whole payload is text
-            return plain;
-        }
-        catch (ArgumentException)
-        {
-            // a key given twice, found when the object's members are first read
-            return plain;
-        }
-
-        return new NotificationFields(message ?? "", title, priority, tags, click, icon);
-    }
-
-    private static string String(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : throw new FormatException();
+    /// <summary>The fields of <paramref name="payload"/> as <see cref="Publishing.NtfyPayload.TryDecode"/> reads them; any other payload is the message text.</summary>
+    public static NotificationFields Decode(ReadOnlySpan<byte> payload) =>
+        Publishing.NtfyPayload.TryDecode(payload, out var fields)
+            ? new NotificationFields(fields.Message ?? "", fields.Title, fields.Priority, fields.Tags, fields.Click, fields.Icon)
+            : new NotificationFields(Encoding.UTF8.GetString(payload), null, null, [], null, null);
 
     /// <summary>ntfy's priorities as RFC 8030 urgencies: 1 very-low, 2 low, 3 (and none) normal, 4 and 5 high.</summary>
     public PushMessageUrgency Urgency => Priority switch

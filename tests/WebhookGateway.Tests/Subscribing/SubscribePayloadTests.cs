@@ -11,7 +11,7 @@ public sealed class SubscribePayloadTests
     [Theory]
     [InlineData("""{"message":"hi"}""", true)]
     [InlineData("""{"message":"hi","title":"t","priority":5,"tags":["a"],"click":"c","icon":"i","markdown":true}""", true)]
-    [InlineData(""" {"title":"only a title"} """, true)]
+    [InlineData(""" {"title":"only a title"} """, false)] // the contract always has the message
     [InlineData("""{"message":"hi","extra":1}""", false)]
     [InlineData("""{"priority":6}""", false)]
     [InlineData("""{"priority":"high"}""", false)]
@@ -24,7 +24,7 @@ public sealed class SubscribePayloadTests
     [InlineData("plain text", false)]
     public void Only_an_object_of_ntfy_fields_is_expanded(string payload, bool expanded)
     {
-        Assert.Equal(expanded, SubscribePayload.TryDecodeNtfyFields(Encoding.UTF8.GetBytes(payload), out _));
+        Assert.Equal(expanded, Notistream.Gateway.Publishing.NtfyPayload.TryDecode(Encoding.UTF8.GetBytes(payload), out _));
     }
 
     [Fact]
