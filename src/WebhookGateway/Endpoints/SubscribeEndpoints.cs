@@ -135,7 +135,8 @@ internal static class SubscribeEndpoints
         return null;
     }
 
-    private static string? PresentedToken(HttpRequest request)
+    /// <summary>The token a request presents, in any of the forms <see cref="Authorize"/> takes; null without one.</summary>
+    internal static string? PresentedToken(HttpRequest request)
     {
         var value = request.Headers.Authorization.ToString().Trim();
         var query = request.Query["auth"].ToString().Trim();

@@ -6,11 +6,11 @@ using Notistream.Gateway.Tokens;
 namespace Notistream.Gateway.WebPush;
 
 /// <summary>
-/// Who may register for pushes. Without any token configured, anyone who reaches the port, as for
-/// publishing. With a token configured, a registration must carry one that may read its channels:
-/// until tokens carry read scopes that is the global <see cref="GatewayOptions.Token"/> only, since a
-/// scoped token is a right to publish, not to read. <see cref="RefuseUnlessMayRead"/> is the one place
-/// that decides, so that it can ask the scoped check once tokens have one.
+/// Who may register for pushes: whoever may subscribe to the same channels over HTTP. Without any token
+/// configured, anyone who reaches the port, as for publishing. With tokens configured, a registration must
+/// carry a token with read access (the global token, or a scoped token whose <c>Access</c> is <c>read</c> or
+/// <c>read-write</c>) to each channel, and to each pattern as <see cref="PublishGrant.AllowsPattern"/> decides,
+/// presented as the subscribe routes take it (Bearer, Basic with the token as password, <c>?auth=</c>).
 /// </summary>
 internal sealed class WebPushAccess(IOptions<GatewayOptions> options)
 {
@@ -24,23 +24,22 @@ internal sealed class WebPushAccess(IOptions<GatewayOptions> options)
             return null;
         }
 
-        var header = context.Request.Headers.Authorization.ToString();
-        const string Scheme = "Bearer ";
-        if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || header.Length == Scheme.Length)
+        if (SubscribeEndpoints.PresentedToken(context.Request) is not { } token)
         {
-            return GatewayResults.Unauthorized(context, "a token is required to register for Web Push: send 'Authorization: Bearer <token>'");
+            return GatewayResults.Unauthorized(context, "a token with read access is required to register for Web Push: send 'Authorization: Bearer <token>'");
         }
 
-        var grant = _tokens.Find(header.AsSpan(Scheme.Length).Trim().ToString());
-        if (grant is null)
+        if (_tokens.FindRead(token) is not { } grant)
         {
             return GatewayResults.Problem(StatusCodes.Status403Forbidden, "the token is wrong");
         }
 
-        if (!ReferenceEquals(grant, PublishGrant.Everything))
+        foreach (var channel in channels)
         {
-            return GatewayResults.Problem(StatusCodes.Status403Forbidden,
-                $"a scoped publish token may not register for Web Push (channels {string.Join(", ", channels)}): use the gateway's global token");
+            if (WebPushRegistration.IsPattern(channel) ? !grant.AllowsPattern(channel) : !grant.Allows(channel))
+            {
+                return GatewayResults.Problem(StatusCodes.Status403Forbidden, $"this token may not read '{channel}'");
+            }
         }
 
         return null;

@@ -268,10 +268,11 @@ public sealed class WebPushTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Registrations_are_bounded_and_need_the_global_token_when_one_is_set()
+    public async Task Registrations_are_bounded_and_need_a_token_that_may_read_their_channels_when_one_is_set()
     {
         await using var gateway = await StartGatewayAsync("--WebPush:MaxSubscriptions", "1", "--token", "global-secret",
-            "--Gateway:Tokens:0:Token", "scoped-secret", "--Gateway:Tokens:0:Channels:0", "alerts");
+            "--Gateway:Tokens:0:Token", "scoped-secret", "--Gateway:Tokens:0:Channels:0", "alerts",
+            "--Gateway:Tokens:1:Token", "reader-secret", "--Gateway:Tokens:1:Access", "read", "--Gateway:Tokens:1:Channels:0", "ci/*");
         var one = Browser("one");
         var two = Browser("two");
         using (var none = await RegisterAsync(gateway, one.RegistrationJson("alerts")))
@@ -279,9 +280,20 @@ public sealed class WebPushTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
         }
 
+        // A publish-only (write) token may not read; a read token only what its patterns cover.
         using (var scoped = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "scoped-secret"))
         {
             Assert.Equal(HttpStatusCode.Forbidden, scoped.StatusCode);
+        }
+
+        using (var outside = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "reader-secret"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, outside.StatusCode);
+        }
+
+        using (var reader = await RegisterAsync(gateway, one.RegistrationJson("ci/build"), "reader-secret"))
+        {
+            Assert.Equal(HttpStatusCode.Created, reader.StatusCode);
         }
 
         using (var wrong = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "nope"))
@@ -289,9 +301,9 @@ public sealed class WebPushTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
         }
 
-        using (var first = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "global-secret"))
+        using (var again = await RegisterAsync(gateway, one.RegistrationJson("alerts"), "global-secret"))
         {
-            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode); // the same browser: its registration replaced
         }
 
         using var full = await RegisterAsync(gateway, two.RegistrationJson("alerts"), "global-secret");
