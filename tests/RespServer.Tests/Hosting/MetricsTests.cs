@@ -143,7 +143,10 @@ public class MetricsTests
             await publisher.ReadAsync(4); // ":1\r\n" or ":0\r\n"
         }
 
-        var after = await ScrapeUntilAsync(server, s => s.Value("notistream_output_limit_disconnects_total") >= 1);
+        // The cut-off is counted when the client is closed; its subscriptions go with the clean-up that follows,
+        // off the event threads, so the gauge reaches 0 a moment later.
+        var after = await ScrapeUntilAsync(server, s => s.Value("notistream_output_limit_disconnects_total") >= 1
+            && s.Value("notistream_subscriptions{kind=\"channel\"}") == 0);
         Assert.Equal(1, after.Value("notistream_output_limit_disconnects_total"));
         Assert.Equal(0, after.Value("notistream_subscriptions{kind=\"channel\"}"));
     }
