@@ -273,7 +273,7 @@ internal sealed partial class TlsAcceptor : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "TLS handshake with {Address} failed: {Reason}")]
+        [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "TLS handshake with {Address} failed: {Reason}")]
         public static partial void HandshakeFailed(ILogger logger, string address, string reason);
     }
 }

@@ -194,10 +194,10 @@ internal sealed partial class MetricsListener(ServerContext server, ILogger<Metr
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Metrics at http://{Address}:{Port}/metrics")]
+        [LoggerMessage(EventId = 1023, Level = LogLevel.Information, Message = "Metrics at http://{Address}:{Port}/metrics")]
         public static partial void Listening(ILogger logger, string address, int port);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "A metrics scrape failed")]
+        [LoggerMessage(EventId = 1024, Level = LogLevel.Warning, Message = "A metrics scrape failed")]
         public static partial void ScrapeFailed(ILogger logger, Exception exception);
     }
 }

@@ -712,7 +712,7 @@ internal sealed partial class AofLog : IDisposable
         [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "AOF rewritten after the fsync error: writes are accepted again.")]
         public static partial void SuspectCleared(ILogger logger);
 
-        [LoggerMessage(EventId = 1205, Level = LogLevel.Error, Message = "The AOF thread failed")]
+        [LoggerMessage(EventId = 1206, Level = LogLevel.Error, Message = "The AOF thread failed")]
         public static partial void ThreadFailed(ILogger logger, Exception exception);
     }
 }

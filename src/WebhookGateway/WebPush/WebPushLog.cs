@@ -3,31 +3,31 @@ namespace Notistream.Gateway.WebPush;
 /// <summary>Web Push's log messages, event ids 3100–3149. Endpoints are logged by origin only (the path identifies a browser); message bodies never.</summary>
 internal static partial class WebPushLog
 {
-    [LoggerMessage(3100, LogLevel.Information, "Web Push is off: set WebPush:Subject (a mailto: address or https: URL, RFC 8292) to turn it on")]
+    [LoggerMessage(3200, LogLevel.Information, "Web Push is off: set WebPush:Subject (a mailto: address or https: URL, RFC 8292) to turn it on")]
     public static partial void Off(ILogger logger);
 
-    [LoggerMessage(3101, LogLevel.Information, "Web Push is on: {Registrations} registrations, VAPID keys in {KeyFile}{Created}")]
+    [LoggerMessage(3201, LogLevel.Information, "Web Push is on: {Registrations} registrations, VAPID keys in {KeyFile}{Created}")]
     public static partial void On(ILogger logger, int registrations, string keyFile, string created);
 
-    [LoggerMessage(3102, LogLevel.Information, "Web Push registration {Change} for {Origin}: {Channels}")]
+    [LoggerMessage(3202, LogLevel.Information, "Web Push registration {Change} for {Origin}: {Channels}")]
     public static partial void Registered(ILogger logger, string change, string origin, string channels);
 
-    [LoggerMessage(3103, LogLevel.Information, "Web Push registration removed for {Origin}: {Reason}")]
+    [LoggerMessage(3203, LogLevel.Information, "Web Push registration removed for {Origin}: {Reason}")]
     public static partial void Removed(ILogger logger, string origin, string reason);
 
-    [LoggerMessage(3104, LogLevel.Warning, "Web Push to {Origin} failed for {Channel}: {Reason}; counted as missed")]
+    [LoggerMessage(3204, LogLevel.Warning, "Web Push to {Origin} failed for {Channel}: {Reason}; counted as missed")]
     public static partial void SendFailed(ILogger logger, string origin, string channel, string reason);
 
-    [LoggerMessage(3105, LogLevel.Information, "Web Push to {Origin} throttled (429): retrying in {Seconds} s, attempt {Attempt}")]
+    [LoggerMessage(3205, LogLevel.Information, "Web Push to {Origin} throttled (429): retrying in {Seconds} s, attempt {Attempt}")]
     public static partial void Throttled(ILogger logger, string origin, int seconds, int attempt);
 
-    [LoggerMessage(3106, LogLevel.Warning, "Web Push could not {Action} {Channel} on the pub/sub server: {Reason}; trying again")]
+    [LoggerMessage(3206, LogLevel.Warning, "Web Push could not {Action} {Channel} on the pub/sub server: {Reason}; trying again")]
     public static partial void SubscribeFailed(ILogger logger, string action, string channel, string reason);
 
-    [LoggerMessage(3107, LogLevel.Warning, "Web Push is behind: {Dropped} messages from the pub/sub server dropped so far, the incoming queue being full")]
+    [LoggerMessage(3207, LogLevel.Warning, "Web Push is behind: {Dropped} messages from the pub/sub server dropped so far, the incoming queue being full")]
     public static partial void IncomingDropped(ILogger logger, long dropped);
 
-    [LoggerMessage(3108, LogLevel.Debug, "Web Push to {Origin} for {Channel}: {Status}")]
+    [LoggerMessage(3208, LogLevel.Debug, "Web Push to {Origin} for {Channel}: {Status}")]
     public static partial void Sent(ILogger logger, string origin, string channel, int status);
 
     /// <summary>The scheme, host and port of a push endpoint: enough to tell the services apart, not the browsers.</summary>

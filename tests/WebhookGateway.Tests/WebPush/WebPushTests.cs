@@ -354,7 +354,7 @@ public sealed class WebPushTests : IAsyncLifetime
         using var key = await gateway.Client.GetAsync("/v1/webpush/key", Ct);
         Assert.Equal(HttpStatusCode.NotFound, key.StatusCode);
         Assert.Contains("WebPush:Subject", await key.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 3100);
+        Assert.Contains(gateway.Logs.Entries, e => e.EventId.Id == 3200);
         Assert.False(File.Exists(KeyFile));
     }
 
