@@ -1,7 +1,17 @@
 namespace Notistream.Gateway.WebPush;
 
 /// <summary>A message from the pub/sub server as Web Push received it: <paramref name="Source"/> is the subscribed channel or pattern it came through.</summary>
-internal sealed record IncomingMessage(string Channel, byte[] Payload, string Source, DateTimeOffset Time);
+internal sealed record IncomingMessage(string Channel, byte[] Payload, string Source, DateTimeOffset Time)
+{
+    /// <summary>Its id in the channel's history when it was followed (NOTI.SUBSCRIBE); null when subscribed.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>
+    /// Above 0, this is no message but the server's notice that this many messages of <see cref="Source"/>
+    /// (a channel or a pattern) were lost from history before they were read: counted as missed.
+    /// </summary>
+    public int Gap { get; init; }
+}
 
 /// <summary>A message waiting for one registration; <paramref name="Attempt"/> counts the 429s it has met.</summary>
 internal sealed record PendingPush(IncomingMessage Message, int Attempt);
@@ -69,6 +79,11 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
             _items.RemoveFirst();
             pending = first.Value;
             _missed.Remove(pending.Message.Channel, out missed);
+            if (pending.Message.Source != pending.Message.Channel && _missed.Remove(pending.Message.Source, out var throughPattern))
+            {
+                missed += throughPattern; // gaps reported for the pattern it came through
+            }
+
             return true;
         }
     }
@@ -81,6 +96,18 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
             AddMissedLocked(pending.Message.Channel, missed);
             _items.AddFirst(pending);
             TrimLocked();
+        }
+    }
+
+    /// <summary>Messages of <paramref name="source"/> (a channel, or a pattern) that will not come: counted in the next push through it.</summary>
+    public void AddMissed(string source, int count)
+    {
+        lock (_lock)
+        {
+            if (!_closed)
+            {
+                AddMissedLocked(source, count);
+            }
         }
     }
 

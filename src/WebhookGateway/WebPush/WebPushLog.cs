@@ -30,6 +30,18 @@ internal static partial class WebPushLog
     [LoggerMessage(3208, LogLevel.Debug, "Web Push to {Origin} for {Channel}: {Status}")]
     public static partial void Sent(ILogger logger, string origin, string channel, int status);
 
+    [LoggerMessage(3209, LogLevel.Warning, "Web Push follows with SUBSCRIBE until the gateway restarts, the server having refused NOTI.SUBSCRIBE ({Reason}): what is published while the gateway is away will not be pushed")]
+    public static partial void FollowRefused(ILogger logger, string reason);
+
+    [LoggerMessage(3210, LogLevel.Warning, "Web Push lost its pub/sub server connection ({Reason}): following again from its last position in {Seconds} s")]
+    public static partial void FollowInterrupted(ILogger logger, string reason, int seconds);
+
+    [LoggerMessage(3211, LogLevel.Warning, "Web Push's position file {File} is unreadable: starting from the messages published from now on")]
+    public static partial void CursorUnreadable(ILogger logger, string file);
+
+    [LoggerMessage(3212, LogLevel.Warning, "Web Push could not write its position to {File} ({Reason}): a restart will push some messages again")]
+    public static partial void CursorNotSaved(ILogger logger, string file, string reason);
+
     /// <summary>The scheme, host and port of a push endpoint: enough to tell the services apart, not the browsers.</summary>
     public static string Origin(string endpoint) =>
         Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : "?";

@@ -3,42 +3,31 @@ using System.Text;
 using System.Threading.Channels;
 using Lib.Net.Http.WebPush;
 using Lib.Net.Http.WebPush.Authentication;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Notistream.Gateway.Options;
-using Notistream.Gateway.Publishing;
 using Notistream.Gateway.Tokens;
-using StackExchange.Redis;
 
 namespace Notistream.Gateway.WebPush;
 
 /// <summary>
-/// Web Push delivery: subscribes on the pub/sub server to what the registrations name and sends each
-/// message to each registration that asked for it as an encrypted push (RFC 8291 aes128gcm, RFC 8292
-/// VAPID), through Lib.Net.Http.WebPush.
+/// Web Push delivery: reads what the registrations name from the pub/sub server (<see cref="WebPushFeed"/>)
+/// and sends each message to each registration that asked for it as an encrypted push (RFC 8291
+/// aes128gcm, RFC 8292 VAPID), through Lib.Net.Http.WebPush.
 /// <para>
-/// Flow, each stage with one owner and a bounded queue between stages:
-/// StackExchange.Redis's message queues (<see cref="OnMessage"/>) only write to <see cref="_incoming"/>
-/// (bounded, drop-oldest: the Redis message loop never waits on a push service); the dispatcher
-/// (<see cref="DispatchAsync"/>) alone reads it and owns the per-registration <see cref="SubscriptionQueue"/>s
-/// (bounded, drop-oldest, drops counted into the next push's <c>missed</c>); it hands a queue that
-/// has work to <see cref="_ready"/>, where each queue is at most once, so that queue is bounded by
-/// the number of registrations; <see cref="WebPushOptions.Senders"/> senders take queues from it and
-/// send their messages one at a time. The subscriber (<see cref="SubscribeAsync"/>) alone changes the
-/// server-side subscriptions, woken through <see cref="_resubscribe"/> when the registrations change.
-/// </para>
-/// <para>
-/// Its own connection, with the settings of the publisher's (<see cref="RedisPublisher.CreateConfiguration"/>):
-/// the publisher fails fast and never queues, while subscriptions are restored by the client after a
-/// reconnect; sharing one multiplexer would tie the two lifecycles together.
+/// Flow, each stage with one owner and a bounded queue between stages: the feed alone writes
+/// <see cref="_incoming"/>; the dispatcher (<see cref="DispatchAsync"/>) alone reads it and owns the
+/// per-registration <see cref="SubscriptionQueue"/>s (bounded, drop-oldest, drops counted into the next
+/// push's <c>missed</c>); it hands a queue that has work to <see cref="_ready"/>, where each queue is at
+/// most once, so that queue is bounded by the number of registrations; <see cref="WebPushOptions.Senders"/>
+/// senders take queues from it and send their messages one at a time. The feed is woken when the
+/// registrations change.
 /// </para>
 /// </summary>
 internal sealed class WebPushService : IHostedService, IAsyncDisposable
 {
-    /// <summary>Messages from the server not yet dispatched; a slow dispatch drops the oldest.</summary>
+    /// <summary>Messages from the server not yet dispatched: the feed waits when it is full (following) or drops the message (subscribed).</summary>
     private const int IncomingCapacity = 4096;
 
-    private static readonly TimeSpan _resubscribeDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan _defaultRetryAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan _sendTimeout = TimeSpan.FromSeconds(30);
 
@@ -50,11 +39,10 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<IncomingMessage> _incoming;
     private readonly Channel<SubscriptionQueue> _ready = Channel.CreateUnbounded<SubscriptionQueue>();
-    private readonly Channel<bool> _resubscribe = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly List<Task> _loops = [];
     private long _incomingDropped;
     private int _disposed;
-    private ConnectionMultiplexer? _multiplexer;
+    private WebPushFeed? _feed;
     private HttpClient? _http;
     private PushServiceClient? _client;
 
@@ -66,8 +54,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         _logger = logger;
         _loggerFactory = loggerFactory;
         _incoming = Channel.CreateBounded<IncomingMessage>(
-            new BoundedChannelOptions(IncomingCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => OnIncomingDropped());
+            new BoundedChannelOptions(IncomingCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
     }
 
     /// <summary>Whether Web Push is configured (a Subject is set).</summary>
@@ -106,16 +93,12 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
             DefaultTimeToLive = _options.TimeToLiveSeconds,
         };
 
-        var configuration = new RedisPublisher(Microsoft.Extensions.Options.Options.Create(_gateway), NullLogger<RedisPublisher>.Instance, _loggerFactory)
-            .CreateConfiguration();
-        configuration.ClientName = "notistream-gateway-webpush";
-        _multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-        _multiplexer.ConnectionRestored += (_, _) => _resubscribe.Writer.TryWrite(true);
-        Store.Changed += () => _resubscribe.Writer.TryWrite(true);
-        _resubscribe.Writer.TryWrite(true);
+        var feed = new WebPushFeed(_gateway, Store, subscriptionsFile + ".position", _incoming.Writer, OnIncomingDropped, _logger, _loggerFactory);
+        _feed = feed;
+        Store.Changed += feed.Wake;
 
         var stopping = _stopping.Token;
-        _loops.Add(Task.Run(() => SubscribeAsync(_multiplexer, Store, stopping), CancellationToken.None));
+        _loops.Add(Task.Run(() => feed.RunAsync(stopping), CancellationToken.None));
         _loops.Add(Task.Run(() => DispatchAsync(Store, stopping), CancellationToken.None));
         for (var i = 0; i < _options.Senders; i++)
         {
@@ -129,78 +112,6 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         _incoming.Writer.TryComplete();
         _ready.Writer.TryComplete();
         await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    /// <summary>Keeps the server-side SUBSCRIBE and PSUBSCRIBE set equal to what the registrations name.</summary>
-    private async Task SubscribeAsync(ConnectionMultiplexer multiplexer, WebPushSubscriptionStore store, CancellationToken stopping)
-    {
-        var subscriber = multiplexer.GetSubscriber();
-        var current = new Dictionary<string, ChannelMessageQueue>(StringComparer.Ordinal);
-        try
-        {
-            while (await _resubscribe.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
-            {
-                _resubscribe.Reader.TryRead(out _);
-                var wanted = store.Current.Values.SelectMany(r => r.Channels).ToHashSet(StringComparer.Ordinal);
-                var failed = false;
-                foreach (var (entry, queue) in current.Where(pair => !wanted.Contains(pair.Key)).ToList())
-                {
-                    try
-                    {
-                        await queue.UnsubscribeAsync().ConfigureAwait(false);
-                        current.Remove(entry);
-                    }
-                    catch (RedisException ex)
-                    {
-                        WebPushLog.SubscribeFailed(_logger, "unsubscribe from", entry, ex.Message);
-                        failed = true;
-                    }
-                }
-
-                foreach (var entry in wanted.Where(entry => !current.ContainsKey(entry)))
-                {
-                    try
-                    {
-                        var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
-                        var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
-                        // In order, one message at a time; OnMessage only queues it.
-                        queue.OnMessage(message => OnMessage(message, entry));
-                        current[entry] = queue;
-                    }
-                    catch (RedisException ex)
-                    {
-                        WebPushLog.SubscribeFailed(_logger, "subscribe to", entry, ex.Message);
-                        failed = true;
-                    }
-                }
-
-                if (failed)
-                {
-                    _ = WakeLaterAsync(_resubscribeDelay, stopping);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
-
-    private async Task WakeLaterAsync(TimeSpan delay, CancellationToken stopping)
-    {
-        await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _resubscribe.Writer.TryWrite(true);
-    }
-
-    /// <summary>On StackExchange.Redis's side: queue and return, never wait.</summary>
-    private void OnMessage(ChannelMessage message, string source)
-    {
-        if (message.Message.IsNull)
-        {
-            return;
-        }
-
-        _incoming.Writer.TryWrite(new IncomingMessage(message.Channel.ToString(), (byte[])message.Message!, source, DateTimeOffset.UtcNow));
     }
 
     private void OnIncomingDropped()
@@ -235,21 +146,37 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
                 }
 
                 var channel = Encoding.UTF8.GetBytes(message.Channel);
+                if (message.Gap > 0)
+                {
+                    // Counted into the next push that comes through the same channel or pattern; a channel's
+                    // gap also counts for registrations that get it through a pattern.
+                    foreach (var registration in registrations.Values)
+                    {
+                        var through = registration.Channels.Contains(message.Source, StringComparer.Ordinal) ? message.Source
+                            : WebPushRegistration.IsPattern(message.Source) ? null
+                            : FirstMatch(registration, message.Channel, channel);
+                        if (through is not null)
+                        {
+                            QueueOf(registration).AddMissed(through, message.Gap);
+                        }
+                    }
+
+                    continue;
+                }
+
                 foreach (var registration in registrations.Values)
                 {
-                    // A message that matches several of a registration's entries is sent once: through the first.
-                    if (FirstMatch(registration, message.Channel, channel) != message.Source)
+                    // A message that matches several of a registration's entries is sent once, through the first.
+                    // Subscribed, it comes once per SUBSCRIBE or PSUBSCRIBE that matches: the copy through that
+                    // first entry is sent. Followed, it comes once, through a name if any follows it by name.
+                    var through = FirstMatch(registration, message.Channel, channel);
+                    if (through is null || (message.Id is null && through != message.Source))
                     {
                         continue;
                     }
 
-                    if (!queues.TryGetValue(registration.Endpoint, out var queue))
-                    {
-                        queue = new SubscriptionQueue(registration.Endpoint, _options.QueuePerSubscription);
-                        queues[registration.Endpoint] = queue;
-                    }
-
-                    if (queue.Offer(message))
+                    var queue = QueueOf(registration);
+                    if (queue.Offer(through == message.Source ? message : message with { Source = through }))
                     {
                         _ready.Writer.TryWrite(queue);
                     }
@@ -259,6 +186,17 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // stopping
+        }
+
+        SubscriptionQueue QueueOf(WebPushRegistration registration)
+        {
+            if (!queues.TryGetValue(registration.Endpoint, out var queue))
+            {
+                queue = new SubscriptionQueue(registration.Endpoint, _options.QueuePerSubscription);
+                queues[registration.Endpoint] = queue;
+            }
+
+            return queue;
         }
     }
 
@@ -381,9 +319,17 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         {
             Topic = PushPayload.Topic(message.Channel),
             Urgency = fields.Urgency,
-            TimeToLive = _options.TimeToLiveSeconds,
+            TimeToLive = TimeToLive(message.Time, DateTimeOffset.UtcNow),
         };
     }
+
+    /// <summary>
+    /// <see cref="WebPushOptions.TimeToLiveSeconds"/> counted from when the message was published: one
+    /// pushed late (published while the gateway was away) is kept by the push service no longer than one
+    /// pushed at once; 0 (deliver now or never) once that time is over.
+    /// </summary>
+    internal int TimeToLive(DateTimeOffset published, DateTimeOffset now) =>
+        (int)Math.Clamp(Math.Ceiling(_options.TimeToLiveSeconds - (now - published).TotalSeconds), 0, _options.TimeToLiveSeconds);
 
     /// <summary>Once: the container disposes the service and the hosted-service registration of the same instance.</summary>
     public async ValueTask DisposeAsync()
@@ -394,11 +340,9 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_multiplexer is { } multiplexer)
+        if (_feed is { } feed)
         {
-            _multiplexer = null;
-            await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-            await multiplexer.DisposeAsync().ConfigureAwait(false);
+            await feed.DisposeAsync().ConfigureAwait(false);
         }
 
         _http?.Dispose();

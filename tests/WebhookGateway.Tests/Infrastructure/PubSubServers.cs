@@ -48,10 +48,10 @@ internal sealed class OurServer(NotistreamServer server) : IPubSubServer
 {
     public int Port => server.Port;
 
-    public static async Task<OurServer> StartAsync(int port = 0, string? password = null)
+    public static async Task<OurServer> StartAsync(int port = 0, string? password = null, IEnumerable<string>? more = null)
     {
         string[] args = [.. (port == 0 ? [] : new[] { "--port", port.ToString(CultureInfo.InvariantCulture) }),
-            .. (password is null ? [] : new[] { "--requirepass", password })];
+            .. (password is null ? [] : new[] { "--requirepass", password }), .. (more ?? [])];
         for (var attempt = 0; ; attempt++)
         {
             try

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -34,7 +35,9 @@ public sealed class WebPushTests : IAsyncLifetime
         _pushService = await PushServiceStandIn.StartAsync();
     }
 
-    private Task<GatewayHost> StartGatewayAsync(params string[] args) => GatewayHost.StartConnectedAsync(_server.Port,
+    private Task<GatewayHost> StartGatewayAsync(params string[] args) => StartGatewayAsync(_server.Port, args);
+
+    private Task<GatewayHost> StartGatewayAsync(int serverPort, params string[] args) => GatewayHost.StartConnectedAsync(serverPort,
     [
         "--WebPush:Subject", Subject, "--WebPush:KeyFile", KeyFile, "--WebPush:SubscriptionsFile", SubscriptionsFile,
         .. args,
@@ -59,9 +62,11 @@ public sealed class WebPushTests : IAsyncLifetime
     }
 
     /// <summary>Waits until the gateway's Web Push connection is subscribed on the server: to <paramref name="channel"/>, or to some pattern.</summary>
-    private async Task WaitForServerSubscriptionAsync(string? channel)
+    private Task WaitForServerSubscriptionAsync(string? channel) => WaitForServerSubscriptionAsync(_server.Port, channel);
+
+    private static async Task WaitForServerSubscriptionAsync(int serverPort, string? channel)
     {
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_server.Port}").WithTimeout();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{serverPort}").WithTimeout();
         var db = redis.GetDatabase();
         await Poll.UntilAsync(async () =>
         {
@@ -93,7 +98,8 @@ public sealed class WebPushTests : IAsyncLifetime
         Assert.Equal(publicKey, Vapid.Verify(push.Authorization, new Uri(browser.Endpoint), Subject));
         Assert.Equal("aes128gcm", push.ContentEncoding);
         Assert.Equal(urgency, push.Urgency);
-        Assert.Equal("86400", push.Ttl);
+        // A day, counted from the publish: a retried or late push has less left.
+        Assert.InRange(int.Parse(push.Ttl!, CultureInfo.InvariantCulture), 86_400 - 60, 86_400);
         Assert.Equal(PushPayload.Topic(channel), push.Topic);
         Assert.Matches("^[A-Za-z0-9_-]{32}$", push.Topic!);
         Assert.True(push.Body.Length <= 4096);
@@ -336,6 +342,133 @@ public sealed class WebPushTests : IAsyncLifetime
         await PublishAsync(restarted, "alerts", "after the restart");
         var payload = Open(await _pushService.NextAsync(), browser, publicKey, "normal", "alerts");
         Assert.Equal("after the restart", payload.GetProperty("message").GetString());
+    }
+
+    /// <summary>PUBLISHes straight to the server, as while the gateway is stopped.</summary>
+    private static async Task PublishToServerAsync(int serverPort, params (string Channel, string Message)[] messages)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{serverPort}").WithTimeout();
+        foreach (var (channel, message) in messages)
+        {
+            await redis.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal(channel), message);
+        }
+    }
+
+    /// <summary>The pushes that come until none has for <paramref name="quiet"/>, decrypted, with the browser they went to.</summary>
+    private async Task<List<(string Browser, JsonElement Payload)>> DrainAsync(string publicKey, TimeSpan quiet, params BrowserSubscription[] browsers)
+    {
+        var received = new List<(string, JsonElement)>();
+        while (await _pushService.NextOrNullAsync(quiet) is { } push)
+        {
+            var browser = browsers.Single(b => b.Endpoint.EndsWith("/" + push.Id, StringComparison.Ordinal));
+            var payload = JsonDocument.Parse(browser.Decrypt(push.Body)).RootElement;
+            Assert.Equal(publicKey, Vapid.Verify(push.Authorization, new Uri(browser.Endpoint), Subject));
+            received.Add((push.Id, payload));
+        }
+
+        return received;
+    }
+
+    [Fact]
+    public async Task What_is_published_while_the_gateway_is_stopped_is_pushed_when_it_is_back()
+    {
+        var phone = Browser("away");
+        var laptop = Browser("away-pattern");
+        string publicKey;
+        await using (var gateway = await StartGatewayAsync())
+        {
+            await gateway.WaitUntilReadyAsync();
+            publicKey = await PublicKeyAsync(gateway);
+            using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            using (var response = await RegisterAsync(gateway, laptop.RegistrationJson("ci/*")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            await WaitForServerSubscriptionAsync("alerts");
+            await WaitForServerSubscriptionAsync(null);
+            await PublishAsync(gateway, "alerts", "before");
+            var before = Open(await _pushService.NextAsync(), phone, publicKey, "normal", "alerts");
+            Assert.Equal("before", before.GetProperty("message").GetString());
+        }
+
+        Assert.Matches("^[0-9]+-[0-9]+\n$", File.ReadAllText(SubscriptionsFile + ".position"));
+        await PublishToServerAsync(_server.Port, ("alerts", "away 1"), ("ci/nightly", "away 2"), ("alerts", "away 3"), ("other", "not for them"));
+        var stoppedUntil = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        await using var restarted = await StartGatewayAsync();
+        var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(2), phone, laptop);
+        Assert.Equal(["away 1", "away 3"], pushes.Where(p => p.Browser == "away").Select(p => p.Payload.GetProperty("message").GetString()));
+        Assert.Equal(["away 2"], pushes.Where(p => p.Browser == "away-pattern").Select(p => p.Payload.GetProperty("message").GetString()));
+        Assert.All(pushes, p => Assert.Equal(0, p.Payload.GetProperty("missed").GetInt32()));
+        // Timed when published, not when pushed.
+        Assert.All(pushes, p => Assert.InRange(p.Payload.GetProperty("time").GetInt64(), stoppedUntil - 60, stoppedUntil));
+    }
+
+    [Fact]
+    public async Task Messages_history_lost_while_the_gateway_was_stopped_are_counted_as_missed()
+    {
+        await using var server = await OurServer.StartAsync(more: ["--channel-history", "* 5 24h"]);
+        var phone = Browser("short");
+        string publicKey;
+        await using (var gateway = await StartGatewayAsync(server.Port))
+        {
+            await gateway.WaitUntilReadyAsync();
+            publicKey = await PublicKeyAsync(gateway);
+            using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            await WaitForServerSubscriptionAsync(server.Port, "alerts");
+            await PublishAsync(gateway, "alerts", "before");
+            Assert.Equal("before", Open(await _pushService.NextAsync(), phone, publicKey, "normal", "alerts").GetProperty("message").GetString());
+        }
+
+        // History trims whole nodes of 100 entries (XADD MAXLEN ~): of 300, at most about 100 are kept.
+        const int Away = 300;
+        await PublishToServerAsync(server.Port, [.. Enumerable.Range(0, Away).Select(i => ("alerts", $"m{i}"))]);
+
+        await using var restarted = await StartGatewayAsync(server.Port);
+        var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(2), phone);
+        // What is pushed comes in order and ends with the last; each message not pushed (lost from history,
+        // or dropped from the registration's bounded queue) is counted once, in the next push's missed.
+        var numbers = pushes.Select(p => int.Parse(p.Payload.GetProperty("message").GetString()![1..], CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(numbers.Order(), numbers);
+        Assert.Equal(Away - 1, numbers[^1]);
+        var expected = 0;
+        foreach (var (number, push) in numbers.Zip(pushes))
+        {
+            Assert.Equal(number - expected, push.Payload.GetProperty("missed").GetInt32());
+            expected = number + 1;
+        }
+
+        Assert.True(numbers[0] > 0, "the history lost the first messages");
+        Assert.True(numbers.Count < 200, $"{numbers.Count} pushed");
+    }
+
+    [Fact]
+    public async Task Against_a_server_without_history_Web_Push_subscribes_and_says_what_that_costs()
+    {
+        await using var server = await OurServer.StartAsync(more: ["--channel-history", "none"]);
+        await using var gateway = await StartGatewayAsync(server.Port);
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var phone = Browser("plain");
+        using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3209 && e.Message.Contains("keeps no history", StringComparison.Ordinal))),
+            "the gateway to say it subscribes instead");
+        await WaitForServerSubscriptionAsync(server.Port, "alerts");
+        await PublishAsync(gateway, "alerts", "live only");
+        Assert.Equal("live only", Open(await _pushService.NextAsync(), phone, publicKey, "normal", "alerts").GetProperty("message").GetString());
     }
 
     [Fact]
