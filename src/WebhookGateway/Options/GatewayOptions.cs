@@ -102,7 +102,7 @@ internal sealed class GatewayOptions
     /// <summary>
     /// Serve the live dashboard at <c>GET /dashboard</c> and its snapshot at <c>GET /v1/dashboard</c> (<c>--Dashboard</c>):
     /// clients, channels, rates, history, cut-offs and the last GitHub deliveries. With tokens configured it needs one
-    /// that may read every channel; false leaves both unanswered (404).
+    /// that may read every channel; false leaves both unanswered.
     /// </summary>
     public bool Dashboard { get; set; } = true;
 

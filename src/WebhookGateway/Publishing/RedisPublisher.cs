@@ -78,6 +78,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
             Protocol = RedisProtocol.Resp2,
             ConfigurationChannel = string.Empty,
             TieBreaker = string.Empty,
+            // The client counts INFO as an admin command; the dashboard's INFO is the only one the gateway sends.
+            AllowAdmin = true,
             LoggerFactory = _loggerFactory,
         };
         if (_options.UsesServerTls)
