@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Notistream.Gateway.Dashboard;
 using Notistream.Gateway.Endpoints;
 using Notistream.Gateway.GitHub;
 using Notistream.Gateway.Logging;
@@ -65,6 +66,7 @@ internal static class GatewayApplication
         builder.Services.AddGatewayRateLimiting(options.RateLimit);
         builder.Services.AddProblemDetails();
         builder.Services.AddWebPush();
+        builder.Services.AddDashboard();
 
         // Under systemd (Type=notify): READY=1 once Kestrel listens, STOPPING=1 on the way out, and the
         // journal's one-line format with priorities instead of the console's two-line colour format.
@@ -84,6 +86,7 @@ internal static class GatewayApplication
             // The real connection, unless a test registered its own publisher.
             builder.Services.AddSingleton<RedisPublisher>();
             builder.Services.AddSingleton<IMessagePublisher>(services => services.GetRequiredService<RedisPublisher>());
+            builder.Services.AddSingleton<IServerInfo>(services => services.GetRequiredService<RedisPublisher>());
             builder.Services.AddHostedService(services => services.GetRequiredService<RedisPublisher>());
         }
 
@@ -116,6 +119,7 @@ internal static class GatewayApplication
         app.MapPublishEndpoints();
         app.MapSubscribeEndpoints();
         app.MapWebPush();
+        app.MapDashboard();
         app.MapGet("/metrics", (HttpContext context) => ServeMetricsAsync(context, metrics, options.Metrics));
 
         app.Lifetime.ApplicationStarted.Register(() => WarnAboutSettings(app, deprecated));

@@ -152,6 +152,7 @@ internal static class ServerCommands
                 Line("history_memory_human", Human(historyBytes));
                 Line("history_max_memory", server.Options.HistoryMaxMemory);
                 Line("history_evicted_entries", historyEvicted);
+                Line("history_entries", ServerMetrics.HistoryEntries(server));
                 Line("maxmemory_policy", "noeviction");
                 Line("mem_allocator", "dotnet-gc");
                 break;
@@ -194,6 +195,7 @@ internal static class ServerCommands
                 Line("pubsub_patterns", server.Registry.PatternCount);
                 Line("pubsubshard_channels", server.Registry.ShardChannelCount);
                 Line("pubsub_messages_published", Interlocked.Read(ref stats.PubSubMessagesPublished));
+                Line("pubsub_messages_delivered", Interlocked.Read(ref stats.PubSubMessagesDelivered));
                 Line("client_output_buffer_limit_disconnections", Interlocked.Read(ref stats.ClientsClosedForOutputLimit));
                 Line("total_error_replies", Interlocked.Read(ref stats.TotalErrorReplies));
                 break;

@@ -46,7 +46,7 @@ internal sealed class ServerMetrics : IDisposable
         Meter.CreateObservableCounter("notistream.commands.processed",
             () => Interlocked.Read(ref stats.TotalCommandsProcessed) + Interlocked.Read(ref stats.CommandsBeforeReset), "{command}",
             "Commands run (INFO total_commands_processed).");
-        Meter.CreateObservableUpDownCounter("notistream.history.entries", HistoryEntries, "{message}",
+        Meter.CreateObservableUpDownCounter("notistream.history.entries", () => HistoryEntries(server), "{message}",
             "Messages kept in channel history now.");
         Meter.CreateObservableUpDownCounter("notistream.history.size", HistoryBytes, "By",
             "Memory held by channel history now (INFO history_memory).");
@@ -116,13 +116,13 @@ internal sealed class ServerMetrics : IDisposable
         }
     }
 
-    /// <summary>A pass over the history database's keys under the gate, as the once-a-second sweep makes: per scrape only.</summary>
-    private long HistoryEntries()
+    /// <summary>A pass over the history database's keys under the gate, as the once-a-second sweep makes: per scrape or INFO only.</summary>
+    internal static long HistoryEntries(ServerContext server)
     {
         long entries = 0;
-        lock (_server.Keys.Gate)
+        lock (server.Keys.Gate)
         {
-            if (_server.Keys.Find(ChannelHistory.Database) is not { Count: > 0 } db)
+            if (server.Keys.Find(ChannelHistory.Database) is not { Count: > 0 } db)
             {
                 return 0;
             }

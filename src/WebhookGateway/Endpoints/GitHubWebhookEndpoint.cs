@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Notistream.Gateway.Dashboard;
 using Notistream.Gateway.GitHub;
 using Notistream.Gateway.Logging;
 using Notistream.Gateway.Options;
@@ -30,11 +31,14 @@ internal sealed class GitHubWebhookEndpoint
     private readonly GitHubEventSummarizer _summarizer;
     private readonly ILogger<GitHubWebhookEndpoint> _logger;
     private readonly Metrics.GatewayMetrics? _metrics;
+    private readonly DashboardCounters? _dashboard;
 
     public GitHubWebhookEndpoint(IOptions<GatewayOptions> options, IMessagePublisher publisher,
-        GitHubEventSummarizer summarizer, ILogger<GitHubWebhookEndpoint> logger, Metrics.GatewayMetrics? metrics = null)
+        GitHubEventSummarizer summarizer, ILogger<GitHubWebhookEndpoint> logger, Metrics.GatewayMetrics? metrics = null,
+        DashboardCounters? dashboard = null)
     {
         _metrics = metrics;
+        _dashboard = dashboard;
         _options = options.Value;
         _signature = string.IsNullOrEmpty(_options.GitHubWebhookSecret) ? null : new GitHubSignature(_options.GitHubWebhookSecret);
         _publisher = publisher;
@@ -45,14 +49,30 @@ internal sealed class GitHubWebhookEndpoint
 
     public bool HasSecret => _signature is not null;
 
+    /// <summary>Handles a delivery, and lists it on the dashboard with its verification, repository, channel and status.</summary>
     public async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var note = new DeliveryNote();
+        var result = await HandleAsync(context, note).ConfigureAwait(false);
+        if (_dashboard is { } dashboard)
+        {
+            var headers = context.Request.Headers;
+            dashboard.GitHubDelivery(new GitHubDeliveryRecord(DateTimeOffset.UtcNow, DashboardCounters.Clip(headers[EventHeader].ToString()),
+                DashboardCounters.Clip(note.Repository), DashboardCounters.Clip(headers[DeliveryHeader].ToString()), note.Verification,
+                DashboardCounters.Clip(note.Channel), (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK));
+        }
+
+        return result;
+    }
+
+    private async Task<IResult> HandleAsync(HttpContext context, DeliveryNote note)
     {
         var request = context.Request;
         var eventName = request.Headers[EventHeader].ToString();
         var delivery = request.Headers[DeliveryHeader].ToString() is { Length: > 0 } id ? id : null;
         if (_signature is null)
         {
-            _metrics?.Webhook(eventName, "missing_secret");
+            Webhook(note, eventName, "missing_secret");
             return Refuse(StatusCodes.Status403Forbidden, delivery, eventName,
                 "GitHub webhooks are disabled on this gateway: GITHUB_WEBHOOK_SECRET is not set, and unsigned deliveries are refused");
         }
@@ -60,7 +80,7 @@ internal sealed class GitHubWebhookEndpoint
         var body = await RequestBody.ReadAsync(request, _options.MaxGitHubBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
-            _metrics?.Webhook(eventName, "too_large");
+            Webhook(note, eventName, "too_large");
             GatewayLog.GitHubRefused(_logger, delivery, eventName, "body over the size limit");
             return GatewayResults.TooLarge(_options.MaxGitHubBodyBytes);
         }
@@ -68,19 +88,19 @@ internal sealed class GitHubWebhookEndpoint
         var signatureHeader = request.Headers[GitHubSignature.HeaderName].ToString();
         if (signatureHeader.Length == 0)
         {
-            _metrics?.Webhook(eventName, "missing_signature");
+            Webhook(note, eventName, "missing_signature");
             return Refuse(StatusCodes.Status401Unauthorized, delivery, eventName,
                 $"the {GitHubSignature.HeaderName} header is missing: set the webhook's secret on GitHub");
         }
 
         if (!_signature.IsValid(signatureHeader, body))
         {
-            _metrics?.Webhook(eventName, "bad_signature");
+            Webhook(note, eventName, "bad_signature");
             return Refuse(StatusCodes.Status401Unauthorized, delivery, eventName,
                 $"the {GitHubSignature.HeaderName} signature does not match the body and the configured secret");
         }
 
-        _metrics?.Webhook(eventName, "verified");
+        Webhook(note, eventName, "verified");
         if (eventName.Length == 0)
         {
             return Refuse(StatusCodes.Status400BadRequest, delivery, eventName, $"the {EventHeader} header is missing");
@@ -104,12 +124,13 @@ internal sealed class GitHubWebhookEndpoint
                 return Refuse(StatusCodes.Status400BadRequest, delivery, eventName, "the payload is not a JSON object");
             }
 
-            return await PublishAsync(context, eventName, delivery, json, document.RootElement).ConfigureAwait(false);
+            return await PublishAsync(context, eventName, delivery, json, document.RootElement, note).ConfigureAwait(false);
         }
     }
 
-    private async Task<IResult> PublishAsync(HttpContext context, string eventName, string? delivery, string json, JsonElement root)
+    private async Task<IResult> PublishAsync(HttpContext context, string eventName, string? delivery, string json, JsonElement root, DeliveryNote note)
     {
+        note.Repository = Repository(root);
         var result = _summarizer.Summarize(eventName, delivery, json, root);
         if (result.Summary is not { } summary)
         {
@@ -117,6 +138,7 @@ internal sealed class GitHubWebhookEndpoint
             return Results.Json(new GitHubAcceptedResponse(false, result.IgnoredReason!), statusCode: StatusCodes.Status202Accepted);
         }
 
+        note.Channel = summary.Channel;
         if (result.FallbackCause is { } cause)
         {
             GatewayLog.GitHubFallbackSummary(_logger, delivery, eventName, cause);
@@ -184,6 +206,37 @@ internal sealed class GitHubWebhookEndpoint
         return fields.TryGetValue("payload", out var payload) && payload.Count == 1 && !string.IsNullOrEmpty(payload[0])
             ? (payload[0], null, 0)
             : (null, "a form-encoded delivery needs exactly one non-empty 'payload' field", StatusCodes.Status400BadRequest);
+    }
+
+    private void Webhook(DeliveryNote note, string eventName, string verification)
+    {
+        note.Verification = verification;
+        _metrics?.Webhook(eventName, verification);
+    }
+
+    /// <summary>The payload's <c>repository.full_name</c>, else its <c>organization.login</c> (an organization's hook).</summary>
+    private static string? Repository(JsonElement root)
+    {
+        if (root.TryGetProperty("repository", out var repository) && repository.ValueKind == JsonValueKind.Object
+            && repository.TryGetProperty("full_name", out var name) && name.ValueKind == JsonValueKind.String)
+        {
+            return name.GetString();
+        }
+
+        return root.TryGetProperty("organization", out var organization) && organization.ValueKind == JsonValueKind.Object
+            && organization.TryGetProperty("login", out var login) && login.ValueKind == JsonValueKind.String
+            ? login.GetString()
+            : null;
+    }
+
+    /// <summary>What one delivery's handling learnt, for its line on the dashboard.</summary>
+    private sealed class DeliveryNote
+    {
+        public string Verification { get; set; } = "unchecked";
+
+        public string? Repository { get; set; }
+
+        public string? Channel { get; set; }
     }
 
     private IResult Refuse(int status, string? delivery, string? eventName, string reason)

@@ -30,7 +30,8 @@ internal static class SubscribeEndpoints
         var options = routes.ServiceProvider.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var state = new SubscribeState(options, new PublishTokenSet(options), new SubscriberLimit(options.Subscribe.MaxSubscribers),
             routes.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubscribeEndpoints).FullName!),
-            routes.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System);
+            routes.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System,
+            routes.ServiceProvider.GetRequiredService<Dashboard.DashboardCounters>());
         foreach (var format in _formats)
         {
             routes.MapGet("/{topics}/" + format, (HttpContext context) => HandleAsync(context, format, state));
@@ -39,7 +40,8 @@ internal static class SubscribeEndpoints
         return routes;
     }
 
-    private sealed record SubscribeState(GatewayOptions Options, PublishTokenSet Tokens, SubscriberLimit Limit, ILogger Logger, TimeProvider Time);
+    private sealed record SubscribeState(GatewayOptions Options, PublishTokenSet Tokens, SubscriberLimit Limit, ILogger Logger, TimeProvider Time,
+        Dashboard.DashboardCounters Counters);
 
     private static async Task HandleAsync(HttpContext context, string format, SubscribeState state)
     {
@@ -220,6 +222,7 @@ internal static class SubscribeEndpoints
             // A stream ends when its client leaves, and when the gateway stops: Kestrel's shutdown waits for
             // every request, and a subscription would otherwise hold it until its client went away.
             var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            state.Counters.SubscriberOpened(format);
             try
             {
                 reason = format == "ws"
@@ -234,9 +237,14 @@ internal static class SubscribeEndpoints
             {
                 // The client went away (or was cut off) mid-write.
             }
+            finally
+            {
+                state.Counters.SubscriberClosed(format);
+            }
 
             if (subscription.CutOffAsSlow)
             {
+                state.Counters.SubscriberCutOff();
                 SubscribeLog.CutOff(state.Logger, format, request.Topics, subscription.EndReason!);
             }
             else
@@ -358,6 +366,10 @@ internal static class SubscribeEndpoints
                 if (request.Filters.Pass(message))
                 {
                     await write(message).ConfigureAwait(false);
+                    if (message.IsMessage)
+                    {
+                        state.Counters.MessageDelivered();
+                    }
                 }
             }
 

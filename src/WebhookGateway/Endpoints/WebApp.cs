@@ -27,14 +27,16 @@ internal static class WebApp
         {
             FileProvider = files,
             ContentTypeProvider = new FileExtensionContentTypeProvider(),
-            OnPrepareResponse = context =>
-            {
-                var headers = context.Context.Response.Headers;
-                headers.CacheControl = "no-cache";
-                headers.XContentTypeOptions = "nosniff";
-                headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
-                headers["Referrer-Policy"] = "no-referrer";
-            },
+            OnPrepareResponse = context => SetHeaders(context.Context.Response.Headers),
         });
+    }
+
+    /// <summary>The headers of every file of the app (and of the dashboard's): revalidated on each load, this origin only.</summary>
+    public static void SetHeaders(IHeaderDictionary headers)
+    {
+        headers.CacheControl = "no-cache";
+        headers.XContentTypeOptions = "nosniff";
+        headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
+        headers["Referrer-Policy"] = "no-referrer";
     }
 }

@@ -99,6 +99,13 @@ internal sealed class GatewayOptions
     /// </summary>
     public bool WebApp { get; set; } = true;
 
+    /// <summary>
+    /// Serve the live dashboard at <c>GET /dashboard</c> and its snapshot at <c>GET /v1/dashboard</c> (<c>--Dashboard</c>):
+    /// clients, channels, rates, history, cut-offs and the last GitHub deliveries. With tokens configured it needs one
+    /// that may read every channel; false leaves both unanswered.
+    /// </summary>
+    public bool Dashboard { get; set; } = true;
+
     /// <summary>Web Push to browsers and phones (<c>Gateway:WebPush</c>); off until its Subject is set.</summary>
     public WebPushOptions WebPush { get; } = new();
 }

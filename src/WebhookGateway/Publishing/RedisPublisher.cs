@@ -23,7 +23,7 @@ namespace Notistream.Gateway.Publishing;
 /// the answers carry no id; which one a server takes is learned again after each reconnect.
 /// </para>
 /// </summary>
-internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsyncDisposable
+internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedService, IAsyncDisposable
 {
     private readonly GatewayOptions _options;
     private readonly ILogger<RedisPublisher> _logger;
@@ -42,6 +42,20 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
     }
 
     public bool IsConnected => _multiplexer?.IsConnected == true;
+
+    public string Server => _options.Server;
+
+    /// <summary>INFO with no section (every server answers it): the dashboard's one call per snapshot.</summary>
+    public async Task<string> InfoAsync()
+    {
+        if (_multiplexer is not { IsConnected: true } multiplexer)
+        {
+            throw new RedisException("not connected to the pub/sub server");
+        }
+
+        var reply = await multiplexer.GetDatabase().ExecuteAsync("INFO").ConfigureAwait(false);
+        return reply.ToString() ?? string.Empty;
+    }
 
     internal ConfigurationOptions CreateConfiguration()
     {
@@ -64,6 +78,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IHostedService, IAsync
             Protocol = RedisProtocol.Resp2,
             ConfigurationChannel = string.Empty,
             TieBreaker = string.Empty,
+            // The client counts INFO as an admin command; the dashboard's INFO is the only one the gateway sends.
+            AllowAdmin = true,
             LoggerFactory = _loggerFactory,
         };
         if (_options.UsesServerTls)

@@ -116,6 +116,30 @@ public sealed class BrowserTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task The_dashboard_shows_a_publish_within_its_polls()
+    {
+        var driver = StartBrowser();
+        await using var server = await OurServer.StartAsync();
+        await using var gateway = await GatewayHost.StartConnectedAsync(server.Port);
+        await gateway.WaitUntilReadyAsync();
+
+        driver.Navigate().GoToUrl(new Uri(gateway.BaseAddress, "/dashboard"));
+        WaitFor(driver, d => d.FindElement(By.Id("state")).GetDomAttribute("data-state") == "live", "the dashboard to say live");
+        Assert.Equal("Notistream dashboard", driver.Title);
+        WaitFor(driver, d => d.FindElement(By.Id("published")).Text == "0", "no publish yet");
+
+        using (var publish = await gateway.Client.PostAsync("/dashboard-news", new StringContent("seen on the dashboard"), TestContext.Current.CancellationToken))
+        {
+            Assert.True(publish.IsSuccessStatusCode);
+        }
+
+        WaitFor(driver, d => d.FindElement(By.Id("published")).Text == "1", "the publish to show");
+        WaitFor(driver, d => d.FindElement(By.Id("history")).Text == "1", "the history entry to show");
+        Assert.Contains($"127.0.0.1:{server.Port}", driver.FindElement(By.Id("server")).Text, StringComparison.Ordinal);
+        Screenshot(driver, "4-dashboard");
+    }
+
     private ChromeDriver StartBrowser()
     {
         var chromium = ExternalProgram.Require("chromium", "apt-get install chromium");
