@@ -19,12 +19,16 @@ internal static class GatewayRateLimiting
         => services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (context, _) =>
+            options.OnRejected = async (context, _) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
-                context.HttpContext.Response.Headers.RetryAfter =
-                    Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                return ValueTask.CompletedTask;
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                // As every other error: a problem whose detail says what to do, with ntfy's fields for its clients.
+                await GatewayResults.Problem(StatusCodes.Status429TooManyRequests,
+                        string.Create(CultureInfo.InvariantCulture, $"more than {limits.PermitsPerMinute} requests a minute from this address; try again in {seconds} s"),
+                        NtfyError.TooManyRequests)
+                    .ExecuteAsync(context.HttpContext).ConfigureAwait(false);
             };
             options.AddPolicy(PolicyName, context => Partition(context.Connection.RemoteIpAddress, limits));
         });

@@ -25,6 +25,7 @@ internal readonly record struct NtfyError(int Code, string Error, string? Link =
     public static readonly NtfyError JsonInvalid = new(40024, "invalid request: request body must be valid JSON");
     public static readonly NtfyError Unauthorized = new(40101, "unauthorized", "https://ntfy.sh/docs/publish/#authentication");
     public static readonly NtfyError Forbidden = new(40301, "forbidden", "https://ntfy.sh/docs/publish/#authentication");
+    public static readonly NtfyError TooManyRequests = new(42901, "limit reached: too many requests", "https://ntfy.sh/docs/publish/#limitations");
 
     /// <summary>ntfy's <c>Wrap</c>: the error's text, then what exactly is wrong.</summary>
     public NtfyError Wrap(string detail) => this with { Error = $"{Error}; {detail}" };

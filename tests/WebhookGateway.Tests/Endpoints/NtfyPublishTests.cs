@@ -577,6 +577,8 @@ public sealed class NtfyPublishTests
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], new[] { put.StatusCode, get.StatusCode, third.StatusCode });
         Assert.True(third.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        var error = await AssertNtfyError(third, HttpStatusCode.TooManyRequests, 42901, "limit reached: too many requests", "https://ntfy.sh/docs/publish/#limitations");
+        Assert.Contains("2 requests a minute", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     /// <summary>A problem (status and detail, as every gateway error) that is also ntfy's error JSON: <c>code</c>, <c>http</c>, <c>error</c>, <c>link</c>.</summary>
