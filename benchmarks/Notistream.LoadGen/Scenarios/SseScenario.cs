@@ -23,7 +23,7 @@ internal sealed record GatewayTarget(EndPoint EndPoint, string Host, string Base
 /// over RESP to the server at R messages a second, each stamped with its intended send time as
 /// <see cref="LatencyScenario"/> does (a stall shows as latency, not as a lower rate), or with <c>max</c> as
 /// fast as the subscribers take them, stamped when sent. Either way it stays within
-/// <see cref="WindowPerSubscriber"/> messages of the slowest total, under the gateway's queue of 256.</item>
+/// <see cref="WindowPerSubscriber"/> messages per subscriber ahead of the deliveries, under the gateway's queue of 256.</item>
 /// <item><c>sse / resp N=… R/s</c>: the ratios of the two.</item>
 /// </list>
 /// Payloads are <see cref="TextPayload"/> text on both transports, so the gateway passes them through its
