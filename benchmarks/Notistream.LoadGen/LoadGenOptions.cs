@@ -5,7 +5,11 @@ namespace Notistream.LoadGen;
 /// <summary>What to run and how big. <see cref="Smoke"/> gives tiny sizes for a seconds-long check.</summary>
 public sealed record LoadGenOptions
 {
+    /// <summary>What runs when no scenario is named: every scenario that needs nothing but a Redis-protocol server.</summary>
     public static readonly IReadOnlyList<string> AllScenarios = ["fanout", "channels", "patterns", "latency", "connections", "history"];
+
+    /// <summary>Every scenario: <see cref="AllScenarios"/> and <c>sse</c>, which needs the gateway too (<see cref="GatewayUrl"/>).</summary>
+    public static readonly IReadOnlyList<string> KnownScenarios = [.. AllScenarios, "sse"];
 
     public string Host { get; init; } = "127.0.0.1";
 
@@ -17,6 +21,18 @@ public sealed record LoadGenOptions
     public double DurationSeconds { get; init; } = 5;
 
     public int? ServerPid { get; init; }
+
+    /// <summary>The gateway the <c>sse</c> scenario subscribes through (<c>http://127.0.0.1:8080</c>), connected to the server.</summary>
+    public string? GatewayUrl { get; init; }
+
+    /// <summary>The gateway's process, for its memory and CPU time.</summary>
+    public int? GatewayPid { get; init; }
+
+    /// <summary>Subscribers of the <c>sse</c> scenario's one channel, over HTTP and then over RESP.</summary>
+    public int SseSubscribers { get; init; } = 1_000;
+
+    /// <summary>The <c>sse</c> scenario's publish rates, msg/s; 0 is as fast as the subscribers take them.</summary>
+    public IReadOnlyList<int> SseRates { get; init; } = [100, 0];
 
     public int Publishers { get; init; } = 4;
 
@@ -61,6 +77,8 @@ public sealed record LoadGenOptions
         IdleConnections = 100,
         HistoryEntries = 10_000,
         CatchUpEntries = 5_000,
+        SseSubscribers = 20,
+        SseRates = [500, 0],
     };
 
     public string Describe() => string.Join(' ', new[]
@@ -79,5 +97,7 @@ public sealed record LoadGenOptions
         $"--connections {IdleConnections}",
         $"--history-entries {HistoryEntries}",
         $"--catch-up {CatchUpEntries}",
+        $"--sse-subscribers {SseSubscribers}",
+        $"--sse-rate {string.Join(',', SseRates.Select(r => r == 0 ? "max" : r.ToString(CultureInfo.InvariantCulture)))}",
     });
 }

@@ -80,8 +80,22 @@ public static class LoadGenerator
                     await Case(HistoryScenario.MemoryCase(options), () => HistoryScenario.MemoryAsync(options, endPoint)).ConfigureAwait(false);
                     await Case(HistoryScenario.CatchUpCase(options), () => HistoryScenario.CatchUpAsync(options, endPoint, ours)).ConfigureAwait(false);
                     break;
+                case "sse":
+                    var gateway = await SseScenario.ResolveAsync(options.GatewayUrl).ConfigureAwait(false);
+                    var sseSubscribers = options.SseSubscribers;
+                    await Case(SseScenario.IdleCase(sseSubscribers), () => SseScenario.IdleAsync(options, gateway)).ConfigureAwait(false);
+                    foreach (var rate in options.SseRates)
+                    {
+                        // Over HTTP, then the same over RESP, one after the other in the same run.
+                        await Case(SseScenario.FanoutCase("sse", sseSubscribers, rate), () => SseScenario.FanoutAsync(options, endPoint, gateway, rate, http: true)).ConfigureAwait(false);
+                        var sse = results[^1];
+                        await Case(SseScenario.FanoutCase("resp", sseSubscribers, rate), () => SseScenario.FanoutAsync(options, endPoint, gateway, rate, http: false)).ConfigureAwait(false);
+                        results.Add(SseScenario.Ratio(sse, results[^1]));
+                    }
+
+                    break;
                 default:
-                    throw new LoadGenException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");
+                    throw new LoadGenException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.KnownScenarios)})");
             }
         }
 

@@ -20,26 +20,38 @@ namespace Notistream.LoadGen
         private const string Usage = """
             usage: notistream-loadgen [--host H] [--port P] [--scenario NAME[,NAME]]... [--duration SECONDS]
                                       [--smoke] [--json FILE|-] [--server-pid PID] [sizes]
+                                      [--gateway-url URL] [--gateway-pid PID]
                    notistream-loadgen --compare --baseline FILE... --candidate FILE... [--out FILE]
+                   notistream-loadgen --summarize FILE... [--out FILE]
                    notistream-loadgen --core-latency
 
             Runs pub/sub scenarios against a Redis-protocol server over raw pipelined RESP and prints one
             table; every message is numbered and checked, a case that lost one is INVALID (exit 1).
-              --scenario        fanout, channels, patterns, latency, connections, history (default: all)
+              --scenario        fanout, channels, patterns, latency, connections, history (default: all
+                                of these), and sse (only when named: needs --gateway-url)
               --duration        seconds per case, the first 20% (at most 1 s) is warm-up (default 5)
               --smoke           tiny sizes, 1 s per case: proves it works, measures nothing
               --json FILE|-     also write the results as JSON (- : JSON on stdout, the table on stderr)
               --server-pid PID  server process, for its memory (VmRSS) per connection and per stored
                                 history entry, and its CPU time (/proc/PID/stat) per delivery or entry in
                                 the throughput, latency and history cases; else n/a
+              --gateway-url URL the notistream-gateway connected to that server (http://127.0.0.1:8080),
+                                for sse: HTTP subscribers (GET /<channel>/sse) beside RESP ones
+              --gateway-pid PID the gateway's process, for its memory per idle subscriber and its CPU time
             sizes:
               --publishers N (4) --pipeline N (64) --payload BYTES (64) --subscribers 1,50,500
               --channels N (10000) --channels-per-connection N (100) --patterns 0,100,1000,10000
               --rate MSG/S (20000) --latency-subscribers N (50) --connections N (10000)
               --history-entries N (1000000: entries stored for the history memory case)
               --catch-up N (100000: entries stored, then read back by the history catch-up case)
+              --sse-subscribers N (1000) --sse-rate MSG/S[,max] (100,max: max is as fast as they take it)
+            sse: the gateway's and server's RSS per idle SSE subscriber; then per rate N SSE subscribers
+            of one channel, then N RESP subscribers, PUBLISH over RESP: deliveries/s, p50/p99/max
+            PUBLISH-to-event, CPU per 1M deliveries, and the SSE/RESP ratios.
             --compare prints a markdown table of the medians of the candidate's and the baseline's reports
             and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID.
+            --summarize prints a markdown table of the medians, lowest and highest of every figure of
+            repeated runs of one server (exit 1 when a run in them was INVALID).
             --core-latency prints how long a cache line takes to go from one core to another and back
             (ns, two threads passing a counter); on a virtual machine it can change from run to run.
             """;
@@ -61,6 +73,11 @@ namespace Notistream.LoadGen
                         ? string.Create(CultureInfo.InvariantCulture, $"core-to-core round trip: {ns:F0} ns")
                         : "core-to-core round trip: n/a (one core, or too busy for two threads to run at once)").ConfigureAwait(false);
                     return 0;
+                }
+
+                if (args.Contains("--summarize"))
+                {
+                    return await SummarizeAsync(args, stdout).ConfigureAwait(false);
                 }
 
                 return args.Contains("--compare")
@@ -142,6 +159,15 @@ namespace Notistream.LoadGen
                     "--connections" => options with { IdleConnections = Int(1) },
                     "--history-entries" => options with { HistoryEntries = Int(1) },
                     "--catch-up" => options with { CatchUpEntries = Int(1) },
+                    "--gateway-url" => options with { GatewayUrl = Value() },
+                    "--gateway-pid" => options with { GatewayPid = Int(1) },
+                    "--sse-subscribers" => options with { SseSubscribers = Int(1) },
+                    "--sse-rate" => options with
+                    {
+                        SseRates = Value().Split(',').Select(s => s == "max" ? 0
+                            : int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v
+                            : throw new UsageException("--sse-rate takes rates > 0 or max, separated by commas")).ToArray(),
+                    },
                     "--scenario" => AddScenarios(options, scenarios, Value()),
                     "--json" => SetJson(options, ref json, Value()),
                     _ => throw new UsageException($"unknown option '{name}'"),
@@ -160,9 +186,9 @@ namespace Notistream.LoadGen
         {
             foreach (var scenario in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (!LoadGenOptions.AllScenarios.Contains(scenario))
+                if (!LoadGenOptions.KnownScenarios.Contains(scenario))
                 {
-                    throw new UsageException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.AllScenarios)})");
+                    throw new UsageException($"unknown scenario '{scenario}' (known: {string.Join(", ", LoadGenOptions.KnownScenarios)})");
                 }
 
                 scenarios.Add(scenario);
@@ -225,6 +251,49 @@ namespace Notistream.LoadGen
             }
 
             return Comparison.AllValid(baseline.Concat(candidate)) ? 0 : 1;
+        }
+
+        private static async Task<int> SummarizeAsync(string[] args, TextWriter stdout)
+        {
+            var runs = new List<RunReport>();
+            string? output = null;
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (args[i] == "--summarize")
+                {
+                    continue;
+                }
+
+                if (args[i] == "--out")
+                {
+                    output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file");
+                    continue;
+                }
+
+                if (args[i].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new UsageException($"unexpected '{args[i]}' in --summarize");
+                }
+
+                runs.Add(await ReadReportAsync(args[i]).ConfigureAwait(false));
+            }
+
+            if (runs.Count == 0)
+            {
+                throw new UsageException("--summarize needs at least one report FILE");
+            }
+
+            var table = Summary.Format(runs);
+            if (output is null)
+            {
+                await stdout.WriteAsync(table).ConfigureAwait(false);
+            }
+            else
+            {
+                await File.WriteAllTextAsync(output, table).ConfigureAwait(false);
+            }
+
+            return Comparison.AllValid(runs) ? 0 : 1;
         }
 
         private static async Task<RunReport> ReadReportAsync(string path)

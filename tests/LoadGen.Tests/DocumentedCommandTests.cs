@@ -24,7 +24,7 @@ public sealed partial class DocumentedCommandTests
         var help = await RunCliAsync(["--help"]);
         Assert.Equal(0, help.Exit);
         var lines = LoadGenLines();
-        Assert.Equal(4, lines.Length);
+        Assert.Equal(5, lines.Length);
         foreach (var line in lines)
         {
             var args = Arguments(line[("dotnet " + LoadGenDll).Length..]);
@@ -45,6 +45,11 @@ public sealed partial class DocumentedCommandTests
         }
 
         Assert.Contains(lines, l => l.Contains("--core-latency", StringComparison.Ordinal));
+        var sse = Assert.Single(lines, l => l.Contains("--scenario sse", StringComparison.Ordinal));
+        var (options, _) = Cli.Parse(Arguments(sse[("dotnet " + LoadGenDll).Length..]));
+        Assert.Equal(["sse"], options.Scenarios);
+        Assert.NotNull(options.GatewayUrl);
+        Assert.NotNull(options.GatewayPid);
         var latency = await RunCliAsync(["--core-latency"]);
         Assert.True(latency.Exit == 0, latency.Out);
     }
@@ -83,6 +88,17 @@ public sealed partial class DocumentedCommandTests
 
         // The command lines the page quotes for its measurements too.
         await AssertOptionsListedAsync("benchmarks/compare.sh", lines.Concat(QuotedCompareLines().Matches(DocPage.Read(Page)).Select(m => m.Groups[1].Value)));
+    }
+
+    /// <summary>The sse-fanout.sh lines of the page, in blocks and quoted with its measurements.</summary>
+    [Fact]
+    public async Task Every_sse_fanout_sh_line_uses_only_options_its_help_lists()
+    {
+        var lines = DocPage.Blocks(Page, "sh").SelectMany(Commands).Where(c => c.StartsWith("benchmarks/sse-fanout.sh", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, lines.Length);
+        var quoted = QuotedSseFanoutLines().Matches(DocPage.Read(Page)).Select(m => m.Groups[1].Value).ToArray();
+        Assert.NotEmpty(quoted);
+        await AssertOptionsListedAsync("benchmarks/sse-fanout.sh", lines.Concat(quoted));
     }
 
     /// <summary>docs/metrics.md's measurement lines.</summary>
@@ -167,4 +183,7 @@ public sealed partial class DocumentedCommandTests
 
     [GeneratedRegex(@"`(benchmarks/compare\.sh[^`]*)`")]
     private static partial Regex QuotedCompareLines();
+
+    [GeneratedRegex(@"`(benchmarks/sse-fanout\.sh[^`]*)`")]
+    private static partial Regex QuotedSseFanoutLines();
 }

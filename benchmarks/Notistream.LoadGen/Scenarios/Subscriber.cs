@@ -7,9 +7,16 @@ namespace Notistream.LoadGen.Scenarios;
 /// <summary>
 /// One subscriber connection and its reader: parses every push straight out of the receive buffer, hands
 /// each payload's stream and sequence to its <see cref="DeliveryVerifier"/> and, when latency is measured,
-/// the publish-to-delivery time to its own histogram. Owned by its reader task until it ends.
+/// the publish-to-delivery time to its own histogram (or to its thread's, with <paramref name="sharedLatency"/>:
+/// a thousand subscribers need not hold a thousand histograms). Payloads are <see cref="Payload"/>'s binary
+/// header, or <see cref="TextPayload"/>'s with <paramref name="textPayload"/>. Owned by its reader task until it ends.
 /// </summary>
-internal sealed class Subscriber(LoadConnection connection, RunState run, LatencyHistogram? latency) : IReceiver
+internal sealed class Subscriber(
+    LoadConnection connection,
+    RunState run,
+    LatencyHistogram? latency,
+    bool textPayload = false,
+    ThreadLocal<LatencyHistogram>? sharedLatency = null) : IReceiver
 {
     private static readonly double NanosPerTick = 1e9 / Stopwatch.Frequency;
 
@@ -84,11 +91,22 @@ internal sealed class Subscriber(LoadConnection connection, RunState run, Latenc
             }
 
             var payload = reply[reply.Count - 1];
-            Payload.Read(frame.Slice(payload.Offset, payload.Length), out var stream, out var sequence, out var intended);
-            Verifier.Observe(stream, sequence);
-            if (Latency is not null && intended >= run.MeasureFrom)
+            int stream;
+            long sequence;
+            long intended;
+            if (textPayload)
             {
-                Latency.Record((long)((now - intended) * NanosPerTick));
+                TextPayload.Read(frame.Slice(payload.Offset, payload.Length), out stream, out sequence, out intended);
+            }
+            else
+            {
+                Payload.Read(frame.Slice(payload.Offset, payload.Length), out stream, out sequence, out intended);
+            }
+
+            Verifier.Observe(stream, sequence);
+            if (intended >= run.MeasureFrom && (Latency ?? sharedLatency?.Value) is { } histogram)
+            {
+                histogram.Record((long)((now - intended) * NanosPerTick));
             }
 
             count++;

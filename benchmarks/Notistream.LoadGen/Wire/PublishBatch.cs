@@ -78,6 +78,10 @@ internal sealed class PublishBatch
     public void SetMessage(int slot, int stream, long sequence, long intendedTimestamp) =>
         Payload.Write(_buffer.AsSpan((slot * _frameLength) + _payloadOffset, _payloadSize), stream, sequence, intendedTimestamp);
 
+    /// <summary>As <see cref="SetMessage"/>, the fields written as <see cref="TextPayload"/> (hex text).</summary>
+    public void SetTextMessage(int slot, int stream, long sequence, long intendedTimestamp) =>
+        TextPayload.Write(_buffer.AsSpan((slot * _frameLength) + _payloadOffset, _payloadSize), stream, sequence, intendedTimestamp);
+
     /// <summary>The first <paramref name="count"/> frames, ready to send.</summary>
     public ReadOnlyMemory<byte> Frames(int count) => _buffer.AsMemory(0, count * _frameLength);
 }
