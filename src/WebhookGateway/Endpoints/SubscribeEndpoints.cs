@@ -267,9 +267,10 @@ internal static class SubscribeEndpoints
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass each event on at once
         var body = response.BodyWriter;
+        var encoder = new EventEncoder();
         return await PumpAsync(state, request, subscription, message =>
         {
-            body.Write(Encode(format, message));
+            body.Write(encoder.Encode(format, message).Span);
             return ValueTask.CompletedTask;
         }, async cancellationToken => await body.FlushAsync(cancellationToken).ConfigureAwait(false), streaming.Token).ConfigureAwait(false);
     }
@@ -304,11 +305,12 @@ internal static class SubscribeEndpoints
         });
 
         var reason = "the subscriber left";
+        var encoder = new EventEncoder();
         using var pumping = CancellationTokenSource.CreateLinkedTokenSource(closed.Token, stopping);
         try
         {
             reason = await PumpAsync(state, request, subscription,
-                message => socket.SendAsync(message.ToJson().AsMemory(), WebSocketMessageType.Text, endOfMessage: true, closed.Token),
+                message => socket.SendAsync(encoder.Encode("ws", message), WebSocketMessageType.Text, endOfMessage: true, closed.Token),
                 _ => Task.CompletedTask, pumping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
@@ -395,23 +397,7 @@ internal static class SubscribeEndpoints
     }
 
     /// <summary>One event in <paramref name="format"/>'s framing, as ntfy's encoders write it (SSE messages with <c>id:</c> too).</summary>
-    internal static byte[] Encode(string format, NtfyMessage message)
-    {
-        switch (format)
-        {
-            case "raw":
-                return message.IsMessage ? Encoding.UTF8.GetBytes((message.Message ?? string.Empty).Replace('\n', ' ') + "\n") : "\n"u8.ToArray();
-            case "sse":
-                var buffer = new ArrayBufferWriter<byte>();
-                buffer.Write(message.IsMessage ? Encoding.UTF8.GetBytes($"id: {message.Id}\n") : Encoding.UTF8.GetBytes($"event: {message.Event}\n"));
-                buffer.Write("data: "u8);
-                buffer.Write(message.ToJson());
-                buffer.Write("\n\n"u8);
-                return buffer.WrittenSpan.ToArray();
-            default:
-                return [.. message.ToJson(), (byte)'\n'];
-        }
-    }
+    internal static byte[] Encode(string format, NtfyMessage message) => new EventEncoder().Encode(format, message).ToArray();
 
     private static Task WriteErrorAsync(HttpContext context, SubscribeError error)
     {

@@ -113,51 +113,58 @@ internal sealed class NtfyMessage
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
         {
-            json.WriteStartObject();
-            json.WriteString("id", Id);
-            json.WriteNumber("time", Time);
-            json.WriteString("event", Event);
-            json.WriteString("topic", Topic);
-            WriteIfAny(json, "title", Title);
-            WriteIfAny(json, "message", Message);
-            if (Priority != 0)
-            {
-                json.WriteNumber("priority", Priority);
-            }
-
-            if (Tags is { Count: > 0 })
-            {
-                json.WriteStartArray("tags");
-                foreach (var tag in Tags)
-                {
-                    json.WriteStringValue(tag);
-                }
-
-                json.WriteEndArray();
-            }
-
-            WriteIfAny(json, "click", Click);
-            WriteIfAny(json, "icon", Icon);
-            WriteIfAny(json, "content_type", ContentType);
-            WriteIfAny(json, "encoding", Encoding);
-            WriteIfAny(json, "channel", Channel);
-            WriteIfAny(json, "pattern", Pattern);
-            if (IsGap)
-            {
-                if (Missed is { } missed)
-                {
-                    json.WriteNumber("missed", missed);
-                }
-                else
-                {
-                    json.WriteNull("missed");
-                }
-            }
-
-            json.WriteEndObject();
+            WriteJson(json);
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the JSON object to <paramref name="json"/> and flushes it.</summary>
+    public void WriteJson(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", Id);
+        json.WriteNumber("time", Time);
+        json.WriteString("event", Event);
+        json.WriteString("topic", Topic);
+        WriteIfAny(json, "title", Title);
+        WriteIfAny(json, "message", Message);
+        if (Priority != 0)
+        {
+            json.WriteNumber("priority", Priority);
+        }
+
+        if (Tags is { Count: > 0 })
+        {
+            json.WriteStartArray("tags");
+            foreach (var tag in Tags)
+            {
+                json.WriteStringValue(tag);
+            }
+
+            json.WriteEndArray();
+        }
+
+        WriteIfAny(json, "click", Click);
+        WriteIfAny(json, "icon", Icon);
+        WriteIfAny(json, "content_type", ContentType);
+        WriteIfAny(json, "encoding", Encoding);
+        WriteIfAny(json, "channel", Channel);
+        WriteIfAny(json, "pattern", Pattern);
+        if (IsGap)
+        {
+            if (Missed is { } missed)
+            {
+                json.WriteNumber("missed", missed);
+            }
+            else
+            {
+                json.WriteNull("missed");
+            }
+        }
+
+        json.WriteEndObject();
+        json.Flush();
     }
 
     private static void WriteIfAny(Utf8JsonWriter json, string name, string? value)

@@ -50,6 +50,30 @@ public sealed class SubscribePayloadTests
     }
 
     [Fact]
+    public void One_encoder_reused_across_events_and_formats_frames_each_as_a_fresh_one_does_and_lets_a_large_buffer_go()
+    {
+        var encoder = new EventEncoder();
+        var large = NtfyMessage.From(SubscriptionEvent.Message("1700000000123-5", "t", null, Encoding.UTF8.GetBytes(new string('é', 40_000))), TimeProvider.System);
+        var small = NtfyMessage.From(SubscriptionEvent.Message("1700000000123-6", "t", "t*", "\"quoted\" <b>"u8.ToArray()), TimeProvider.System);
+        var open = NtfyMessage.Control("open", "t", TimeProvider.System);
+
+        foreach (var format in new[] { "json", "sse", "raw", "ws", "sse", "json" })
+        {
+            foreach (var message in new[] { small, large, open, small })
+            {
+                var expected = format == "ws" ? message.ToJson() : SubscribeEndpoints.Encode(format, message);
+                Assert.Equal(expected, encoder.Encode(format, message).ToArray());
+            }
+        }
+
+        // After the 80 KB message the next event starts on a small buffer again: what each subscriber keeps is bounded.
+        encoder.Encode("json", large);
+        Assert.True(encoder.Encode("json", small).Length < 1024);
+        Assert.True(typeof(EventEncoder).GetField("_buffer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(encoder) is System.Buffers.ArrayBufferWriter<byte> { Capacity: <= EventEncoder.KeptBytes });
+    }
+
+    [Fact]
     public void A_gap_names_its_channel_or_pattern_and_its_count_or_null()
     {
         var counted = Encoding.UTF8.GetString(NtfyMessage.From(SubscriptionEvent.Gap("news", isPattern: false, 15), TimeProvider.System).ToJson());
