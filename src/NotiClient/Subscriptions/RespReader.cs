@@ -14,13 +14,18 @@ internal sealed class RespReader
     private const int MaxDepth = 8;
 
     private readonly Stream _stream;
-    private byte[] _buffer = new byte[64 * 1024];
+    private readonly int _initialSize;
+    private byte[] _buffer;
     private int _start;
     private int _end;
 
-    public RespReader(Stream stream)
+    /// <param name="initialSize">the buffer's size to start with; it doubles for a frame that does not fit, and
+    /// goes back to this size once such a frame has been read and nothing else is buffered</param>
+    public RespReader(Stream stream, int initialSize = 64 * 1024)
     {
         _stream = stream;
+        _initialSize = initialSize;
+        _buffer = new byte[initialSize];
     }
 
     /// <summary>Bytes received and not yet read as frames.</summary>
@@ -39,6 +44,10 @@ internal sealed class RespReader
                 if (_start == _end)
                 {
                     _start = _end = 0;
+                    if (_buffer.Length > _initialSize * 4)
+                    {
+                        _buffer = new byte[_initialSize]; // a large frame's buffer is not kept
+                    }
                 }
 
                 return frame!;

@@ -22,7 +22,8 @@ internal sealed class FollowConnection : IAsyncDisposable
     {
         _socket = socket;
         _stream = stream;
-        _reader = new RespReader(stream);
+        // Small to start with: one per HTTP subscriber, most of them idle; it grows for a large message.
+        _reader = new RespReader(stream, initialSize: 4096);
     }
 
     /// <summary>Connects, completes TLS and AUTH within the gateway's connect timeout.</summary>
