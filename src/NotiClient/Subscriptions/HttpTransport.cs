@@ -63,8 +63,9 @@ internal sealed class HttpTransport : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             AllowAutoRedirect = false,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-            KeepAlivePingDelay = config.Connection.KeepAliveInterval,
-            KeepAlivePingTimeout = config.Connection.KeepAliveTimeout,
+            // HTTP/2 PINGs as well (the handler takes no less than a second).
+            KeepAlivePingDelay = Max(config.Connection.KeepAliveInterval, TimeSpan.FromSeconds(1)),
+            KeepAlivePingTimeout = Max(config.Connection.KeepAliveTimeout, TimeSpan.FromSeconds(1)),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             SslOptions = RawConnection.TlsOptions(config.Tls, null),
         };
@@ -78,6 +79,8 @@ internal sealed class HttpTransport : IDisposable
         client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("notistream", ProductVersion.Text.Split('+')[0]));
         return client;
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>
     /// <c>&lt;url&gt;/&lt;a,b%2Fc,owner%2F*&gt;/json?since=&lt;from&gt;</c>: the channels and patterns as one path segment,
