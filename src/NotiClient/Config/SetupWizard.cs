@@ -41,7 +41,7 @@ internal sealed class SetupWizard
                 // The host question also takes the gateway's URL (https://host[:port]): then there is no port to ask.
                 var server = given.Host is not null || given.Url is not null
                     ? (config.Url is { } knownUrl ? ConfigValidation.FormatUrl(knownUrl) : config.Host)
-                    : _prompter.AskUntilValid<string>("Server host (or the gateway's https:// URL)",
+                    : _prompter.AskUntilValid<string>("Server host",
                         config.Url is { } url ? ConfigValidation.FormatUrl(url) : config.Host, TryParseServer);
                 Uri? chosenUrl = given.Url is not null ? config.Url
                     : given.Host is null && ConfigValidation.TryParseUrl(server, out var typedUrl, out _) ? typedUrl : null;
