@@ -18,8 +18,8 @@ internal sealed class HttpSubscribeException(string message, TimeSpan? retryAfte
 /// The client over HTTP: <c>GET &lt;url&gt;/&lt;channels&gt;/json?since=&lt;cursor&gt;</c> on the webhook gateway, one
 /// JSON object per line, for networks that let only HTTP(S) out. Each session hands what it reads to the
 /// same <see cref="ResumeSession"/> as a NOTI.SUBSCRIBE over RESP does, so resume, gaps and the catch-up
-/// behave the same; the gateway's <c>open</c> event carries the server's last id (where the catch-up ends)
-/// and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
+/// behave the same; asked with <c>catchup=1</c>, the gateway's <c>open</c> event carries the server's last id
+/// (where the catch-up ends) and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
 /// </summary>
 /// <remarks>
 /// A session ends when the gateway ends the stream, the connection fails, or no line (not even a keepalive)
@@ -85,7 +85,8 @@ internal sealed class HttpTransport : IDisposable
     /// <summary>
     /// <c>&lt;url&gt;/&lt;a,b%2Fc,owner%2F*&gt;/json?since=&lt;from&gt;</c>: the channels and patterns as one path segment,
     /// each name percent-encoded (so a <c>/</c> is <c>%2F</c> and a <c>,</c> in a name cannot split it);
-    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself.
+    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself; <c>catchup=1</c> asks for the
+    /// catch-up's end (<c>last</c> on <c>open</c>, a <c>caughtup</c> event), which ntfy's own servers ignore.
     /// </summary>
     public static Uri SubscribeUri(Uri baseUrl, IReadOnlyList<ChannelSpec> channels, string from)
     {
@@ -96,7 +97,7 @@ internal sealed class HttpTransport : IDisposable
             "0" => "all",
             _ => Uri.EscapeDataString(from),
         };
-        return new Uri($"{ConfigValidation.FormatUrl(baseUrl)}/{names}/json?since={since}");
+        return new Uri($"{ConfigValidation.FormatUrl(baseUrl)}/{names}/json?since={since}&catchup=1");
     }
 
     /// <summary>One subscribe request, from connect to its end; reports to <paramref name="observer"/>, throws nothing but cancellation-free.</summary>

@@ -346,9 +346,9 @@ internal static class SubscribeEndpoints
         var events = subscription.Events;
         if (!request.Poll)
         {
-            // Ours besides ntfy's fields: where the catch-up ends, and how often a keepalive comes.
+            // With catchup=1, ours besides ntfy's fields: where the catch-up ends, and how often a keepalive comes.
             var open = NtfyMessage.Control("open", request.Topics, time);
-            await write(new NtfyMessage
+            await write(!request.CatchUpEvents ? open : new NtfyMessage
             {
                 Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, Last = subscription.Last, Keepalive = keepalive.TotalSeconds,
             }).ConfigureAwait(false);

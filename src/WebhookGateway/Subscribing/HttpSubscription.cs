@@ -85,7 +85,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
             throw;
         }
 
-        subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly,
+        subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly, request.CatchUpEvents,
             TimeSpan.FromMilliseconds(options.Subscribe.SlowConsumerTimeoutMilliseconds), cutOff));
         return subscription;
     }
@@ -110,7 +110,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         return command;
     }
 
-    private async Task PumpAsync(bool poll, bool latestOnly, TimeSpan slowTimeout, Action cutOff)
+    private async Task PumpAsync(bool poll, bool latestOnly, bool catchUpEvents, TimeSpan slowTimeout, Action cutOff)
     {
         var token = _stop.Token;
         SubscriptionEvent? held = null; // since=latest: the catch-up's last message so far
@@ -158,7 +158,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
                             return;
                         }
 
-                        if (!await EnqueueAsync(SubscriptionEvent.CaughtUpMarker, slowTimeout, cutOff, token).ConfigureAwait(false))
+                        if (catchUpEvents && !await EnqueueAsync(SubscriptionEvent.CaughtUpMarker, slowTimeout, cutOff, token).ConfigureAwait(false))
                         {
                             return;
                         }

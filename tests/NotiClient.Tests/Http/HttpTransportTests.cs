@@ -291,8 +291,8 @@ public sealed class HttpTransportTests : IDisposable
         await running.WithTimeout();
 
         Assert.Equal("lost: no keepalive from the gateway within 0.5 s", observer.Events.First(e => e.StartsWith("lost", StringComparison.Ordinal)));
-        Assert.Equal("/alerts/json?since=999-0", stub.Requests[0].Target);
-        Assert.Equal("/alerts/json?since=1000-0", stub.Requests[1].Target);
+        Assert.Equal("/alerts/json?since=999-0&catchup=1", stub.Requests[0].Target);
+        Assert.Equal("/alerts/json?since=1000-0&catchup=1", stub.Requests[1].Target);
         Assert.Equal("one", Assert.Single(target.Messages).Payload);
         // The first session's catch-up ended at the open event's last id.
         Assert.Contains(target.All, m => m.Kind == IncomingKind.CaughtUp);
@@ -319,7 +319,7 @@ public sealed class HttpTransportTests : IDisposable
         var (first, second) = (stub.Requests[0], stub.Requests[1]);
         // Fast's backoff is at most 50 ms here: only Retry-After makes it wait a second.
         Assert.True(second.At - first.At >= TimeSpan.FromMilliseconds(950), $"the second request came {(second.At - first.At).TotalMilliseconds} ms after the first");
-        Assert.Equal("/prefix/a,b%2Fc/json?since=none", first.Target);
+        Assert.Equal("/prefix/a,b%2Fc/json?since=none&catchup=1", first.Target);
         Assert.Equal("Bearer t0ken", first.Headers["authorization"]);
     }
 
@@ -350,9 +350,9 @@ public sealed class HttpTransportTests : IDisposable
     public void The_subscribe_url_encodes_each_name_and_maps_the_cursor_to_since()
     {
         var channels = new[] { new ChannelSpec("octo/hello"), new ChannelSpec("team/*"), new ChannelSpec("a b") };
-        Assert.Equal("https://gw.example.net/octo%2Fhello,team%2F%2A,a%20b/json?since=all",
+        Assert.Equal("https://gw.example.net/octo%2Fhello,team%2F%2A,a%20b/json?since=all&catchup=1",
             HttpTransport.SubscribeUri(new Uri("https://gw.example.net"), channels, "0").AbsoluteUri);
-        Assert.Equal("http://127.0.0.1:8080/n/alerts/json?since=1765101234567-3",
+        Assert.Equal("http://127.0.0.1:8080/n/alerts/json?since=1765101234567-3&catchup=1",
             HttpTransport.SubscribeUri(new Uri("http://127.0.0.1:8080/n/"), [new ChannelSpec("alerts")], "1765101234567-3").AbsoluteUri);
     }
 }
