@@ -109,6 +109,7 @@ internal sealed class HttpTransport : IDisposable
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         HttpResponseMessage? response = null;
         Task? watchdog = null;
+        Task? reading = null;
         try
         {
             var from = resume.From;
@@ -160,7 +161,7 @@ internal sealed class HttpTransport : IDisposable
             var state = new ResumeSession(target, resume, observer, time, endPoint, patterns, last, confirmed is { } f && last is { } l && f < l);
             var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             watchdog = WatchdogAsync(state, keepalive * 2, time, ended, session.Token);
-            var reading = ReadAsync(reader, state, isOpen ? null : firstLine.Bytes, observer, endPoint, ended, session.Token);
+            reading = ReadAsync(reader, state, isOpen ? null : firstLine.Bytes, observer, endPoint, ended, session.Token);
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await session.CancelAsync().ConfigureAwait(false);
             response.Dispose(); // ends a read that waits on the socket
@@ -194,6 +195,11 @@ internal sealed class HttpTransport : IDisposable
             {
                 await watchdog.ConfigureAwait(false);
             }
+
+            if (reading is not null)
+            {
+                await reading.ConfigureAwait(false);
+            }
         }
 
         return null;
@@ -216,18 +222,73 @@ internal sealed class HttpTransport : IDisposable
         }
     }
 
+    /// <summary><c>notistream send</c> over HTTP: <c>POST &lt;url&gt;/</c> with the channel and message as a form, the token as for subscribing.</summary>
+    /// <returns>How many subscribers the server handed it to, as the gateway answers.</returns>
+    public static async Task<long> PublishAsync(ClientConfig config, string channel, string message, CancellationToken cancellationToken)
+    {
+        using var transport = new HttpTransport(config);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ConfigValidation.FormatUrl(transport._url) + "/"))
+        {
+            Content = new FormUrlEncodedContent([new("channel", channel), new("message", message)]),
+        };
+        transport.Authorize(request);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(config.Connection.ConnectTimeout * 2);
+        try
+        {
+            using var response = await transport._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var said = await ErrorTextAsync(response, timeout.Token).ConfigureAwait(false);
+                throw new HttpSubscribeException(response.StatusCode switch
+                {
+                    HttpStatusCode.Unauthorized => $"the gateway requires a publish token (give it as the password){Said(said)}",
+                    HttpStatusCode.Forbidden => $"the gateway refused the token{Said(said)}",
+                    _ => $"the gateway answered HTTP {(int)response.StatusCode}{Said(said)}",
+                });
+            }
+
+            var answer = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            using var json = JsonDocument.Parse(answer);
+            return json.RootElement.TryGetProperty("receivers", out var receivers) && receivers.TryGetInt64(out var count) ? count : 0;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no answer within {(config.Connection.ConnectTimeout * 2).TotalSeconds:0.#} s");
+        }
+        catch (JsonException)
+        {
+            throw new HttpSubscribeException("the gateway's answer is not its publish answer (is the URL the gateway's?)");
+        }
+    }
+
+    /// <summary>The token, as Bearer, or as Basic's password when there is a user (the gateway and ntfy take both).</summary>
+    private void Authorize(HttpRequestMessage request)
+    {
+        if (_config.Password is { } token)
+        {
+            request.Headers.Authorization = _config.User is { } user
+                ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{token}")))
+                : new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    /// <summary>Why a publish or a subscribe failed, in words.</summary>
+    public static string Describe(Exception ex) => ex switch
+    {
+        HttpSubscribeException or InvalidDataException or TimeoutException => ex.Message,
+        HttpRequestException { InnerException: { } inner } when inner is not HttpRequestException => ConnectionErrors.Describe(inner),
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => "host not found",
+        HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } => "the gateway closed the connection",
+        _ => ConnectionErrors.Describe(ex),
+    };
+
     private async Task<HttpResponseMessage> SendAsync(string from, TimeProvider time, CancellationToken cancellationToken, bool poll = false)
     {
         var uri = SubscribeUri(_url, _config.Channels, from);
         using var request = new HttpRequestMessage(HttpMethod.Get, poll ? new Uri(uri + "&poll=1") : uri);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/x-ndjson"));
-        if (_config.Password is { } token)
-        {
-            // The gateway (and ntfy) take a token as Bearer, or as Basic's password when there is a user.
-            request.Headers.Authorization = _config.User is { } user
-                ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{token}")))
-                : new AuthenticationHeaderValue("Bearer", token);
-        }
+        Authorize(request);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_config.Connection.ConnectTimeout * 2);
@@ -516,15 +577,6 @@ internal sealed class HttpTransport : IDisposable
 
     private static string? Text(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static string Describe(Exception ex) => ex switch
-    {
-        HttpSubscribeException or InvalidDataException or TimeoutException => ex.Message,
-        HttpRequestException { InnerException: { } inner } when inner is not HttpRequestException => ConnectionErrors.Describe(inner),
-        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => "host not found",
-        HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } => "the gateway closed the connection",
-        _ => ConnectionErrors.Describe(ex),
-    };
 
     public void Dispose() => _http.Dispose();
 }

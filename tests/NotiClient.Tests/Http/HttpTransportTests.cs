@@ -239,6 +239,27 @@ public sealed class HttpTransportTests : IDisposable
         Assert.Equal("with the token", Assert.Single(Messages(client)).Message);
     }
 
+    [Fact]
+    public async Task Send_with_a_url_publishes_through_the_gateway_with_the_token()
+    {
+        const string Token = "a-publish-token";
+        await using var server = await NotistreamServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(server.Port, "--token", Token);
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{server.Port}").WithTimeout();
+        var received = new ConcurrentQueue<string>();
+        await redis.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Literal("octo/hello"), (_, m) => received.Enqueue(m!)).WithTimeout();
+
+        var (refused, refusal) = await RunCliAsync("send", "octo/hello", "no token", "--url", gateway.Url);
+        Assert.Equal(ExitCodes.Failed, refused);
+        Assert.Contains("the gateway requires a publish token", refusal, StringComparison.Ordinal);
+
+        var (code, output) = await RunCliAsync("send", "octo/hello", "deployed", "--url", gateway.Url, "--password", Token);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains($"sent to octo/hello on {gateway.Url}: 1 subscriber(s) received it", output, StringComparison.Ordinal);
+        await TaskTimeoutExtensions.WaitUntil(() => received.Contains("deployed"), "the message at the server");
+        Assert.DoesNotContain("no token", received);
+    }
+
     [Theory]
     [InlineData("ftp://example.net", "--url: 'ftp://example.net' is not an http:// or https:// URL")]
     [InlineData("example.net:8080", "is not an http:// or https:// URL")]
