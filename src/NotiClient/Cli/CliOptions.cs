@@ -26,6 +26,14 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<string?> Url { get; } = new("--url")
+    {
+        Description = "The gateway's address, https://host[:port]: subscribe over HTTP (its /json stream) instead of RESP, for networks that let only HTTPS out; " +
+            "the token is --password (overrides NOTISTREAM_URL and the config file's \"url\"; not with --host/--port)",
+        HelpName = "url",
+        Recursive = true,
+    };
+
     public Option<string?> Channels { get; } = new("--channels")
     {
         Description = "Comma-separated channels; a name with * ? [ ] is a pattern (overrides NOTISTREAM_CHANNELS and the config file)",
@@ -133,6 +141,13 @@ internal sealed class CliOptions
                 result.AddError($"--port: {ConfigValidation.PortRule(token.Value)}");
             }
         });
+        Url.Validators.Add(result =>
+        {
+            if (!ConfigValidation.TryParseUrl(result.GetValueOrDefault<string?>(), out _, out var error))
+            {
+                result.AddError($"--url: {error}");
+            }
+        });
         Channels.Validators.Add(result =>
         {
             if (!ConfigValidation.TryParseChannels(result.GetValueOrDefault<string?>(), out _, out var error))
@@ -160,7 +175,7 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier, Since];
+    public IEnumerable<Option> All => [Config, Host, Port, Url, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier, Since];
 
     /// <summary>--tls, --ca-file, --cert, --key; null when none is given.</summary>
     private TlsSettings? ReadTls(ParseResult result)
@@ -182,6 +197,12 @@ internal sealed class CliOptions
     public Overrides Read(ParseResult result, HostEnvironment host)
     {
         ConfigValidation.TryParseHost(result.GetValue(Host), out var parsedHost, out _);
+        ConfigValidation.TryParseUrl(result.GetValue(Url), out var parsedUrl, out _);
+        if (result.GetValue(Url) is not null && (result.GetValue(Host) is not null || result.GetValue(Port) is not null))
+        {
+            throw new ConfigException("--url cannot be used with --host or --port: --url subscribes over HTTP to the gateway, --host and --port over RESP to the pub/sub server");
+        }
+
         ConfigValidation.TryParseChannels(result.GetValue(Channels), out var parsedChannels, out _);
         NotifierKinds.TryParse(result.GetValue(Notifier), out var notifier);
         return new Overrides(
@@ -197,6 +218,7 @@ internal sealed class CliOptions
             result.GetValue(Json),
             result.GetValue(Exec))
         {
+            Url = result.GetValue(Url) is null ? null : parsedUrl,
             Since = result.GetValue(Since) is { } since && SinceOption.TryParse(since, DateTimeOffset.UtcNow, out var from, out _) ? from : null,
             Environment = EnvironmentSettings.Read(host.GetVariable),
         };
@@ -218,6 +240,9 @@ internal sealed record Overrides(
     bool Json,
     string? Exec)
 {
+    /// <summary>--url: the gateway, over HTTP; null when not given.</summary>
+    public Uri? Url { get; init; }
+
     /// <summary>--since as NOTI.SUBSCRIBE's &lt;from&gt; (<c>0</c>, <c>$</c> or an id); null when not given.</summary>
     public string? Since { get; init; }
 
@@ -237,6 +262,7 @@ internal sealed record Overrides(
         {
             Host = Host ?? config.Host,
             Port = Port ?? config.Port,
+            Url = Url ?? (Host is not null || Port is not null ? null : config.Url),
             Channels = Channels ?? config.Channels,
             User = User ?? config.User,
             Password = Password ?? config.Password,

@@ -57,7 +57,7 @@ internal static class RunCommand
         var resume = new ResumePosition(from, overrides.Since is null ? saved?.OpenGaps : null);
 
         var dispatcher = new MessageDispatcher(sinks, status.Report, time: context.Time);
-        var worker = new SubscriptionWorker(config, dispatcher, status, context.Time, resume: resume);
+        using var worker = new SubscriptionWorker(config, dispatcher, status, context.Time, resume: resume);
         var keeper = new CursorKeeper(store, dispatcher, resume, status.Report, saved?.Cursor, context.Time);
         var delivering = dispatcher.RunAsync(cancellationToken);
         var keeping = keeper.RunAsync(cancellationToken);
@@ -110,6 +110,7 @@ internal static class RunCommand
                 $"not configured: {path} does not exist, and there is no terminal to ask the questions. Either\n" +
                 "  - run `notistream setup` in a terminal, or\n" +
                 "  - pass the settings: notistream --host <host> --port <port> --channels <a,b/*> [--password <password>], or\n" +
+                "  - over HTTPS through the gateway: notistream --url https://<host>[:<port>] --channels <a,b/*> [--password <token>], or\n" +
                 "  - set NOTISTREAM_HOST, NOTISTREAM_PORT, NOTISTREAM_CHANNELS [and NOTISTREAM_PASSWORD] in the environment, or\n" +
                 $"  - write {path}:\n{SetupCommand.ConfigExample}");
             return null;

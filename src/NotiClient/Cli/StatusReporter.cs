@@ -113,6 +113,8 @@ internal sealed class StatusReporter : IConnectionObserver
         return line.Length <= 160 ? line : line[..160] + "...";
     }
 
+    public void Skipped(string endPoint, string what) => Write(what);
+
     public void Report(string line)
     {
         lock (_lock)

@@ -15,6 +15,12 @@ internal sealed record ClientConfig
 
     public IReadOnlyList<ChannelSpec> Channels { get; init; } = [];
 
+    /// <summary>
+    /// The gateway's base URL (<c>https://host[:port][/prefix]</c>): subscribe over HTTP, to its <c>/json</c>
+    /// stream, instead of RESP to <see cref="Host"/> and <see cref="Port"/>; null: RESP.
+    /// </summary>
+    public Uri? Url { get; init; }
+
     /// <summary>The ACL user to authenticate as, with <see cref="Password"/>; null for the default user.</summary>
     public string? User { get; init; }
 
@@ -28,5 +34,6 @@ internal sealed record ClientConfig
 
     public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
 
-    public string EndPointText => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public string EndPointText => Url is { } url ? ConfigValidation.FormatUrl(url)
+        : Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

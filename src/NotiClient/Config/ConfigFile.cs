@@ -20,7 +20,7 @@ namespace Notistream.Client.Config;
 ///   "password": null
 /// }
 /// </code>
-/// Optional: "tls" (true/false), "caFile", "certFile", "keyFile" (PEM files; a file turns TLS on),
+/// Optional: "url" (the gateway's https:// address, instead of host and port), "tls" (true/false), "caFile", "certFile", "keyFile" (PEM files; a file turns TLS on),
 /// "notifier" (auto|freedesktop|macos|windows|console), "keepaliveSeconds",
 /// "keepaliveTimeoutSeconds", "reconnectMinSeconds", "reconnectMaxSeconds", "connectTimeoutSeconds".
 /// </example>
@@ -75,6 +75,7 @@ internal static class ConfigFile
             var connection = ConnectionSettings.Default;
             var tls = TlsSettings.Off;
             var sawChannels = false;
+            var sawHostOrPort = false;
             foreach (var property in root.EnumerateObject())
             {
                 var value = property.Value;
@@ -87,9 +88,21 @@ internal static class ConfigFile
                         }
 
                         config = config with { Host = host };
+                        sawHostOrPort = true;
                         break;
                     case "port":
                         config = config with { Port = ReadPort(path, value) };
+                        sawHostOrPort = true;
+                        break;
+                    case "url":
+                        if (value.ValueKind == JsonValueKind.Null)
+                        {
+                            break;
+                        }
+
+                        config = ConfigValidation.TryParseUrl(RequireString(path, property), out var url, out var urlError)
+                            ? config with { Url = url }
+                            : throw ConfigException.Field(path, "url", urlError);
                         break;
                     case "channels":
                         config = config with { Channels = ReadChannels(path, value) };
@@ -145,8 +158,13 @@ internal static class ConfigFile
                         connection = connection with { ConnectTimeout = ReadSeconds(path, property, 0.1, 300) };
                         break;
                     default:
-                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, channels, user, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
+                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, url, channels, user, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
                 }
+            }
+
+            if (config.Url is not null && sawHostOrPort)
+            {
+                throw ConfigException.Field(path, "url", "is given with host/port: one or the other (url: over HTTP to the gateway; host and port: the pub/sub server)");
             }
 
             if (!sawChannels)
@@ -196,8 +214,16 @@ internal static class ConfigFile
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartObject();
-            writer.WriteString("host", config.Host);
-            writer.WriteNumber("port", config.Port);
+            if (config.Url is { } url)
+            {
+                writer.WriteString("url", ConfigValidation.FormatUrl(url));
+            }
+            else
+            {
+                writer.WriteString("host", config.Host);
+                writer.WriteNumber("port", config.Port);
+            }
+
             writer.WriteStartArray("channels");
             foreach (var channel in config.Channels)
             {

@@ -35,6 +35,34 @@ internal static class ConfigValidation
         return true;
     }
 
+    /// <summary>
+    /// The gateway's base URL: absolute, <c>http</c> or <c>https</c>, a host, perhaps a port and a path prefix
+    /// (a gateway behind a proxy), no user, query or fragment (the token goes as the password).
+    /// </summary>
+    public static bool TryParseUrl(string? text, out Uri url, out string error)
+    {
+        var trimmed = (text ?? string.Empty).Trim();
+        url = null!;
+        if (!Uri.TryCreate(trimmed, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || parsed.Host.Length == 0)
+        {
+            error = $"'{trimmed}' is not an http:// or https:// URL (e.g. https://notistream.example.net or http://127.0.0.1:8080)";
+            return false;
+        }
+
+        if (parsed.UserInfo.Length > 0 || parsed.Query.Length > 0 || parsed.Fragment.Length > 0)
+        {
+            error = $"'{trimmed}': give the gateway's address only, without a user, ?query or #fragment (the token goes in --password)";
+            return false;
+        }
+
+        url = parsed;
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>The URL as a person typed it: scheme, host, the port when not the default, the path prefix without its last slash.</summary>
+    public static string FormatUrl(Uri url) => url.GetLeftPart(UriPartial.Path).TrimEnd('/');
+
     public static bool TryParsePort(string? text, out int port, out string error)
     {
         var trimmed = (text ?? string.Empty).Trim();

@@ -11,6 +11,7 @@ internal sealed record EnvironmentSettings
 {
     public const string HostVariable = "NOTISTREAM_HOST";
     public const string PortVariable = "NOTISTREAM_PORT";
+    public const string UrlVariable = "NOTISTREAM_URL";
     public const string ChannelsVariable = "NOTISTREAM_CHANNELS";
     public const string UserVariable = "NOTISTREAM_USER";
     public const string PasswordVariable = "NOTISTREAM_PASSWORD";
@@ -24,6 +25,9 @@ internal sealed record EnvironmentSettings
     public string? Host { get; init; }
 
     public int? Port { get; init; }
+
+    /// <summary>NOTISTREAM_URL: the gateway, over HTTP; the client only (the server and gateway read NOTISTREAM_PORT for themselves).</summary>
+    public Uri? Url { get; init; }
 
     public IReadOnlyList<ChannelSpec>? Channels { get; init; }
 
@@ -52,6 +56,17 @@ internal sealed record EnvironmentSettings
             settings = ConfigValidation.TryParsePort(portText, out var port, out var error)
                 ? settings with { Port = port }
                 : throw new ConfigException($"{PortVariable}: {error}");
+        }
+
+        if (Get(UrlVariable) is { } urlText)
+        {
+            settings = ConfigValidation.TryParseUrl(urlText, out var url, out var error)
+                ? settings with { Url = url }
+                : throw new ConfigException($"{UrlVariable}: {error}");
+            if (settings.Host is not null)
+            {
+                throw new ConfigException($"{UrlVariable} and {HostVariable} are both set: one or the other ({UrlVariable}: over HTTP to the gateway)");
+            }
         }
 
         if (Get(ChannelsVariable) is { } channelsText)
@@ -97,6 +112,9 @@ internal sealed record EnvironmentSettings
         {
             Host = Host ?? config.Host,
             Port = Port ?? config.Port,
+            // NOTISTREAM_URL over the file's host/port, NOTISTREAM_HOST over the file's url. NOTISTREAM_PORT alone
+            // leaves a url in place: startserver.sh sets it for the server, and an HTTP client has no use for it.
+            Url = Url ?? (Host is not null ? null : config.Url),
             Channels = Channels ?? config.Channels,
             User = User ?? config.User,
             Password = Password ?? config.Password,

@@ -1,7 +1,7 @@
 namespace Notistream.Client.Config;
 
 /// <summary>
-/// The first-run questions (also <c>notistream setup</c>): host, port, channels, password, less those the
+/// The first-run questions (also <c>notistream setup</c>): host (or the gateway's URL), port, channels, password (or token), less those the
 /// environment answers (<see cref="EnvironmentSettings"/>). Each answer
 /// is checked as it is typed; at the end the server is tried once, and when it does not answer the
 /// person may correct the answers (the previous ones are offered as defaults) or keep them.
@@ -30,6 +30,7 @@ internal sealed class SetupWizard
         var config = current ?? new ClientConfig();
         var given = environment ?? EnvironmentSettings.None;
         Given("Server host", given.Host, EnvironmentSettings.HostVariable);
+        Given("Gateway URL", given.Url is null ? null : ConfigValidation.FormatUrl(given.Url), EnvironmentSettings.UrlVariable);
         Given("Server port", given.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture), EnvironmentSettings.PortVariable);
         Given("Channels", given.Channels is null ? null : ConfigValidation.FormatChannels(given.Channels), EnvironmentSettings.ChannelsVariable);
         Given("Password", given.Password is null ? null : "(hidden)", EnvironmentSettings.PasswordVariable);
@@ -37,10 +38,15 @@ internal sealed class SetupWizard
         {
             while (true)
             {
-                var host = given.Host is not null
-                    ? config.Host
-                    : _prompter.AskUntilValid<string>("Server host", config.Host, ConfigValidation.TryParseHost);
-                var port = given.Port is not null
+                // The host question also takes the gateway's URL (https://host[:port]): then there is no port to ask.
+                var server = given.Host is not null || given.Url is not null
+                    ? (config.Url is { } knownUrl ? ConfigValidation.FormatUrl(knownUrl) : config.Host)
+                    : _prompter.AskUntilValid<string>("Server host",
+                        config.Url is { } url ? ConfigValidation.FormatUrl(url) : config.Host, TryParseServer);
+                Uri? chosenUrl = given.Url is not null ? config.Url
+                    : given.Host is null && ConfigValidation.TryParseUrl(server, out var typedUrl, out _) ? typedUrl : null;
+                var host = chosenUrl is null && ConfigValidation.TryParseHost(server, out var typedHost, out _) ? typedHost : config.Host;
+                var port = given.Port is not null || chosenUrl is not null
                     ? config.Port
                     : _prompter.AskUntilValid<int>("Server port", config.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ConfigValidation.TryParsePort);
                 var channels = given.Channels is not null
@@ -50,7 +56,7 @@ internal sealed class SetupWizard
                         config.Channels.Count > 0 ? ConfigValidation.FormatChannels(config.Channels) : null,
                         ConfigValidation.TryParseChannels);
                 var password = given.Password is not null ? config.Password : AskPassword(config.Password);
-                config = config with { Host = host, Port = port, Channels = channels, Password = password };
+                config = config with { Host = host, Port = port, Url = chosenUrl, Channels = channels, Password = password };
 
                 var effective = given.ApplyTo(config);
                 _output.WriteLine($"Checking {effective.EndPointText} ...");
@@ -84,6 +90,18 @@ internal sealed class SetupWizard
         {
             _output.WriteLine($"{question}: {value} (from {variable}, not asked)");
         }
+    }
+
+    /// <summary>A host name or address, or an http(s):// URL (the gateway).</summary>
+    private static bool TryParseServer(string? text, out string server, out string error)
+    {
+        server = (text ?? string.Empty).Trim();
+        if (server.Contains("://", StringComparison.Ordinal))
+        {
+            return ConfigValidation.TryParseUrl(server, out _, out error);
+        }
+
+        return ConfigValidation.TryParseHost(server, out server, out error);
     }
 
     private string? AskPassword(string? current)

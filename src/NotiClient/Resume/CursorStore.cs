@@ -42,7 +42,9 @@ internal sealed class CursorStore
     public static CursorStore For(ClientConfig config, string folder)
     {
         var channels = config.Channels.Select(c => c.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-        var key = $"{config.Host.ToLowerInvariant()}\n{config.Port}\n{config.User}\n{string.Join("\n", channels)}";
+        // Over HTTP the gateway's URL names the server: ids are the server's, but which server is behind it cannot be told.
+        var server = config.Url is { } url ? ConfigValidation.FormatUrl(url).ToLowerInvariant() : $"{config.Host.ToLowerInvariant()}\n{config.Port}";
+        var key = $"{server}\n{config.User}\n{string.Join("\n", channels)}";
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16];
         return new CursorStore(System.IO.Path.Join(folder, $"cursor-{hash}.json"), config.EndPointText, config.User, config.Channels);
     }

@@ -20,6 +20,11 @@ internal interface IConnectionObserver
     {
     }
 
+    /// <summary>Something the connection carried was left out (a line over the length bound), with why.</summary>
+    void Skipped(string endPoint, string what)
+    {
+    }
+
     /// <summary>The catch-up after a (re)connect has been read; <paramref name="messages"/> came from history.</summary>
     void CaughtUp(string endPoint, long messages)
     {

@@ -58,7 +58,7 @@ internal sealed class RawConnection : IAsyncDisposable
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 try
                 {
-                    await ssl.AuthenticateAsClientAsync(TlsOptions(config), timeout.Token).ConfigureAwait(false);
+                    await ssl.AuthenticateAsClientAsync(TlsOptions(config.Tls, config.Host), timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -83,16 +83,18 @@ internal sealed class RawConnection : IAsyncDisposable
         }
     }
 
-    private static SslClientAuthenticationOptions TlsOptions(ClientConfig config)
+    /// <summary>The client certificate and the CA file's check of the server's certificate, for RESP and for HTTPS alike.</summary>
+    /// <param name="host">The name the certificate must carry; null: the caller sets it (HttpClient does).</param>
+    internal static SslClientAuthenticationOptions TlsOptions(TlsSettings tls, string? host)
     {
-        var options = new SslClientAuthenticationOptions { TargetHost = config.Host };
-        if (config.Tls is { CertFile: { } certFile, KeyFile: { } keyFile })
+        var options = new SslClientAuthenticationOptions { TargetHost = host };
+        if (tls is { CertFile: { } certFile, KeyFile: { } keyFile })
         {
             var certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
             options.ClientCertificates = [certificate];
         }
 
-        if (config.Tls.CaFile is { } caFile)
+        if (tls.CaFile is { } caFile)
         {
             var authorities = new X509Certificate2Collection();
             authorities.ImportFromPemFile(caFile);

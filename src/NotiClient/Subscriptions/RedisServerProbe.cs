@@ -3,11 +3,16 @@ using StackExchange.Redis;
 
 namespace Notistream.Client.Subscriptions;
 
-/// <summary>Connects once and sends PING: what the setup questions use to check the answers.</summary>
+/// <summary>Connects once and sends PING (over HTTP: one poll of the gateway): what the setup questions use to check the answers.</summary>
 internal sealed class RedisServerProbe : IServerProbe
 {
     public async Task<string?> CheckAsync(ClientConfig config, CancellationToken cancellationToken)
     {
+        if (config.Url is not null)
+        {
+            return await HttpTransport.CheckAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+
         ConnectionMultiplexer? multiplexer = null;
         try
         {

@@ -18,6 +18,8 @@ namespace Notistream.Client.Subscriptions;
 /// client was away comes first (catch-up), in id order, exactly once, then live messages. A server
 /// without it (Redis: unknown command), or one that refuses it, gets plain SUBSCRIBE/PSUBSCRIBE through
 /// StackExchange.Redis for that session, and the observer is told that missed messages cannot be recovered.
+/// With a URL (<see cref="ClientConfig.Url"/>) each session is instead the gateway's <c>/json</c> stream
+/// (<see cref="HttpTransport"/>). Either way what a session reads goes through one <see cref="ResumeSession"/>.
 /// </para>
 /// <para>
 /// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
@@ -26,7 +28,7 @@ namespace Notistream.Client.Subscriptions;
 /// reason wins.
 /// </para>
 /// </remarks>
-internal sealed class SubscriptionWorker
+internal sealed class SubscriptionWorker : IDisposable
 {
     private readonly ClientConfig _config;
     private readonly IMessageTarget _target;
@@ -35,6 +37,7 @@ internal sealed class SubscriptionWorker
     private readonly TimeProvider _time;
     private readonly ResumePosition _resume;
     private readonly HashSet<string> _patterns;
+    private readonly HttpTransport? _http;
 
     public SubscriptionWorker(ClientConfig config, IMessageTarget target, IConnectionObserver observer, TimeProvider? time = null, Backoff? backoff = null, ResumePosition? resume = null)
     {
@@ -50,7 +53,10 @@ internal sealed class SubscriptionWorker
         _backoff = backoff ?? new Backoff(config.Connection.ReconnectMinDelay, config.Connection.ReconnectMaxDelay);
         _resume = resume ?? new ResumePosition("$");
         _patterns = config.Channels.Where(c => c.IsPattern).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        _http = config.Url is null ? null : new HttpTransport(config);
     }
+
+    public void Dispose() => _http?.Dispose();
 
     public ResumePosition Resume => _resume;
 
@@ -61,7 +67,12 @@ internal sealed class SubscriptionWorker
         _observer.Connecting(endPoint);
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (await RunResumeSessionAsync(endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
+            TimeSpan? retryAfter = null;
+            if (_http is not null)
+            {
+                retryAfter = await _http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
+            }
+            else if (await RunResumeSessionAsync(endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
             {
                 _observer.HistoryUnavailable(endPoint, unsupported);
                 await RunPlainSessionAsync(endPoint, cancellationToken).ConfigureAwait(false);
@@ -73,6 +84,11 @@ internal sealed class SubscriptionWorker
             }
 
             var step = _backoff.Next();
+            if (retryAfter is { } wait && wait > step.Delay)
+            {
+                step = step with { Delay = wait }; // the gateway's Retry-After: not sooner than it asked
+            }
+
             _observer.Reconnecting(endPoint, step);
             try
             {
@@ -153,8 +169,9 @@ internal sealed class SubscriptionWorker
             _resume.Confirmed(confirmation.From);
             _observer.Connected(endPoint, _config.Channels);
 
-            var state = new SessionState(connection, confirmation.Last, confirmation.From < confirmation.Last);
-            workers.Add(ReadAsync(endPoint, state, ended, session.Token));
+            var state = new SessionState(connection, new ResumeSession(_target, _resume, _observer, _time, endPoint, _patterns,
+                confirmation.Last, confirmation.From < confirmation.Last));
+            workers.Add(ReadAsync(state, ended, session.Token));
             workers.Add(WatchdogAsync(state, ended, session.Token));
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             _observer.Lost(endPoint, reason);
@@ -191,27 +208,14 @@ internal sealed class SubscriptionWorker
         return null;
     }
 
-    private sealed class SessionState(RawConnection connection, MessageId last, bool catchingUp)
+    private sealed class SessionState(RawConnection connection, ResumeSession session)
     {
         public RawConnection Connection { get; } = connection;
 
-        /// <summary>The server's last id when it confirmed: messages up to it are catch-up.</summary>
-        public MessageId Last { get; } = last;
-
-        public bool CatchingUp { get; set; } = catchingUp;
-
-        public long CaughtUpMessages { get; set; }
-
-        /// <summary>Frames read so far; the watchdog sees the connection is alive when this moves.</summary>
-        public long Frames;
-
-        public long Pongs;
-
-        /// <summary>The reader waits for an output to make room: frames are not being read, through no fault of the connection.</summary>
-        public volatile bool Stalled;
+        public ResumeSession Session { get; } = session;
     }
 
-    private async Task ReadAsync(string endPoint, SessionState state, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
+    private async Task ReadAsync(SessionState state, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
     {
         var connection = state.Connection;
         try
@@ -219,8 +223,8 @@ internal sealed class SubscriptionWorker
             while (true)
             {
                 var frame = await connection.ReadAsync(cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref state.Frames);
-                await HandleAsync(endPoint, state, frame, cancellationToken).ConfigureAwait(false);
+                state.Session.Touch();
+                await HandleAsync(state.Session, frame, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -234,7 +238,7 @@ internal sealed class SubscriptionWorker
         }
     }
 
-    private async Task HandleAsync(string endPoint, SessionState state, RespFrame frame, CancellationToken cancellationToken)
+    private static async Task HandleAsync(ResumeSession session, RespFrame frame, CancellationToken cancellationToken)
     {
         if (frame.IsError)
         {
@@ -243,7 +247,6 @@ internal sealed class SubscriptionWorker
 
         if (frame.Kind == RespKind.SimpleString && string.Equals(frame.Text, "PONG", StringComparison.OrdinalIgnoreCase))
         {
-            Interlocked.Increment(ref state.Pongs);
             return;
         }
 
@@ -256,88 +259,29 @@ internal sealed class SubscriptionWorker
         switch (kind)
         {
             case "noti.message" when items.Length == 4:
-                await MessageAsync(endPoint, state, items[1].Text!, null, items[2].Text, items[3], cancellationToken).ConfigureAwait(false);
+                await MessageAsync(session, items[1].Text!, null, items[2].Text, items[3], cancellationToken).ConfigureAwait(false);
                 break;
             case "noti.pmessage" when items.Length == 5:
-                await MessageAsync(endPoint, state, items[2].Text!, items[1].Text, items[3].Text, items[4], cancellationToken).ConfigureAwait(false);
+                await MessageAsync(session, items[2].Text!, items[1].Text, items[3].Text, items[4], cancellationToken).ConfigureAwait(false);
                 break;
             case "noti.gap" when items.Length == 3:
-                var subject = items[1].Text!;
-                long? missed = items[2].Kind == RespKind.Integer ? items[2].Integer : null;
-                if (_resume.OpenGap(subject))
-                {
-                    await PostAsync(state, IncomingMessage.Gap(subject, _patterns.Contains(subject), missed, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-                }
-
+                await session.GapAsync(items[1].Text!, items[2].Kind == RespKind.Integer ? items[2].Integer : null, cancellationToken).ConfigureAwait(false);
                 break;
             case "noti.caughtup" when items.Length == 2:
                 // Every message up to the server's last id at the confirmation has been read.
-                await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
+                await session.EndCatchUpAsync(cancellationToken).ConfigureAwait(false);
                 break;
             case "pong":
-                Interlocked.Increment(ref state.Pongs);
                 break;
             default:
                 throw new InvalidDataException(RawConnection.Describe("NOTI.SUBSCRIBE", frame));
         }
     }
 
-    private async Task MessageAsync(string endPoint, SessionState state, string channel, string? pattern, string? idText, RespFrame payload, CancellationToken cancellationToken)
-    {
-        if (!MessageId.TryParse(idText, out var id))
-        {
-            throw new InvalidDataException($"a message on {channel} with the id '{idText}'");
-        }
-
-        if (state.CatchingUp && id > state.Last)
-        {
-            await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!_resume.TryAdvance(id))
-        {
-            return; // already handed on before a reconnect
-        }
-
-        _resume.CloseGaps(channel, pattern);
-        var catchUp = id <= state.Last;
-        var text = payload.Kind == RespKind.Null ? string.Empty : payload.Text!;
-        await PostAsync(state, new IncomingMessage(channel, pattern, text, _time.GetUtcNow()) { Id = id, CatchUp = catchUp }, cancellationToken).ConfigureAwait(false);
-        if (catchUp)
-        {
-            state.CaughtUpMessages++;
-        }
-
-        if (state.CatchingUp && id == state.Last)
-        {
-            await EndCatchUpAsync(endPoint, state, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task EndCatchUpAsync(string endPoint, SessionState state, CancellationToken cancellationToken)
-    {
-        if (!state.CatchingUp)
-        {
-            return;
-        }
-
-        state.CatchingUp = false;
-        await PostAsync(state, IncomingMessage.CaughtUpMarker(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-        _observer.CaughtUp(endPoint, state.CaughtUpMessages);
-    }
-
-    private async Task PostAsync(SessionState state, IncomingMessage message, CancellationToken cancellationToken)
-    {
-        state.Stalled = true;
-        try
-        {
-            await _target.PostAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            state.Stalled = false;
-        }
-    }
+    private static Task MessageAsync(ResumeSession session, string channel, string? pattern, string? idText, RespFrame payload, CancellationToken cancellationToken) =>
+        MessageId.TryParse(idText, out var id)
+            ? session.MessageAsync(channel, pattern, id, payload.Kind == RespKind.Null ? string.Empty : payload.Text!, cancellationToken)
+            : throw new InvalidDataException($"a message on {channel} with the id '{idText}'");
 
     /// <summary>
     /// PING every <see cref="ConnectionSettings.KeepAliveInterval"/>; when neither its answer nor any other
@@ -352,10 +296,10 @@ internal sealed class SubscriptionWorker
             while (true)
             {
                 await Task.Delay(settings.KeepAliveInterval, _time, cancellationToken).ConfigureAwait(false);
-                var frames = Interlocked.Read(ref state.Frames);
+                var frames = state.Session.Activity;
                 await state.Connection.SendAsync(["PING"], cancellationToken).ConfigureAwait(false);
                 await Task.Delay(settings.KeepAliveTimeout, _time, cancellationToken).ConfigureAwait(false);
-                if (Interlocked.Read(ref state.Frames) == frames && !state.Stalled)
+                if (state.Session.Activity == frames && !state.Session.Stalled)
                 {
                     ended.TrySetResult($"no answer to a keepalive PING within {settings.KeepAliveTimeout.TotalSeconds:0.#} s");
                     return;

@@ -356,7 +356,12 @@ internal static class SubscribeEndpoints
         var events = subscription.Events;
         if (!request.Poll)
         {
-            await write(NtfyMessage.Control("open", request.Topics, time)).ConfigureAwait(false);
+            // With catchup=1, ours besides ntfy's fields: where the catch-up ends, and how often a keepalive comes.
+            var open = NtfyMessage.Control("open", request.Topics, time);
+            await write(!request.CatchUpEvents ? open : new NtfyMessage
+            {
+                Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, Last = subscription.Last, Keepalive = keepalive.TotalSeconds,
+            }).ConfigureAwait(false);
         }
 
         await flush(cancellationToken).ConfigureAwait(false);
@@ -364,7 +369,7 @@ internal static class SubscribeEndpoints
         {
             while (events.TryRead(out var item))
             {
-                var message = NtfyMessage.From(item, time);
+                var message = item.IsCaughtUp ? NtfyMessage.Control("caughtup", request.Topics, time) : NtfyMessage.From(item, time);
                 if (request.Filters.Pass(message))
                 {
                     await write(message).ConfigureAwait(false);

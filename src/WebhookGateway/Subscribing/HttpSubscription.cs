@@ -49,6 +49,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
 
     public bool CutOffAsSlow { get; private set; }
 
+    /// <summary>The server's last id when it confirmed the subscription: messages up to it are the catch-up.</summary>
+    public string? Last { get; private set; }
+
     /// <summary>
     /// Connects, sends NOTI.SUBSCRIBE and reads its confirmation; then starts the pump. Throws
     /// <see cref="FollowRefusedException"/> for an error answer, and the connection's exceptions when the
@@ -73,6 +76,8 @@ internal sealed class HttpSubscription : IAsyncDisposable
             {
                 throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
             }
+
+            subscription.Last = items[3].Text;
         }
         catch
         {
@@ -80,7 +85,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
             throw;
         }
 
-        subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly,
+        subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly, request.CatchUpEvents,
             TimeSpan.FromMilliseconds(options.Subscribe.SlowConsumerTimeoutMilliseconds), cutOff));
         return subscription;
     }
@@ -105,7 +110,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         return command;
     }
 
-    private async Task PumpAsync(bool poll, bool latestOnly, TimeSpan slowTimeout, Action cutOff)
+    private async Task PumpAsync(bool poll, bool latestOnly, bool catchUpEvents, TimeSpan slowTimeout, Action cutOff)
     {
         var token = _stop.Token;
         SubscriptionEvent? held = null; // since=latest: the catch-up's last message so far
@@ -150,6 +155,11 @@ internal sealed class HttpSubscription : IAsyncDisposable
                         if (poll)
                         {
                             EndReason = "caught up";
+                            return;
+                        }
+
+                        if (catchUpEvents && !await EnqueueAsync(SubscriptionEvent.CaughtUpMarker, slowTimeout, cutOff, token).ConfigureAwait(false))
+                        {
                             return;
                         }
 

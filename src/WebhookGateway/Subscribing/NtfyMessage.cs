@@ -47,6 +47,12 @@ internal sealed class NtfyMessage
 
     public long? Missed { get; init; }
 
+    /// <summary>On <c>open</c>: the server's last id when the subscription started (messages up to it are the catch-up).</summary>
+    public string? Last { get; init; }
+
+    /// <summary>On <c>open</c>: the seconds between keepalives, so a client can tell a silent connection from an idle one.</summary>
+    public double? Keepalive { get; init; }
+
     public bool IsMessage => Event == "message";
 
     /// <summary><c>open</c> or <c>keepalive</c>, with a random id as ntfy gives them; <paramref name="topics"/> as the path listed them.</summary>
@@ -151,6 +157,12 @@ internal sealed class NtfyMessage
         WriteIfAny(json, "encoding", Encoding);
         WriteIfAny(json, "channel", Channel);
         WriteIfAny(json, "pattern", Pattern);
+        WriteIfAny(json, "last", Last);
+        if (Keepalive is { } keepalive)
+        {
+            json.WriteNumber("keepalive", keepalive);
+        }
+
         if (IsGap)
         {
             if (Missed is { } missed)

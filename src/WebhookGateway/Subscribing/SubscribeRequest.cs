@@ -54,6 +54,12 @@ internal sealed partial class SubscribeRequest
 
     public required bool Poll { get; init; }
 
+    /// <summary>
+    /// <c>catchup=1</c> (or <c>X-Catchup</c>), ours: <c>open</c> carries <c>last</c> and <c>keepalive</c>, and a <c>caughtup</c>
+    /// event follows the catch-up. Without it the stream is ntfy's exactly.
+    /// </summary>
+    public bool CatchUpEvents { get; init; }
+
     public required SubscribeStart Start { get; init; }
 
     public required SubscribeFilters Filters { get; init; }
@@ -156,7 +162,11 @@ internal sealed partial class SubscribeRequest
             ReadParam(request, "x-title", "title", "t"),
             priorities,
             Split(ReadParam(request, "x-tags", "tags", "tag", "ta")));
-        return new SubscribeRequest { Topics = topics, Channels = channels, Patterns = patterns, Poll = poll, Start = start, Filters = filters };
+        return new SubscribeRequest
+        {
+            Topics = topics, Channels = channels, Patterns = patterns, Poll = poll, Start = start, Filters = filters,
+            CatchUpEvents = ReadBool(request, "x-catchup", "catchup"),
+        };
     }
 
     /// <summary>

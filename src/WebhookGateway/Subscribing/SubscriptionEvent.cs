@@ -8,7 +8,12 @@ namespace Notistream.Gateway.Subscribing;
 /// <param name="Missed">A gap's count of lost messages; null when unknown.</param>
 internal sealed record SubscriptionEvent(string? Id, string Channel, string? Pattern, byte[]? Payload, long? Missed)
 {
-    public bool IsGap => Payload is null;
+    public bool IsGap => Payload is null && !IsCaughtUp;
+
+    /// <summary>The catch-up (what history held after the cursor) has been read: what follows is live.</summary>
+    public bool IsCaughtUp { get; private init; }
+
+    public static SubscriptionEvent CaughtUpMarker { get; } = new(null, string.Empty, null, null, null) { IsCaughtUp = true };
 
     /// <summary>The id's milliseconds, or 0 for a gap.</summary>
     public long Milliseconds => Id is { } id && long.TryParse(id.AsSpan(0, id.IndexOf('-') is var dash and >= 0 ? dash : id.Length),

@@ -48,7 +48,7 @@ public sealed class CommandLineTests : IDisposable
     {
         Assert.Equal(0, await RunAsync(Context(), [.. command, "--help"]));
         var help = _out.ToString();
-        foreach (var option in new[] { "--config", "--host", "--port", "--channels", "--user", "--password", "--print", "--json", "--exec", "--notifier", "--help" })
+        foreach (var option in new[] { "--config", "--host", "--port", "--url", "--channels", "--user", "--password", "--print", "--json", "--exec", "--notifier", "--help" })
         {
             Assert.Contains(option, help, StringComparison.Ordinal);
         }

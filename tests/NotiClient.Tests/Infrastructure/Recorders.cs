@@ -37,6 +37,8 @@ internal sealed class RecordingObserver : IConnectionObserver
     public void Lost(string endPoint, string reason) => _events.Enqueue("lost: " + reason);
 
     public void Reconnecting(string endPoint, BackoffStep step) => _events.Enqueue("reconnecting");
+
+    public void Skipped(string endPoint, string what) => _events.Enqueue(what);
 }
 
 internal sealed class RecordingNotifier : INotifier

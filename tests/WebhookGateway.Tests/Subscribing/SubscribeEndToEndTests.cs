@@ -28,6 +28,29 @@ public sealed class SubscribeEndToEndTests
     private static string[] Keys(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
 
     [Fact]
+    public async Task With_catchup_1_open_says_where_the_catch_up_ends_and_a_caughtup_event_follows_it()
+    {
+        var (server, gateway, publisher) = await StartAsync(null, "--Subscribe:KeepaliveSeconds", "7");
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        var first = await publisher.PublishAsync("mytopic", "one");
+        var last = await publisher.PublishAsync("other", "elsewhere"); // the server's last id: on no channel followed
+        await using var stream = await SubscribeStream.OpenAsync(gateway, $"/mytopic/json?since=all&catchup=1");
+
+        var open = await stream.JsonAsync();
+        Assert.Equal(["id", "time", "event", "topic", "last", "keepalive"], Keys(open));
+        Assert.Equal((last, 7), (open.GetProperty("last").GetString(), open.GetProperty("keepalive").GetInt32()));
+        Assert.Equal(first, (await stream.JsonAsync()).GetProperty("id").GetString());
+        var caughtUp = await stream.JsonAsync();
+        Assert.Equal(["id", "time", "event", "topic"], Keys(caughtUp));
+        Assert.Equal(("caughtup", "mytopic"), (caughtUp.GetProperty("event").GetString(), caughtUp.GetProperty("topic").GetString()));
+
+        var live = await publisher.PublishAsync("mytopic", "two");
+        Assert.Equal(live, (await stream.JsonAsync()).GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task Json_stream_sends_open_then_messages_field_by_field_as_ntfy_does()
     {
         var (server, gateway, publisher) = await StartAsync();
