@@ -223,6 +223,16 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
         Assert.Equal("small", Encoding.UTF8.GetString((byte[])frame[2]!));
     }
 
+    [Fact]
+    public void The_commands_of_docs_cluster_md_are_the_ones_these_tests_run()
+    {
+        var block = DocPage.Block("docs/cluster.md", "nats-server -a");
+        (int, int, int)[] ports = [(4222, 6222, 8222), (4223, 6223, 8223), (4224, 6224, 8224)];
+        var expected = Enumerable.Range(0, 3).Select(i => "nats-server " + string.Join(' ', NatsCluster.NatsArguments(i, ports)))
+            .Concat(Enumerable.Range(0, 3).Select(i => $"notistream-server --port {6379 + i} " + string.Join(' ', NatsCluster.NodeArguments(4222 + i))));
+        Assert.Equal(expected, block.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     private static async Task<WireClient> Subscribed(NatsNode node, string command, string name)
     {
         var client = await node.ConnectAsync();

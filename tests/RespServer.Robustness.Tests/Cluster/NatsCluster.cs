@@ -67,7 +67,7 @@ public sealed class NatsCluster : IAsyncLifetime
             var nodes = new List<NatsNode>();
             foreach (var (client, monitor) in _ports)
             {
-                var server = await NotistreamServer.StartAsync("--nats-servers", $"nats://127.0.0.1:{client}");
+                var server = await NotistreamServer.StartAsync(NodeArguments(client));
                 nodes.Add(new NatsNode(server, monitor));
             }
 
@@ -97,12 +97,7 @@ public sealed class NatsCluster : IAsyncLifetime
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            var routes = string.Join(',', ports.Where((_, j) => j != i).Select(p => $"nats://127.0.0.1:{p.Cluster}"));
-            foreach (var arg in new[]
-            {
-                "-a", "127.0.0.1", "-p", Text(ports[i].Client), "-n", $"nats-{i}", "-m", Text(ports[i].Monitor),
-                "--cluster_name", "notistream-test", "-cluster", $"nats://127.0.0.1:{ports[i].Cluster}", "-routes", routes,
-            })
+            foreach (var arg in NatsArguments(i, ports))
             {
                 psi.ArgumentList.Add(arg);
             }
@@ -132,6 +127,20 @@ public sealed class NatsCluster : IAsyncLifetime
 
         _ports = [.. ports.Select(p => (p.Client, p.Monitor))];
     }
+
+    /// <summary>The arguments of the <paramref name="index"/>th nats-server (docs/cluster.md shows them with fixed ports).</summary>
+    public static string[] NatsArguments(int index, IReadOnlyList<(int Client, int Cluster, int Monitor)> ports)
+    {
+        var routes = string.Join(',', ports.Where((_, j) => j != index).Select(p => $"nats://127.0.0.1:{Text(p.Cluster)}"));
+        return
+        [
+            "-a", "127.0.0.1", "-p", Text(ports[index].Client), "-n", $"nats-{index}", "-m", Text(ports[index].Monitor),
+            "--cluster_name", "notistream", "-cluster", $"nats://127.0.0.1:{Text(ports[index].Cluster)}", "-routes", routes,
+        ];
+    }
+
+    /// <summary>The arguments of a node joined through the nats-server on <paramref name="natsPort"/>.</summary>
+    public static string[] NodeArguments(int natsPort) => ["--nats-servers", $"nats://127.0.0.1:{Text(natsPort)}"];
 
     /// <summary>A nats-server's monitoring endpoint (/routez, /connz?subs=1, /subsz), parsed.</summary>
     public async Task<JsonDocument> MonitorAsync(int monitorPort, string path)
