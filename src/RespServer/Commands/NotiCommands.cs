@@ -50,6 +50,12 @@ internal static class NotiCommands
         }
 
         var server = client.Server;
+        if (server.Cluster is { } cluster && cluster.RefuseSize(request[1], request[2]) is { } tooLarge)
+        {
+            // Checked before anything is kept or delivered: NATS could not carry it to the other nodes.
+            client.Writer.WriteError(tooLarge);
+            return;
+        }
         StreamId? id = null;
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
@@ -67,6 +73,7 @@ internal static class NotiCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
+        server.Cluster?.TryForward(request[1], request[2]);
         client.CountPublished(receivers);
         var writer = client.Writer;
         writer.WriteArrayHeader(2);

@@ -136,6 +136,12 @@ internal static class PubSubCommands
         }
 
         var server = client.Server;
+        if (server.Cluster is { } cluster && cluster.RefuseSize(request[1], request[2]) is { } tooLarge)
+        {
+            // Checked before anything is kept or delivered: NATS could not carry it to the other nodes.
+            client.Writer.WriteError(tooLarge);
+            return;
+        }
         if (HistoryRule.For(server.Options.ChannelHistory, request[1]) is { } rule)
         {
             if (server.Aof.WriteRefusal is { } refusal)
@@ -152,6 +158,7 @@ internal static class PubSubCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
+        server.Cluster?.TryForward(request[1], request[2]);
         client.CountPublished(receivers);
         client.Writer.WriteInteger(receivers);
     }

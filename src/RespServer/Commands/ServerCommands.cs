@@ -226,6 +226,7 @@ internal static class ServerCommands
             case "cluster":
                 text.Append("# Cluster\r\n");
                 Line("cluster_enabled", 0);
+                server.Cluster?.AppendInfo(Line);
                 break;
             case "keyspace":
                 text.Append("# Keyspace\r\n");

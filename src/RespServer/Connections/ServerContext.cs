@@ -55,6 +55,9 @@ internal sealed class ServerContext
     /// <summary>The append-only file the keyspace is kept in (appendonly); off unless configured.</summary>
     public AofLog Aof { get; }
 
+    /// <summary>The link to the other nodes through NATS (docs/cluster.md); null when standalone (no nats-servers).</summary>
+    public Cluster.ClusterLink? Cluster { get; set; }
+
     /// <summary>Batches fanning out now, for the ordering of messages and unsubscribe confirmations.</summary>
     public FanOutTracker FanOuts { get; } = new();
 

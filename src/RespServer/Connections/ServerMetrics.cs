@@ -52,6 +52,12 @@ internal sealed class ServerMetrics : IDisposable
             "Memory held by channel history now (INFO history_memory).");
         Meter.CreateObservableCounter("notistream.history.evicted", HistoryEvicted, "{message}",
             "History entries dropped for history-max-memory (INFO history_evicted_entries).");
+        Meter.CreateObservableCounter("notistream.cluster.forwarded", () => server.Cluster?.Forwarded ?? 0, "{message}",
+            "Messages published here and handed to NATS for the other nodes (INFO nats_forwarded; 0 when standalone).");
+        Meter.CreateObservableCounter("notistream.cluster.received", () => server.Cluster?.Received ?? 0, "{message}",
+            "Messages received from other nodes through NATS (INFO nats_received).");
+        Meter.CreateObservableCounter("notistream.cluster.dropped", () => server.Cluster?.Dropped ?? 0, "{message}",
+            "Messages published here and not forwarded: NATS down, the outbound queue full, or refused (INFO nats_dropped).");
         DeliveryLatency = Meter.CreateHistogram<double>("notistream.delivery.duration", "s",
             $"Time from a sampled PUBLISH's execution (1 in {LatencySampleEvery}) to the end of its batch, when its deliveries are in every subscriber's output queue or sent.");
     }

@@ -64,6 +64,9 @@ internal sealed class RespServerOptions
 
     public int Databases { get; set; } = 16;
 
+    /// <summary>The nats-* directives; standalone unless nats-servers is set (docs/cluster.md).</summary>
+    public Cluster.ClusterOptions Cluster { get; set; } = new();
+
     /// <summary>The tls-* directives; TLS is off unless tls-port is set.</summary>
     public TlsOptions Tls { get; set; } = new();
 

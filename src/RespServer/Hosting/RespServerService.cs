@@ -77,6 +77,15 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         // The keyspace is loaded from the append-only file before the first client can connect.
         server.Aof.Start(server, commands);
         FitMaxClients();
+        if (server.Options.Cluster.Enabled)
+        {
+            // Before the first client: every subscription is followed in NATS from the start (docs/cluster.md).
+            var link = new Cluster.ClusterLink(server, server.Options.Cluster);
+            server.Cluster = link;
+            server.Registry.Interest = link;
+            link.Start();
+        }
+
         var tls = server.Options.Tls;
         try
         {
@@ -265,6 +274,11 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
         }
 
         _tls?.Dispose();
+        if (server.Cluster is { } cluster)
+        {
+            // What local clients published is handed to NATS (for a moment at most) before the link closes.
+            await cluster.DisposeAsync().ConfigureAwait(false);
+        }
 
         // Every connection is closed: what they recorded is written and synced.
         server.Aof.Shutdown();

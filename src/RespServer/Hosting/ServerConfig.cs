@@ -1,4 +1,5 @@
 using System.Globalization;
+using Notistream.RespServer.Cluster;
 
 namespace Notistream.RespServer.Hosting;
 
@@ -59,6 +60,7 @@ internal static class ServerConfig
         new("metrics-port", o.MetricsPort.ToString(CultureInfo.InvariantCulture)),
         new("metrics-bind", o.MetricsBind),
         .. TlsConfig.Snapshot(o.Tls),
+        .. ClusterConfig.Snapshot(o.Cluster),
     ];
 
     /// <summary>CONFIG SET name value [name value ...]: all or nothing. Returns Redis's error text, or null.</summary>
@@ -74,7 +76,7 @@ internal static class ServerConfig
                 return $"Unknown option or number of arguments for CONFIG SET - '{name}'";
             }
 
-            if (runtime && (Immutable.Contains(name) || TlsConfig.Known(name)))
+            if (runtime && (Immutable.Contains(name) || TlsConfig.Known(name) || ClusterConfig.Known(name)))
             {
                 return $"CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
             }
@@ -163,7 +165,7 @@ internal static class ServerConfig
         or "loglevel" or "logfile" or "databases" or "protected-mode" or "aclfile" or "acl-pubsub-default" or "channel-history" or "history-max-memory"
         or "appendonly" or "appendfsync" or "dir" or "appendfilename" or "appenddirname" or "aof-load-truncated"
         or "auto-aof-rewrite-percentage" or "auto-aof-rewrite-min-size" or "supervised" or "metrics-port" or "metrics-bind"
-        || TlsConfig.Known(name);
+        || TlsConfig.Known(name) || ClusterConfig.Known(name);
 
     private static string? Apply(RespServerOptions o, string name, string[] args)
     {
@@ -175,6 +177,11 @@ internal static class ServerConfig
         if (TlsConfig.Known(name))
         {
             return TlsConfig.Apply(o.Tls, name, args[0]);
+        }
+
+        if (ClusterConfig.Known(name))
+        {
+            return ClusterConfig.Apply(o.Cluster, name, args[0]);
         }
 
         switch (name)
@@ -468,6 +475,7 @@ internal static class ServerConfig
         Databases = o.Databases,
         ConfigFile = o.ConfigFile,
         Tls = o.Tls.Clone(),
+        Cluster = o.Cluster.Clone(),
         ProtectedMode = o.ProtectedMode,
         Users = o.Users,
         AclFile = o.AclFile,
@@ -506,6 +514,7 @@ internal static class ServerConfig
         to.LogFile = from.LogFile;
         to.Databases = from.Databases;
         to.Tls = from.Tls;
+        to.Cluster = from.Cluster;
         to.ProtectedMode = from.ProtectedMode;
         to.AclFile = from.AclFile;
         to.AclPubSubAllChannels = from.AclPubSubAllChannels;

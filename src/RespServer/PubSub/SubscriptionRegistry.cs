@@ -35,6 +35,12 @@ internal sealed class SubscriptionRegistry
 
     public int ShardChannelCount => _shardChannels.Count;
 
+    /// <summary>
+    /// Told of each channel's first subscriber and last unsubscribe, and each pattern's, under the write lock
+    /// (the cluster link, docs/cluster.md); null when standalone. Set once at start-up.
+    /// </summary>
+    public IInterestListener? Interest { get; set; }
+
     public void Subscribe(ISubscriber subscriber, byte[] channel, bool shard)
     {
         var map = shard ? _shardChannels : _channels;
@@ -44,6 +50,10 @@ internal sealed class SubscriptionRegistry
             {
                 set = new ChannelSubscribers(channel);
                 map[channel] = set;
+                if (!shard)
+                {
+                    Interest?.ChannelInterestChanged(channel);
+                }
             }
 
             set.Subscribers.Add(subscriber);
@@ -64,6 +74,10 @@ internal sealed class SubscriptionRegistry
             if (set.Subscribers.Count == 0)
             {
                 map.TryRemove(channel, out _);
+                if (!shard)
+                {
+                    Interest?.ChannelInterestChanged(set.Channel);
+                }
             }
         }
     }
@@ -88,6 +102,7 @@ internal sealed class SubscriptionRegistry
                 }
 
                 _patternCount = _patterns.Count;
+                Interest?.PatternInterestChanged(pattern);
                 return;
             }
 
@@ -122,6 +137,16 @@ internal sealed class SubscriptionRegistry
             }
 
             _patternCount = _patterns.Count;
+            Interest?.PatternInterestChanged(entry.Pattern);
+        }
+    }
+
+    /// <summary>Whether a pattern has a subscriber now.</summary>
+    public bool HasPattern(byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            return _patterns.ContainsKey(pattern);
         }
     }
 
@@ -161,6 +186,57 @@ internal sealed class SubscriptionRegistry
             foreach (var match in matches)
             {
                 if (GlobMatcher.IsMatch(match.Pattern, channel))
+                {
+                    receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message, batch);
+                }
+            }
+        }
+        finally
+        {
+            matches.Clear();
+        }
+
+        return receivers;
+    }
+
+    /// <summary>
+    /// A remote message that came through a channel's own NATS subscription: that channel's subscribers
+    /// only (its pattern subscribers get the copy of their pattern's wildcard, <see cref="DeliverToPatterns"/>).
+    /// </summary>
+    public long DeliverToChannel(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch batch)
+        => _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set)
+            ? FanOut(set.Subscribers, "message"u8, default, false, channel, message, batch)
+            : 0;
+
+    /// <summary>
+    /// A remote message that came through a pattern wildcard: the matching patterns whose wildcard scope is
+    /// <paramref name="scope"/> (<see cref="Cluster.SubjectMapping.InScope"/>), or every matching pattern
+    /// when null (the wildcard of long channels, which no other wildcard covers).
+    /// </summary>
+    public long DeliverToPatterns(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch batch, byte[]? scope)
+    {
+        if (_patternCount == 0)
+        {
+            return 0;
+        }
+
+        long receivers = 0;
+        var matches = t_matches ??= [];
+        _trieLock.EnterReadLock();
+        try
+        {
+            _trie.CollectCandidates(channel, matches);
+        }
+        finally
+        {
+            _trieLock.ExitReadLock();
+        }
+
+        try
+        {
+            foreach (var match in matches)
+            {
+                if ((scope is null || Cluster.SubjectMapping.InScope(match.Pattern, scope)) && GlobMatcher.IsMatch(match.Pattern, channel))
                 {
                     receivers += FanOut(match.Subscribers, "pmessage"u8, match.Pattern, true, channel, message, batch);
                 }

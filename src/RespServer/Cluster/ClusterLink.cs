@@ -1,0 +1,627 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Output;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Cluster;
+
+/// <summary>
+/// This node's link to the other nodes through NATS (docs/cluster.md): what local clients publish goes
+/// out, what remote nodes publish to channels local clients want comes in. Three tasks own it, each
+/// with one queue:
+/// <list type="bullet">
+/// <item>the forwarder drains <see cref="_outbound"/> (bounded; any read loop adds with a non-blocking
+/// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time;</item>
+/// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
+/// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
+/// and adds or removes the NATS subscriptions; it alone does subscription I/O;</item>
+/// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
+/// when it is full) and delivers to local subscribers through its own <see cref="DeliveryBatch"/>, as a
+/// connection's read loop does, so the unsubscribe-confirmation ordering (I4) holds for remote messages too.</item>
+/// </list>
+/// </summary>
+internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
+{
+    /// <summary>Messages waiting to go to NATS; past it (or past <see cref="OutboundMaxBytes"/>) a message is not forwarded, and counted.</summary>
+    public const int OutboundCapacity = 65_536;
+
+    public const long OutboundMaxBytes = 64L * 1024 * 1024;
+
+    /// <summary>Messages received from NATS waiting for delivery; NATS's reader waits when it is full.</summary>
+    public const int InboundCapacity = 8_192;
+
+    /// <summary>Most remote messages delivered in one batch before its deliveries are sent.</summary>
+    private const int DeliveriesPerBatch = 1_024;
+
+    /// <summary>NATS's default max_payload, used until a server has said its own.</summary>
+    private const int DefaultMaxPayload = 1024 * 1024;
+
+    private readonly ServerContext _server;
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+    private readonly NatsConnection _connection;
+    private readonly Channel<Outgoing> _outbound = Channel.CreateBounded<Outgoing>(
+        new BoundedChannelOptions(OutboundCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<Incoming> _inbound = Channel.CreateBounded<Incoming>(
+        new BoundedChannelOptions(InboundCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly object _dirtyLock = new();
+    private HashSet<byte[]> _dirtyChannels = new(ByteArrayComparer.Instance);
+    private HashSet<byte[]> _dirtyPatterns = new(ByteArrayComparer.Instance);
+    private readonly SemaphoreSlim _interestSignal = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _tasks = [];
+    private Task _forwarder = Task.CompletedTask;
+
+    // The interest task's own state.
+    private readonly Dictionary<byte[], ClusterSubscription> _exact = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], byte[]> _patternScopes = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<string, (int Patterns, ClusterSubscription Subscription)> _wildcards = new(StringComparer.Ordinal);
+    private ClusterSubscription? _hashedWildcard;
+
+    private long _outboundBytes;
+    private long _forwarded;
+    private long _received;
+    private long _dropped;
+    private long _lastDropLog;
+    private volatile int _maxPayload = DefaultMaxPayload;
+    private volatile string _connectedUrl = "";
+    private int _subscriptions;
+
+    public ClusterLink(ServerContext server, ClusterOptions options)
+    {
+        _server = server;
+        _options = options;
+        _logger = server.LoggerFactory.CreateLogger("Notistream.RespServer.Cluster");
+        Mapping = new SubjectMapping(options.SubjectPrefix);
+        var opts = NatsOpts.Default with
+        {
+            Url = options.Servers,
+            Name = $"notistream {server.RunId[..8]}",
+            // Local delivery already happened: a node never gets its own messages back.
+            Echo = false,
+            RetryOnInitialConnect = true,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            // The default (DropNewest) would drop without a word; our own subscriptions wait instead.
+            SubPendingChannelFullMode = BoundedChannelFullMode.Wait,
+            LoggerFactory = server.LoggerFactory,
+            AuthOpts = NatsAuthOpts.Default with
+            {
+                Username = options.User.Length > 0 ? options.User : null,
+                Password = options.Password.Length > 0 ? options.Password : null,
+                Token = options.Token.Length > 0 ? options.Token : null,
+            },
+            TlsOpts = options.TlsCaFile.Length > 0 ? NatsTlsOpts.Default with { CaFile = options.TlsCaFile } : NatsTlsOpts.Default,
+        };
+        _connection = new NatsConnection(opts);
+        _connection.ConnectionOpened += OnOpenedAsync;
+        _connection.ConnectionDisconnected += OnDisconnectedAsync;
+        _connection.ReconnectFailed += OnReconnectFailedAsync;
+    }
+
+    public SubjectMapping Mapping { get; }
+
+    public bool Connected => _connection.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>Messages handed to NATS.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Messages received from NATS (from other nodes).</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Messages not forwarded: NATS was down, the outbound queue was full, or the publish failed.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>NATS subscriptions this node holds now (exact channels, pattern wildcards, the hashed wildcard).</summary>
+    public int Subscriptions => Volatile.Read(ref _subscriptions);
+
+    public int OutboundQueued => _outbound.Reader.Count;
+
+    public void Start()
+    {
+        var token = _stopping.Token;
+        _tasks.Add(Task.Run(() => ConnectAsync(token), CancellationToken.None));
+        _forwarder = Task.Run(() => ForwardLoopAsync(token), CancellationToken.None);
+        _tasks.Add(_forwarder);
+        _tasks.Add(Task.Run(() => InterestLoopAsync(token), CancellationToken.None));
+        _tasks.Add(Task.Run(() => DeliveryLoopAsync(token), CancellationToken.None));
+        Log.Starting(_logger, _options.Servers, Mapping.Prefix);
+    }
+
+    /// <summary>
+    /// The error a PUBLISH of this size gets, or null when NATS can carry it: the last max_payload a NATS
+    /// server announced (1 MiB until one has), less what the message's framing takes.
+    /// </summary>
+    public string? RefuseSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        var max = _maxPayload;
+        if ((long)message.Length + 4 + channel.Length <= max)
+        {
+            return null;
+        }
+
+        _ = Mapping.SubjectFor(channel, out var hashed);
+        var size = (long)message.Length + SubjectMapping.Framing(channel.Length, hashed);
+        return size <= max
+            ? null
+            : $"ERR message too large for the cluster: {size} bytes with its framing, NATS max_payload is {max}";
+    }
+
+    /// <summary>
+    /// A local PUBLISH, after its local delivery: queued for NATS without waiting. When NATS is not
+    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second).
+    /// Called by any read loop; FIFO, so one publisher's messages leave in the order published.
+    /// </summary>
+    public void TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        if (_connection.ConnectionState != NatsConnectionState.Open)
+        {
+            Drop("NATS is not connected");
+            return;
+        }
+
+        var size = channel.Length + message.Length;
+        if (Interlocked.Add(ref _outboundBytes, size) > OutboundMaxBytes
+            || !_outbound.Writer.TryWrite(new Outgoing(channel.ToArray(), message.ToArray())))
+        {
+            Interlocked.Add(ref _outboundBytes, -size);
+            Drop("the outbound queue is full");
+        }
+    }
+
+    /// <summary>The registry's hook, under its write lock: a channel got its first subscriber or lost its last.</summary>
+    public void ChannelInterestChanged(byte[] channel) => MarkDirty(channel, pattern: false);
+
+    /// <summary>The registry's hook, under its write lock: a pattern got its first subscriber or lost its last.</summary>
+    public void PatternInterestChanged(byte[] pattern) => MarkDirty(pattern, pattern: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        _outbound.Writer.TryComplete();
+        try
+        {
+            // What is queued goes out while NATS is connected, for two seconds at most.
+            await _forwarder.WaitAsync(TimeSpan.FromSeconds(Connected ? 2 : 0)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_tasks).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+        Log.Stopped(_logger, Forwarded, Received, Dropped);
+    }
+
+    /// <summary>INFO's # Cluster lines.</summary>
+    public void AppendInfo(Action<string, object> line)
+    {
+        line("nats_connected", Connected ? 1 : 0);
+        line("nats_url", Connected ? _connectedUrl : "");
+        line("nats_subject_prefix", Mapping.Prefix);
+        line("nats_max_payload", _maxPayload);
+        line("nats_subscriptions", Subscriptions);
+        line("nats_outbound_queued", OutboundQueued);
+        line("nats_forwarded", Forwarded);
+        line("nats_received", Received);
+        line("nats_dropped", Dropped);
+    }
+
+    private void Drop(string reason)
+    {
+        Interlocked.Increment(ref _dropped);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastDropLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastDropLog, now, last) == last)
+        {
+            Log.NotForwarded(_logger, reason, Dropped);
+        }
+    }
+
+    private void MarkDirty(byte[] name, bool pattern)
+    {
+        lock (_dirtyLock)
+        {
+            (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+        }
+
+        Signal();
+    }
+
+    private void Signal()
+    {
+        try
+        {
+            _interestSignal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled: the interest task takes every change when it wakes.
+        }
+    }
+
+    private async Task ConnectAsync(CancellationToken token)
+    {
+        try
+        {
+            // Retries until a server answers (RetryOnInitialConnect); local clients are served meanwhile.
+            await _connection.ConnectAsync().AsTask().WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectFailed(_logger, ex.Message);
+        }
+    }
+
+    private ValueTask OnOpenedAsync(object? sender, NatsEventArgs args)
+    {
+        if (_connection.ServerInfo is { } info)
+        {
+            _maxPayload = info.MaxPayload > 0 ? info.MaxPayload : DefaultMaxPayload;
+            _connectedUrl = $"nats://{info.Host}:{info.Port}";
+        }
+
+        Log.Connected(_logger, args.Message, _maxPayload);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnDisconnectedAsync(object? sender, NatsEventArgs args)
+    {
+        Log.Disconnected(_logger, args.Message);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnReconnectFailedAsync(object? sender, NatsEventArgs args)
+    {
+        Log.ReconnectFailed(_logger, args.Message);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The forwarder: one publish at a time, in queue order, so NATS keeps each publisher's order.</summary>
+    private async Task ForwardLoopAsync(CancellationToken token)
+    {
+        // Subjects of the channels published to lately; cleared when it grows past its bound.
+        var subjects = new Dictionary<byte[], (string Subject, bool Hashed)>(ByteArrayComparer.Instance);
+        try
+        {
+            while (await _outbound.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (_outbound.Reader.TryRead(out var item))
+                {
+                    Interlocked.Add(ref _outboundBytes, -(item.Channel.Length + item.Message.Length));
+                    if (!subjects.TryGetValue(item.Channel, out var target))
+                    {
+                        if (subjects.Count >= 10_000)
+                        {
+                            subjects.Clear();
+                        }
+
+                        target.Subject = Mapping.SubjectFor(item.Channel, out target.Hashed);
+                        subjects[item.Channel] = target;
+                    }
+
+                    var payload = target.Hashed ? SubjectMapping.WritePayload(item.Channel, item.Message, true) : item.Message;
+                    try
+                    {
+                        await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
+                        Interlocked.Increment(ref _forwarded);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Drop("NATS refused it: " + ex.Message);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The interest task: takes the changed names and makes this node's NATS subscriptions follow what
+    /// the registry holds now (a channel that gained and lost its subscribers meanwhile costs nothing).
+    /// </summary>
+    private async Task InterestLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (true)
+            {
+                await _interestSignal.WaitAsync(token).ConfigureAwait(false);
+                HashSet<byte[]> channels, patterns;
+                lock (_dirtyLock)
+                {
+                    channels = _dirtyChannels;
+                    patterns = _dirtyPatterns;
+                    _dirtyChannels = new(ByteArrayComparer.Instance);
+                    _dirtyPatterns = new(ByteArrayComparer.Instance);
+                }
+
+                try
+                {
+                    foreach (var channel in channels)
+                    {
+                        await FollowChannelAsync(channel, token).ConfigureAwait(false);
+                    }
+
+                    foreach (var pattern in patterns)
+                    {
+                        await FollowPatternAsync(pattern, token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Tried again shortly: the names go back into the dirty sets.
+                    Log.InterestFailed(_logger, ex.Message);
+                    lock (_dirtyLock)
+                    {
+                        _dirtyChannels.UnionWith(channels);
+                        _dirtyPatterns.UnionWith(patterns);
+                    }
+
+                    await Task.Delay(500, token).ConfigureAwait(false);
+                    Signal();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task FollowChannelAsync(byte[] channel, CancellationToken token)
+    {
+        var wanted = _server.Registry.SubscriberCount(channel, shard: false) > 0;
+        if (wanted == _exact.ContainsKey(channel))
+        {
+            return;
+        }
+
+        if (wanted)
+        {
+            var subject = Mapping.SubjectFor(channel, out _);
+            _exact[channel] = await SubscribeAsync(subject, SubscriptionKind.Channel, channel, token).ConfigureAwait(false);
+        }
+        else
+        {
+            _exact.Remove(channel, out var subscription);
+            await UnsubscribeAsync(subscription!).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FollowPatternAsync(byte[] pattern, CancellationToken token)
+    {
+        var wanted = _server.Registry.HasPattern(pattern);
+        if (wanted == _patternScopes.ContainsKey(pattern))
+        {
+            return;
+        }
+
+        if (wanted)
+        {
+            var scope = pattern[..SubjectMapping.PatternScopeLength(pattern)];
+            var wildcard = Mapping.WildcardFor(scope);
+            if (_wildcards.TryGetValue(wildcard, out var entry))
+            {
+                _wildcards[wildcard] = (entry.Patterns + 1, entry.Subscription);
+            }
+            else
+            {
+                _wildcards[wildcard] = (1, await SubscribeAsync(wildcard, SubscriptionKind.Patterns, scope, token).ConfigureAwait(false));
+            }
+
+            _patternScopes[pattern] = scope;
+            if (_hashedWildcard is null)
+            {
+                _hashedWildcard = await SubscribeAsync(Mapping.HashedWildcard, SubscriptionKind.HashedPatterns, null, token).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            _patternScopes.Remove(pattern, out var scope);
+            var wildcard = Mapping.WildcardFor(scope);
+            var entry = _wildcards[wildcard];
+            if (entry.Patterns > 1)
+            {
+                _wildcards[wildcard] = (entry.Patterns - 1, entry.Subscription);
+            }
+            else
+            {
+                _wildcards.Remove(wildcard);
+                await UnsubscribeAsync(entry.Subscription).ConfigureAwait(false);
+            }
+
+            if (_patternScopes.Count == 0 && _hashedWildcard is { } hashed)
+            {
+                _hashedWildcard = null;
+                await UnsubscribeAsync(hashed).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<ClusterSubscription> SubscribeAsync(string subject, SubscriptionKind kind, byte[]? key, CancellationToken token)
+    {
+        var subscription = new ClusterSubscription(this, _connection, subject, kind, key);
+        await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
+        Interlocked.Increment(ref _subscriptions);
+        Log.Subscribed(_logger, subject);
+        return subscription;
+    }
+
+    private async Task UnsubscribeAsync(ClusterSubscription subscription)
+    {
+        Interlocked.Decrement(ref _subscriptions);
+        subscription.Stop();
+        await subscription.UnsubscribeAsync().ConfigureAwait(false);
+        Log.Unsubscribed(_logger, subscription.Subject);
+    }
+
+    /// <summary>NATS's reader, for one of our subscriptions: a copy of the message into the inbound queue, waiting when it is full.</summary>
+    internal ValueTask ReceivedAsync(ClusterSubscription subscription, string subject, ReadOnlySequence<byte> payload)
+    {
+        byte[]? channel;
+        byte[] message;
+        if (Mapping.IsHashed(subject))
+        {
+            var bytes = payload.ToArray();
+            if (!SubjectMapping.TryReadPayload(bytes, out var name, out var body))
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            channel = name.ToArray();
+            message = body.ToArray();
+        }
+        else
+        {
+            channel = subscription.Kind == SubscriptionKind.Channel ? subscription.Key : Mapping.ChannelOf(subject);
+            message = payload.ToArray();
+        }
+
+        if (channel is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        Interlocked.Increment(ref _received);
+        var item = new Incoming(subscription.Kind, channel, message, subscription.Key);
+        return _inbound.Writer.TryWrite(item) ? ValueTask.CompletedTask : _inbound.Writer.WriteAsync(item, _stopping.Token);
+    }
+
+    /// <summary>
+    /// The delivery task: remote messages go to local subscribers through one batch, bracketed as a read loop
+    /// brackets a read's commands. A message that came through a channel's subscription goes to that
+    /// channel's subscribers only; one that came through a pattern wildcard goes only to the patterns of that
+    /// wildcard — so a node that holds both gets each message once per local subscription, as Redis gives it.
+    /// </summary>
+    private async Task DeliveryLoopAsync(CancellationToken token)
+    {
+        var batch = new DeliveryBatch(_server.FanOuts);
+        var registry = _server.Registry;
+        try
+        {
+            while (await _inbound.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                long delivered = 0;
+                batch.Begin();
+                try
+                {
+                    for (var n = 0; n < DeliveriesPerBatch && _inbound.Reader.TryRead(out var item); n++)
+                    {
+                        delivered += item.Kind switch
+                        {
+                            SubscriptionKind.Channel => registry.DeliverToChannel(item.Channel, item.Message, batch),
+                            SubscriptionKind.Patterns => registry.DeliverToPatterns(item.Channel, item.Message, batch, item.Scope),
+                            _ => registry.DeliverToPatterns(item.Channel, item.Message, batch, scope: null),
+                        };
+                        batch.AfterCommand();
+                    }
+                }
+                finally
+                {
+                    batch.End();
+                }
+
+                Interlocked.Add(ref _server.Stats.PubSubMessagesDelivered, delivered);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.DeliveryFailed(_logger, ex);
+        }
+    }
+
+    private readonly record struct Outgoing(byte[] Channel, byte[] Message);
+
+    private readonly record struct Incoming(SubscriptionKind Kind, byte[] Channel, byte[] Message, byte[]? Scope);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Cluster: joining through NATS {Servers} with subject prefix '{Prefix}'")]
+        public static partial void Starting(ILogger logger, string servers, string prefix);
+
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Cluster: connected to NATS ({Detail}); max_payload {MaxPayload}")]
+        public static partial void Connected(ILogger logger, string detail, int maxPayload);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Cluster: NATS disconnected ({Detail}); messages are not forwarded until it is back")]
+        public static partial void Disconnected(ILogger logger, string detail);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Cluster: NATS reconnect failed ({Detail}); retrying")]
+        public static partial void ReconnectFailed(ILogger logger, string detail);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Cluster: a message was not forwarded: {Reason} ({Dropped} so far)")]
+        public static partial void NotForwarded(ILogger logger, string reason, long dropped);
+
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Cluster: changing NATS subscriptions failed: {Reason}; retrying")]
+        public static partial void InterestFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Debug, Message = "Cluster: subscribed to {Subject}")]
+        public static partial void Subscribed(ILogger logger, string subject);
+
+        [LoggerMessage(EventId = 1307, Level = LogLevel.Debug, Message = "Cluster: unsubscribed from {Subject}")]
+        public static partial void Unsubscribed(ILogger logger, string subject);
+
+        [LoggerMessage(EventId = 1308, Level = LogLevel.Error, Message = "Cluster: delivering remote messages failed")]
+        public static partial void DeliveryFailed(ILogger logger, Exception ex);
+
+        [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "Cluster: connecting to NATS failed: {Reason}")]
+        public static partial void ConnectFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Cluster: left NATS; forwarded {Forwarded}, received {Received}, not forwarded {Dropped}")]
+        public static partial void Stopped(ILogger logger, long forwarded, long received, long dropped);
+    }
+}
+
+/// <summary>Which local subscribers a NATS subscription's messages are for.</summary>
+internal enum SubscriptionKind
+{
+    /// <summary>One channel's exact subject: that channel's subscribers.</summary>
+    Channel,
+
+    /// <summary>A pattern wildcard: the patterns whose scope is its key.</summary>
+    Patterns,
+
+    /// <summary><c>prefix.h.&gt;</c>: every pattern (long channels are outside every pattern wildcard).</summary>
+    HashedPatterns,
+}
+
+/// <summary>One NATS subscription of the link; its messages go straight into the link's inbound queue, in NATS's order.</summary>
+internal sealed class ClusterSubscription(ClusterLink link, INatsConnection connection, string subject, SubscriptionKind kind, byte[]? key)
+    : NatsSubBase(connection, connection.SubscriptionManager, subject, queueGroup: null, opts: null)
+{
+    private volatile bool _stopped;
+
+    public SubscriptionKind Kind { get; } = kind;
+
+    /// <summary>The channel (<see cref="SubscriptionKind.Channel"/>) or the pattern scope (<see cref="SubscriptionKind.Patterns"/>).</summary>
+    public byte[]? Key { get; } = key;
+
+    /// <summary>No more deliveries from this subscription (what NATS still sends before the UNSUB lands is dropped).</summary>
+    public void Stop() => _stopped = true;
+
+    protected override ValueTask ReceiveInternalAsync(string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer, ReadOnlySequence<byte> payloadBuffer)
+        => _stopped ? ValueTask.CompletedTask : link.ReceivedAsync(this, subject, payloadBuffer);
+
+    protected override void TryComplete()
+    {
+    }
+}
