@@ -6,6 +6,9 @@ internal sealed record IncomingMessage(string Channel, byte[] Payload, string So
     /// <summary>Its id in the channel's history when it was followed (NOTI.SUBSCRIBE); null when subscribed.</summary>
     public string? Id { get; init; }
 
+    /// <summary>Its place in the position a restart resumes from (followed messages only); copies made with <c>with</c> share it.</summary>
+    public PushReceipt? Receipt { get; init; }
+
     /// <summary>
     /// Above 0, this is no message but the server's notice that this many messages of <see cref="Source"/>
     /// (a channel or a pattern) were lost from history before they were read: counted as missed.
@@ -52,6 +55,7 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
             }
 
             _items.AddLast(new PendingPush(message, 0));
+            message.Receipt?.Hold(); // let go when it leaves this queue: sent, given up, dropped or closed
             TrimLocked();
             if (_scheduled)
             {
@@ -118,7 +122,12 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
         {
             AddMissedLocked(pending.Message.Channel, missed + 1);
         }
+
+        pending.Message.Receipt?.Release();
     }
+
+    /// <summary>A message taken and pushed, or dropped with its registration: it leaves the queue.</summary>
+    public static void Done(PendingPush pending) => pending.Message.Receipt?.Release();
 
     /// <summary>The registration is gone: nothing more is queued or sent.</summary>
     public void Close()
@@ -126,6 +135,11 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
         lock (_lock)
         {
             _closed = true;
+            foreach (var item in _items)
+            {
+                item.Message.Receipt?.Release();
+            }
+
             _items.Clear();
             _missed.Clear();
         }
@@ -138,6 +152,7 @@ internal sealed class SubscriptionQueue(string endpoint, int capacity)
             var dropped = _items.First!.Value;
             _items.RemoveFirst();
             AddMissedLocked(dropped.Message.Channel, 1);
+            dropped.Message.Receipt?.Release();
         }
     }
 

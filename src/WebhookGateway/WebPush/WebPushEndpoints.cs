@@ -211,7 +211,10 @@ internal static class WebPushEndpoints
         }
 
         // Kept as received: the push service needs them in base64url, and RFC 8291 fixes their sizes.
-        registration = new WebPushRegistration(endpoint, Base64Url.EncodeToString(p256dh), Base64Url.EncodeToString(auth!), channels);
+        registration = new WebPushRegistration(endpoint, Base64Url.EncodeToString(p256dh), Base64Url.EncodeToString(auth!), channels)
+        {
+            Since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
         return null;
     }
 

@@ -14,20 +14,23 @@ namespace Notistream.Gateway.WebPush;
 /// name. It follows them with NOTI.SUBSCRIBE from a position kept on disk, so that what is published
 /// while the gateway is stopped, restarting or cut off from the server is pushed once it is back, as
 /// far as the channels' history reaches; what history lost in between arrives as a gap, which the
-/// next push on that channel or pattern counts in its <c>missed</c>.
+/// next push on that channel or pattern counts in its <c>missed</c>. The position kept is
+/// <see cref="PushPosition.Committed"/>: a message still waiting to be pushed holds it back.
 /// <para>
-/// Against a server that refuses NOTI.SUBSCRIBE (Redis; a channel named that keeps no history; more
-/// patterns than one command takes) it falls back, until the gateway restarts, to SUBSCRIBE and
-/// PSUBSCRIBE through StackExchange.Redis: then only what is published while the gateway is connected
-/// is pushed, and the start-up log says so.
+/// What the server cannot follow is subscribed with SUBSCRIBE and PSUBSCRIBE through StackExchange.Redis
+/// until the gateway restarts, and the log says so: everything, against a server that does not know
+/// NOTI.SUBSCRIBE (Redis); the named channels that keep no history, found one by one, otherwise. Other
+/// refusals (a permission, a limit, a full server) are tried again after a pause, still following.
 /// </para>
 /// <para>
-/// Concurrency: <see cref="RunAsync"/> is one loop that alone owns the server connection, the cursor
-/// and the cursor file. The registrations change on request threads; they only <see cref="Wake"/> the
-/// loop, which then re-reads <see cref="WebPushSubscriptionStore.Current"/> and follows the new set from
-/// its cursor. Followed messages are written to <c>incoming</c> waiting when it is full (the server
-/// sends a follower more only as it reads, so nothing is lost and the server holds the rest);
-/// subscribed ones (the fallback) only if there is room, else counted by <c>dropped</c>.
+/// Concurrency: <see cref="RunAsync"/> is one loop that alone owns the follow connection, the cursor,
+/// the position file and the choice of what is subscribed instead (which it publishes to the SUBSCRIBE
+/// loop by replacing <see cref="_noFollowShared"/> and <see cref="_plainShared"/> whole). The
+/// registrations change on request threads; they only <see cref="Wake"/> the loop, which then re-reads
+/// <see cref="WebPushSubscriptionStore.Current"/> and follows the new set from its cursor. Followed
+/// messages are written to <c>incoming</c> waiting when it is full (the server sends a follower more
+/// only as it reads, so nothing is lost and the server holds the rest); subscribed ones only if there
+/// is room, else counted by <c>dropped</c>.
 /// </para>
 /// </summary>
 internal sealed class WebPushFeed(
@@ -44,52 +47,82 @@ internal sealed class WebPushFeed(
     private static readonly TimeSpan _retryDelay = TimeSpan.FromSeconds(5);
 
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _plainChanged = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    // Written by the follow loop (RunAsync), whole; read by the SUBSCRIBE loop.
+    private volatile bool _noFollowShared;
+    private volatile IReadOnlySet<string> _plainShared = new HashSet<string>();
     private ConnectionMultiplexer? _multiplexer;
 
     // Owned by RunAsync.
-    private string _cursor = "$";
+    private string _cursor = "$"; // where the next NOTI.SUBSCRIBE starts: the last message handed on
+    private PushPosition _position = new(null); // where a restart starts: what every message up to has been dealt with
+    private readonly HashSet<string> _plain = new(StringComparer.Ordinal); // named channels the server keeps no history for
+    private bool _noFollow; // the server does not know NOTI.SUBSCRIBE
     private string? _saved;
     private long _savedAt;
+
+    /// <summary>The position a restart would resume from (tests).</summary>
+    internal PushPosition Position => _position;
 
     /// <summary>The registrations changed: follow what they name now.</summary>
     public void Wake() => _changed.Writer.TryWrite(true);
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        _cursor = LoadCursor() ?? "$";
+        try
+        {
+            _cursor = LoadCursor() ?? "$";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WebPushLog.CursorUnreadable(logger, cursorFile);
+            _cursor = "$";
+        }
+
+        _position = new PushPosition(_cursor == "$" ? null : _cursor);
         _saved = _cursor;
+        Task? plain = null;
         try
         {
             while (true)
             {
                 _changed.Reader.TryRead(out _); // a change after this read wakes the session that follows
                 var entries = store.Current.Values.SelectMany(r => r.Channels).ToHashSet(StringComparer.Ordinal);
-                if (entries.Count == 0)
+                if (_noFollow || _plain.Count > 0)
+                {
+                    // Channels the server cannot follow: SUBSCRIBE, beside the follow, until the gateway restarts.
+                    _noFollowShared = _noFollow;
+                    _plainShared = new HashSet<string>(_plain, StringComparer.Ordinal);
+                    plain ??= Task.Run(() => SubscribeAsync(stopping), CancellationToken.None);
+                    _plainChanged.Writer.TryWrite(true);
+                }
+
+                entries.ExceptWith(_plain);
+                if (_noFollow || entries.Count == 0)
                 {
                     await _changed.Reader.WaitToReadAsync(stopping).ConfigureAwait(false);
                     continue;
                 }
 
-                string? refused;
                 try
                 {
-                    refused = await FollowAsync(entries, stopping).ConfigureAwait(false);
+                    var refused = await FollowAsync(entries, stopping).ConfigureAwait(false);
+                    if (refused is not null)
+                    {
+                        await OnRefusedAsync(refused, entries, stopping).ConfigureAwait(false);
+                    }
                 }
-                catch (Exception ex) when (!stopping.IsCancellationRequested && ex is IOException or EndOfStreamException
-                    or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException or TimeoutException
-                    or FollowRefusedException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
+                    throw;
+                }
+                catch (Exception ex)
+                {
+                    // A lost connection, a bad frame, or anything else: never the end of Web Push.
                     WebPushLog.FollowInterrupted(logger, ex.Message, (int)_retryDelay.TotalSeconds);
                     SaveCursor(force: true);
                     await Task.Delay(_retryDelay, stopping).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (refused is not null)
-                {
-                    WebPushLog.FollowRefused(logger, refused);
-                    await SubscribeAsync(stopping).ConfigureAwait(false);
-                    return;
                 }
             }
         }
@@ -100,7 +133,76 @@ internal sealed class WebPushFeed(
         finally
         {
             SaveCursor(force: true);
+            if (plain is not null)
+            {
+                await plain.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
+    }
+
+    /// <summary>
+    /// The server refused NOTI.SUBSCRIBE. Not knowing the command (Redis): SUBSCRIBE everything from now on,
+    /// and forget the position (it would be stale when a later start follows again). A named channel without
+    /// history: find which, one NOTI.SUBSCRIBE each, and SUBSCRIBE those alone. Anything else (a permission,
+    /// a limit, a busy server): try again later, following.
+    /// </summary>
+    private async Task OnRefusedAsync(string refused, HashSet<string> entries, CancellationToken stopping)
+    {
+        if (refused.StartsWith("ERR unknown command", StringComparison.OrdinalIgnoreCase))
+        {
+            WebPushLog.FollowRefused(logger, refused);
+            _noFollow = true;
+            ForgetCursor();
+            Wake();
+            return;
+        }
+
+        if (refused.Contains("keeps no history", StringComparison.Ordinal))
+        {
+            var without = await ChannelsWithoutHistoryAsync(entries.Where(e => !WebPushRegistration.IsPattern(e)), stopping).ConfigureAwait(false);
+            if (without.Count > 0)
+            {
+                WebPushLog.FollowRefused(logger, $"{refused}; subscribed instead: {string.Join(", ", without)}");
+                _plain.UnionWith(without);
+                Wake();
+                return;
+            }
+        }
+
+        WebPushLog.FollowInterrupted(logger, refused, (int)_retryDelay.TotalSeconds);
+        await Task.Delay(_retryDelay, stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>Which of <paramref name="channels"/> NOTI.SUBSCRIBE refuses for want of history: one try each, on one connection.</summary>
+    private async Task<List<string>> ChannelsWithoutHistoryAsync(IEnumerable<string> channels, CancellationToken stopping)
+    {
+        var without = new List<string>();
+        var connection = await FollowConnection.ConnectAsync(gateway, stopping).ConfigureAwait(false);
+        await using var _ = connection.ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(gateway.ConnectTimeoutMilliseconds * 4);
+        foreach (var channel in channels)
+        {
+            await connection.SendAsync(["NOTI.SUBSCRIBE", "$", "CHANNELS", "1", channel], timeout.Token).ConfigureAwait(false);
+            var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+            if (reply.IsError)
+            {
+                if (reply.Text!.Contains("keeps no history", StringComparison.Ordinal))
+                {
+                    without.Add(channel);
+                }
+
+                continue;
+            }
+
+            await connection.SendAsync(["RESET"], timeout.Token).ConfigureAwait(false);
+            while ((await connection.ReadAsync(timeout.Token).ConfigureAwait(false)).Text != "RESET")
+            {
+                // a push that came before the RESET's answer
+            }
+        }
+
+        return without;
     }
 
     /// <summary>
@@ -141,6 +243,7 @@ internal sealed class WebPushFeed(
 
             // From "$", or from a cursor this server never gave: where it starts is where a restart resumes.
             _cursor = from;
+            _position.Passed(from);
         }
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -160,6 +263,20 @@ internal sealed class WebPushFeed(
                     continue;
                 }
 
+                if (items is [{ Text: "noti.caughtup" }, { Text: { } caughtUp }])
+                {
+                    // Nothing more up to that id: a channel that is quiet for a month does not keep the
+                    // position a month back, for a restart or a new registration to replay.
+                    if (PushPosition.Compare(caughtUp, _cursor) > 0)
+                    {
+                        _cursor = caughtUp;
+                    }
+
+                    _position.Passed(caughtUp);
+                    SaveCursor(force: false);
+                    continue;
+                }
+
                 var message = items[0].Text switch
                 {
                     "noti.message" when items.Length == 4 => Message(items[1].Text!, items[1].Text!, items[2].Text!, items[3].Bytes),
@@ -176,10 +293,20 @@ internal sealed class WebPushFeed(
                     continue;
                 }
 
-                await incoming.WriteAsync(message, session.Token).ConfigureAwait(false);
-                if (message.Id is { } id)
+                var receipt = message.Id is { } id ? _position.Read(id) : null;
+                try
                 {
-                    _cursor = id;
+                    await incoming.WriteAsync(message with { Receipt = receipt }, session.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    receipt?.Abandon(); // read again by the next follow, from the cursor
+                    throw;
+                }
+
+                if (receipt is not null)
+                {
+                    _cursor = receipt.Id;
                     SaveCursor(force: false);
                 }
             }
@@ -237,87 +364,123 @@ internal sealed class WebPushFeed(
         }
     }
 
-    /// <summary>Writes the cursor when it moved, at most every <see cref="_saveInterval"/> unless <paramref name="force"/>.</summary>
+    /// <summary>Following is over for this run: the kept position would only replay old history at the next start.</summary>
+    private void ForgetCursor()
+    {
+        try
+        {
+            File.Delete(cursorFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WebPushLog.CursorNotSaved(logger, cursorFile, ex.Message);
+        }
+
+        _position = new PushPosition(null);
+        _saved = null;
+    }
+
+    /// <summary>
+    /// Writes the committed position (<see cref="PushPosition.Committed"/>) when it moved, at most every
+    /// <see cref="_saveInterval"/> unless <paramref name="force"/>.
+    /// </summary>
     private void SaveCursor(bool force)
     {
-        if (_cursor == _saved || _cursor == "$" || (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds))
+        var committed = _position.Committed;
+        if (committed is null || committed == _saved || (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds))
         {
             return;
         }
 
         try
         {
-            WebPushFiles.WriteAtomically(cursorFile, _cursor + "\n");
-            _saved = _cursor;
+            WebPushFiles.WriteAtomically(cursorFile, committed + "\n");
+            _saved = committed;
             _savedAt = Environment.TickCount64;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Pushes go on; a restart resumes from the last position written, sending some again.
+            // Pushes go on; a restart resumes from the last position written, pushing some again.
             WebPushLog.CursorNotSaved(logger, cursorFile, ex.Message);
             _savedAt = Environment.TickCount64;
         }
     }
 
-    /// <summary>The fallback: SUBSCRIBE and PSUBSCRIBE kept equal to what the registrations name, until stopping.</summary>
+    /// <summary>
+    /// SUBSCRIBE and PSUBSCRIBE kept equal to what the registrations name that cannot be followed — all of it
+    /// when the server does not know NOTI.SUBSCRIBE, else the named channels without history — until stopping.
+    /// Its own loop, woken through <see cref="_plainChanged"/>; it reads the follow loop's decisions from
+    /// <see cref="_noFollowShared"/> and <see cref="_plainShared"/>, which that loop replaces whole.
+    /// </summary>
     private async Task SubscribeAsync(CancellationToken stopping)
     {
         var configuration = new RedisPublisher(Microsoft.Extensions.Options.Options.Create(gateway), NullLogger<RedisPublisher>.Instance, loggerFactory)
             .CreateConfiguration();
         configuration.ClientName = "notistream-gateway-webpush";
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).WaitAsync(stopping).ConfigureAwait(false);
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _multiplexer = multiplexer;
-        multiplexer.ConnectionRestored += (_, _) => Wake();
-        Wake();
+        multiplexer.ConnectionRestored += (_, _) => _plainChanged.Writer.TryWrite(true);
         var subscriber = multiplexer.GetSubscriber();
         var current = new Dictionary<string, ChannelMessageQueue>(StringComparer.Ordinal);
-        while (await _changed.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+        try
         {
-            _changed.Reader.TryRead(out _);
-            var wanted = store.Current.Values.SelectMany(r => r.Channels).ToHashSet(StringComparer.Ordinal);
-            var failed = false;
-            foreach (var (entry, queue) in current.Where(pair => !wanted.Contains(pair.Key)).ToList())
+            while (await _plainChanged.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
-                try
+                _plainChanged.Reader.TryRead(out _);
+                var wanted = store.Current.Values.SelectMany(r => r.Channels).ToHashSet(StringComparer.Ordinal);
+                if (!_noFollowShared)
                 {
-                    await queue.UnsubscribeAsync().ConfigureAwait(false);
-                    current.Remove(entry);
+                    wanted.IntersectWith(_plainShared);
                 }
-                catch (RedisException ex)
-                {
-                    WebPushLog.SubscribeFailed(logger, "unsubscribe from", entry, ex.Message);
-                    failed = true;
-                }
-            }
 
-            foreach (var entry in wanted.Where(entry => !current.ContainsKey(entry)))
-            {
-                try
+                var failed = false;
+                foreach (var (entry, queue) in current.Where(pair => !wanted.Contains(pair.Key)).ToList())
                 {
-                    var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
-                    var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
-                    // In order, one message at a time; OnMessage only queues it.
-                    queue.OnMessage(message => OnMessage(message, entry));
-                    current[entry] = queue;
+                    try
+                    {
+                        await queue.UnsubscribeAsync().ConfigureAwait(false);
+                        current.Remove(entry);
+                    }
+                    catch (RedisException ex)
+                    {
+                        WebPushLog.SubscribeFailed(logger, "unsubscribe from", entry, ex.Message);
+                        failed = true;
+                    }
                 }
-                catch (RedisException ex)
-                {
-                    WebPushLog.SubscribeFailed(logger, "subscribe to", entry, ex.Message);
-                    failed = true;
-                }
-            }
 
-            if (failed)
-            {
-                _ = WakeLaterAsync(stopping);
+                foreach (var entry in wanted.Where(entry => !current.ContainsKey(entry)))
+                {
+                    try
+                    {
+                        var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
+                        var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
+                        // In order, one message at a time; OnMessage only queues it.
+                        queue.OnMessage(message => OnMessage(message, entry));
+                        current[entry] = queue;
+                    }
+                    catch (RedisException ex)
+                    {
+                        WebPushLog.SubscribeFailed(logger, "subscribe to", entry, ex.Message);
+                        failed = true;
+                    }
+                }
+
+                if (failed)
+                {
+                    _ = WakeLaterAsync(stopping);
+                }
             }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // stopping
         }
     }
 
     private async Task WakeLaterAsync(CancellationToken stopping)
     {
         await Task.Delay(_retryDelay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Wake();
+        _plainChanged.Writer.TryWrite(true);
     }
 
     /// <summary>On StackExchange.Redis's side: queue and return, never wait.</summary>

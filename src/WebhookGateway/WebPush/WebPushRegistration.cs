@@ -16,6 +16,13 @@ internal sealed record WebPushRegistration(
     [property: JsonPropertyName("auth")] string Auth,
     [property: JsonPropertyName("channels")] IReadOnlyList<string> Channels)
 {
+    /// <summary>
+    /// When it was registered (Unix milliseconds): messages published before are not pushed to it, so a new
+    /// registration is not sent the history that following it reads again. 0 in files of earlier versions.
+    /// </summary>
+    [JsonPropertyName("since")]
+    public long Since { get; init; }
+
     /// <summary>Whether <paramref name="channel"/> is a pattern (subscribed with PSUBSCRIBE) rather than one channel.</summary>
     public static bool IsPattern(string channel) => channel.AsSpan().IndexOfAny('*', '?', '[') >= 0;
 }

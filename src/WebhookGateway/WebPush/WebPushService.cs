@@ -25,6 +25,12 @@ namespace Notistream.Gateway.WebPush;
 /// </summary>
 internal sealed class WebPushService : IHostedService, IAsyncDisposable
 {
+    /// <summary>
+    /// Followed messages published more than this before a registration are not pushed to it: the margin
+    /// covers a server clock (which times the ids) behind the gateway's.
+    /// </summary>
+    private const long RegisteredMarginMs = 60_000;
+
     /// <summary>Messages from the server not yet dispatched: the feed waits when it is full (following) or drops the message (subscribed).</summary>
     private const int IncomingCapacity = 4096;
 
@@ -54,7 +60,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         _logger = logger;
         _loggerFactory = loggerFactory;
         _incoming = Channel.CreateBounded<IncomingMessage>(
-            new BoundedChannelOptions(IncomingCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+            new BoundedChannelOptions(IncomingCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     }
 
     /// <summary>Whether Web Push is configured (a Subject is set).</summary>
@@ -170,9 +176,10 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
                     // Subscribed, it comes once per SUBSCRIBE or PSUBSCRIBE that matches: the copy through that
                     // first entry is sent. Followed, it comes once, through a name if any follows it by name.
                     var through = FirstMatch(registration, message.Channel, channel);
-                    if (through is null || (message.Id is null && through != message.Source))
+                    if (through is null || (message.Id is null && through != message.Source)
+                        || (message.Id is not null && message.Time.ToUnixTimeMilliseconds() < registration.Since - RegisteredMarginMs))
                     {
-                        continue;
+                        continue; // not for it; or published before it registered (history read again for another's sake)
                     }
 
                     var queue = QueueOf(registration);
@@ -181,6 +188,8 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
                         _ready.Writer.TryWrite(queue);
                     }
                 }
+
+                message.Receipt?.Release(); // the dispatcher's hold: each queue that took it holds it now
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -237,6 +246,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
         {
             if (!store.Current.TryGetValue(queue.Endpoint, out var registration))
             {
+                SubscriptionQueue.Done(pending);
                 queue.Close();
                 continue; // TryTake now unschedules it
             }
@@ -247,6 +257,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
             {
                 await client.RequestPushMessageDeliveryAsync(Subscription(registration), Push(message, missed), stopping).ConfigureAwait(false);
                 WebPushLog.Sent(_logger, origin, message.Channel, 201);
+                SubscriptionQueue.Done(pending);
             }
             catch (PushServiceClientException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
             {
@@ -256,6 +267,7 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
                     WebPushLog.Removed(_logger, origin, $"the push service answered {(int)ex.StatusCode}");
                 }
 
+                SubscriptionQueue.Done(pending);
                 queue.Close();
             }
             catch (PushServiceClientException ex) when (ex.StatusCode == HttpStatusCode.TooManyRequests && pending.Attempt < _options.MaxRetries)

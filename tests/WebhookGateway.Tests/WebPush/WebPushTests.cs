@@ -452,6 +452,68 @@ public sealed class WebPushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_still_waiting_to_be_pushed_when_the_gateway_stops_are_pushed_after_the_restart()
+    {
+        var phone = Browser("waiting");
+        string publicKey;
+        await using (var gateway = await StartGatewayAsync("--WebPush:MaxRetryAfterSeconds", "60"))
+        {
+            await gateway.WaitUntilReadyAsync();
+            publicKey = await PublicKeyAsync(gateway);
+            using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            await WaitForServerSubscriptionAsync("alerts");
+            // The push service is busy for a minute: the first push waits out its Retry-After, the others queue behind it.
+            _pushService.Script("waiting", (429, "60"));
+            await PublishAsync(gateway, "alerts", "one");
+            await PublishAsync(gateway, "alerts", "two");
+            await PublishAsync(gateway, "alerts", "three");
+            Assert.Equal(429, (await _pushService.NextAsync()).AnsweredStatus);
+        }
+
+        // Stopped with all three unsent: the kept position is before them.
+        await using var restarted = await StartGatewayAsync();
+        var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(2), phone);
+        Assert.Equal(["one", "two", "three"], pushes.Select(p => p.Payload.GetProperty("message").GetString()));
+        Assert.All(pushes, p => Assert.Equal(0, p.Payload.GetProperty("missed").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_named_channel_without_history_is_subscribed_while_the_others_are_still_followed()
+    {
+        await using var server = await OurServer.StartAsync(more: ["--channel-history", "kept:* 1000 24h"]);
+        var phone = Browser("mixed");
+        string publicKey;
+        await using (var gateway = await StartGatewayAsync(server.Port))
+        {
+            await gateway.WaitUntilReadyAsync();
+            publicKey = await PublicKeyAsync(gateway);
+            using (var response = await RegisterAsync(gateway, phone.RegistrationJson("plain", "kept:a")))
+            {
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+
+            await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3209 && e.Message.Contains("subscribed instead: plain", StringComparison.Ordinal))),
+                "the gateway to subscribe to the channel without history");
+            await WaitForServerSubscriptionAsync(server.Port, "plain");
+            await WaitForServerSubscriptionAsync(server.Port, "kept:a");
+            await PublishAsync(gateway, "plain", "live");
+            await PublishAsync(gateway, "kept:a", "followed");
+            var live = await DrainAsync(publicKey, TimeSpan.FromSeconds(1), phone);
+            Assert.Equal(["followed", "live"], live.Select(p => p.Payload.GetProperty("message").GetString()).Order());
+        }
+
+        // The channel with history is still followed from a kept position: what came while stopped is pushed.
+        await PublishToServerAsync(server.Port, ("kept:a", "while away"), ("plain", "lost, without history"));
+        await using var restarted = await StartGatewayAsync(server.Port);
+        var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(2), phone);
+        Assert.Equal(["while away"], pushes.Select(p => p.Payload.GetProperty("message").GetString()));
+    }
+
+    [Fact]
     public async Task Against_a_server_without_history_Web_Push_subscribes_and_says_what_that_costs()
     {
         await using var server = await OurServer.StartAsync(more: ["--channel-history", "none"]);
