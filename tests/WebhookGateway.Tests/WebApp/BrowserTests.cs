@@ -75,8 +75,8 @@ public sealed class BrowserTests : IAsyncLifetime
             var shown = Assert.Single(Messages(driver));
             Assert.Contains("Disk", shown.Text, StringComparison.Ordinal);
             Assert.Contains("alerts", shown.Text, StringComparison.Ordinal);
-            var notifications = Notifications(driver);
-            Assert.Contains("Disk|disk full on db1", notifications);
+            // The page shows the message, then raises its notification through the service worker (asynchronously).
+            WaitFor(driver, d => Notifications((ChromeDriver)d).Contains("Disk|disk full on db1"), "the notification");
             Screenshot(driver, "1-live");
 
             // The gateway goes away; messages go on being published to the server meanwhile.
