@@ -514,6 +514,31 @@ public sealed class WebPushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Against_redis_Web_Push_subscribes_and_keeps_no_position()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        File.WriteAllText(SubscriptionsFile + ".position", "1700000000000-0\n"); // from an earlier run against a Notistream server
+        await using var gateway = await StartGatewayAsync(redis.Port);
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var phone = Browser("redis");
+        using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts", "ci/*")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3209 && e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))),
+            "the gateway to say it subscribes instead");
+        await WaitForServerSubscriptionAsync(redis.Port, "alerts");
+        await WaitForServerSubscriptionAsync(redis.Port, null);
+        await PublishToServerAsync(redis.Port, ("alerts", "one"), ("ci/main", "two"));
+        var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(1), phone);
+        Assert.Equal(["one", "two"], pushes.Select(p => p.Payload.GetProperty("message").GetString()).Order());
+        // A later start against a Notistream server would replay history from a stale position: it is gone.
+        Assert.False(File.Exists(SubscriptionsFile + ".position"));
+    }
+
+    [Fact]
     public async Task Against_a_server_without_history_Web_Push_subscribes_and_says_what_that_costs()
     {
         await using var server = await OurServer.StartAsync(more: ["--channel-history", "none"]);
