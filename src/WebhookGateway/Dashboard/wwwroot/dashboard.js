@@ -75,6 +75,8 @@ function render(snapshot) {
   });
   body.replaceChildren(...rows);
   $('github-empty').hidden = rows.length > 0;
+  // Unsigned or badly signed deliveries are only counted: their event and id headers are anyone's to choose.
+  set('github-rejected', `Refused unverified (bad, missing or unchecked signature): ${number(snapshot.gitHubRejected)}`);
   set('updated', `Updated ${new Date(snapshot.time).toLocaleTimeString()}`);
 }
 
