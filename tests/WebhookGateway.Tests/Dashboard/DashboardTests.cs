@@ -203,6 +203,42 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public async Task On_a_non_loopback_bind_the_dashboard_is_as_open_as_subscribing_and_the_warning_says_so()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        var port = FreePort.Next();
+
+        // Without tokens: the subscribe routes are open to whoever reaches the port, and so is the dashboard; the
+        // start-up warning names both.
+        await using (var open = await GatewayHost.StartConnectedAsync(server.Port, "--urls", $"http://0.0.0.0:{port}"))
+        {
+            Assert.Equal(new Uri($"http://0.0.0.0:{port}"), open.BaseAddress);
+            await Poll.UntilAsync(async () => await StatusAsync(open, "/readyz") == HttpStatusCode.OK, "the gateway to connect");
+            var warning = Assert.Single(open.Logs.Entries, e => e.EventId.Id == 3021);
+            Assert.Contains("subscribe", warning.Message, StringComparison.Ordinal);
+            Assert.Contains("dashboard", warning.Message, StringComparison.Ordinal);
+            Assert.Equal(await StatusAsync(open, "/anything/json?poll=1"), await StatusAsync(open, "/v1/dashboard"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(open, "/v1/dashboard"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(open, "/dashboard"));
+        }
+
+        // With a token on the same bind: both refuse a request without one, and no warning.
+        await using var guarded = await GatewayHost.StartConnectedAsync(server.Port, "--urls", $"http://0.0.0.0:{port}", "--token", "bind-token");
+        Assert.DoesNotContain(guarded.Logs.Entries, e => e.EventId.Id == 3021);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/anything/json?poll=1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/v1/dashboard"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/dashboard"));
+    }
+
+    /// <summary>A GET through loopback to a gateway bound to every address.</summary>
+    private static async Task<HttpStatusCode> StatusAsync(GatewayHost gateway, string path)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gateway.BaseAddress.Port}"), Timeout = TaskTimeoutExtensions.DefaultTimeout };
+        using var response = await client.GetAsync(path, Ct);
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task The_page_is_served_with_the_web_apps_policy_and_Dashboard_false_turns_it_off()
     {
         await using (var gateway = await GatewayHost.StartAsync(new RecordingPublisher()))
