@@ -142,17 +142,14 @@ internal static class ServerCommands
                 Line("total_system_memory_human", Human(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes));
                 Line("maxmemory", 0);
                 Line("maxmemory_human", "0B");
-                long historyBytes, historyEvicted;
-                lock (server.Keys.Gate)
-                {
-                    (historyBytes, historyEvicted) = (server.Keys.HistoryBytes, server.Keys.HistoryEvicted);
-                }
-
+                // Kept counts, read without the gate: INFO never waits for the keyspace nor walks it. Entries and
+                // memory are as of the last PUBLISH or once-a-second sweep (what DEL, XTRIM … did shows within a second).
+                var (historyBytes, historyEvicted) = (server.Keys.HistoryBytes, server.Keys.HistoryEvicted);
                 Line("history_memory", historyBytes);
                 Line("history_memory_human", Human(historyBytes));
                 Line("history_max_memory", server.Options.HistoryMaxMemory);
                 Line("history_evicted_entries", historyEvicted);
-                Line("history_entries", ServerMetrics.HistoryEntries(server));
+                Line("history_entries", server.Keys.HistoryEntries);
                 Line("maxmemory_policy", "noeviction");
                 Line("mem_allocator", "dotnet-gc");
                 break;

@@ -46,8 +46,8 @@ internal sealed class ServerMetrics : IDisposable
         Meter.CreateObservableCounter("notistream.commands.processed",
             () => Interlocked.Read(ref stats.TotalCommandsProcessed) + Interlocked.Read(ref stats.CommandsBeforeReset), "{command}",
             "Commands run (INFO total_commands_processed).");
-        Meter.CreateObservableUpDownCounter("notistream.history.entries", () => HistoryEntries(server), "{message}",
-            "Messages kept in channel history now.");
+        Meter.CreateObservableUpDownCounter("notistream.history.entries", () => server.Keys.HistoryEntries, "{message}",
+            "Messages kept in channel history (INFO history_entries): kept by each PUBLISH, recounted by the once-a-second sweep.");
         Meter.CreateObservableUpDownCounter("notistream.history.size", HistoryBytes, "By",
             "Memory held by channel history now (INFO history_memory).");
         Meter.CreateObservableCounter("notistream.history.evicted", HistoryEvicted, "{message}",
@@ -106,42 +106,8 @@ internal sealed class ServerMetrics : IDisposable
         ];
     }
 
-    private long HistoryBytes()
-    {
-        lock (_server.Keys.Gate)
-        {
-            return _server.Keys.HistoryBytes;
-        }
-    }
+    /// <summary>The kept counts (see <see cref="Keyspace.KeyStore.HistoryEntries"/>), read without the gate: a scrape never walks the keys.</summary>
+    private long HistoryBytes() => _server.Keys.HistoryBytes;
 
-    private long HistoryEvicted()
-    {
-        lock (_server.Keys.Gate)
-        {
-            return _server.Keys.HistoryEvicted;
-        }
-    }
-
-    /// <summary>A pass over the history database's keys under the gate, as the once-a-second sweep makes: per scrape or INFO only.</summary>
-    internal static long HistoryEntries(ServerContext server)
-    {
-        long entries = 0;
-        lock (server.Keys.Gate)
-        {
-            if (server.Keys.Find(ChannelHistory.Database) is not { Count: > 0 } db)
-            {
-                return 0;
-            }
-
-            foreach (var (_, value) in db.Entries)
-            {
-                if (value is StreamValue { IsChannelHistory: true } stream)
-                {
-                    entries += stream.Length;
-                }
-            }
-        }
-
-        return entries;
-    }
+    private long HistoryEvicted() => _server.Keys.HistoryEvicted;
 }

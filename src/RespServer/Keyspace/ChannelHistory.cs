@@ -48,6 +48,7 @@ internal static class ChannelHistory
         var created = stream is null;
         stream ??= new StreamValue();
         var before = created || !stream.IsChannelHistory ? 0 : stream.MemoryBytes;
+        var entriesBefore = created || !stream.IsChannelHistory ? 0 : stream.Length;
         if (keys.NextId(stream, now) is not { } id
             || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
         {
@@ -72,6 +73,7 @@ internal static class ChannelHistory
         stream.Trimmed ??= keys.Followers.TakeDropped(channel) ?? NewTrimmed(stream, rule);
         Trim(keys, channel, stream, rule, now);
         keys.HistoryBytes += stream.MemoryBytes - before;
+        keys.HistoryEntries += stream.Length - entriesBefore;
         if (maxMemory > 0 && keys.HistoryBytes > maxMemory)
         {
             Evict(keys, db, maxMemory);
@@ -94,11 +96,12 @@ internal static class ChannelHistory
             if (keys.Find(Database) is not { Count: > 0 } db)
             {
                 keys.HistoryBytes = 0;
+                keys.HistoryEntries = 0;
                 return;
             }
 
             List<byte[]>? gone = null;
-            long bytes = 0;
+            long bytes = 0, entries = 0;
             foreach (var (key, value) in db.Entries)
             {
                 if (value is not StreamValue { IsChannelHistory: true } stream)
@@ -117,6 +120,7 @@ internal static class ChannelHistory
                 }
 
                 bytes += stream.MemoryBytes;
+                entries += stream.Length;
             }
 
             foreach (var key in gone ?? [])
@@ -127,6 +131,7 @@ internal static class ChannelHistory
             }
 
             keys.HistoryBytes = bytes;
+            keys.HistoryEntries = entries;
             if (maxMemory > 0 && bytes > maxMemory)
             {
                 Evict(keys, db, maxMemory);
@@ -147,7 +152,7 @@ internal static class ChannelHistory
         var target = maxMemory - (maxMemory / 10);
         var oldest = new PriorityQueue<(byte[] Key, StreamValue Stream), StreamId>();
         List<byte[]>? empty = null;
-        long bytes = 0;
+        long bytes = 0, entries = 0;
         foreach (var (key, value) in db.Entries)
         {
             if (value is not StreamValue { IsChannelHistory: true } stream)
@@ -162,6 +167,7 @@ internal static class ChannelHistory
             }
 
             bytes += stream.MemoryBytes;
+            entries += stream.Length;
             oldest.Enqueue((key, stream), stream.FirstId);
         }
 
@@ -173,6 +179,7 @@ internal static class ChannelHistory
         }
 
         keys.HistoryBytes = bytes;
+        keys.HistoryEntries = entries;
         while (keys.HistoryBytes > target && oldest.TryDequeue(out var channel, out _))
         {
             var stream = channel.Stream;
@@ -182,7 +189,9 @@ internal static class ChannelHistory
             }
 
             var before = stream.MemoryBytes;
-            keys.HistoryEvicted += stream.Trim(StreamTrimStrategy.MinId, 0, past, approximate: true, limit: 0);
+            var dropped = stream.Trim(StreamTrimStrategy.MinId, 0, past, approximate: true, limit: 0);
+            keys.HistoryEvicted += dropped;
+            keys.HistoryEntries -= dropped;
             if (stream.Length > 0)
             {
                 keys.Log?.Trimmed(Database, channel.Key, stream, StreamTrimStrategy.MinId, 0, past, approximate: true);

@@ -41,12 +41,33 @@ internal sealed class KeyStore
     /// <summary>The last id <see cref="NextId"/> gave (the "now" of NOTI.SUBSCRIBE's <c>$</c>). Under <see cref="Gate"/>.</summary>
     public StreamId LastGivenId => _lastId;
 
+    private long _historyBytes;
+    private long _historyEntries;
+    private long _historyEvicted;
+
     /// <summary>
     /// Bytes the channel histories hold (<see cref="StreamValue.MemoryBytes"/> of every stream PUBLISH keeps
     /// messages in): kept up to date by each PUBLISH, and counted anew once a second by the sweep, which
-    /// also takes in what other commands (DEL, XTRIM, FLUSHALL …) changed. Under <see cref="Gate"/>.
+    /// also takes in what other commands (DEL, XTRIM, FLUSHALL …) changed. Changed under <see cref="Gate"/>;
+    /// read without it (INFO, metrics), so that a reader never waits for the keyspace.
     /// </summary>
-    public long HistoryBytes { get; set; }
+    public long HistoryBytes
+    {
+        get => Volatile.Read(ref _historyBytes);
+        set => Volatile.Write(ref _historyBytes, value);
+    }
+
+    /// <summary>
+    /// Entries the channel histories hold, kept as <see cref="HistoryBytes"/> is: by each PUBLISH and its trims,
+    /// and counted anew by the once-a-second sweep (so what DEL, XTRIM, XDEL, FLUSHALL … changed shows within
+    /// a second). INFO and the metrics read this number: they never walk the keys. Changed under
+    /// <see cref="Gate"/>; read without it.
+    /// </summary>
+    public long HistoryEntries
+    {
+        get => Volatile.Read(ref _historyEntries);
+        set => Volatile.Write(ref _historyEntries, value);
+    }
 
     /// <summary>Who follows which channels (NOTI.SUBSCRIBE), told of every append to a channel history. Under <see cref="Gate"/>.</summary>
     public FollowerIndex Followers { get; } = new();
@@ -58,8 +79,12 @@ internal sealed class KeyStore
     /// </summary>
     public StreamId HistoryIncompleteBefore { get; set; }
 
-    /// <summary>Entries dropped because the histories reached history-max-memory, since start. Under <see cref="Gate"/>.</summary>
-    public long HistoryEvicted { get; set; }
+    /// <summary>Entries dropped because the histories reached history-max-memory, since start. Changed under <see cref="Gate"/>; read without it.</summary>
+    public long HistoryEvicted
+    {
+        get => Volatile.Read(ref _historyEvicted);
+        set => Volatile.Write(ref _historyEvicted, value);
+    }
 
     /// <summary>
     /// The next id for an entry of <paramref name="stream"/> whose id the server chooses (a PUBLISH kept as

@@ -143,7 +143,7 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
         {
             RestoreGenerator(keys);
             RestoreHistoryRecords(keys);
-            long historyBytes = 0;
+            long historyBytes = 0, historyEntries = 0;
             for (var db = 0; db < keys.Count; db++)
             {
                 if (keys.Find(db) is { } database)
@@ -154,12 +154,14 @@ internal sealed partial class AofLoader(ServerContext server, CommandTable comma
                         if (value is StreamValue { IsChannelHistory: true } stream)
                         {
                             historyBytes += stream.MemoryBytes;
+                            historyEntries += stream.Length;
                         }
                     }
                 }
             }
 
             keys.HistoryBytes = historyBytes;
+            keys.HistoryEntries = historyEntries;
         }
 
         Log.Loaded(logger, started.Elapsed.TotalSeconds);

@@ -2,7 +2,8 @@ namespace Notistream.Gateway.Dashboard;
 
 /// <summary>
 /// What only the gateway knows, for <c>/dashboard</c>: HTTP subscribers now, by transport; HTTP subscribers cut
-/// off as slow; and the last <see cref="DeliveriesKept"/> GitHub deliveries. Counters are interlocked; the ring
+/// off as slow; the last <see cref="DeliveriesKept"/> GitHub deliveries whose signature verified, and how many
+/// were refused unverified (those are only counted: their headers are anyone's to choose). Counters are interlocked; the ring
 /// of deliveries is a fixed array under a lock held for a copy. Always registered (it costs a few words), so
 /// the subscribe and GitHub routes never ask whether the dashboard is on.
 /// </summary>
@@ -22,6 +23,7 @@ internal sealed class DashboardCounters
     private long _deliveryCount;
     private long _cutOffs;
     private long _httpDelivered;
+    private long _gitHubRejected;
 
     public void SubscriberOpened(string transport) => Interlocked.Increment(ref _subscribers[Index(transport)]);
 
@@ -34,6 +36,12 @@ internal sealed class DashboardCounters
     public void MessageDelivered() => Interlocked.Increment(ref _httpDelivered);
 
     public long CutOffs => Interlocked.Read(ref _cutOffs);
+
+    /// <summary>A GitHub delivery refused before its signature verified (bad or missing signature, no secret, too large).</summary>
+    public void GitHubRejected() => Interlocked.Increment(ref _gitHubRejected);
+
+    /// <summary>GitHub deliveries refused unverified since the gateway started.</summary>
+    public long GitHubRejectedCount => Interlocked.Read(ref _gitHubRejected);
 
     public long HttpDelivered => Interlocked.Read(ref _httpDelivered);
 
@@ -48,6 +56,7 @@ internal sealed class DashboardCounters
         return result;
     }
 
+    /// <summary>Lists a delivery whose signature verified (the caller counts the others with <see cref="GitHubRejected"/>).</summary>
     public void GitHubDelivery(GitHubDeliveryRecord record)
     {
         lock (_deliveriesGate)
@@ -82,9 +91,9 @@ internal sealed class DashboardCounters
 }
 
 /// <summary>
-/// One GitHub delivery as the dashboard lists it. <paramref name="Verification"/> is the metrics' label
-/// (verified, bad_signature, missing_signature, missing_secret, too_large); <paramref name="Repository"/> and
-/// <paramref name="Channel"/> are known only for a verified delivery that was published or acknowledged.
+/// One GitHub delivery as the dashboard lists it: only verified ones are listed, so <paramref name="Verification"/>
+/// (the metrics' label) is <c>verified</c>; <paramref name="Repository"/> and <paramref name="Channel"/> are known
+/// for one that was published or acknowledged.
 /// </summary>
 internal sealed record GitHubDeliveryRecord(DateTimeOffset Time, string? Event, string? Repository, string? Delivery,
     string Verification, string? Channel, int Status);

@@ -46,6 +46,14 @@ internal static class DashboardEndpoints
             var info = files.GetFileInfo(file);
             routes.MapGet(route, async (HttpContext context) =>
             {
+                // The page names its script, style and snapshot relative to itself (so that it works under a
+                // reverse proxy's path prefix): /dashboard/ would put them a folder too deep.
+                if (file == "index.html" && context.Request.Path.Value!.EndsWith('/'))
+                {
+                    context.Response.Redirect("../dashboard" + context.Request.QueryString);
+                    return;
+                }
+
                 // Only the page asks for the token: the script and style hold no data.
                 if (file == "index.html" && Refuse(context, tokens) is { } refused)
                 {

@@ -116,7 +116,8 @@ internal sealed class DashboardSnapshots
             new Counted(sample.HttpDelivered, Rate(s => s.HttpDelivered)),
             new HistorySize(Number(info, "history_entries"), Number(info, "history_memory"), Number(info, "history_evicted_entries")),
             new CutOffs(Number(info, "client_output_buffer_limit_disconnections"), _counters.CutOffs),
-            _counters.GitHubDeliveries());
+            _counters.GitHubDeliveries(),
+            _counters.GitHubRejectedCount);
     }
 
     /// <summary>INFO's <c>field:value</c> lines; section headers and blank lines skipped.</summary>
@@ -151,6 +152,8 @@ internal sealed class DashboardSnapshots
 /// such field (Redis has no history, no <c>pubsub_messages_delivered</c>); rates are null in the first snapshot.
 /// </summary>
 /// <param name="RateWindowSeconds">The time between this snapshot and the one the rates are measured from.</param>
+/// <param name="GitHub">The last GitHub deliveries whose signature verified, newest first.</param>
+/// <param name="GitHubRejected">GitHub deliveries refused unverified since the gateway started (counted, never listed).</param>
 internal sealed record DashboardSnapshot(
     DateTimeOffset Time,
     double? RateWindowSeconds,
@@ -163,7 +166,8 @@ internal sealed record DashboardSnapshot(
     Counted HttpDelivered,
     HistorySize History,
     CutOffs CutOffs,
-    IReadOnlyList<GitHubDeliveryRecord> GitHub);
+    IReadOnlyList<GitHubDeliveryRecord> GitHub,
+    long GitHubRejected);
 
 /// <param name="Connected">The gateway's publishing connection is up.</param>
 /// <param name="Error">Why INFO gave nothing, when it did not.</param>

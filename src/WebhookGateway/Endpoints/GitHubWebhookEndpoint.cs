@@ -49,19 +49,30 @@ internal sealed class GitHubWebhookEndpoint
 
     public bool HasSecret => _signature is not null;
 
-    /// <summary>Handles a delivery, and lists it on the dashboard with its verification, repository, channel and status.</summary>
+    /// <summary>
+    /// Handles a delivery, and lists it on the dashboard with its repository, channel and status when its signature
+    /// verified; one that did not is only counted: its headers are anyone's to choose, and twenty of them would push
+    /// the real deliveries out of the list.
+    /// </summary>
     public async Task<IResult> HandleAsync(HttpContext context)
     {
         var note = new DeliveryNote();
         var result = await HandleAsync(context, note).ConfigureAwait(false);
-        if (_dashboard is { } dashboard)
+        if (_dashboard is not { } dashboard)
         {
-            var headers = context.Request.Headers;
-            dashboard.GitHubDelivery(new GitHubDeliveryRecord(DateTimeOffset.UtcNow, DashboardCounters.Clip(headers[EventHeader].ToString()),
-                DashboardCounters.Clip(note.Repository), DashboardCounters.Clip(headers[DeliveryHeader].ToString()), note.Verification,
-                DashboardCounters.Clip(note.Channel), (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK));
+            return result;
         }
 
+        if (note.Verification != "verified")
+        {
+            dashboard.GitHubRejected();
+            return result;
+        }
+
+        var headers = context.Request.Headers;
+        dashboard.GitHubDelivery(new GitHubDeliveryRecord(DateTimeOffset.UtcNow, DashboardCounters.Clip(headers[EventHeader].ToString()),
+            DashboardCounters.Clip(note.Repository), DashboardCounters.Clip(headers[DeliveryHeader].ToString()), note.Verification,
+            DashboardCounters.Clip(note.Channel), (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK));
         return result;
     }
 

@@ -39,7 +39,7 @@ internal static partial class GatewayLog
     [LoggerMessage(3022, LogLevel.Warning, "{Deprecation}")]
     public static partial void DeprecatedVariable(ILogger logger, string deprecation);
 
-    [LoggerMessage(3021, LogLevel.Warning, "No publish token (NOTISTREAM_TOKEN): anyone who reaches {Urls} can publish")]
+    [LoggerMessage(3021, LogLevel.Warning, "No token (NOTISTREAM_TOKEN or Gateway:Tokens): anyone who reaches {Urls} can publish, subscribe and see the dashboard")]
     public static partial void NoTokenOnPublicAddress(ILogger logger, string urls);
 
     [LoggerMessage(3030, LogLevel.Warning, "GitHub delivery {Delivery} ({Event}) refused: {Reason}")]

@@ -102,7 +102,7 @@ public sealed class DashboardTests
     }
 
     [Fact]
-    public async Task GitHub_deliveries_are_listed_newest_first_with_verification_repository_and_channel()
+    public async Task Only_verified_GitHub_deliveries_are_listed_and_unverified_ones_are_counted()
     {
         var publisher = new RecordingPublisher();
         await using var gateway = await GatewayHost.StartAsync(publisher, "--github-secret", GitHubDeliveries.Secret);
@@ -113,17 +113,18 @@ public sealed class DashboardTests
             Assert.Equal(HttpStatusCode.Created, reply.StatusCode);
         }
 
-        using (var forged = GitHubDeliveries.Json("push", body, GitHubDeliveries.Sign(body, "not the secret"), "d-forged"))
-        using (var reply = await gateway.Client.SendAsync(forged, Ct))
+        // More than the list holds, with headers of the sender's choosing: none may push the real delivery out.
+        var forgedCount = DashboardCounters.DeliveriesKept + 5;
+        for (var i = 0; i < forgedCount; i++)
         {
+            var signature = i % 2 == 0 ? GitHubDeliveries.Sign(body, "not the secret") : null;
+            using var forged = GitHubDeliveries.Json("spoofed-event", body, signature, $"d-forged-{i}");
+            using var reply = await gateway.Client.SendAsync(forged, Ct);
             Assert.Equal(HttpStatusCode.Unauthorized, reply.StatusCode);
         }
 
-        var snapshot = await SnapshotWhenAsync(gateway, s => s.GetProperty("gitHub").GetArrayLength() == 2, "both deliveries to be listed");
-        var deliveries = snapshot.GetProperty("gitHub").EnumerateArray().ToList();
-        Assert.Equal(("d-forged", "bad_signature", 401), (deliveries[0].GetProperty("delivery").GetString(), deliveries[0].GetProperty("verification").GetString(), deliveries[0].GetProperty("status").GetInt32()));
-        Assert.Equal(JsonValueKind.Null, deliveries[0].GetProperty("repository").ValueKind); // an unverified body is not read
-        var verified = deliveries[1];
+        var snapshot = await SnapshotWhenAsync(gateway, s => s.GetProperty("gitHubRejected").GetInt64() == forgedCount, "the forged deliveries to be counted");
+        var verified = Assert.Single(snapshot.GetProperty("gitHub").EnumerateArray());
         Assert.Equal("d-verified", verified.GetProperty("delivery").GetString());
         Assert.Equal("push", verified.GetProperty("event").GetString());
         Assert.Equal("verified", verified.GetProperty("verification").GetString());
@@ -199,6 +200,42 @@ public sealed class DashboardTests
         // The script and style hold no data: no token needed.
         using var script = await GetAsync("/dashboard/dashboard.js");
         Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+    }
+
+    [Fact]
+    public async Task On_a_non_loopback_bind_the_dashboard_is_as_open_as_subscribing_and_the_warning_says_so()
+    {
+        await using var server = await NotistreamServer.StartAsync();
+        var port = FreePort.Next();
+
+        // Without tokens: the subscribe routes are open to whoever reaches the port, and so is the dashboard; the
+        // start-up warning names both.
+        await using (var open = await GatewayHost.StartConnectedAsync(server.Port, "--urls", $"http://0.0.0.0:{port}"))
+        {
+            Assert.Equal(new Uri($"http://0.0.0.0:{port}"), open.BaseAddress);
+            await Poll.UntilAsync(async () => await StatusAsync(open, "/readyz") == HttpStatusCode.OK, "the gateway to connect");
+            var warning = Assert.Single(open.Logs.Entries, e => e.EventId.Id == 3021);
+            Assert.Contains("subscribe", warning.Message, StringComparison.Ordinal);
+            Assert.Contains("dashboard", warning.Message, StringComparison.Ordinal);
+            Assert.Equal(await StatusAsync(open, "/anything/json?poll=1"), await StatusAsync(open, "/v1/dashboard"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(open, "/v1/dashboard"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(open, "/dashboard"));
+        }
+
+        // With a token on the same bind: both refuse a request without one, and no warning.
+        await using var guarded = await GatewayHost.StartConnectedAsync(server.Port, "--urls", $"http://0.0.0.0:{port}", "--token", "bind-token");
+        Assert.DoesNotContain(guarded.Logs.Entries, e => e.EventId.Id == 3021);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/anything/json?poll=1"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/v1/dashboard"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(guarded, "/dashboard"));
+    }
+
+    /// <summary>A GET through loopback to a gateway bound to every address.</summary>
+    private static async Task<HttpStatusCode> StatusAsync(GatewayHost gateway, string path)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gateway.BaseAddress.Port}"), Timeout = TaskTimeoutExtensions.DefaultTimeout };
+        using var response = await client.GetAsync(path, Ct);
+        return response.StatusCode;
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Notistream.Gateway.Tests.Infrastructure;
 using Notistream.Testing;
 using OpenQA.Selenium;
@@ -138,6 +140,43 @@ public sealed class BrowserTests : IAsyncLifetime
         WaitFor(driver, d => d.FindElement(By.Id("history")).Text == "1", "the history entry to show");
         Assert.Contains($"127.0.0.1:{server.Port}", driver.FindElement(By.Id("server")).Text, StringComparison.Ordinal);
         Screenshot(driver, "4-dashboard");
+    }
+
+    [Fact]
+    public async Task The_dashboard_works_under_a_reverse_proxys_path_prefix_with_its_token_passed_on()
+    {
+        var driver = StartBrowser();
+        await using var server = await OurServer.StartAsync();
+        await using var gateway = await GatewayHost.StartConnectedAsync(server.Port, "--token", "prefix-token");
+        await gateway.WaitUntilReadyAsync();
+
+        // A reverse proxy that serves the gateway under /notify/ and nothing at its root: a request for a path
+        // outside the prefix is a 404 there, as it would be on a shared host.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var proxy = builder.Build();
+        using var upstream = new HttpClient { BaseAddress = gateway.BaseAddress };
+        proxy.MapGet("/notify/{**rest}", async (HttpContext context) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/" + context.Request.RouteValues["rest"] + context.Request.QueryString);
+            if (context.Request.Headers.Authorization is { Count: > 0 } authorization)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", authorization.ToString());
+            }
+
+            using var response = await upstream.SendAsync(request, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        });
+        await proxy.StartAsync(TestContext.Current.CancellationToken);
+
+        var auth = System.Buffers.Text.Base64Url.EncodeToString("Bearer prefix-token"u8);
+        driver.Navigate().GoToUrl(new Uri(new Uri(proxy.Urls.Single()), $"/notify/dashboard?auth={auth}"));
+        WaitFor(driver, d => d.FindElement(By.Id("state")).GetDomAttribute("data-state") == "live", "the dashboard under /notify/ to say live");
+        Assert.Contains($"127.0.0.1:{server.Port}", driver.FindElement(By.Id("server")).Text, StringComparison.Ordinal);
+        Screenshot(driver, "5-dashboard-prefix");
     }
 
     private ChromeDriver StartBrowser()

@@ -1,11 +1,14 @@
-// The gateway's live dashboard: polls GET /v1/dashboard every two seconds and fills the page in. The snapshot
+// The gateway's live dashboard: polls GET v1/dashboard (beside the page) every two seconds and fills the page in. The snapshot
 // is the same for every viewer within a second (the gateway caches it), so polling costs the server nothing
 // more per viewer. A token in the page's ?auth= is passed on; a Basic login the browser made is sent by itself.
 'use strict';
 
 const PollMilliseconds = 2000;
 const auth = new URLSearchParams(location.search).get('auth');
-const snapshotUrl = '/v1/dashboard' + (auth ? '?auth=' + encodeURIComponent(auth) : '');
+// Beside the page, not at the root: behind a reverse proxy the gateway may be served under a path prefix
+// (…/prefix/dashboard polls …/prefix/v1/dashboard).
+const snapshotUrl = new URL('v1/dashboard', new URL(location.pathname.replace(/dashboard\/?$/, ''), location.origin));
+if (auth) snapshotUrl.searchParams.set('auth', auth);
 
 const $ = (id) => document.getElementById(id);
 const number = (value) => (value === null || value === undefined ? '–' : Number(value).toLocaleString('en'));
@@ -75,6 +78,8 @@ function render(snapshot) {
   });
   body.replaceChildren(...rows);
   $('github-empty').hidden = rows.length > 0;
+  // Unsigned or badly signed deliveries are only counted: their event and id headers are anyone's to choose.
+  set('github-rejected', `Refused unverified (bad, missing or unchecked signature): ${number(snapshot.gitHubRejected)}`);
   set('updated', `Updated ${new Date(snapshot.time).toLocaleTimeString()}`);
 }
 
