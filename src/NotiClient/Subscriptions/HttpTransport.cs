@@ -85,7 +85,8 @@ internal sealed class HttpTransport : IDisposable
     /// <summary>
     /// <c>&lt;url&gt;/&lt;a,b%2Fc,owner%2F*&gt;/json?since=&lt;from&gt;</c>: the channels and patterns as one path segment,
     /// each name percent-encoded (so a <c>/</c> is <c>%2F</c> and a <c>,</c> in a name cannot split it);
-    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself; <c>catchup=1</c> asks for the
+    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself as <c>ms-seq</c> (a bare <c>ms</c>
+    /// is <c>ms-0</c>, as NOTI.SUBSCRIBE reads it: never a bare number, which the gateway takes as seconds); <c>catchup=1</c> asks for the
     /// catch-up's end (<c>last</c> on <c>open</c>, a <c>caughtup</c> event), which ntfy's own servers ignore.
     /// </summary>
     public static Uri SubscribeUri(Uri baseUrl, IReadOnlyList<ChannelSpec> channels, string from)
@@ -95,6 +96,8 @@ internal sealed class HttpTransport : IDisposable
         {
             "$" => "none",
             "0" => "all",
+            // Always ms-seq: the gateway (as ntfy) reads a bare number as Unix seconds, NOTI.SUBSCRIBE a bare ms as ms-0.
+            _ when MessageId.TryParse(from, out var id) => id.ToString(),
             _ => Uri.EscapeDataString(from),
         };
         return new Uri($"{ConfigValidation.FormatUrl(baseUrl)}/{names}/json?since={since}&catchup=1");

@@ -212,6 +212,23 @@ public sealed class HttpTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task Since_a_duration_over_the_url_brings_what_was_published_in_that_window()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 24h");
+        await using var gateway = await TestGateway.StartAsync(server.Port);
+        var sent = new List<(string, string)> { ("alerts", "one"), ("team/web", "two"), ("alerts", "three") };
+        var ids = await ResumeEndToEndTests.PublishAsync(server.Port, sent);
+
+        await using var client = StartClient(gateway, "alerts,team/*", "--since", "30m");
+        await WaitForMessagesAsync(client, 3);
+        await client.WaitForOutputAsync("caught up:");
+        await StopAsync(client);
+        // Everything published in the window (the test's server started without a log, so a cursor from before
+        // its start is also told of a gap of unknown size).
+        AssertDeliveredExactly(sent, ids, client);
+    }
+
+    [Fact]
     public async Task A_gateway_with_a_token_refuses_the_client_without_it_and_serves_it_with_it()
     {
         const string Token = "s3cret-read-token";
@@ -375,6 +392,9 @@ public sealed class HttpTransportTests : IDisposable
             HttpTransport.SubscribeUri(new Uri("https://gw.example.net"), channels, "0").AbsoluteUri);
         Assert.Equal("http://127.0.0.1:8080/n/alerts/json?since=1765101234567-3&catchup=1",
             HttpTransport.SubscribeUri(new Uri("http://127.0.0.1:8080/n/"), [new ChannelSpec("alerts")], "1765101234567-3").AbsoluteUri);
+        // A bare ms is ms-0 (as NOTI.SUBSCRIBE reads it), never a bare number: the gateway takes that as Unix seconds.
+        Assert.Equal("http://127.0.0.1:8080/alerts/json?since=1765101234567-0&catchup=1",
+            HttpTransport.SubscribeUri(new Uri("http://127.0.0.1:8080"), [new ChannelSpec("alerts")], "1765101234567").AbsoluteUri);
     }
 }
 
