@@ -18,8 +18,9 @@ internal sealed class HttpSubscribeException(string message, TimeSpan? retryAfte
 /// The client over HTTP: <c>GET &lt;url&gt;/&lt;channels&gt;/json?since=&lt;cursor&gt;</c> on the webhook gateway, one
 /// JSON object per line, for networks that let only HTTP(S) out. Each session hands what it reads to the
 /// same <see cref="ResumeSession"/> as a NOTI.SUBSCRIBE over RESP does, so resume, gaps and the catch-up
-/// behave the same; asked with <c>catchup=1</c>, the gateway's <c>open</c> event carries the server's last id
-/// (where the catch-up ends) and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
+/// behave the same; asked with <c>catchup=1</c>, the gateway's <c>open</c> event carries NOTI.SUBSCRIBE's confirmed
+/// from (<c>from</c>: the server's correction of a cursor ahead of it), the server's last id (where the catch-up
+/// ends) and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
 /// </summary>
 /// <remarks>
 /// A session ends when the gateway ends the stream, the connection fails, or no line (not even a keepalive)
@@ -146,13 +147,16 @@ internal sealed class HttpTransport : IDisposable
                 ? TimeSpan.FromSeconds(seconds)
                 : DefaultKeepalive;
 
-            // What NOTI.SUBSCRIBE would have confirmed: the cursor itself, or for "$" the server's last id.
-            MessageId? confirmed = from switch
-            {
-                "$" => last,
-                "0" => MessageId.Zero,
-                _ => MessageId.TryParse(from, out var fromId) ? fromId : null,
-            };
+            // NOTI.SUBSCRIBE's confirmed from, as the gateway passes it on (open's "from"): for a cursor above any id
+            // the server gave, its last id (with a gap). A gateway that does not say: the cursor, "$" as the last id.
+            MessageId? confirmed = isOpen && MessageId.TryParse(Text(root, "from"), out var serverFrom)
+                ? serverFrom
+                : from switch
+                {
+                    "$" => last,
+                    "0" => MessageId.Zero,
+                    _ => MessageId.TryParse(from, out var fromId) ? fromId : null,
+                };
             connected = true;
             backoff.Reset();
             if (confirmed is { } c)

@@ -356,11 +356,12 @@ internal static class SubscribeEndpoints
         var events = subscription.Events;
         if (!request.Poll)
         {
-            // With catchup=1, ours besides ntfy's fields: where the catch-up ends, and how often a keepalive comes.
+            // With catchup=1, ours besides ntfy's fields: where the server starts (its confirmed from), where the
+            // catch-up ends, and how often a keepalive comes.
             var open = NtfyMessage.Control("open", request.Topics, time);
             await write(!request.CatchUpEvents ? open : new NtfyMessage
             {
-                Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, Last = subscription.Last, Keepalive = keepalive.TotalSeconds,
+                Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, FromId = subscription.From, Last = subscription.Last, Keepalive = keepalive.TotalSeconds,
             }).ConfigureAwait(false);
         }
 

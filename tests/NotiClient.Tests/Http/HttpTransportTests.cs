@@ -229,6 +229,30 @@ public sealed class HttpTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cursor_above_the_servers_last_id_gets_the_gap_notice_and_then_new_messages()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 24h");
+        await using var gateway = await TestGateway.StartAsync(server.Port);
+        await ResumeEndToEndTests.PublishAsync(server.Port, [("alerts", "old")]);
+        var target = new RecordingTarget();
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        // A cursor from a replaced server, or from before its clock was reset: above any id this one gave.
+        using var worker = new SubscriptionWorker(Config(gateway.Url, "alerts"), target, observer, resume: new ResumePosition("99999999999999-0"));
+        var running = worker.RunAsync(stop.Token);
+        await TaskTimeoutExtensions.WaitUntil(() => target.All.Any(m => m.Kind == IncomingKind.Gap), $"a gap; events: {string.Join(" | ", observer.Events)}");
+
+        var ids = await ResumeEndToEndTests.PublishAsync(server.Port, [("alerts", "new")]);
+        await TaskTimeoutExtensions.WaitUntil(() => target.Messages.Count == 1, $"the new message; events: {string.Join(" | ", observer.Events)}");
+        await stop.CancelAsync();
+        await running.WithTimeout();
+
+        var gap = target.All.First(m => m.Kind == IncomingKind.Gap);
+        Assert.Equal(("alerts", (long?)null), (gap.Channel, gap.Missed));
+        Assert.Equal((ids[0], "new"), (target.Messages[0].Id.ToString(), target.Messages[0].Payload));
+    }
+
+    [Fact]
     public async Task A_gateway_with_a_token_refuses_the_client_without_it_and_serves_it_with_it()
     {
         const string Token = "s3cret-read-token";

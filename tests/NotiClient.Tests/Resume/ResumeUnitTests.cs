@@ -52,6 +52,18 @@ public sealed class ResumeUnitTests : IDisposable
     }
 
     [Fact]
+    public void The_servers_confirmed_from_wins_over_a_cursor_ahead_of_it()
+    {
+        var resume = new ResumePosition("0");
+        resume.Confirmed(Id("0-0"));
+        Assert.True(resume.TryAdvance(Id("5000-0")));
+        // Reconnected to a replaced server whose last id is lower: it starts there, and its next ids are new.
+        resume.Confirmed(Id("100-0"));
+        Assert.Equal("100-0", resume.From);
+        Assert.True(resume.TryAdvance(Id("101-0")));
+    }
+
+    [Fact]
     public void A_bad_since_says_what_is_accepted()
     {
         Assert.False(SinceOption.TryParse("yesterday", DateTimeOffset.UtcNow, out _, out var error));

@@ -39,8 +39,8 @@ public sealed class SubscribeEndToEndTests
         await using var stream = await SubscribeStream.OpenAsync(gateway, $"/mytopic/json?since=all&catchup=1");
 
         var open = await stream.JsonAsync();
-        Assert.Equal(["id", "time", "event", "topic", "last", "keepalive"], Keys(open));
-        Assert.Equal((last, 7), (open.GetProperty("last").GetString(), open.GetProperty("keepalive").GetInt32()));
+        Assert.Equal(["id", "time", "event", "topic", "from", "last", "keepalive"], Keys(open));
+        Assert.Equal(("0-0", last, 7), (open.GetProperty("from").GetString(), open.GetProperty("last").GetString(), open.GetProperty("keepalive").GetInt32()));
         Assert.Equal(first, (await stream.JsonAsync()).GetProperty("id").GetString());
         var caughtUp = await stream.JsonAsync();
         Assert.Equal(["id", "time", "event", "topic"], Keys(caughtUp));
@@ -48,6 +48,27 @@ public sealed class SubscribeEndToEndTests
 
         var live = await publisher.PublishAsync("mytopic", "two");
         Assert.Equal(live, (await stream.JsonAsync()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task With_catchup_1_a_cursor_ahead_of_the_server_is_confirmed_as_its_last_id_with_a_gap()
+    {
+        var (server, gateway, publisher) = await StartAsync();
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        var last = await publisher.PublishAsync("mytopic", "one");
+        await using var stream = await SubscribeStream.OpenAsync(gateway, "/mytopic/json?since=99999999999999-0&catchup=1");
+
+        var open = await stream.JsonAsync();
+        Assert.Equal((last, last), (open.GetProperty("from").GetString(), open.GetProperty("last").GetString()));
+        var gap = await stream.JsonAsync();
+        Assert.Equal(("gap", "mytopic"), (gap.GetProperty("event").GetString(), gap.GetProperty("channel").GetString()));
+        Assert.Equal(JsonValueKind.Null, gap.GetProperty("missed").ValueKind); // an unknown number
+        var live = await publisher.PublishAsync("mytopic", "two");
+        var next = await stream.JsonEventAsync();
+        next = next.GetProperty("event").GetString() == "caughtup" ? await stream.JsonEventAsync() : next;
+        Assert.Equal(live, next.GetProperty("id").GetString());
     }
 
     [Fact]
