@@ -487,6 +487,32 @@ public sealed class SubscribeEndToEndTests
     }
 
     [Fact]
+    public async Task A_subscriber_that_does_not_read_a_long_catch_up_is_cut_off_having_been_written_a_bounded_part_of_it()
+    {
+        const int Stored = 3000;
+        var (server, gateway, publisher) = await StartAsync(["--channel-history", $"* {Stored} 24h"],
+            "--Subscribe:QueueLength", "16", "--Subscribe:SlowConsumerTimeoutMilliseconds", "300");
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        var big = new string('x', 8000);
+        for (var i = 0; i < Stored; i++)
+        {
+            await publisher.PublishAsync("bulk", big);
+        }
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.BaseAddress.Port), Ct);
+        await socket.SendAsync("GET /bulk/json?since=all HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Ct);
+        await TaskTimeoutExtensions.WaitUntil(() => gateway.Logs.Entries.Any(e => e.EventId.Id == 3102), "the subscriber that does not read to be cut off");
+
+        // What was written to it (into the socket's buffers, and at most about 64 KiB unflushed) before the cut-off:
+        // a bounded part of the 24 MB catch-up, not all of it moved into the gateway's memory.
+        var written = gateway.App.Services.GetRequiredService<Notistream.Gateway.Dashboard.DashboardCounters>().HttpDelivered;
+        Assert.InRange(written, 0, Stored / 2);
+    }
+
+    [Fact]
     public async Task Over_the_subscriber_limit_is_ntfys_429()
     {
         var (server, gateway, publisher) = await StartAsync(null, "--Subscribe:MaxSubscribers", "1");
