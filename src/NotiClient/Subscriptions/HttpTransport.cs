@@ -99,7 +99,8 @@ internal sealed partial class HttpTransport : IDisposable
 
     /// <summary>
     /// <c>&lt;url&gt;/&lt;a,b%2Fc,owner%2F*&gt;/json?since=&lt;from&gt;</c>: the channels and patterns as one path segment,
-    /// each name percent-encoded (so a <c>/</c> is <c>%2F</c> and a <c>,</c> in a name cannot split it);
+    /// each name percent-encoded (so a <c>/</c> is <c>%2F</c>; a <c>,</c> always separates names, even as <c>%2C</c>, as in
+    /// ntfy, so a channel with a comma in its name cannot be followed over HTTP, as it cannot be named in the channel list);
     /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself as <c>ms-seq</c> (a bare <c>ms</c>
     /// is <c>ms-0</c>, as NOTI.SUBSCRIBE reads it: never a bare number, which the gateway takes as seconds); <c>catchup=1</c> asks for the
     /// catch-up's end (<c>last</c> on <c>open</c>, a <c>caughtup</c> event), which ntfy's own servers ignore.

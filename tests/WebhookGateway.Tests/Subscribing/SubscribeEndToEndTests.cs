@@ -245,6 +245,22 @@ public sealed class SubscribeEndToEndTests
         Assert.Equal("three", JsonDocument.Parse((await header.Content.ReadAsStringAsync(Ct)).Trim()).RootElement.GetProperty("message").GetString());
     }
 
+    [Fact]
+    public async Task A_comma_separates_names_even_percent_encoded_as_ntfy_reads_the_list()
+    {
+        var (server, gateway, publisher) = await StartAsync();
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        await publisher.PublishAsync("a", "one");
+        await publisher.PublishAsync("b", "two");
+
+        using var response = await gateway.Client.GetAsync("/a%2Cb/json?poll=1", Ct);
+        var messages = (await response.Content.ReadAsStringAsync(Ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Select(e => (e.GetProperty("channel").GetString(), e.GetProperty("message").GetString()));
+        Assert.Equal([("a", "one"), ("b", "two")], messages);
+    }
+
     [Theory]
     [InlineData("yesterday")]
     [InlineData("10x")]
