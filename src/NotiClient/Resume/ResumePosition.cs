@@ -70,12 +70,17 @@ internal sealed class ResumePosition
         }
     }
 
+    /// <summary>
+    /// The server's word on where this session starts: the cursor sent, or lower when the cursor was above any id
+    /// the server has given (another server, a reset clock), and then messages from there on are new though their
+    /// ids are at or below the old cursor.
+    /// </summary>
     public void Confirmed(MessageId from)
     {
         lock (_lock)
         {
             _firstConfirmed ??= from;
-            _position = _position is { } p ? MessageId.Max(p, from) : from;
+            _position = from;
         }
     }
 

@@ -1,7 +1,8 @@
 namespace Notistream.Client.Subscriptions;
 
 /// <summary>One line of a stream: its bytes without the newline, or the note that it was longer than the bound (and skipped).</summary>
-internal readonly record struct StreamLine(byte[]? Bytes, long SkippedLength)
+/// <param name="Head">Of a line skipped: its first <see cref="BoundedLineReader.HeadBytes"/> bytes (what it was about, if they say).</param>
+internal readonly record struct StreamLine(byte[]? Bytes, long SkippedLength, byte[]? Head = null)
 {
     public bool TooLong => Bytes is null;
 }
@@ -25,6 +26,9 @@ internal sealed class BoundedLineReader
         MaxLineBytes = maxLineBytes;
     }
 
+    /// <summary>How much of a line over the bound is kept, to say what it was.</summary>
+    public const int HeadBytes = 512;
+
     public int MaxLineBytes { get; }
 
     /// <returns>The next line; null at the end of the stream (a last line without its newline is dropped: the stream was cut).</returns>
@@ -32,6 +36,7 @@ internal sealed class BoundedLineReader
     {
         using var line = new MemoryStream();
         long skipped = 0;
+        byte[]? head = null;
         while (true)
         {
             if (_start == _end)
@@ -53,6 +58,12 @@ internal sealed class BoundedLineReader
             }
             else
             {
+                if (skipped == 0)
+                {
+                    var kept = (int)Math.Min(line.Length, HeadBytes);
+                    head = [.. line.GetBuffer().AsSpan(0, kept), .. take[..Math.Min(take.Length, HeadBytes - kept)]];
+                }
+
                 skipped += line.Length + take.Length;
                 line.SetLength(0);
             }
@@ -62,7 +73,7 @@ internal sealed class BoundedLineReader
             {
                 if (skipped > 0)
                 {
-                    return new StreamLine(null, skipped);
+                    return new StreamLine(null, skipped, head);
                 }
 
                 var bytes = line.ToArray();

@@ -8,6 +8,12 @@ using Notistream.Client.Resume;
 
 namespace Notistream.Client.Subscriptions;
 
+/// <summary>An event the client cannot read, on a channel it names.</summary>
+internal sealed class UnreadableEventException(string message, string channel) : Exception(message)
+{
+    public string Channel { get; } = channel;
+}
+
 /// <summary>The gateway answered a subscribe request with an error: what it said, and how long it asked us to wait.</summary>
 internal sealed class HttpSubscribeException(string message, TimeSpan? retryAfter = null) : Exception(message)
 {
@@ -18,19 +24,28 @@ internal sealed class HttpSubscribeException(string message, TimeSpan? retryAfte
 /// The client over HTTP: <c>GET &lt;url&gt;/&lt;channels&gt;/json?since=&lt;cursor&gt;</c> on the webhook gateway, one
 /// JSON object per line, for networks that let only HTTP(S) out. Each session hands what it reads to the
 /// same <see cref="ResumeSession"/> as a NOTI.SUBSCRIBE over RESP does, so resume, gaps and the catch-up
-/// behave the same; asked with <c>catchup=1</c>, the gateway's <c>open</c> event carries the server's last id
-/// (where the catch-up ends) and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
+/// behave the same; asked with <c>catchup=1</c>, the gateway's <c>open</c> event carries NOTI.SUBSCRIBE's confirmed
+/// from (<c>from</c>: the server's correction of a cursor ahead of it), the server's last id (where the catch-up
+/// ends) and its keepalive interval, and a <c>caughtup</c> event ends the catch-up.
 /// </summary>
 /// <remarks>
-/// A session ends when the gateway ends the stream, the connection fails, or no line (not even a keepalive)
-/// comes for twice the keepalive interval while the reader is not waiting for a slow output. Lines are
-/// bounded (<see cref="MaxLineBytes"/>): a longer one is skipped and said once. Reading is pulled by the
-/// outputs (their queues are bounded), so a slow output slows the stream instead of growing memory.
+/// A session ends when the gateway ends the stream, the connection fails, anything else goes wrong while
+/// reading (then the worker reconnects with backoff), or no line (not even a keepalive) comes for twice the
+/// keepalive interval while the reader is not waiting for a slow output. An event that cannot be read (a line
+/// over <see cref="MaxLineBytes"/>, not JSON, an id that is not <c>ms-seq</c>, bad base64) is skipped, said, and
+/// handed on as a gap of unknown size on its channel (on every name followed when the line does not say
+/// which): the stream goes on, and nothing is lost silently. Reading is pulled by the outputs (their queues
+/// are bounded), so a slow output slows the stream instead of growing memory.
 /// </remarks>
-internal sealed class HttpTransport : IDisposable
+internal sealed partial class HttpTransport : IDisposable
 {
-    /// <summary>No event the gateway writes comes near this; a longer line is skipped.</summary>
-    public const int MaxLineBytes = 1024 * 1024;
+    /// <summary>
+    /// A longer line is skipped (as a gap). The server takes messages of any size up to its
+    /// <c>proto-max-bulk-len</c>, and JSON escaping can make a line up to six times its message, so no bound
+    /// holds every message; this one holds any message up to about 680 KiB however it escapes, and one of
+    /// 4 MiB of plain text.
+    /// </summary>
+    public const int MaxLineBytes = 4 * 1024 * 1024;
 
     /// <summary>ntfy's keepalive interval: assumed when the server does not say its own.</summary>
     public static readonly TimeSpan DefaultKeepalive = TimeSpan.FromSeconds(45);
@@ -84,8 +99,10 @@ internal sealed class HttpTransport : IDisposable
 
     /// <summary>
     /// <c>&lt;url&gt;/&lt;a,b%2Fc,owner%2F*&gt;/json?since=&lt;from&gt;</c>: the channels and patterns as one path segment,
-    /// each name percent-encoded (so a <c>/</c> is <c>%2F</c> and a <c>,</c> in a name cannot split it);
-    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself; <c>catchup=1</c> asks for the
+    /// each name percent-encoded (so a <c>/</c> is <c>%2F</c>; a <c>,</c> always separates names, even as <c>%2C</c>, as in
+    /// ntfy, so a channel with a comma in its name cannot be followed over HTTP, as it cannot be named in the channel list);
+    /// NOTI.SUBSCRIBE's <c>$</c> is <c>none</c>, <c>0</c> is <c>all</c>, an id is itself as <c>ms-seq</c> (a bare <c>ms</c>
+    /// is <c>ms-0</c>, as NOTI.SUBSCRIBE reads it: never a bare number, which the gateway takes as seconds); <c>catchup=1</c> asks for the
     /// catch-up's end (<c>last</c> on <c>open</c>, a <c>caughtup</c> event), which ntfy's own servers ignore.
     /// </summary>
     public static Uri SubscribeUri(Uri baseUrl, IReadOnlyList<ChannelSpec> channels, string from)
@@ -95,6 +112,8 @@ internal sealed class HttpTransport : IDisposable
         {
             "$" => "none",
             "0" => "all",
+            // Always ms-seq: the gateway (as ntfy) reads a bare number as Unix seconds, NOTI.SUBSCRIBE a bare ms as ms-0.
+            _ when MessageId.TryParse(from, out var id) => id.ToString(),
             _ => Uri.EscapeDataString(from),
         };
         return new Uri($"{ConfigValidation.FormatUrl(baseUrl)}/{names}/json?since={since}&catchup=1");
@@ -143,13 +162,16 @@ internal sealed class HttpTransport : IDisposable
                 ? TimeSpan.FromSeconds(seconds)
                 : DefaultKeepalive;
 
-            // What NOTI.SUBSCRIBE would have confirmed: the cursor itself, or for "$" the server's last id.
-            MessageId? confirmed = from switch
-            {
-                "$" => last,
-                "0" => MessageId.Zero,
-                _ => MessageId.TryParse(from, out var fromId) ? fromId : null,
-            };
+            // NOTI.SUBSCRIBE's confirmed from, as the gateway passes it on (open's "from"): for a cursor above any id
+            // the server gave, its last id (with a gap). A gateway that does not say: the cursor, "$" as the last id.
+            MessageId? confirmed = isOpen && MessageId.TryParse(Text(root, "from"), out var serverFrom)
+                ? serverFrom
+                : from switch
+                {
+                    "$" => last,
+                    "0" => MessageId.Zero,
+                    _ => MessageId.TryParse(from, out var fromId) ? fromId : null,
+                };
             connected = true;
             backoff.Reset();
             if (confirmed is { } c)
@@ -161,7 +183,8 @@ internal sealed class HttpTransport : IDisposable
             var state = new ResumeSession(target, resume, observer, time, endPoint, patterns, last, confirmed is { } f && last is { } l && f < l);
             var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             watchdog = WatchdogAsync(state, keepalive * 2, time, ended, session.Token);
-            reading = ReadAsync(reader, state, isOpen ? null : firstLine.Bytes, observer, endPoint, ended, session.Token);
+            reading = ReadAsync(reader, state, isOpen ? null : firstLine.Bytes, observer, endPoint, _config.Channels.Select(c => c.Name).Distinct(StringComparer.Ordinal).ToList(),
+                ended, session.Token);
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await session.CancelAsync().ConfigureAwait(false);
             response.Dispose(); // ends a read that waits on the socket
@@ -172,9 +195,9 @@ internal sealed class HttpTransport : IDisposable
         {
             // Stopping.
         }
-        catch (Exception ex) when (ex is HttpSubscribeException or HttpRequestException or TimeoutException or IOException or InvalidDataException
-            or ObjectDisposedException or System.Security.Authentication.AuthenticationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever it was, the session is over and the worker reconnects with backoff.
             var reason = Describe(ex);
             if (connected)
             {
@@ -375,14 +398,13 @@ internal sealed class HttpTransport : IDisposable
     }
 
     private static async Task ReadAsync(BoundedLineReader reader, ResumeSession state, byte[]? pending, IConnectionObserver observer, string endPoint,
-        TaskCompletionSource<string> ended, CancellationToken cancellationToken)
+        IReadOnlyList<string> names, TaskCompletionSource<string> ended, CancellationToken cancellationToken)
     {
-        var tooLongSaid = false;
         try
         {
             if (pending is not null)
             {
-                await HandleAsync(state, pending, cancellationToken).ConfigureAwait(false);
+                await HandleOrSkipAsync(state, pending, observer, endPoint, names, cancellationToken).ConfigureAwait(false);
             }
 
             while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
@@ -390,30 +412,81 @@ internal sealed class HttpTransport : IDisposable
                 state.Touch();
                 if (line.TooLong)
                 {
-                    if (!tooLongSaid)
-                    {
-                        observer.Skipped(endPoint, $"skipped a line of {line.SkippedLength} bytes from the gateway (more than {reader.MaxLineBytes})");
-                        tooLongSaid = true;
-                    }
-
+                    var channel = ChannelIn(line.Head);
+                    observer.Skipped(endPoint, $"skipped a line of {line.SkippedLength} bytes from the gateway (more than {reader.MaxLineBytes}){(channel is null ? string.Empty : $" on {channel}")}");
+                    await UnreadableAsync(state, channel, names, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
-                await HandleAsync(state, line.Bytes!, cancellationToken).ConfigureAwait(false);
+                await HandleOrSkipAsync(state, line.Bytes!, observer, endPoint, names, cancellationToken).ConfigureAwait(false);
             }
 
             ended.TrySetResult("the gateway ended the stream");
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Session over.
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException or InvalidDataException
-            or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+        catch (Exception ex)
         {
+            // Anything else ends the session (the worker reconnects), never the worker.
             ended.TrySetResult(Describe(ex));
         }
     }
+
+    /// <summary>One line: handled, or, when it cannot be read, skipped, said and handed on as a gap.</summary>
+    private static async Task HandleOrSkipAsync(ResumeSession state, byte[] line, IConnectionObserver observer, string endPoint, IReadOnlyList<string> names,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await HandleAsync(state, line, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or UnreadableEventException)
+        {
+            var channel = (ex as UnreadableEventException)?.Channel ?? ChannelIn(line);
+            observer.Skipped(endPoint, $"skipped an event the client cannot read: {ex.Message}");
+            await UnreadableAsync(state, channel, names, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An event skipped is a gap of unknown size: on its channel, or on every name followed when it is not known.</summary>
+    private static async Task UnreadableAsync(ResumeSession state, string? channel, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        foreach (var name in channel is null ? names : [channel])
+        {
+            await state.GapAsync(name, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The channel a (possibly cut) line of the gateway's names early, in its <c>topic</c>; null when it does not.</summary>
+    internal static string? ChannelIn(byte[]? line)
+    {
+        if (line is null)
+        {
+            return null;
+        }
+
+        var match = TopicField().Match(Encoding.UTF8.GetString(line));
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        try
+        {
+            // One channel (a message's), not the list an open or keepalive names.
+            var topic = JsonSerializer.Deserialize<string>(match.Groups[1].Value);
+            return string.IsNullOrEmpty(topic) || topic.Contains(',', StringComparison.Ordinal) ? null : topic;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"""topic""\s*:\s*(""(?:[^""\\]|\\.)*"")")]
+    private static partial System.Text.RegularExpressions.Regex TopicField();
 
     private static async Task HandleAsync(ResumeSession state, byte[] line, CancellationToken cancellationToken)
     {
@@ -431,10 +504,20 @@ internal sealed class HttpTransport : IDisposable
                 var idText = Text(root, "id");
                 if (!MessageId.TryParse(idText, out var id))
                 {
-                    throw new InvalidDataException($"a message on {channel} with the id '{idText}'");
+                    throw new UnreadableEventException($"a message on {channel} with the id '{idText}'", channel);
                 }
 
-                await state.MessageAsync(channel, Text(root, "pattern"), id, Payload(root), cancellationToken).ConfigureAwait(false);
+                string payload;
+                try
+                {
+                    payload = Payload(root);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new UnreadableEventException($"{ex.Message} (on {channel}, id {id})", channel);
+                }
+
+                await state.MessageAsync(channel, Text(root, "pattern"), id, payload, cancellationToken).ConfigureAwait(false);
                 break;
             case "gap":
                 var subject = Text(root, "pattern") ?? Text(root, "channel") ?? Text(root, "topic") ?? throw new InvalidDataException("a gap event without a channel");

@@ -14,13 +14,19 @@ internal sealed class RespReader
     private const int MaxDepth = 8;
 
     private readonly Stream _stream;
+    /// <summary>A buffer grown for a large frame is let go only after this many frames in a row that fit the initial size.</summary>
+    internal const int SmallFramesBeforeShrink = 16;
+
     private readonly int _initialSize;
     private byte[] _buffer;
     private int _start;
     private int _end;
+    private int _smallFrames;
 
-    /// <param name="initialSize">the buffer's size to start with; it doubles for a frame that does not fit, and
-    /// goes back to this size once such a frame has been read and nothing else is buffered</param>
+    /// <param name="initialSize">the buffer's size to start with; it doubles for a frame that does not fit, and a
+    /// buffer over four times this goes back to this size once <see cref="SmallFramesBeforeShrink"/> frames in a row
+    /// have fitted this size and nothing else is buffered (not after each large frame: a stream of them would
+    /// allocate a large array for each)</param>
     public RespReader(Stream stream, int initialSize = 64 * 1024)
     {
         _stream = stream;
@@ -41,12 +47,13 @@ internal sealed class RespReader
             if (TryParse(span, ref consumed, 0, out var frame))
             {
                 _start += consumed;
+                _smallFrames = consumed <= _initialSize ? _smallFrames + 1 : 0;
                 if (_start == _end)
                 {
                     _start = _end = 0;
-                    if (_buffer.Length > _initialSize * 4)
+                    if (_buffer.Length > _initialSize * 4 && _smallFrames >= SmallFramesBeforeShrink)
                     {
-                        _buffer = new byte[_initialSize]; // a large frame's buffer is not kept
+                        _buffer = new byte[_initialSize]; // large frames have stopped coming: their buffer is not kept
                     }
                 }
 

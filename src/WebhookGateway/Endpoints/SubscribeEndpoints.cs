@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Notistream.Gateway.Options;
@@ -23,6 +24,12 @@ namespace Notistream.Gateway.Endpoints;
 /// </summary>
 internal static class SubscribeEndpoints
 {
+    /// <summary>The writer loop flushes after this many bytes written, at the latest.</summary>
+    internal const int FlushBytes = 64 * 1024;
+
+    /// <summary>The writer loop flushes after this many events written, at the latest.</summary>
+    internal const int FlushEvents = 64;
+
     private static readonly string[] _formats = ["json", "sse", "raw", "ws"];
 
     public static IEndpointRouteBuilder MapSubscribeEndpoints(this IEndpointRouteBuilder routes)
@@ -270,8 +277,9 @@ internal static class SubscribeEndpoints
         var encoder = new EventEncoder();
         return await PumpAsync(state, request, subscription, message =>
         {
-            body.Write(encoder.Encode(format, message).Span);
-            return ValueTask.CompletedTask;
+            var bytes = encoder.Encode(format, message).Span;
+            body.Write(bytes);
+            return ValueTask.FromResult(bytes.Length);
         }, async cancellationToken => await body.FlushAsync(cancellationToken).ConfigureAwait(false), streaming.Token).ConfigureAwait(false);
     }
 
@@ -310,7 +318,12 @@ internal static class SubscribeEndpoints
         try
         {
             reason = await PumpAsync(state, request, subscription,
-                message => socket.SendAsync(encoder.Encode("ws", message), WebSocketMessageType.Text, endOfMessage: true, closed.Token),
+                async message =>
+                {
+                    // A WebSocket send completes only as the socket takes it: it flushes, so there is nothing to count.
+                    await socket.SendAsync(encoder.Encode("ws", message), WebSocketMessageType.Text, endOfMessage: true, closed.Token).ConfigureAwait(false);
+                    return 0;
+                },
                 _ => Task.CompletedTask, pumping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (closed.IsCancellationRequested)
@@ -345,37 +358,55 @@ internal static class SubscribeEndpoints
 
     /// <summary>
     /// The writer loop: <c>open</c> (unless polling), then the queue's events through the filters, flushed
-    /// whenever the queue is empty, and a <c>keepalive</c> after each <see cref="SubscribeOptions.KeepaliveSeconds"/>
+    /// whenever the queue is empty and every <see cref="FlushEvents"/> events or <see cref="FlushBytes"/> bytes, and a <c>keepalive</c> after each <see cref="SubscribeOptions.KeepaliveSeconds"/>
     /// without output. Returns why it ended.
     /// </summary>
-    private static async Task<string> PumpAsync(SubscribeState state, SubscribeRequest request, HttpSubscription subscription,
-        Func<NtfyMessage, ValueTask> write, Func<CancellationToken, Task> flush, CancellationToken cancellationToken)
+    private static Task<string> PumpAsync(SubscribeState state, SubscribeRequest request, HttpSubscription subscription,
+        Func<NtfyMessage, ValueTask<int>> write, Func<CancellationToken, Task> flush, CancellationToken cancellationToken) =>
+        PumpEventsAsync(request, subscription.Events, () => subscription.EndReason, subscription.From, subscription.Last, state.Time,
+            TimeSpan.FromSeconds(state.Options.Subscribe.KeepaliveSeconds), state.Counters.MessageDelivered, write, flush, cancellationToken);
+
+    /// <summary><see cref="PumpAsync"/> on its parts: <paramref name="write"/> answers the bytes it wrote unflushed.</summary>
+    internal static async Task<string> PumpEventsAsync(SubscribeRequest request, ChannelReader<SubscriptionEvent> events, Func<string?> endReason,
+        string? from, string? last, TimeProvider time, TimeSpan keepalive, Action delivered,
+        Func<NtfyMessage, ValueTask<int>> write, Func<CancellationToken, Task> flush, CancellationToken cancellationToken)
     {
-        var time = state.Time;
-        var keepalive = TimeSpan.FromSeconds(state.Options.Subscribe.KeepaliveSeconds);
-        var events = subscription.Events;
         if (!request.Poll)
         {
-            // With catchup=1, ours besides ntfy's fields: where the catch-up ends, and how often a keepalive comes.
+            // With catchup=1, ours besides ntfy's fields: where the server starts (its confirmed from), where the
+            // catch-up ends, and how often a keepalive comes.
             var open = NtfyMessage.Control("open", request.Topics, time);
             await write(!request.CatchUpEvents ? open : new NtfyMessage
             {
-                Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, Last = subscription.Last, Keepalive = keepalive.TotalSeconds,
+                Id = open.Id, Time = open.Time, Event = open.Event, Topic = open.Topic, FromId = from, Last = last, Keepalive = keepalive.TotalSeconds,
             }).ConfigureAwait(false);
         }
 
         await flush(cancellationToken).ConfigureAwait(false);
         while (true)
         {
+            // Flushed every FlushEvents events or FlushBytes bytes, not only when the queue runs dry: a catch-up or a
+            // steady stream keeps it from running dry, and what is written unflushed sits in Kestrel's pipe without
+            // bound. Awaiting the flush is where a slow reader holds the loop back (and the queue fills, and the
+            // slow-consumer cut-off can fire).
+            var pendingBytes = 0L;
+            var pendingEvents = 0;
             while (events.TryRead(out var item))
             {
                 var message = item.IsCaughtUp ? NtfyMessage.Control("caughtup", request.Topics, time) : NtfyMessage.From(item, time);
                 if (request.Filters.Pass(message))
                 {
-                    await write(message).ConfigureAwait(false);
+                    pendingBytes += await write(message).ConfigureAwait(false);
+                    pendingEvents++;
                     if (message.IsMessage)
                     {
-                        state.Counters.MessageDelivered();
+                        delivered();
+                    }
+
+                    if (pendingBytes >= FlushBytes || pendingEvents >= FlushEvents)
+                    {
+                        await flush(cancellationToken).ConfigureAwait(false);
+                        (pendingBytes, pendingEvents) = (0, 0);
                     }
                 }
             }
@@ -391,7 +422,7 @@ internal static class SubscribeEndpoints
             {
                 if (!await events.WaitToReadAsync(idle.Token).ConfigureAwait(false))
                 {
-                    return subscription.EndReason ?? "ended";
+                    return endReason() ?? "ended";
                 }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

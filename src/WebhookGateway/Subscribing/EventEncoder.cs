@@ -11,15 +11,22 @@ namespace Notistream.Gateway.Subscribing;
 /// One per subscriber, used by its writer loop alone: the buffer and the JSON writer are reused from event to
 /// event, so an event costs no allocation of its own (a new writer per event grew a fresh buffer to the
 /// largest size a string could escape to, several KiB, each time). What <see cref="Encode"/> returns is valid
-/// until the next call. A buffer that grew past <see cref="KeptBytes"/> for one large message is let go.
+/// until the next call. A buffer that grew past <see cref="KeptBytes"/> for large messages is let go once
+/// <see cref="SmallEventsBeforeShrink"/> events in a row have fitted in <see cref="KeptBytes"/> (keepalives count, so
+/// an idle subscriber lets it go within minutes); not after each one, which with a stream of large messages and
+/// many subscribers allocated a large array per event and subscriber.
 /// </para>
 /// </summary>
 internal sealed class EventEncoder
 {
     internal const int KeptBytes = 64 * 1024;
 
+    /// <summary>A buffer grown past <see cref="KeptBytes"/> is let go only after this many events in a row that fit in it.</summary>
+    internal const int SmallEventsBeforeShrink = 16;
+
     private ArrayBufferWriter<byte> _buffer = new(1024);
     private Utf8JsonWriter? _json;
+    private int _smallEvents;
 
     public ReadOnlyMemory<byte> Encode(string format, NtfyMessage message)
     {
@@ -50,6 +57,7 @@ internal sealed class EventEncoder
                 break;
         }
 
+        _smallEvents = _buffer.WrittenCount <= KeptBytes ? _smallEvents + 1 : 0;
         return _buffer.WrittenMemory;
     }
 
@@ -69,7 +77,7 @@ internal sealed class EventEncoder
 
     private void Reset()
     {
-        if (_buffer.Capacity > KeptBytes)
+        if (_buffer.Capacity > KeptBytes && _smallEvents >= SmallEventsBeforeShrink)
         {
             _buffer = new ArrayBufferWriter<byte>(1024);
         }

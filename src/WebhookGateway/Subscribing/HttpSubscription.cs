@@ -49,6 +49,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
 
     public bool CutOffAsSlow { get; private set; }
 
+    /// <summary>Where the server starts, as its confirmation says (<c>$</c> resolved; a cursor ahead of it lowered to its last id).</summary>
+    public string? From { get; private set; }
+
     /// <summary>The server's last id when it confirmed the subscription: messages up to it are the catch-up.</summary>
     public string? Last { get; private set; }
 
@@ -77,6 +80,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
             }
 
+            subscription.From = items[1].Text;
             subscription.Last = items[3].Text;
         }
         catch

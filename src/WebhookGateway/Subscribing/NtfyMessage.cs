@@ -47,6 +47,12 @@ internal sealed class NtfyMessage
 
     public long? Missed { get; init; }
 
+    /// <summary>
+    /// On <c>open</c>: where the server starts (NOTI.SUBSCRIBE's confirmed from): the cursor asked for, or, for a
+    /// cursor above any id the server has given, its last id (a gap of unknown size is reported then).
+    /// </summary>
+    public string? FromId { get; init; }
+
     /// <summary>On <c>open</c>: the server's last id when the subscription started (messages up to it are the catch-up).</summary>
     public string? Last { get; init; }
 
@@ -157,6 +163,7 @@ internal sealed class NtfyMessage
         WriteIfAny(json, "encoding", Encoding);
         WriteIfAny(json, "channel", Channel);
         WriteIfAny(json, "pattern", Pattern);
+        WriteIfAny(json, "from", FromId);
         WriteIfAny(json, "last", Last);
         if (Keepalive is { } keepalive)
         {

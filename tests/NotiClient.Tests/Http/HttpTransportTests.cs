@@ -212,6 +212,47 @@ public sealed class HttpTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task Since_a_duration_over_the_url_brings_what_was_published_in_that_window()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 24h");
+        await using var gateway = await TestGateway.StartAsync(server.Port);
+        var sent = new List<(string, string)> { ("alerts", "one"), ("team/web", "two"), ("alerts", "three") };
+        var ids = await ResumeEndToEndTests.PublishAsync(server.Port, sent);
+
+        await using var client = StartClient(gateway, "alerts,team/*", "--since", "30m");
+        await WaitForMessagesAsync(client, 3);
+        await client.WaitForOutputAsync("caught up:");
+        await StopAsync(client);
+        // Everything published in the window (the test's server started without a log, so a cursor from before
+        // its start is also told of a gap of unknown size).
+        AssertDeliveredExactly(sent, ids, client);
+    }
+
+    [Fact]
+    public async Task A_cursor_above_the_servers_last_id_gets_the_gap_notice_and_then_new_messages()
+    {
+        await using var server = await NotistreamServer.StartAsync("--channel-history", "* 1000 24h");
+        await using var gateway = await TestGateway.StartAsync(server.Port);
+        await ResumeEndToEndTests.PublishAsync(server.Port, [("alerts", "old")]);
+        var target = new RecordingTarget();
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        // A cursor from a replaced server, or from before its clock was reset: above any id this one gave.
+        using var worker = new SubscriptionWorker(Config(gateway.Url, "alerts"), target, observer, resume: new ResumePosition("99999999999999-0"));
+        var running = worker.RunAsync(stop.Token);
+        await TaskTimeoutExtensions.WaitUntil(() => target.All.Any(m => m.Kind == IncomingKind.Gap), $"a gap; events: {string.Join(" | ", observer.Events)}");
+
+        var ids = await ResumeEndToEndTests.PublishAsync(server.Port, [("alerts", "new")]);
+        await TaskTimeoutExtensions.WaitUntil(() => target.Messages.Count == 1, $"the new message; events: {string.Join(" | ", observer.Events)}");
+        await stop.CancelAsync();
+        await running.WithTimeout();
+
+        var gap = target.All.First(m => m.Kind == IncomingKind.Gap);
+        Assert.Equal(("alerts", (long?)null), (gap.Channel, gap.Missed));
+        Assert.Equal((ids[0], "new"), (target.Messages[0].Id.ToString(), target.Messages[0].Payload));
+    }
+
+    [Fact]
     public async Task A_gateway_with_a_token_refuses_the_client_without_it_and_serves_it_with_it()
     {
         const string Token = "s3cret-read-token";
@@ -365,6 +406,99 @@ public sealed class HttpTransportTests : IDisposable
         Assert.Equal("after", target.Messages[0].Payload);
         Assert.Contains(observer.Events, e => e.StartsWith("skipped a line of", StringComparison.Ordinal));
         Assert.DoesNotContain(observer.Events, e => e.StartsWith("lost", StringComparison.Ordinal));
+        // Nothing is skipped silently: the line named no channel, so each name followed is told of a gap of unknown size.
+        var gap = Assert.Single(target.All, m => m.Kind == IncomingKind.Gap);
+        Assert.Equal(("alerts", (long?)null), (gap.Channel, gap.Missed));
+        Assert.True(target.All.ToList().IndexOf(gap) < target.All.ToList().FindIndex(m => m.Kind == IncomingKind.Message));
+    }
+
+    [Fact]
+    public async Task A_line_over_the_bound_is_a_gap_on_its_channel_when_its_start_names_it()
+    {
+        var huge = "{\"id\":\"6-0\",\"time\":1,\"event\":\"message\",\"topic\":\"builds\",\"message\":\"" + new string('x', HttpTransport.MaxLineBytes + 10) + "\"}";
+        await using var stub = StubGateway.Start(_ => StubAnswer.Stream(
+            """{"id":"o","time":1,"event":"open","topic":"alerts,builds","last":"5-0"}""",
+            huge,
+            """{"id":"7-0","time":1,"event":"message","topic":"alerts","message":"after","channel":"alerts"}"""));
+        var target = new RecordingTarget();
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        using var worker = new SubscriptionWorker(Config(stub.Url, "alerts", "builds"), target, observer);
+        var running = worker.RunAsync(stop.Token);
+
+        await TaskTimeoutExtensions.WaitUntil(() => target.Messages.Count == 1, $"the message after the long line; events: {string.Join(" | ", observer.Events)}");
+        await stop.CancelAsync();
+        await running.WithTimeout();
+
+        var gap = Assert.Single(target.All, m => m.Kind == IncomingKind.Gap);
+        Assert.Equal(("builds", (long?)null), (gap.Channel, gap.Missed));
+    }
+
+    [Fact]
+    public async Task An_event_that_cannot_be_read_is_skipped_said_and_a_gap_and_the_stream_goes_on()
+    {
+        await using var stub = StubGateway.Start(_ => StubAnswer.Stream(
+            """{"id":"o","time":1,"event":"open","topic":"alerts,builds","last":"5-0"}""",
+            """{"id":"SLiKI64DOt","time":1,"event":"message","topic":"alerts","message":"an ntfy id","channel":"alerts"}""",
+            """{"id":"6-0","time":1,"event":"message","topic":"builds","message":"%%%","encoding":"base64","channel":"builds"}""",
+            """{"id":"6-1","time":1,"event":"mess""",
+            """{"id":"7-0","time":1,"event":"message","topic":"alerts","message":"after","channel":"alerts"}"""));
+        var target = new RecordingTarget();
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        using var worker = new SubscriptionWorker(Config(stub.Url, "alerts", "builds"), target, observer);
+        var running = worker.RunAsync(stop.Token);
+
+        await TaskTimeoutExtensions.WaitUntil(() => target.Messages.Count == 1, $"the message after the bad ones; events: {string.Join(" | ", observer.Events)}");
+        await stop.CancelAsync();
+        await running.WithTimeout();
+
+        Assert.Equal(("after", "7-0"), (target.Messages[0].Payload, target.Messages[0].Id.ToString()));
+        Assert.Single(stub.Requests);
+        Assert.DoesNotContain(observer.Events, e => e.StartsWith("lost", StringComparison.Ordinal));
+        Assert.Equal(3, observer.Events.Count(e => e.StartsWith("skipped an event", StringComparison.Ordinal)));
+        // A gap on each channel the bad events were on (one per channel until its next message), unknown counts.
+        var gaps = target.All.Where(m => m.Kind == IncomingKind.Gap).ToList();
+        Assert.Equal(["alerts", "builds"], gaps.Select(g => g.Channel).Order(StringComparer.Ordinal));
+        Assert.All(gaps, g => Assert.Null(g.Missed));
+    }
+
+    [Fact]
+    public async Task Any_failure_while_reading_ends_the_session_and_it_reconnects_never_the_worker()
+    {
+        await using var stub = StubGateway.Start(request => StubAnswer.Stream(
+            """{"id":"o","time":1,"event":"open","topic":"alerts","last":"5-0","keepalive":30}""",
+            $$"""{"id":"{{5 + request.Number}}-0","time":1,"event":"message","topic":"alerts","message":"m{{request.Number}}","channel":"alerts"}"""));
+        var target = new ThrowingOnceTarget();
+        var observer = new RecordingObserver();
+        using var stop = new CancellationTokenSource();
+        using var worker = new SubscriptionWorker(Config(stub.Url, "alerts"), target, observer);
+        var running = worker.RunAsync(stop.Token);
+
+        await TaskTimeoutExtensions.WaitUntil(() => target.Inner.Messages.Count == 1, $"a message from the second session; events: {string.Join(" | ", observer.Events)}");
+        await stop.CancelAsync();
+        await running.WithTimeout();
+
+        Assert.Equal("m2", target.Inner.Messages[0].Payload);
+        Assert.Contains(observer.Events, e => e.StartsWith("lost: ", StringComparison.Ordinal) && e.Contains("an output failed", StringComparison.Ordinal));
+    }
+
+    /// <summary>Throws from its first post, as an output with a bug would.</summary>
+    private sealed class ThrowingOnceTarget : IMessageTarget
+    {
+        private int _posts;
+
+        public RecordingTarget Inner { get; } = new();
+
+        public void Post(IncomingMessage message)
+        {
+            if (Interlocked.Increment(ref _posts) == 1)
+            {
+                throw new InvalidOperationException("an output failed");
+            }
+
+            Inner.Post(message);
+        }
     }
 
     [Fact]
@@ -375,6 +509,9 @@ public sealed class HttpTransportTests : IDisposable
             HttpTransport.SubscribeUri(new Uri("https://gw.example.net"), channels, "0").AbsoluteUri);
         Assert.Equal("http://127.0.0.1:8080/n/alerts/json?since=1765101234567-3&catchup=1",
             HttpTransport.SubscribeUri(new Uri("http://127.0.0.1:8080/n/"), [new ChannelSpec("alerts")], "1765101234567-3").AbsoluteUri);
+        // A bare ms is ms-0 (as NOTI.SUBSCRIBE reads it), never a bare number: the gateway takes that as Unix seconds.
+        Assert.Equal("http://127.0.0.1:8080/alerts/json?since=1765101234567-0&catchup=1",
+            HttpTransport.SubscribeUri(new Uri("http://127.0.0.1:8080"), [new ChannelSpec("alerts")], "1765101234567").AbsoluteUri);
     }
 }
 

@@ -38,16 +38,29 @@ public sealed class ResumeUnitTests : IDisposable
     [Theory]
     [InlineData("all", "0")]
     [InlineData("now", "$")]
-    [InlineData("90s", "1699999910000")]
-    [InlineData("30m", "1699998200000")]
-    [InlineData("24h", "1699913600000")]
-    [InlineData("7d", "1699395200000")]
+    [InlineData("90s", "1699999909999-18446744073709551615")]
+    [InlineData("30m", "1699998199999-18446744073709551615")]
+    [InlineData("24h", "1699913599999-18446744073709551615")]
+    [InlineData("7d", "1699395199999-18446744073709551615")]
     [InlineData("1699999999999-3", "1699999999999-3")]
     [InlineData("1699999999999", "1699999999999-0")]
+    [InlineData("100000d", "0")]
     public void Since_becomes_the_from_of_NOTI_SUBSCRIBE(string since, string from)
     {
         Assert.True(SinceOption.TryParse(since, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), out var parsed, out _));
         Assert.Equal(from, parsed);
+    }
+
+    [Fact]
+    public void The_servers_confirmed_from_wins_over_a_cursor_ahead_of_it()
+    {
+        var resume = new ResumePosition("0");
+        resume.Confirmed(Id("0-0"));
+        Assert.True(resume.TryAdvance(Id("5000-0")));
+        // Reconnected to a replaced server whose last id is lower: it starts there, and its next ids are new.
+        resume.Confirmed(Id("100-0"));
+        Assert.Equal("100-0", resume.From);
+        Assert.True(resume.TryAdvance(Id("101-0")));
     }
 
     [Fact]

@@ -39,8 +39,8 @@ public sealed class SubscribeEndToEndTests
         await using var stream = await SubscribeStream.OpenAsync(gateway, $"/mytopic/json?since=all&catchup=1");
 
         var open = await stream.JsonAsync();
-        Assert.Equal(["id", "time", "event", "topic", "last", "keepalive"], Keys(open));
-        Assert.Equal((last, 7), (open.GetProperty("last").GetString(), open.GetProperty("keepalive").GetInt32()));
+        Assert.Equal(["id", "time", "event", "topic", "from", "last", "keepalive"], Keys(open));
+        Assert.Equal(("0-0", last, 7), (open.GetProperty("from").GetString(), open.GetProperty("last").GetString(), open.GetProperty("keepalive").GetInt32()));
         Assert.Equal(first, (await stream.JsonAsync()).GetProperty("id").GetString());
         var caughtUp = await stream.JsonAsync();
         Assert.Equal(["id", "time", "event", "topic"], Keys(caughtUp));
@@ -48,6 +48,27 @@ public sealed class SubscribeEndToEndTests
 
         var live = await publisher.PublishAsync("mytopic", "two");
         Assert.Equal(live, (await stream.JsonAsync()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task With_catchup_1_a_cursor_ahead_of_the_server_is_confirmed_as_its_last_id_with_a_gap()
+    {
+        var (server, gateway, publisher) = await StartAsync();
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        var last = await publisher.PublishAsync("mytopic", "one");
+        await using var stream = await SubscribeStream.OpenAsync(gateway, "/mytopic/json?since=99999999999999-0&catchup=1");
+
+        var open = await stream.JsonAsync();
+        Assert.Equal((last, last), (open.GetProperty("from").GetString(), open.GetProperty("last").GetString()));
+        var gap = await stream.JsonAsync();
+        Assert.Equal(("gap", "mytopic"), (gap.GetProperty("event").GetString(), gap.GetProperty("channel").GetString()));
+        Assert.Equal(JsonValueKind.Null, gap.GetProperty("missed").ValueKind); // an unknown number
+        var live = await publisher.PublishAsync("mytopic", "two");
+        var next = await stream.JsonEventAsync();
+        next = next.GetProperty("event").GetString() == "caughtup" ? await stream.JsonEventAsync() : next;
+        Assert.Equal(live, next.GetProperty("id").GetString());
     }
 
     [Fact]
@@ -222,6 +243,22 @@ public sealed class SubscribeEndToEndTests
         request.Headers.Add("X-Since", "latest");
         using var header = await gateway.Client.SendAsync(request, Ct);
         Assert.Equal("three", JsonDocument.Parse((await header.Content.ReadAsStringAsync(Ct)).Trim()).RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_comma_separates_names_even_percent_encoded_as_ntfy_reads_the_list()
+    {
+        var (server, gateway, publisher) = await StartAsync();
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        await publisher.PublishAsync("a", "one");
+        await publisher.PublishAsync("b", "two");
+
+        using var response = await gateway.Client.GetAsync("/a%2Cb/json?poll=1", Ct);
+        var messages = (await response.Content.ReadAsStringAsync(Ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Select(e => (e.GetProperty("channel").GetString(), e.GetProperty("message").GetString()));
+        Assert.Equal([("a", "one"), ("b", "two")], messages);
     }
 
     [Theory]
@@ -463,6 +500,32 @@ public sealed class SubscribeEndToEndTests
             using var response = await gateway.Client.GetAsync("/slow/json?poll=1&since=latest", Ct);
             return response.StatusCode == HttpStatusCode.OK;
         }, "the subscriber's place to be free");
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_does_not_read_a_long_catch_up_is_cut_off_having_been_written_a_bounded_part_of_it()
+    {
+        const int Stored = 3000;
+        var (server, gateway, publisher) = await StartAsync(["--channel-history", $"* {Stored} 24h"],
+            "--Subscribe:QueueLength", "16", "--Subscribe:SlowConsumerTimeoutMilliseconds", "300");
+        await using var _ = server;
+        await using var __ = gateway;
+        await using var ___ = publisher;
+        var big = new string('x', 8000);
+        for (var i = 0; i < Stored; i++)
+        {
+            await publisher.PublishAsync("bulk", big);
+        }
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.BaseAddress.Port), Ct);
+        await socket.SendAsync("GET /bulk/json?since=all HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(), Ct);
+        await TaskTimeoutExtensions.WaitUntil(() => gateway.Logs.Entries.Any(e => e.EventId.Id == 3102), "the subscriber that does not read to be cut off");
+
+        // What was written to it (into the socket's buffers, and at most about 64 KiB unflushed) before the cut-off:
+        // a bounded part of the 24 MB catch-up, not all of it moved into the gateway's memory.
+        var written = gateway.App.Services.GetRequiredService<Notistream.Gateway.Dashboard.DashboardCounters>().HttpDelivered;
+        Assert.InRange(written, 0, Stored / 2);
     }
 
     [Fact]

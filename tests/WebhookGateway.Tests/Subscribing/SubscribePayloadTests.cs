@@ -66,12 +66,31 @@ public sealed class SubscribePayloadTests
             }
         }
 
-        // After the 80 KB message the next event starts on a small buffer again: what each subscriber keeps is bounded.
+        // A stream of 80 KB messages keeps the grown buffer (no fresh large array for each one)...
         encoder.Encode("json", large);
-        Assert.True(encoder.Encode("json", small).Length < 1024);
-        Assert.True(typeof(EventEncoder).GetField("_buffer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
-            .GetValue(encoder) is System.Buffers.ArrayBufferWriter<byte> { Capacity: <= EventEncoder.KeptBytes });
+        var grown = Buffer(encoder);
+        Assert.True(grown.Capacity > EventEncoder.KeptBytes);
+        for (var i = 0; i < 20; i++)
+        {
+            encoder.Encode("sse", small);
+            encoder.Encode("sse", large);
+            Assert.Same(grown, Buffer(encoder));
+        }
+
+        // ...and after a run of small events the next starts on a small buffer again: what an idle subscriber keeps
+        // (it is sent a keepalive every 30 s) is bounded.
+        for (var i = 0; i < EventEncoder.SmallEventsBeforeShrink; i++)
+        {
+            Assert.True(encoder.Encode("json", small).Length < 1024);
+        }
+
+        encoder.Encode("json", open);
+        Assert.True(Buffer(encoder).Capacity <= EventEncoder.KeptBytes);
     }
+
+    private static System.Buffers.ArrayBufferWriter<byte> Buffer(EventEncoder encoder) =>
+        (System.Buffers.ArrayBufferWriter<byte>)typeof(EventEncoder).GetField("_buffer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(encoder)!;
 
     [Fact]
     public void A_gap_names_its_channel_or_pattern_and_its_count_or_null()
