@@ -57,13 +57,8 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-free_port() {
-  local port
-  while :; do
-    port=$((10000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-}
+# free_port
+source benchmarks/processes.sh
 
 wait_ready() { # port
   local line

@@ -82,32 +82,13 @@ fi
 work=$(mktemp -d)
 server_pid="" gateway_pid="" server_port="" gateway_port=""
 
-stop() { # pid: SIGTERM, then SIGKILL after 10 s
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; return 0; fi
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+# stop PID, free_port
+source benchmarks/processes.sh
 stop_all() { stop "$gateway_pid"; stop "$server_pid"; gateway_pid="" server_pid=""; }
 cleanup() { stop_all; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT
 trap 'exit 143' TERM
-
-free_port() { # a loopback port below the ephemeral range that nothing listens on
-  local low high port
-  read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
-  [ "$low" -gt 11000 ] || low=61000
-  while :; do
-    port=$((10000 + RANDOM % (low - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-}
 
 wait_ready() { # kind port pid: 0 once it answers (PING, or GET /readyz 200), 1 if it exited, 2 after 30 s
   local kind=$1 port=$2 pid=$3 line
