@@ -96,22 +96,8 @@ internal sealed class RawConnection : IAsyncDisposable
 
         if (tls.CaFile is { } caFile)
         {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(caFile);
-            options.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                // The name must match; the chain must end at the CA file, not at the system's roots.
-                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-                {
-                    return false;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
+            // The name must match; the chain must end at the CA file, not at the system's roots.
+            options.RemoteCertificateValidationCallback = CaFileTrust.Callback(caFile);
         }
 
         return options;

@@ -101,22 +101,8 @@ internal sealed class FollowConnection : IAsyncDisposable
 
         if (!string.IsNullOrEmpty(options.ServerCaFile))
         {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(options.ServerCaFile);
-            tls.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                // As the publishing connection's TrustIssuer: the name must match, the chain end at the CA file.
-                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-                {
-                    return false;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
+            // As the publishing connection's TrustIssuer: the name must match, the chain end at the CA file.
+            tls.RemoteCertificateValidationCallback = CaFileTrust.Callback(options.ServerCaFile);
         }
 
         return tls;
