@@ -54,6 +54,7 @@ pid="" scraper=""
 stop_all() {
   [ -n "$scraper" ] && { kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; scraper=""; }
   [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
+  return 0 # else, with nothing left to stop, set -e ended the EXIT trap here: exit status 1, the folder left behind
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
