@@ -24,6 +24,9 @@ usage: benchmarks/cluster-fanout.sh [--subscribers N[,N]...] [--rate MSG/S] [--l
   --no-build             use the Release builds already there
   after --               passed to every notistream-loadgen run (e.g. -- --payload 200)
 
+NOTISTREAM_BIN_DIR=DIR: with --no-build, run notistream-server.dll and notistream-loadgen.dll from
+DIR (e.g. the tests' output folder) instead of the Release builds.
+
 Cases per round, in rotating order: single-node (everything on the standalone node), cross-node A
 (publishers on node C, every subscriber on node A) and cross-node A+B (subscribers round robin on A
 and B). Each: fanout deliveries/s and server CPU per 1M deliveries (the three nodes' CPU summed, and
@@ -78,6 +81,11 @@ if [ "$build" = 1 ]; then
   dotnet build src/RespServer -c Release -nologo -v q >&2
   dotnet build benchmarks/Notistream.LoadGen -c Release -nologo -v q >&2
 fi
+if [ -n "${NOTISTREAM_BIN_DIR:-}" ]; then
+  [ "$build" = 0 ] || die "NOTISTREAM_BIN_DIR needs --no-build"
+  server_dll=$NOTISTREAM_BIN_DIR/notistream-server.dll loadgen_dll=$NOTISTREAM_BIN_DIR/notistream-loadgen.dll
+  [ -f "$server_dll" ] && [ -f "$loadgen_dll" ] || die "no notistream-server.dll and notistream-loadgen.dll in $NOTISTREAM_BIN_DIR"
+fi
 [ -f "$server_dll" ] && [ -f "$loadgen_dll" ] || die "Release builds missing: run without --no-build"
 
 work=$(mktemp -d)
@@ -122,12 +130,12 @@ started_ok() { # kind name port pid log: dies unless it answers
 }
 
 # Three nats-servers routed to each other: the arguments of docs/cluster.md, on free ports.
-cluster_ports=()
-for i in 0 1 2; do nats_ports+=("$(free_port)"); cluster_ports+=("$(free_port)"); done
+cluster_ports=() monitor_ports=()
+for i in 0 1 2; do nats_ports+=("$(free_port)"); cluster_ports+=("$(free_port)"); monitor_ports+=("$(free_port)"); done
 for i in 0 1 2; do
   routes=()
   for j in 0 1 2; do [ "$j" = "$i" ] || routes+=("nats://127.0.0.1:${cluster_ports[$j]}"); done
-  "$nats_exe" -a 127.0.0.1 -p "${nats_ports[$i]}" -n "nats-$i" --cluster_name notistream \
+  "$nats_exe" -a 127.0.0.1 -p "${nats_ports[$i]}" -n "nats-$i" -m "${monitor_ports[$i]}" --cluster_name notistream \
     -cluster "nats://127.0.0.1:${cluster_ports[$i]}" -routes "$(IFS=,; echo "${routes[*]}")" >"$work/nats-$i.log" 2>&1 &
   nats_pids+=($!) pids+=($!)
 done
@@ -143,6 +151,30 @@ for i in 0 1 2 3; do
   node_pids+=($!) node_ports+=("$port") pids+=($!)
 done
 for i in 0 1 2 3; do started_ok node "node ${names[$i]}" "${node_ports[$i]}" "${node_pids[$i]}" "$work/node-${names[$i]}.log"; done
+ask() { # port request: what the server on port answers within 2 s (the whole answer, or what came)
+  local text=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0
+  printf '%b' "$2" >&3
+  read -r -d '' -t 2 -N 65536 text <&3 || true
+  exec 3<&-
+  printf '%s' "$text"
+}
+
+# Ready means routed and joined: each nats-server has routes to the two others (/routez) and each
+# node is connected to its nats-server (INFO cluster); the load generator then waits for each case's
+# interest itself.
+waited=$SECONDS
+for _ in $(seq 600); do
+  ready=1
+  for i in 0 1 2; do
+    [[ $(ask "${monitor_ports[$i]}" 'GET /routez HTTP/1.0\r\n\r\n') =~ \"num_routes\":\ *2 ]] || ready=0
+    [[ $(ask "${node_ports[$i]}" 'INFO cluster\r\n') == *nats_connected:1* ]] || ready=0
+  done
+  [ "$ready" = 1 ] && break
+  sleep 0.1
+done
+[ "$ready" = 1 ] || die "the cluster did not form within 60 s (routes or node connections missing)"
+say "cluster formed $((SECONDS - waited)) s after the processes answered"
 port_a=${node_ports[0]} port_b=${node_ports[1]} port_c=${node_ports[2]} port_s=${node_ports[3]}
 all_nodes="${node_pids[0]},${node_pids[1]},${node_pids[2]}"
 all_nats="${nats_pids[0]},${nats_pids[1]},${nats_pids[2]}"
@@ -158,8 +190,10 @@ cross_ab=(--port "$port_a" --subscribe-ports "$port_a,$port_b" --publish-port "$
 say "warming up"
 for setup in single cross_ab; do
   declare -n args=$setup
-  dotnet "$loadgen_dll" "${args[@]}" --smoke --scenario fanout,latency "${extra[@]}" >/dev/null 2>&1 \
-    || say "warning: the $setup warm-up run failed"
+  if ! dotnet "$loadgen_dll" "${args[@]}" --smoke --scenario fanout,latency "${extra[@]}" >"$work/warm-up.log" 2>&1; then
+    say "warning: the $setup warm-up run failed:"
+    grep -v '^ ' "$work/warm-up.log" | tail -n 5 >&2
+  fi
   unset -n args
 done
 
