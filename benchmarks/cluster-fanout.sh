@@ -12,7 +12,7 @@ usage() {
   cat <<'EOF_USAGE'
 usage: benchmarks/cluster-fanout.sh [--subscribers N[,N]...] [--rate MSG/S] [--latency-subscribers N]
                                     [--duration SECONDS] [--repeat N] [--out FILE] [--smoke]
-                                    [--no-build] [-- LOADGEN OPTIONS...]
+                                    [--no-build] [--configuration NAME] [-- LOADGEN OPTIONS...]
 
   --subscribers          fanout cases: subscribers of the one channel (default 1,50)
   --rate                 latency case: msg/s at a fixed rate (default 20000)
@@ -21,11 +21,10 @@ usage: benchmarks/cluster-fanout.sh [--subscribers N[,N]...] [--rate MSG/S] [--l
   --repeat               rounds; each runs single-node, cross-node A, cross-node A+B (default 3)
   --out                  write the markdown report to FILE instead of stdout
   --smoke                small sizes, 1 s a case, one round: checks the script, measures nothing
-  --no-build             use the Release builds already there
+  --no-build             use the builds already there
+  --configuration        the build configuration to build and run (default Release; the tests run
+                         --smoke --no-build --configuration Debug, what they built)
   after --               passed to every notistream-loadgen run (e.g. -- --payload 200)
-
-NOTISTREAM_BIN_DIR=DIR: with --no-build, run notistream-server.dll and notistream-loadgen.dll from
-DIR (e.g. the tests' output folder) instead of the Release builds.
 
 Cases per round, in rotating order: single-node (everything on the standalone node), cross-node A
 (publishers on node C, every subscriber on node A) and cross-node A+B (subscribers round robin on A
@@ -41,7 +40,7 @@ for a in "$@"; do
   if [[ $a =~ ^[A-Za-z0-9_./,:=+-]+$ ]]; then invocation+=" $a"; else invocation+=" $(printf '%q' "$a")"; fi
 done
 
-subscribers="" rate="" latency_subscribers="" duration="" repeat="" out="" smoke=0 build=1 extra=()
+subscribers="" rate="" latency_subscribers="" duration="" repeat="" out="" smoke=0 build=1 extra=() configuration=Release
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscribers=${2:?--subscribers needs numbers}; shift 2 ;;
@@ -52,6 +51,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a file}; shift 2 ;;
     --smoke) smoke=1; shift ;;
     --no-build) build=0; shift ;;
+    --configuration) configuration=${2:?--configuration needs a name}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "cluster-fanout.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -74,19 +74,15 @@ die() { say "$*"; exit 2; }
 nats_exe=$(command -v nats-server || true)
 [ -n "$nats_exe" ] || die "nats-server is not installed (sudo apt-get install nats-server)"
 
-server_dll=src/RespServer/bin/Release/net10.0/notistream-server.dll
-loadgen_dll=benchmarks/Notistream.LoadGen/bin/Release/net10.0/notistream-loadgen.dll
+[[ $configuration =~ ^[A-Za-z0-9_-]+$ ]] || die "--configuration must be a name such as Release or Debug"
+server_dll=src/RespServer/bin/$configuration/net10.0/notistream-server.dll
+loadgen_dll=benchmarks/Notistream.LoadGen/bin/$configuration/net10.0/notistream-loadgen.dll
 if [ "$build" = 1 ]; then
-  say "building Release"
-  dotnet build src/RespServer -c Release -nologo -v q >&2
-  dotnet build benchmarks/Notistream.LoadGen -c Release -nologo -v q >&2
+  say "building $configuration"
+  dotnet build src/RespServer -c "$configuration" -nologo -v q >&2
+  dotnet build benchmarks/Notistream.LoadGen -c "$configuration" -nologo -v q >&2
 fi
-if [ -n "${NOTISTREAM_BIN_DIR:-}" ]; then
-  [ "$build" = 0 ] || die "NOTISTREAM_BIN_DIR needs --no-build"
-  server_dll=$NOTISTREAM_BIN_DIR/notistream-server.dll loadgen_dll=$NOTISTREAM_BIN_DIR/notistream-loadgen.dll
-  [ -f "$server_dll" ] && [ -f "$loadgen_dll" ] || die "no notistream-server.dll and notistream-loadgen.dll in $NOTISTREAM_BIN_DIR"
-fi
-[ -f "$server_dll" ] && [ -f "$loadgen_dll" ] || die "Release builds missing: run without --no-build"
+[ -f "$server_dll" ] && [ -f "$loadgen_dll" ] || die "$configuration builds missing: run without --no-build"
 
 work=$(mktemp -d)
 nats_pids=() nats_ports=() node_pids=() node_ports=() pids=()
