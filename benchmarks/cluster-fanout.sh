@@ -147,11 +147,20 @@ for i in 0 1 2 3; do
   node_pids+=($!) node_ports+=("$port") pids+=($!)
 done
 for i in 0 1 2 3; do started_ok node "node ${names[$i]}" "${node_ports[$i]}" "${node_pids[$i]}" "$work/node-${names[$i]}.log"; done
-ask() { # port request: what the server on port answers within 2 s (the whole answer, or what came)
+routez() { # monitor port: a nats-server's /routez (HTTP/1.0: it closes the connection after the answer)
   local text=""
   { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0
-  printf '%b' "$2" >&3
-  read -r -d '' -t 2 -N 65536 text <&3 || true
+  printf 'GET /routez HTTP/1.0\r\n\r\n' >&3
+  read -r -d '' -t 2 text <&3 || true
+  exec 3<&-
+  printf '%s' "$text"
+}
+
+info_cluster() { # port: a node's INFO cluster text (one bulk reply: its length, then the text)
+  local head="" text=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0
+  printf 'INFO cluster\r\n' >&3
+  if read -r -t 2 head <&3 && [[ $head =~ ^\$([0-9]+) ]]; then read -r -t 2 -N "${BASH_REMATCH[1]}" text <&3 || true; fi
   exec 3<&-
   printf '%s' "$text"
 }
@@ -163,8 +172,8 @@ waited=$SECONDS
 for _ in $(seq 600); do
   ready=1
   for i in 0 1 2; do
-    [[ $(ask "${monitor_ports[$i]}" 'GET /routez HTTP/1.0\r\n\r\n') =~ \"num_routes\":\ *2 ]] || ready=0
-    [[ $(ask "${node_ports[$i]}" 'INFO cluster\r\n') == *nats_connected:1* ]] || ready=0
+    [[ $(routez "${monitor_ports[$i]}") =~ \"num_routes\":\ *2 ]] || ready=0
+    [[ $(info_cluster "${node_ports[$i]}") == *nats_connected:1* ]] || ready=0
   done
   [ "$ready" = 1 ] && break
   sleep 0.1
