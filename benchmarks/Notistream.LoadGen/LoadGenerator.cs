@@ -34,6 +34,7 @@ public static class LoadGenerator
             target = $"subscribers on {options.Host}:{string.Join(',', options.SubscriberPorts)}, publishers on {options.PublishHost ?? options.Host}:{options.PublishPort ?? options.Port}";
             server += " (cross-node)";
         }
+
         var started = DateTimeOffset.UtcNow;
         var results = new List<ScenarioResult>();
 
