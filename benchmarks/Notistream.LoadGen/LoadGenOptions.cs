@@ -11,6 +11,9 @@ public sealed record LoadGenOptions
     /// <summary>Every scenario: <see cref="AllScenarios"/> and <c>sse</c>, which needs the gateway too (<see cref="GatewayUrl"/>).</summary>
     public static readonly IReadOnlyList<string> KnownScenarios = [.. AllScenarios, "sse"];
 
+    /// <summary>The scenarios that can run with publishers and subscribers on different nodes.</summary>
+    public static readonly IReadOnlyList<string> CrossNodeScenarios = ["fanout", "latency"];
+
     public string Host { get; init; } = "127.0.0.1";
 
     public int Port { get; init; } = 6379;
@@ -20,7 +23,40 @@ public sealed record LoadGenOptions
     /// <summary>Seconds each case runs (warm-up included: the first 20%, at most 1 s, is not measured).</summary>
     public double DurationSeconds { get; init; } = 5;
 
+    /// <summary>The server's process; with <see cref="OtherServerPids"/>, the first of the nodes whose CPU time is summed.</summary>
     public int? ServerPid { get; init; }
+
+    /// <summary>Further server processes (the other nodes of a cluster) whose CPU time counts with <see cref="ServerPid"/>'s.</summary>
+    public IReadOnlyList<int> OtherServerPids { get; init; } = [];
+
+    /// <summary>nats-server processes of a cluster: their CPU time is shown beside the nodes'.</summary>
+    public IReadOnlyList<int> NatsPids { get; init; } = [];
+
+    /// <summary>
+    /// Where the publishers connect, when not to the subscribers' server (<see cref="Host"/>); null: the same
+    /// host. With <see cref="PublishPort"/> or <see cref="SubscribePorts"/> the run is cross-node.
+    /// </summary>
+    public string? PublishHost { get; init; }
+
+    /// <summary>The publishers' port, when not <see cref="Port"/>: another node of the same cluster.</summary>
+    public int? PublishPort { get; init; }
+
+    /// <summary>Ports on <see cref="Host"/> the subscribers spread over, round robin, instead of <see cref="Port"/> alone.</summary>
+    public IReadOnlyList<int> SubscribePorts { get; init; } = [];
+
+    /// <summary>
+    /// False: a PUBLISH reply may be any count (each message is still expected by every subscriber). True,
+    /// the default: on one server every reply must be the number of subscribers; across nodes, either that
+    /// (a cluster-wide count) or the subscribers on the publishing node (a node-local count).
+    /// </summary>
+    public bool ReplyCheck { get; init; } = true;
+
+    /// <summary>Ports the subscribers use: <see cref="SubscribePorts"/>, or <see cref="Port"/>.</summary>
+    public IReadOnlyList<int> SubscriberPorts => SubscribePorts.Count > 0 ? SubscribePorts : [Port];
+
+    /// <summary>Publishers on a different server than (some of) the subscribers.</summary>
+    public bool CrossNode => (PublishHost is not null && PublishHost != Host)
+        || SubscriberPorts.Any(p => p != (PublishPort ?? Port));
 
     /// <summary>The gateway the <c>sse</c> scenario subscribes through (<c>http://127.0.0.1:8080</c>), connected to the server.</summary>
     public string? GatewayUrl { get; init; }
@@ -99,5 +135,9 @@ public sealed record LoadGenOptions
         $"--catch-up {CatchUpEntries}",
         $"--sse-subscribers {SseSubscribers}",
         $"--sse-rate {string.Join(',', SseRates.Select(r => r == 0 ? "max" : r.ToString(CultureInfo.InvariantCulture)))}",
-    });
+        PublishHost is null ? "" : $"--publish-host {PublishHost}",
+        PublishPort is null ? "" : $"--publish-port {PublishPort.Value.ToString(CultureInfo.InvariantCulture)}",
+        SubscribePorts.Count == 0 ? "" : $"--subscribe-ports {string.Join(',', SubscribePorts)}",
+        ReplyCheck ? "" : "--no-reply-check",
+    }.Where(o => o.Length > 0));
 }

@@ -14,6 +14,27 @@ public static class LoadGenerator
         ArgumentNullException.ThrowIfNull(options);
         var endPoint = await ResolveAsync(options.Host, options.Port).ConfigureAwait(false);
         var server = await IdentifyAsync(endPoint).ConfigureAwait(false);
+        var subscribeAt = new List<EndPoint>();
+        foreach (var port in options.SubscriberPorts)
+        {
+            subscribeAt.Add(port == options.Port ? endPoint : await ResolveAsync(options.Host, port).ConfigureAwait(false));
+        }
+
+        var topology = new Topology(
+            options.PublishHost is null && options.PublishPort is null ? endPoint : await ResolveAsync(options.PublishHost ?? options.Host, options.PublishPort ?? options.Port).ConfigureAwait(false),
+            subscribeAt);
+        if (topology.CrossNode && options.Scenarios.Except(LoadGenOptions.CrossNodeScenarios).FirstOrDefault() is { } other)
+        {
+            throw new LoadGenException($"the {other} scenario does not run across nodes (only {string.Join(" and ", LoadGenOptions.CrossNodeScenarios)} do)");
+        }
+
+        var target = $"{options.Host}:{options.Port}";
+        if (topology.CrossNode)
+        {
+            target = $"subscribers on {options.Host}:{string.Join(',', options.SubscriberPorts)}, publishers on {options.PublishHost ?? options.Host}:{options.PublishPort ?? options.Port}";
+            server += " (cross-node)";
+        }
+
         var started = DateTimeOffset.UtcNow;
         var results = new List<ScenarioResult>();
 
@@ -46,7 +67,7 @@ public static class LoadGenerator
                 case "fanout":
                     foreach (var n in options.FanoutSubscribers)
                     {
-                        await Case($"fanout N={n}", () => ThroughputScenarios.FanoutAsync(options, endPoint, n)).ConfigureAwait(false);
+                        await Case($"fanout N={n}", () => ThroughputScenarios.FanoutAsync(options, topology, n)).ConfigureAwait(false);
                     }
 
                     break;
@@ -67,7 +88,7 @@ public static class LoadGenerator
 
                     break;
                 case "latency":
-                    await Case("latency", () => LatencyScenario.RunAsync(options, endPoint)).ConfigureAwait(false);
+                    await Case("latency", () => LatencyScenario.RunAsync(options, topology)).ConfigureAwait(false);
                     break;
                 case "connections":
                     await Case($"connections {options.IdleConnections}", () => ConnectionsScenario.RunAsync(options, endPoint)).ConfigureAwait(false);
@@ -99,7 +120,7 @@ public static class LoadGenerator
             }
         }
 
-        return new RunReport($"{options.Host}:{options.Port}", server, started, options.Describe(), results);
+        return new RunReport(target, server, started, options.Describe(), results);
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string host, int port)

@@ -87,27 +87,51 @@ internal static class ProcessCpu
 }
 
 /// <summary>
-/// The CPU time of the server (<c>--server-pid</c>) and of the load generator at one moment; two of them
+/// The CPU time of the server (<c>--server-pid</c>, summed over every node a cross-node run names), of the
+/// nats-servers (<c>--nats-pid</c>, null without) and of the load generator at one moment; two of them
 /// bracket a case's measured window.
 /// </summary>
-internal readonly record struct CpuSample(double? Server, double? Generator)
+internal readonly record struct CpuSample(double? Server, double? Generator, double? Nats = null)
 {
     public static CpuSample Take(int? serverPid) => new(ProcessCpu.Seconds(serverPid), ProcessCpu.Seconds(Environment.ProcessId));
+
+    /// <summary>The server's (and the other nodes') and the nats-servers' CPU time, as <paramref name="options"/> names them.</summary>
+    public static CpuSample Take(LoadGenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var server = ProcessCpu.Seconds(options.ServerPid);
+        foreach (var pid in options.OtherServerPids)
+        {
+            server += ProcessCpu.Seconds(pid);
+        }
+
+        double? nats = options.NatsPids.Count == 0 ? null : options.NatsPids.Sum(pid => ProcessCpu.Seconds(pid) ?? double.NaN);
+        return new(server, ProcessCpu.Seconds(Environment.ProcessId), nats is double.NaN ? null : nats);
+    }
 
     /// <summary>
     /// Cores the server used over the window (CPU seconds per second; shown, not compared, since a faster
     /// server may rightly use more), its CPU seconds per million deliveries (the compared figure: lower is
-    /// better), and the generator's cores. Null where a reading is missing. <paramref name="what"/> names
-    /// what was counted ("deliveries", or e.g. "entries" where messages are stored or read back).
+    /// better), and the generator's cores; with nats-servers, their cores and CPU per million deliveries
+    /// too. Null where a reading is missing. <paramref name="what"/> names what was counted
+    /// ("deliveries", or e.g. "entries" where messages are stored or read back).
     /// </summary>
     public static List<Metric> Metrics(CpuSample start, CpuSample end, double seconds, long deliveries, string what = "deliveries")
     {
         var server = end.Server - start.Server;
-        return
-        [
+        var metrics = new List<Metric>
+        {
             Metric.Context("server CPU", server / seconds, "cores"),
             Metric.Lower($"server CPU per 1M {what}", deliveries > 0 ? server / deliveries * 1e6 : null, "CPU s"),
             Metric.Context("generator CPU", (end.Generator - start.Generator) / seconds, "cores"),
-        ];
+        };
+        if (start.Nats is not null || end.Nats is not null)
+        {
+            var nats = end.Nats - start.Nats;
+            metrics.Add(Metric.Context("NATS CPU", nats / seconds, "cores"));
+            metrics.Add(Metric.Lower($"NATS CPU per 1M {what}", deliveries > 0 ? nats / deliveries * 1e6 : null, "CPU s"));
+        }
+
+        return metrics;
     }
 }

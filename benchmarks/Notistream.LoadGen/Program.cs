@@ -19,9 +19,11 @@ namespace Notistream.LoadGen
     {
         private const string Usage = """
             usage: notistream-loadgen [--host H] [--port P] [--scenario NAME[,NAME]]... [--duration SECONDS]
-                                      [--smoke] [--json FILE|-] [--server-pid PID] [sizes]
+                                      [--smoke] [--json FILE|-] [--server-pid PID[,PID]...] [sizes]
                                       [--gateway-url URL] [--gateway-pid PID]
-                   notistream-loadgen --compare --baseline FILE... --candidate FILE... [--out FILE]
+                                      [--publish-host H] [--publish-port P] [--subscribe-ports P[,P]...]
+                                      [--no-reply-check] [--nats-pid PID[,PID]...]
+                   notistream-loadgen --compare --baseline FILE... --candidate FILE... [--names B,C] [--out FILE]
                    notistream-loadgen --summarize FILE... [--out FILE]
                    notistream-loadgen --core-latency
 
@@ -38,6 +40,17 @@ namespace Notistream.LoadGen
               --gateway-url URL the notistream-gateway connected to that server (http://127.0.0.1:8080),
                                 for sse: HTTP subscribers (GET /<channel>/sse) beside RESP ones
               --gateway-pid PID the gateway's process, for its memory per idle subscriber and its CPU time
+            across nodes (fanout and latency only), every node of one cluster (docs/cluster.md):
+              --publish-host H  the publishers' server, when not --host
+              --publish-port P  the publishers' port, when not --port
+              --subscribe-ports P,P  ports on --host the subscribers spread over, round robin
+                                (default: --port). Before a case, a probe subscriber on each subscribers'
+                                node waits until a message published on the publishers' node reaches it
+              --server-pid PID,PID  the CPU time of all these processes (every node) is summed
+              --nats-pid PID,PID    nats-servers: their CPU time, and per 1M deliveries, beside the nodes'
+              --no-reply-check  accept any PUBLISH reply count (every subscriber still has to receive
+                                each message). Without it a reply must be the number of subscribers; across
+                                nodes it may instead be the number on the publishing node (a node-local count)
             sizes:
               --publishers N (4) --pipeline N (64) --payload BYTES (64) --subscribers 1,50,500
               --channels N (10000) --channels-per-connection N (100) --patterns 0,100,1000,10000
@@ -49,7 +62,8 @@ namespace Notistream.LoadGen
             of one channel, then N RESP subscribers, PUBLISH over RESP: deliveries/s, p50/p99/max
             PUBLISH-to-event, CPU per 1M deliveries, and the SSE/RESP ratios.
             --compare prints a markdown table of the medians of the candidate's and the baseline's reports
-            and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID.
+            and the ratio candidate/baseline per figure; exit 1 when a run in them was INVALID. --names
+            heads the two columns (default: each side's server, e.g. redis and notistream).
             --summarize prints a markdown table of the medians, lowest and highest of every figure of
             repeated runs of one server (exit 1 when a run in them was INVALID).
             --core-latency prints how long a cache line takes to go from one core to another and back
@@ -146,7 +160,16 @@ namespace Notistream.LoadGen
                             ? d
                             : throw new UsageException("--duration must be a number of seconds > 0"),
                     },
-                    "--server-pid" => options with { ServerPid = Int(1) },
+                    "--server-pid" => Pids(options, Value(), name, nats: false),
+                    "--nats-pid" => Pids(options, Value(), name, nats: true),
+                    "--publish-host" => options with { PublishHost = Value() },
+                    "--publish-port" => options with { PublishPort = Int(1) },
+                    "--subscribe-ports" => options with
+                    {
+                        SubscribePorts = Ints() is { Length: > 0 } ports && ports.All(p => p is > 0 and < 65536) ? ports
+                            : throw new UsageException("--subscribe-ports takes ports separated by commas"),
+                    },
+                    "--no-reply-check" => options with { ReplyCheck = false },
                     "--publishers" => options with { Publishers = Int(1) },
                     "--pipeline" => options with { Pipeline = Int(1) },
                     "--payload" => options with { PayloadSize = Int(Wire.Payload.HeaderSize) },
@@ -179,7 +202,21 @@ namespace Notistream.LoadGen
                 options = options with { Scenarios = scenarios.Distinct().ToList() };
             }
 
+            if (options.CrossNode && options.Scenarios.Except(LoadGenOptions.CrossNodeScenarios).ToList() is { Count: > 0 } others)
+            {
+                throw new UsageException($"across nodes only {string.Join(" and ", LoadGenOptions.CrossNodeScenarios)} run (add --scenario {string.Join(',', LoadGenOptions.CrossNodeScenarios)}), not {string.Join(", ", others)}");
+            }
+
             return (options, json);
+        }
+
+        /// <summary>--server-pid or --nats-pid: one or more process ids separated by commas.</summary>
+        private static LoadGenOptions Pids(LoadGenOptions options, string value, string name, bool nats)
+        {
+            var pids = value.Split(',').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
+                ? v
+                : throw new UsageException($"{name} takes process ids separated by commas")).ToArray();
+            return nats ? options with { NatsPids = pids } : options with { ServerPid = pids[0], OtherServerPids = pids[1..] };
         }
 
         private static LoadGenOptions AddScenarios(LoadGenOptions options, List<string> scenarios, string value)
@@ -208,6 +245,7 @@ namespace Notistream.LoadGen
             var baseline = new List<RunReport>();
             var candidate = new List<RunReport>();
             string? output = null;
+            (string, string)? names = null;
             List<RunReport>? current = null;
             for (var i = 0; i < args.Length; i++)
             {
@@ -223,6 +261,10 @@ namespace Notistream.LoadGen
                         break;
                     case "--out":
                         output = i + 1 < args.Length ? args[++i] : throw new UsageException("--out needs a file");
+                        break;
+                    case "--names":
+                        var pair = (i + 1 < args.Length ? args[++i] : "").Split(',');
+                        names = pair.Length == 2 && pair.All(n => n.Length > 0) ? (pair[0], pair[1]) : throw new UsageException("--names takes two names: BASELINE,CANDIDATE");
                         break;
                     default:
                         if (current is null || args[i].StartsWith("--", StringComparison.Ordinal))
@@ -240,7 +282,7 @@ namespace Notistream.LoadGen
                 throw new UsageException("--compare needs --baseline FILE... and --candidate FILE...");
             }
 
-            var table = Comparison.Format(baseline, candidate);
+            var table = Comparison.Format(baseline, candidate, names);
             if (output is null)
             {
                 await stdout.WriteAsync(table).ConfigureAwait(false);

@@ -24,7 +24,7 @@ public sealed partial class DocumentedCommandTests
         var help = await RunCliAsync(["--help"]);
         Assert.Equal(0, help.Exit);
         var lines = LoadGenLines();
-        Assert.Equal(5, lines.Length);
+        Assert.Equal(6, lines.Length);
         foreach (var line in lines)
         {
             var args = Arguments(line[("dotnet " + LoadGenDll).Length..]);
@@ -50,6 +50,11 @@ public sealed partial class DocumentedCommandTests
         Assert.Equal(["sse"], options.Scenarios);
         Assert.NotNull(options.GatewayUrl);
         Assert.NotNull(options.GatewayPid);
+        var cross = Assert.Single(lines, l => l.Contains("--publish-port", StringComparison.Ordinal));
+        (options, _) = Cli.Parse(Arguments(cross[("dotnet " + LoadGenDll).Length..]));
+        Assert.True(options.CrossNode);
+        Assert.Equal(2, options.OtherServerPids.Count);
+        Assert.Equal(3, options.NatsPids.Count);
         var latency = await RunCliAsync(["--core-latency"]);
         Assert.True(latency.Exit == 0, latency.Out);
     }
@@ -99,6 +104,17 @@ public sealed partial class DocumentedCommandTests
         var quoted = QuotedSseFanoutLines().Matches(DocPage.Read(Page)).Select(m => m.Groups[1].Value).ToArray();
         Assert.NotEmpty(quoted);
         await AssertOptionsListedAsync("benchmarks/sse-fanout.sh", lines.Concat(quoted));
+    }
+
+    /// <summary>The cluster-fanout.sh lines of the page, in blocks and quoted with its measurements.</summary>
+    [Fact]
+    public async Task Every_cluster_fanout_sh_line_uses_only_options_its_help_lists()
+    {
+        var lines = DocPage.Blocks(Page, "sh").SelectMany(Commands).Where(c => c.StartsWith("benchmarks/cluster-fanout.sh", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, lines.Length);
+        var quoted = QuotedClusterFanoutLines().Matches(DocPage.Read(Page)).Select(m => m.Groups[1].Value).ToArray();
+        Assert.NotEmpty(quoted);
+        await AssertOptionsListedAsync("benchmarks/cluster-fanout.sh", lines.Concat(quoted));
     }
 
     /// <summary>docs/metrics.md's measurement lines.</summary>
@@ -186,4 +202,7 @@ public sealed partial class DocumentedCommandTests
 
     [GeneratedRegex(@"`(benchmarks/sse-fanout\.sh[^`]*)`")]
     private static partial Regex QuotedSseFanoutLines();
+
+    [GeneratedRegex(@"`(benchmarks/cluster-fanout\.sh[^`]*)`")]
+    private static partial Regex QuotedClusterFanoutLines();
 }

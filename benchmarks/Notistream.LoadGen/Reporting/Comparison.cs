@@ -11,12 +11,13 @@ namespace Notistream.LoadGen.Reporting;
 /// </summary>
 public static class Comparison
 {
-    public static string Format(IReadOnlyList<RunReport> baseline, IReadOnlyList<RunReport> candidate)
+    /// <param name="names">The columns' names (e.g. single-node and cross-node runs of one server); by default each side's server.</param>
+    public static string Format(IReadOnlyList<RunReport> baseline, IReadOnlyList<RunReport> candidate, (string Baseline, string Candidate)? names = null)
     {
         ArgumentNullException.ThrowIfNull(baseline);
         ArgumentNullException.ThrowIfNull(candidate);
-        var baseName = Name(baseline, "baseline");
-        var candName = Name(candidate, "candidate");
+        var baseName = names?.Baseline ?? Name(baseline, "baseline");
+        var candName = names?.Candidate ?? Name(candidate, "candidate");
         var keys = candidate.Concat(baseline)
             .SelectMany(r => r.Results)
             .SelectMany(r => r.Metrics.Where(m => m.Better != "none").Select(m => (r.Case, m.Name, m.Unit, m.Better)))

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using Notistream.LoadGen.Reporting;
 using Notistream.LoadGen.Verification;
 using Notistream.LoadGen.Wire;
@@ -16,7 +15,8 @@ internal static class LatencyScenario
 {
     private const int MaxBatch = 256;
 
-    public static async Task<ScenarioResult> RunAsync(LoadGenOptions options, EndPoint endPoint)
+    /// <summary>The subscribers spread over <paramref name="topology"/>'s nodes, the publisher on its publishing node.</summary>
+    public static async Task<ScenarioResult> RunAsync(LoadGenOptions options, Topology topology)
     {
         var run = new RunState();
         var channel = "lg" + Guid.NewGuid().ToString("N")[..8] + ":latency";
@@ -25,20 +25,23 @@ internal static class LatencyScenario
         LoadConnection? publisher = null;
         try
         {
-            await Parallel.ForEachAsync(Enumerable.Range(0, options.LatencySubscribers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (_, _) =>
+            using (await topology.AwaitInterestAsync(channel).ConfigureAwait(false))
             {
-                var connection = await LoadConnection.ConnectAsync(endPoint, busy: true).ConfigureAwait(false);
-                var subscriber = new Subscriber(connection, run, new LatencyHistogram());
-                subscriber.Receives.Add(0);
-                lock (subscribers)
+                await Parallel.ForEachAsync(Enumerable.Range(0, options.LatencySubscribers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
                 {
-                    subscribers.Add(subscriber);
-                }
+                    var connection = await LoadConnection.ConnectAsync(topology.SubscriberAt(i), busy: true).ConfigureAwait(false);
+                    var subscriber = new Subscriber(connection, run, new LatencyHistogram());
+                    subscriber.Receives.Add(0);
+                    lock (subscribers)
+                    {
+                        subscribers.Add(subscriber);
+                    }
 
-                await connection.SubscribeAsync("SUBSCRIBE", [channel]).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+                    await connection.SubscribeAsync("SUBSCRIBE", [channel]).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            }
 
-            publisher = await LoadConnection.ConnectAsync(endPoint, busy: true).ConfigureAwait(false);
+            publisher = await LoadConnection.ConnectAsync(topology.Publish, busy: true).ConfigureAwait(false);
             var readers = subscribers.Select(s => Task.Run(s.ReadAsync)).ToList();
 
             var rate = options.LatencyRate;
@@ -48,7 +51,8 @@ internal static class LatencyScenario
             var start = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 100);
             run.MeasureFrom = start + warmupTicks;
             var lag = new LatencyHistogram();
-            var replies = Task.Run(() => ReadRepliesAsync(publisher, run, options.LatencySubscribers, totalMessages));
+            var rule = ReplyRule.For(options, topology, options.LatencySubscribers);
+            var replies = Task.Run(() => ReadRepliesAsync(publisher, run, rule, totalMessages));
             string? paceError = null;
             var pacer = new Thread(() =>
             {
@@ -76,7 +80,7 @@ internal static class LatencyScenario
                 await Task.Delay(TimeSpan.FromSeconds((double)toWindow / Stopwatch.Frequency)).ConfigureAwait(false);
             }
 
-            var (t0, cpu0) = (Stopwatch.GetTimestamp(), CpuSample.Take(options.ServerPid));
+            var (t0, cpu0) = (Stopwatch.GetTimestamp(), CpuSample.Take(options));
             await Task.Run(pacer.Join).ConfigureAwait(false);
             var sentSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (paceError is not null)
@@ -100,7 +104,7 @@ internal static class LatencyScenario
                 await Task.Delay(10).ConfigureAwait(false);
             }
 
-            var (t1, cpu1) = (Stopwatch.GetTimestamp(), CpuSample.Take(options.ServerPid));
+            var (t1, cpu1) = (Stopwatch.GetTimestamp(), CpuSample.Take(options));
             run.Stop();
             foreach (var subscriber in subscribers)
             {
@@ -187,7 +191,7 @@ internal static class LatencyScenario
         }
     }
 
-    private static async Task ReadRepliesAsync(LoadConnection connection, RunState run, int receivers, long total)
+    private static async Task ReadRepliesAsync(LoadConnection connection, RunState run, ReplyRule rule, long total)
     {
         long replies = 0;
         while (replies < total)
@@ -211,8 +215,8 @@ internal static class LatencyScenario
 
                 position += used;
                 replies++;
-                counted += reply.Integer;
-                mismatches += reply.Integer == receivers ? 0 : 1;
+                counted += rule.Expected(reply.Integer);
+                mismatches += rule.Mismatch(reply.Integer) ? 1 : 0;
             }
 
             connection.Consume(position);

@@ -20,26 +20,31 @@ namespace Notistream.LoadGen.Scenarios;
 internal sealed class ThroughputCase : IDisposable
 {
     private readonly LoadGenOptions _options;
-    private readonly EndPoint _endPoint;
+    private readonly Topology _topology;
+    private readonly ReplyRule _replies;
     private readonly RunState _run = new();
     private readonly List<IReceiver> _subscribers = [];
     private readonly Func<string, int, int, PublishBatch> _batch;
     private readonly long? _window;
     private readonly List<string> _problems = [];
     private long[][] _sent = [];
+    private int _placed;
 
     /// <param name="batch">The frames each publisher sends, from (first channel, payload size, depth); PUBLISH when null.</param>
     /// <param name="window">How many deliveries the publishers may be ahead of the receivers (default: 4,096, or 2,048 per receiver).</param>
+    /// <param name="topology">Publishers on one node, subscribers round robin over others; null: all on <paramref name="endPoint"/>.</param>
     public ThroughputCase(
         LoadGenOptions options,
         EndPoint endPoint,
         IReadOnlyList<string> channels,
         int receiversPerPublish,
         Func<string, int, int, PublishBatch>? batch = null,
-        long? window = null)
+        long? window = null,
+        Topology? topology = null)
     {
         _options = options;
-        _endPoint = endPoint;
+        _topology = topology ?? Topology.Single(endPoint);
+        _replies = ReplyRule.For(options, _topology, receiversPerPublish);
         _batch = batch ?? ((channel, payloadSize, depth) => new PublishBatch(channel, payloadSize, depth));
         _window = window;
         Channels = channels;
@@ -57,7 +62,8 @@ internal sealed class ThroughputCase : IDisposable
     /// <summary>Connects a subscriber that subscribes to <paramref name="channels"/> and <paramref name="patterns"/> and must receive the messages of <paramref name="receives"/> (channel indexes).</summary>
     public async Task AddSubscriberAsync(IReadOnlyList<string> channels, IReadOnlyList<string> patterns, IEnumerable<int> receives)
     {
-        var connection = await LoadConnection.ConnectAsync(_endPoint, busy: true).ConfigureAwait(false);
+        var at = _topology.SubscriberAt(Interlocked.Increment(ref _placed) - 1);
+        var connection = await LoadConnection.ConnectAsync(at, busy: true).ConfigureAwait(false);
         var subscriber = new Subscriber(connection, _run, latency: null);
         subscriber.Receives.AddRange(receives);
         lock (_subscribers)
@@ -79,7 +85,7 @@ internal sealed class ThroughputCase : IDisposable
     /// <summary>Connects a <see cref="StreamFollower"/> of the stream <paramref name="key"/> that must receive the messages of <paramref name="receives"/>.</summary>
     public async Task AddStreamReaderAsync(string key, IEnumerable<int> receives)
     {
-        var connection = await LoadConnection.ConnectAsync(_endPoint, busy: true).ConfigureAwait(false);
+        var connection = await LoadConnection.ConnectAsync(_topology.Subscribe[0], busy: true).ConfigureAwait(false);
         var reader = new StreamFollower(connection, _run, key);
         reader.Receives.AddRange(receives);
         lock (_subscribers)
@@ -95,7 +101,7 @@ internal sealed class ThroughputCase : IDisposable
         {
             for (var p = 0; p < _options.Publishers; p++)
             {
-                publishers.Add(await LoadConnection.ConnectAsync(_endPoint, busy: true).ConfigureAwait(false));
+                publishers.Add(await LoadConnection.ConnectAsync(_topology.Publish, busy: true).ConfigureAwait(false));
             }
 
             _sent = new long[publishers.Count][];
@@ -106,9 +112,9 @@ internal sealed class ThroughputCase : IDisposable
             var duration = TimeSpan.FromSeconds(_options.DurationSeconds);
             var warmup = TimeSpan.FromSeconds(Math.Min(1.0, _options.DurationSeconds * 0.2));
             await Task.Delay(warmup).ConfigureAwait(false);
-            var (published0, delivered0, t0, cpu0) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options.ServerPid));
+            var (published0, delivered0, t0, cpu0) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options));
             await Task.Delay(duration - warmup).ConfigureAwait(false);
-            var (published1, delivered1, t1, cpu1) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options.ServerPid));
+            var (published1, delivered1, t1, cpu1) = (_run.Published, _run.Delivered, Stopwatch.GetTimestamp(), CpuSample.Take(_options));
             _run.Stop();
             await AwaitAll(publishing, "publisher").ConfigureAwait(false);
             await DrainAsync().ConfigureAwait(false);
@@ -279,8 +285,8 @@ internal sealed class ThroughputCase : IDisposable
 
             position += used;
             replies++;
-            receivers += reply.Integer;
-            if (reply.Integer != ReceiversPerPublish)
+            receivers += _replies.Expected(reply.Integer);
+            if (_replies.Mismatch(reply.Integer))
             {
                 mismatches++;
             }

@@ -9,13 +9,20 @@ internal static class ThroughputScenarios
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>One channel, N subscribers: every PUBLISH answers N.</summary>
-    public static async Task<ScenarioResult> FanoutAsync(LoadGenOptions options, EndPoint endPoint, int subscribers)
+    /// <summary>
+    /// One channel, N subscribers: every PUBLISH answers N. Across nodes (<paramref name="topology"/>) the
+    /// subscribers spread over their nodes once the channel's interest has reached the publishers' node.
+    /// </summary>
+    public static async Task<ScenarioResult> FanoutAsync(LoadGenOptions options, Topology topology, int subscribers)
     {
         var channel = CasePrefix() + "fanout";
-        using var run = new ThroughputCase(options, endPoint, [channel], subscribers);
-        await Parallel.ForEachAsync(Enumerable.Range(0, subscribers), Limited(), async (_, _) =>
-            await run.AddSubscriberAsync([channel], [], [0]).ConfigureAwait(false)).ConfigureAwait(false);
+        using var run = new ThroughputCase(options, topology.Publish, [channel], subscribers, topology: topology);
+        using (await topology.AwaitInterestAsync(channel).ConfigureAwait(false))
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, subscribers), Limited(), async (_, _) =>
+                await run.AddSubscriberAsync([channel], [], [0]).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+
         var (delivery, metrics, problems) = await run.RunAsync().ConfigureAwait(false);
         return new ScenarioResult("fanout", $"fanout N={subscribers}", delivery, metrics, problems);
     }
