@@ -60,6 +60,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly Dictionary<byte[], byte[]> _patternScopes = new(ByteArrayComparer.Instance);
     private readonly Dictionary<string, (int Patterns, ClusterSubscription Subscription)> _wildcards = new(StringComparer.Ordinal);
     private ClusterSubscription? _hashedWildcard;
+    private bool _roundSubscribed;
 
     private long _outboundBytes;
     private long _forwarded;
@@ -76,6 +77,13 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _options = options;
         _logger = server.LoggerFactory.CreateLogger("Notistream.RespServer.Cluster");
         Mapping = new SubjectMapping(options.SubjectPrefix);
+        _nodeId = server.RunId;
+        _interestRoot = options.SubjectPrefix + ".sys.i.";
+        _interestSubject = _interestRoot + _nodeId;
+        _requestSubject = options.SubjectPrefix + ".sys.r";
+        _probeSubject = options.SubjectPrefix + ".sys.p";
+        _answerRoot = options.SubjectPrefix + ".sys.a.";
+        _answerSubject = _answerRoot + _nodeId;
         var opts = NatsOpts.Default with
         {
             Url = options.Servers,
@@ -129,6 +137,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _tasks.Add(_forwarder);
         _tasks.Add(Task.Run(() => InterestLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => DeliveryLoopAsync(token), CancellationToken.None));
+        _tasks.Add(Task.Run(() => GossipSendLoopAsync(token), CancellationToken.None));
+        _tasks.Add(Task.Run(() => GossipReceiveLoopAsync(token), CancellationToken.None));
         Log.Starting(_logger, _options.Servers, Mapping.Prefix);
     }
 
@@ -153,15 +163,15 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     /// <summary>
     /// A local PUBLISH, after its local delivery: queued for NATS without waiting. When NATS is not
-    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second).
-    /// Called by any read loop; FIFO, so one publisher's messages leave in the order published.
+    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second)
+    /// and false is returned. Called by any read loop; FIFO, so one publisher's messages leave in the order published.
     /// </summary>
-    public void TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public bool TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         if (_connection.ConnectionState != NatsConnectionState.Open)
         {
             Drop("NATS is not connected");
-            return;
+            return false;
         }
 
         var size = channel.Length + message.Length;
@@ -170,18 +180,35 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
             Interlocked.Add(ref _outboundBytes, -size);
             Drop("the outbound queue is full");
+            return false;
         }
+
+        return true;
     }
 
-    /// <summary>The registry's hook, under its write lock: a channel got its first subscriber or lost its last.</summary>
-    public void ChannelInterestChanged(byte[] channel) => MarkDirty(channel, pattern: false);
+    /// <summary>The registry's hook, under its write lock: a channel's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    public void ChannelInterestChanged(byte[] channel, bool edge) => MarkDirty(channel, pattern: false, edge);
 
-    /// <summary>The registry's hook, under its write lock: a pattern got its first subscriber or lost its last.</summary>
-    public void PatternInterestChanged(byte[] pattern) => MarkDirty(pattern, pattern: true);
+    /// <summary>The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    public void PatternInterestChanged(byte[] pattern, bool edge) => MarkDirty(pattern, pattern: true, edge);
 
     public async ValueTask DisposeAsync()
     {
         _outbound.Writer.TryComplete();
+        ReleaseSubscribeWaits();
+        if (Connected && _gossipReady)
+        {
+            try
+            {
+                // The others forget this node's subscribers now rather than after NodeTimeout.
+                await _connection.PublishAsync(_interestSubject, InterestGossip.Message(InterestGossip.Bye, 0))
+                    .AsTask().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+            }
+        }
+
         try
         {
             // What is queued goes out while NATS is connected, for two seconds at most.
@@ -201,6 +228,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         await _connection.DisposeAsync().ConfigureAwait(false);
+        ReleaseSubscribeWaits();
         _stopping.Dispose();
         Log.Stopped(_logger, Forwarded, Received, Dropped);
     }
@@ -217,6 +245,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         line("nats_forwarded", Forwarded);
         line("nats_received", Received);
         line("nats_dropped", Dropped);
+        AppendGossipInfo(line);
     }
 
     private void Drop(string reason)
@@ -230,14 +259,24 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private void MarkDirty(byte[] name, bool pattern)
+    private void MarkDirty(byte[] name, bool pattern, bool edge)
     {
         lock (_dirtyLock)
         {
-            (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+            MarkCountChanged(name, pattern);
+            if (edge)
+            {
+                (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+                _interestRequested++;
+            }
         }
 
-        Signal();
+        if (edge)
+        {
+            Signal();
+        }
+
+        SignalGossip();
     }
 
     private void Signal()
@@ -258,6 +297,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
             // Retries until a server answers (RetryOnInitialConnect); local clients are served meanwhile.
             await _connection.ConnectAsync().AsTask().WaitAsync(token).ConfigureAwait(false);
+            await StartGossipAsync(token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -277,12 +317,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         Log.Connected(_logger, args.Message, _maxPayload);
+        if (_gossipReady)
+        {
+            // Reconnected: what was said meanwhile may be lost both ways.
+            Resync();
+        }
+
         return ValueTask.CompletedTask;
     }
 
     private ValueTask OnDisconnectedAsync(object? sender, NatsEventArgs args)
     {
         Log.Disconnected(_logger, args.Message);
+        ReleaseSubscribeWaits();
         return ValueTask.CompletedTask;
     }
 
@@ -345,16 +392,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             {
                 await _interestSignal.WaitAsync(token).ConfigureAwait(false);
                 HashSet<byte[]> channels, patterns;
+                long target;
                 lock (_dirtyLock)
                 {
                     channels = _dirtyChannels;
                     patterns = _dirtyPatterns;
+                    target = _interestRequested;
                     _dirtyChannels = new(ByteArrayComparer.Instance);
                     _dirtyPatterns = new(ByteArrayComparer.Instance);
                 }
 
                 try
                 {
+                    _roundSubscribed = false;
                     foreach (var channel in channels)
                     {
                         await FollowChannelAsync(channel, token).ConfigureAwait(false);
@@ -364,6 +414,21 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     {
                         await FollowPatternAsync(pattern, token).ConfigureAwait(false);
                     }
+
+                    // The SUBs (and UNSUBs) went out before this PING on the one connection: its PONG says
+                    // the NATS server we are connected to has them. Then a probe answered by every other node
+                    // says each of their NATS servers has them too: the probe followed our new interest over
+                    // the same route. The SUBSCRIBEs waiting for them go on.
+                    if (channels.Count + patterns.Count > 0)
+                    {
+                        await _connection.PingAsync(token).ConfigureAwait(false);
+                        if (_roundSubscribed)
+                        {
+                            await ProbeNodesAsync(token).ConfigureAwait(false);
+                        }
+                    }
+
+                    InterestApplied(target);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -459,6 +524,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         var subscription = new ClusterSubscription(this, _connection, subject, kind, key);
         await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
+        _roundSubscribed = true;
         Interlocked.Increment(ref _subscriptions);
         Log.Subscribed(_logger, subject);
         return subscription;
@@ -475,6 +541,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>NATS's reader, for one of our subscriptions: a copy of the message into the inbound queue, waiting when it is full.</summary>
     internal ValueTask ReceivedAsync(ClusterSubscription subscription, string subject, ReadOnlySequence<byte> payload)
     {
+        if (subscription.Kind == SubscriptionKind.Gossip)
+        {
+            ReceivedGossip(subject, payload);
+            return ValueTask.CompletedTask;
+        }
+
         byte[]? channel;
         byte[] message;
         if (Mapping.IsHashed(subject))
@@ -588,6 +660,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
         [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Cluster: left NATS; forwarded {Forwarded}, received {Received}, not forwarded {Dropped}")]
         public static partial void Stopped(ILogger logger, long forwarded, long received, long dropped);
+
+        [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Cluster: interest gossip failed; the whole state is sent next")]
+        public static partial void GossipFailed(ILogger logger, Exception ex);
+
+        [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Cluster: a node went silent and its subscribers are no longer counted; {Nodes} other nodes now")]
+        public static partial void NodesExpired(ILogger logger, int nodes);
     }
 }
 
@@ -602,6 +680,9 @@ internal enum SubscriptionKind
 
     /// <summary><c>prefix.h.&gt;</c>: every pattern (long channels are outside every pattern wildcard).</summary>
     HashedPatterns,
+
+    /// <summary><c>prefix.sys.i.*</c> and <c>prefix.sys.r</c>: the nodes' interest gossip, not messages.</summary>
+    Gossip,
 }
 
 /// <summary>One NATS subscription of the link; its messages go straight into the link's inbound queue, in NATS's order.</summary>

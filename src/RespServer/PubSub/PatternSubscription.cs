@@ -13,6 +13,13 @@ internal sealed class PatternSubscription(byte[] pattern)
 
     public SubscriberList Subscribers { get; } = new();
 
+    /// <summary>
+    /// In the cluster's index of other nodes' patterns only (<see cref="Cluster.RemoteInterest"/>): the
+    /// pattern's subscriptions on the other nodes, summed. Written under that index's lock, read by
+    /// publishers without one. Always 0 in the registry's own index.
+    /// </summary>
+    public int RemoteCount;
+
     public static int LiteralPrefixLength(ReadOnlySpan<byte> pattern)
     {
         var i = pattern.IndexOfAny("*?[\\"u8);

@@ -46,17 +46,19 @@ internal sealed class SubscriptionRegistry
         var map = shard ? _shardChannels : _channels;
         lock (_writeLock)
         {
+            var created = false;
             if (!map.TryGetValue(channel, out var set))
             {
                 set = new ChannelSubscribers(channel);
                 map[channel] = set;
-                if (!shard)
-                {
-                    Interest?.ChannelInterestChanged(channel);
-                }
+                created = true;
             }
 
             set.Subscribers.Add(subscriber);
+            if (!shard)
+            {
+                Interest?.ChannelInterestChanged(set.Channel, created);
+            }
         }
     }
 
@@ -71,13 +73,15 @@ internal sealed class SubscriptionRegistry
             }
 
             set.Subscribers.Remove(subscriber);
-            if (set.Subscribers.Count == 0)
+            var emptied = set.Subscribers.Count == 0;
+            if (emptied)
             {
                 map.TryRemove(channel, out _);
-                if (!shard)
-                {
-                    Interest?.ChannelInterestChanged(set.Channel);
-                }
+            }
+
+            if (!shard)
+            {
+                Interest?.ChannelInterestChanged(set.Channel, emptied);
             }
         }
     }
@@ -102,11 +106,12 @@ internal sealed class SubscriptionRegistry
                 }
 
                 _patternCount = _patterns.Count;
-                Interest?.PatternInterestChanged(pattern);
+                Interest?.PatternInterestChanged(pattern, edge: true);
                 return;
             }
 
             entry.Subscribers.Add(subscriber);
+            Interest?.PatternInterestChanged(entry.Pattern, edge: false);
         }
     }
 
@@ -122,6 +127,7 @@ internal sealed class SubscriptionRegistry
             entry.Subscribers.Remove(subscriber);
             if (entry.Subscribers.Count > 0)
             {
+                Interest?.PatternInterestChanged(entry.Pattern, edge: false);
                 return;
             }
 
@@ -137,7 +143,7 @@ internal sealed class SubscriptionRegistry
             }
 
             _patternCount = _patterns.Count;
-            Interest?.PatternInterestChanged(entry.Pattern);
+            Interest?.PatternInterestChanged(entry.Pattern, edge: true);
         }
     }
 
@@ -147,6 +153,36 @@ internal sealed class SubscriptionRegistry
         lock (_writeLock)
         {
             return _patterns.ContainsKey(pattern);
+        }
+    }
+
+    /// <summary>A pattern's subscribers now (0 when none).</summary>
+    public int PatternSubscriberCount(byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            return _patterns.TryGetValue(pattern, out var entry) ? entry.Subscribers.Count : 0;
+        }
+    }
+
+    /// <summary>Every channel (not shard channel) and pattern with its subscriber count now: the cluster's snapshot of this node.</summary>
+    public (List<(byte[] Name, int Count)> Channels, List<(byte[] Name, int Count)> Patterns) InterestSnapshot()
+    {
+        lock (_writeLock)
+        {
+            var channels = new List<(byte[], int)>(_channels.Count);
+            foreach (var (name, set) in _channels)
+            {
+                channels.Add((name, set.Subscribers.Count));
+            }
+
+            var patterns = new List<(byte[], int)>(_patterns.Count);
+            foreach (var (name, entry) in _patterns)
+            {
+                patterns.Add((name, entry.Subscribers.Count));
+            }
+
+            return (channels, patterns);
         }
     }
 

@@ -1,0 +1,609 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using Notistream.RespServer.Output;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Cluster;
+
+/// <summary>
+/// Counting across the cluster (docs/cluster.md#counting-across-the-cluster): each node tells the others
+/// its channel and pattern subscriber counts, and keeps theirs in <see cref="_remote"/>; and a SUBSCRIBE's
+/// confirmation waits until the node's NATS server has the node's interest.
+/// <para>
+/// Two more tasks. The gossip send task alone publishes on the node's interest stream
+/// (<see cref="_interestSubject"/>, one sequence): on a change, the absolute counts of the names changed
+/// since its last round (<see cref="_countChannels"/>, <see cref="_countPatterns"/>, filled under the
+/// registry's lock, taken whole under <see cref="_dirtyLock"/>) against what it told before
+/// (<see cref="_advertisedChannels"/>, its own); its whole state when asked and at each connect; a
+/// heartbeat every second; it also expires silent nodes and SUBSCRIBE waits past their limit. The gossip
+/// receive task alone applies what other nodes send (<see cref="_gossipInbound"/>, bounded in bytes,
+/// filled by NATS's reader) to <see cref="_remote"/>.
+/// </para>
+/// </summary>
+internal sealed partial class ClusterLink
+{
+    /// <summary>A node not heard from for this long (ms) is forgotten: three heartbeats missed.</summary>
+    public const long NodeTimeout = 3_000;
+
+    /// <summary>Heartbeat interval (ms).</summary>
+    public const long HeartbeatInterval = 1_000;
+
+    /// <summary>Longest a SUBSCRIBE's confirmation waits for NATS (ms); then it goes anyway, counted.</summary>
+    public const long SubscribeWaitLimit = 2_000;
+
+    /// <summary>Longest the interest task waits for the other nodes' answers to a probe (ms); then the SUBSCRIBEs go on, counted.</summary>
+    public const int ProbeTimeout = 1_000;
+
+    /// <summary>Gossip messages from other nodes waiting to be applied, in bytes; past it they are dropped (the gap is repaired by a snapshot).</summary>
+    public const long GossipInboundMaxBytes = 16L * 1024 * 1024;
+
+    /// <summary>What a queued gossip message counts beyond its payload.</summary>
+    private const int GossipItemOverhead = 128;
+
+    /// <summary>Entries are packed into messages of about this size.</summary>
+    private const int GossipChunk = 64 * 1024;
+
+    /// <summary>How often the send task looks at timers when nothing changes (ms).</summary>
+    private const int GossipTick = 250;
+
+    private readonly RemoteInterest _remote = new();
+    private readonly List<ClusterSubscription> _gossipSubscriptions = [];
+    private readonly string _nodeId;
+    private readonly string _interestRoot;
+    private readonly string _interestSubject;
+    private readonly string _requestSubject;
+    private readonly string _probeSubject;
+    private readonly string _answerRoot;
+    private readonly string _answerSubject;
+
+    // Under _probeLock: the probe the interest task waits on, and who has not answered it yet.
+    private readonly Lock _probeLock = new();
+    private ulong _probeId;
+    private HashSet<string>? _probeWaiting;
+    private TaskCompletionSource? _probeDone;
+    private long _probeTimeouts;
+
+    // Under _dirtyLock: names whose count changed (every subscribe and unsubscribe), for the gossip.
+    private HashSet<byte[]> _countChannels = new(ByteArrayComparer.Instance);
+    private HashSet<byte[]> _countPatterns = new(ByteArrayComparer.Instance);
+
+    // Under _dirtyLock: interest changes asked (edges) and applied in NATS (flushed), and the SUBSCRIBEs waiting for them.
+    private long _interestRequested;
+    private long _interestApplied;
+    private readonly List<(long Target, ConnectionOutput Output, long Since)> _subscribeWaits = [];
+
+    /// <summary>The token a waiting SUBSCRIBE's output barrier holds (<see cref="ConnectionOutput.Await"/>).</summary>
+    private readonly object _subscribeToken = new();
+
+    private readonly SemaphoreSlim _gossipSignal = new(0, 1);
+    private int _gossipSignalled;
+    private volatile bool _gossipReady;
+    private volatile bool _snapshotWanted;
+    private int _requestAll;
+    private readonly ConcurrentQueue<string> _requests = new();
+    private readonly Channel<(string Subject, byte[] Payload)> _gossipInbound = Channel.CreateUnbounded<(string, byte[])>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private long _gossipInboundBytes;
+
+    // The send task's own state.
+    private readonly Dictionary<byte[], int> _advertisedChannels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], int> _advertisedPatterns = new(ByteArrayComparer.Instance);
+    private ulong _sequence;
+    private long _lastSent;
+
+    private long _subscribeWaited;
+    private long _subscribeWaitTimeouts;
+    private long _gossipDropped;
+    private long _unadvertised;
+
+    /// <summary>The other nodes' interest.</summary>
+    public RemoteInterest Remote => _remote;
+
+    /// <summary>
+    /// SUBSCRIBE and PSUBSCRIBE, before their first confirmation is queued: raises the output's barrier, so
+    /// the confirmations and what follows them wait, and the connection runs no further command, until
+    /// <see cref="EndSubscribe"/> finds the node's NATS interest applied. Returns whether it was raised (not
+    /// when NATS is disconnected: then nothing can be promised, and nothing waits).
+    /// </summary>
+    public bool BeginSubscribe(ConnectionOutput output) => Connected && output.Await(_subscribeToken);
+
+    /// <summary>
+    /// After the registrations: lifts the barrier now if every interest change asked so far is applied in
+    /// NATS, else when the interest task has applied them and NATS answered its PING (at most
+    /// <see cref="SubscribeWaitLimit"/>).
+    /// </summary>
+    public void EndSubscribe(ConnectionOutput output, bool raised)
+    {
+        if (!raised)
+        {
+            return;
+        }
+
+        lock (_dirtyLock)
+        {
+            if (Connected && _interestApplied < _interestRequested)
+            {
+                _subscribeWaits.Add((_interestRequested, output, Environment.TickCount64));
+                _subscribeWaited++;
+                return;
+            }
+        }
+
+        output.BatchPassed(_subscribeToken);
+    }
+
+    /// <summary>PUBLISH and NOTI.PUBLISH, after local delivery: forwards, and returns the other nodes' receivers (0 when not forwarded).</summary>
+    public long Forward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+        => TryForward(channel, message) ? _remote.Receivers(channel) : 0;
+
+    private void AppendGossipInfo(Action<string, object> line)
+    {
+        line("nats_node_id", _nodeId);
+        line("nats_remote_nodes", _remote.NodeCount);
+        line("nats_remote_channels", _remote.ChannelCount);
+        line("nats_remote_patterns", _remote.PatternCount);
+        line("nats_remote_refused", _remote.Refused + Interlocked.Read(ref _gossipDropped));
+        line("nats_unadvertised", Interlocked.Read(ref _unadvertised));
+        lock (_dirtyLock)
+        {
+            line("nats_subscribe_waits", _subscribeWaited);
+            line("nats_subscribe_wait_timeouts", _subscribeWaitTimeouts);
+        }
+
+        line("nats_probe_timeouts", Interlocked.Read(ref _probeTimeouts));
+    }
+
+    private void MarkCountChanged(byte[] name, bool pattern)
+    {
+        (pattern ? _countPatterns : _countChannels).Add(name);
+    }
+
+    private void SignalGossip()
+    {
+        if (Interlocked.Exchange(ref _gossipSignalled, 1) == 0)
+        {
+            _gossipSignal.Release();
+        }
+    }
+
+    /// <summary>The interest task applied every change up to <paramref name="target"/> and NATS answered the PING after them.</summary>
+    private void InterestApplied(long target)
+    {
+        List<ConnectionOutput>? released = null;
+        lock (_dirtyLock)
+        {
+            _interestApplied = Math.Max(_interestApplied, target);
+            released = TakeWaitsLocked(w => w.Target <= _interestApplied);
+        }
+
+        Lift(released);
+    }
+
+    /// <summary>NATS went away, or the link stops: nothing more can be promised, so no SUBSCRIBE waits.</summary>
+    private void ReleaseSubscribeWaits()
+    {
+        List<ConnectionOutput>? released;
+        lock (_dirtyLock)
+        {
+            released = TakeWaitsLocked(_ => true);
+        }
+
+        Lift(released);
+    }
+
+    private void ExpireSubscribeWaits(long now)
+    {
+        List<ConnectionOutput>? released;
+        lock (_dirtyLock)
+        {
+            released = TakeWaitsLocked(w => now - w.Since >= SubscribeWaitLimit);
+            _subscribeWaitTimeouts += released?.Count ?? 0;
+        }
+
+        Lift(released);
+    }
+
+    private List<ConnectionOutput>? TakeWaitsLocked(Func<(long Target, ConnectionOutput Output, long Since), bool> done)
+    {
+        List<ConnectionOutput>? released = null;
+        for (var i = _subscribeWaits.Count - 1; i >= 0; i--)
+        {
+            if (done(_subscribeWaits[i]))
+            {
+                (released ??= []).Add(_subscribeWaits[i].Output);
+                _subscribeWaits.RemoveAt(i);
+            }
+        }
+
+        return released;
+    }
+
+    /// <summary>Outside every lock of ours: the outputs' own locks are taken.</summary>
+    private void Lift(List<ConnectionOutput>? outputs)
+    {
+        foreach (var output in outputs ?? [])
+        {
+            output.BatchPassed(_subscribeToken);
+        }
+    }
+
+    /// <summary>After the first connect: the gossip subscriptions, then the others' states are asked for and ours sent.</summary>
+    private async Task StartGossipAsync(CancellationToken token)
+    {
+        foreach (var subject in (string[])[_interestRoot + "*", _requestSubject, _probeSubject, _answerSubject])
+        {
+            // Kept referenced: NATS.Net unsubscribes a subscription object that the garbage collector took.
+            var subscription = new ClusterSubscription(this, _connection, subject, SubscriptionKind.Gossip, null);
+            _gossipSubscriptions.Add(subscription);
+            await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
+        }
+
+        await _connection.PingAsync(token).ConfigureAwait(false);
+        _gossipReady = true;
+        Resync();
+    }
+
+    /// <summary>On (re)connect: ask every node for its state and send ours.</summary>
+    private void Resync()
+    {
+        Volatile.Write(ref _requestAll, 1);
+        _snapshotWanted = true;
+        SignalGossip();
+    }
+
+    /// <summary>NATS's reader, for a gossip subscription: queued for the receive task, or dropped past the byte bound.</summary>
+    private void ReceivedGossip(string subject, ReadOnlySequence<byte> payload)
+    {
+        // Counted with an overhead, so that empty messages cannot pile up either.
+        var cost = payload.Length + GossipItemOverhead;
+        if (Interlocked.Add(ref _gossipInboundBytes, cost) > GossipInboundMaxBytes)
+        {
+            Interlocked.Add(ref _gossipInboundBytes, -cost);
+            Interlocked.Increment(ref _gossipDropped);
+            return;
+        }
+
+        _gossipInbound.Writer.TryWrite((subject, payload.ToArray()));
+    }
+
+    /// <summary>The gossip receive task: the only writer of <see cref="_remote"/>'s node tables besides expiry.</summary>
+    private async Task GossipReceiveLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (await _gossipInbound.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (_gossipInbound.Reader.TryRead(out var item))
+                {
+                    Interlocked.Add(ref _gossipInboundBytes, -(item.Payload.Length + GossipItemOverhead));
+                    if (item.Subject == _requestSubject)
+                    {
+                        if (InterestGossip.ReadRequest(item.Payload) is { } target && (target.Length == 0 || target == _nodeId))
+                        {
+                            _snapshotWanted = true;
+                            SignalGossip();
+                        }
+
+                        continue;
+                    }
+
+                    if (item.Subject == _probeSubject)
+                    {
+                        if (InterestGossip.TryReadProbe(item.Payload, InterestGossip.Probe, out var id, out var asker) && asker != _nodeId
+                            && InterestGossip.IsNodeId(asker))
+                        {
+                            await _connection.PublishAsync(_answerRoot + asker, InterestGossip.ProbeMessage(InterestGossip.Answer, id, _nodeId),
+                                cancellationToken: token).ConfigureAwait(false);
+                        }
+
+                        continue;
+                    }
+
+                    if (item.Subject == _answerSubject)
+                    {
+                        if (InterestGossip.TryReadProbe(item.Payload, InterestGossip.Answer, out var id, out var answerer))
+                        {
+                            Answered(id, answerer);
+                        }
+
+                        continue;
+                    }
+
+                    if (!item.Subject.StartsWith(_interestRoot, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    var node = item.Subject[_interestRoot.Length..];
+                    if (node == _nodeId || !InterestGossip.IsNodeId(node))
+                    {
+                        continue;
+                    }
+
+                    if (_remote.Apply(node, item.Payload, Environment.TickCount64))
+                    {
+                        _requests.Enqueue(node);
+                        SignalGossip();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.GossipFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// The interest task, after new NATS subscriptions and a PING: one message to every other node, and
+    /// their answers. Each node's NATS server got the probe over the route from ours after the route
+    /// carried our new interest, so once a node answers, its NATS server has our interest. Waits at most
+    /// <see cref="ProbeTimeout"/> (a node that died is still known until it expires).
+    /// </summary>
+    private async Task ProbeNodesAsync(CancellationToken token)
+    {
+        var nodes = _remote.NodeIds();
+        if (nodes.Count == 0 || !_gossipReady)
+        {
+            return;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ulong id;
+        lock (_probeLock)
+        {
+            id = ++_probeId;
+            _probeWaiting = new HashSet<string>(nodes, StringComparer.Ordinal);
+            _probeDone = done;
+        }
+
+        try
+        {
+            await _connection.PublishAsync(_probeSubject, InterestGossip.ProbeMessage(InterestGossip.Probe, id, _nodeId), cancellationToken: token).ConfigureAwait(false);
+            if (await Task.WhenAny(done.Task, Task.Delay(ProbeTimeout, token)).ConfigureAwait(false) != done.Task)
+            {
+                token.ThrowIfCancellationRequested();
+                Interlocked.Increment(ref _probeTimeouts);
+            }
+        }
+        finally
+        {
+            lock (_probeLock)
+            {
+                _probeWaiting = null;
+                _probeDone = null;
+            }
+        }
+    }
+
+    /// <summary>The receive task: a node answered a probe.</summary>
+    private void Answered(ulong id, string node)
+    {
+        lock (_probeLock)
+        {
+            if (id == _probeId && _probeWaiting is { } waiting && waiting.Remove(node) && waiting.Count == 0)
+            {
+                _probeDone?.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>The gossip send task: the only publisher on this node's interest stream.</summary>
+    private async Task GossipSendLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (true)
+            {
+                await _gossipSignal.WaitAsync(GossipTick, token).ConfigureAwait(false);
+                Volatile.Write(ref _gossipSignalled, 0);
+                var now = Environment.TickCount64;
+                ExpireSubscribeWaits(now);
+                if (_remote.Expire(now, NodeTimeout) > 0)
+                {
+                    Log.NodesExpired(_logger, _remote.NodeCount);
+                }
+
+                if (!_gossipReady || !Connected)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (Interlocked.Exchange(ref _requestAll, 0) == 1)
+                    {
+                        await _connection.PublishAsync(_requestSubject, InterestGossip.RequestMessage(null), cancellationToken: token).ConfigureAwait(false);
+                    }
+
+                    var asked = new HashSet<string>(StringComparer.Ordinal);
+                    while (_requests.TryDequeue(out var node))
+                    {
+                        if (asked.Add(node))
+                        {
+                            await _connection.PublishAsync(_requestSubject, InterestGossip.RequestMessage(node), cancellationToken: token).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (_snapshotWanted)
+                    {
+                        _snapshotWanted = false;
+                        await SendSnapshotAsync(token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await SendChangesAsync(token).ConfigureAwait(false);
+                    }
+
+                    if (Environment.TickCount64 - _lastSent >= HeartbeatInterval)
+                    {
+                        await SendAsync(InterestGossip.Message(InterestGossip.Heartbeat, _sequence), token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // What the others hold of us may be off now: they get our whole state next.
+                    Log.GossipFailed(_logger, ex);
+                    _snapshotWanted = true;
+                    await Task.Delay(500, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The absolute counts of the names changed since the last round, when they differ from what the others were told.</summary>
+    private async Task SendChangesAsync(CancellationToken token)
+    {
+        HashSet<byte[]> channels, patterns;
+        lock (_dirtyLock)
+        {
+            if (_countChannels.Count == 0 && _countPatterns.Count == 0)
+            {
+                return;
+            }
+
+            channels = _countChannels;
+            patterns = _countPatterns;
+            _countChannels = new(ByteArrayComparer.Instance);
+            _countPatterns = new(ByteArrayComparer.Instance);
+        }
+
+        var registry = _server.Registry;
+        var message = new GossipMessage(this, InterestGossip.Delta);
+        foreach (var channel in channels)
+        {
+            var count = registry.SubscriberCount(channel, shard: false);
+            if (Advertise(_advertisedChannels, channel, count))
+            {
+                await message.AddAsync(false, count, channel, token).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var pattern in patterns)
+        {
+            var count = registry.PatternSubscriberCount(pattern);
+            if (Advertise(_advertisedPatterns, pattern, count))
+            {
+                await message.AddAsync(true, count, pattern, token).ConfigureAwait(false);
+            }
+        }
+
+        await message.FlushAsync(token).ConfigureAwait(false);
+    }
+
+    /// <summary>This node's whole state: S, the parts, E, one sequence.</summary>
+    private async Task SendSnapshotAsync(CancellationToken token)
+    {
+        lock (_dirtyLock)
+        {
+            // The snapshot reads the registry after this: it covers every change marked so far.
+            _countChannels.Clear();
+            _countPatterns.Clear();
+        }
+
+        var (channels, patterns) = _server.Registry.InterestSnapshot();
+        _advertisedChannels.Clear();
+        _advertisedPatterns.Clear();
+        await SendAsync(InterestGossip.Message(InterestGossip.SnapshotStart, ++_sequence), token).ConfigureAwait(false);
+        var message = new GossipMessage(this, InterestGossip.SnapshotPart);
+        foreach (var (name, count) in channels)
+        {
+            if (Advertise(_advertisedChannels, name, count))
+            {
+                await message.AddAsync(false, count, name, token).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var (name, count) in patterns)
+        {
+            if (Advertise(_advertisedPatterns, name, count))
+            {
+                await message.AddAsync(true, count, name, token).ConfigureAwait(false);
+            }
+        }
+
+        await message.FlushAsync(token).ConfigureAwait(false);
+        await SendAsync(InterestGossip.Message(InterestGossip.SnapshotEnd, ++_sequence), token).ConfigureAwait(false);
+    }
+
+    /// <summary>Records what the others are told of a name; false when it is what they hold already, or too long to tell.</summary>
+    private bool Advertise(Dictionary<byte[], int> advertised, byte[] name, int count)
+    {
+        if (name.Length > MaxAdvertisedName)
+        {
+            Interlocked.Increment(ref _unadvertised);
+            return false;
+        }
+
+        advertised.TryGetValue(name, out var old);
+        if (old == count)
+        {
+            return false;
+        }
+
+        if (count == 0)
+        {
+            advertised.Remove(name);
+        }
+        else
+        {
+            advertised[name] = count;
+        }
+
+        return true;
+    }
+
+    /// <summary>The longest name told to the others: one entry must fit in one NATS message.</summary>
+    private int MaxAdvertisedName => _maxPayload - InterestGossip.HeaderLength - InterestGossip.EntryOverhead;
+
+    private async Task SendAsync(byte[] message, CancellationToken token)
+    {
+        await _connection.PublishAsync(_interestSubject, message, cancellationToken: token).ConfigureAwait(false);
+        _lastSent = Environment.TickCount64;
+    }
+
+    /// <summary>Entries packed into messages of about <see cref="GossipChunk"/> bytes, each with the next sequence number.</summary>
+    private sealed class GossipMessage(ClusterLink link, byte kind)
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(GossipChunk);
+
+        public async Task AddAsync(bool pattern, int count, byte[] name, CancellationToken token)
+        {
+            var length = InterestGossip.EntryOverhead + name.Length;
+            if (_buffer.WrittenCount > 0 && _buffer.WrittenCount + length > GossipChunk)
+            {
+                await FlushAsync(token).ConfigureAwait(false);
+            }
+
+            if (_buffer.WrittenCount == 0)
+            {
+                InterestGossip.WriteHeader(_buffer.GetSpan(InterestGossip.HeaderLength), kind, 0);
+                _buffer.Advance(InterestGossip.HeaderLength);
+            }
+
+            _buffer.Advance(InterestGossip.WriteEntry(_buffer.GetSpan(length), pattern, count, name));
+        }
+
+        public async Task FlushAsync(CancellationToken token)
+        {
+            if (_buffer.WrittenCount == 0)
+            {
+                return;
+            }
+
+            var bytes = _buffer.WrittenSpan.ToArray();
+            InterestGossip.WriteHeader(bytes, kind, ++link._sequence);
+            _buffer.ResetWrittenCount();
+            await link.SendAsync(bytes, token).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,456 @@
+using System.Collections.Concurrent;
+using Notistream.RespServer.PubSub;
+
+namespace Notistream.RespServer.Cluster;
+
+/// <summary>
+/// The other nodes' subscriptions as their gossip told them (<see cref="InterestGossip"/>,
+/// docs/cluster.md#counting-across-the-cluster): per node, channel → subscribers and pattern →
+/// subscriptions; summed over the nodes for PUBLISH's reply and PUBSUB.
+/// <para>
+/// Concurrency. <see cref="_lock"/> protects every write and the per-node tables, the budget counters and
+/// <see cref="_patterns"/>. Writers: the link's gossip receive task (<see cref="Apply"/>) and its gossip
+/// send task (<see cref="Expire"/>), both under the lock. Readers: publishers (any read loop) read
+/// <see cref="_channels"/> (a concurrent dictionary, written only under the lock) without a lock, and the
+/// pattern trie under <see cref="_trieLock"/>'s read lock (written under the lock and the write lock),
+/// testing the candidates with the glob matcher outside it, as the registry does; a pattern's
+/// <see cref="PatternSubscription.RemoteCount"/> is written under the lock and read without it. PUBSUB
+/// takes the lock for pattern names.
+/// </para>
+/// <para>
+/// Bounds: at most <see cref="MaxNodes"/> nodes, <see cref="MaxEntries"/> (node, name) entries and
+/// <see cref="MaxNameBytes"/> of names over all nodes, a snapshot being received included. An entry past
+/// them is not held (so not counted) and is counted in <see cref="Refused"/>; a node past
+/// <see cref="MaxNodes"/> is ignored until one leaves.
+/// </para>
+/// </summary>
+internal sealed class RemoteInterest
+{
+    public const int MaxNodes = 64;
+
+    public const int MaxEntries = 1_000_000;
+
+    public const long MaxNameBytes = 128L * 1024 * 1024;
+
+    /// <summary>A node that asked for nothing is asked again at most this often (ms).</summary>
+    private const long RequestInterval = 1_000;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<byte[], int> _channels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], PatternSubscription> _patterns = new(ByteArrayComparer.Instance);
+    private readonly ChannelTrie _trie = new();
+    private readonly ReaderWriterLockSlim _trieLock = new(LockRecursionPolicy.NoRecursion);
+    private volatile int _patternCount;
+    private volatile int _nodeCount;
+    private long _entries;
+    private long _bytes;
+    private long _refused;
+
+    [ThreadStatic]
+    private static List<PatternSubscription>? t_matches;
+
+    /// <summary>Nodes heard from and not expired.</summary>
+    public int NodeCount => _nodeCount;
+
+    /// <summary>Distinct channels with subscribers on other nodes.</summary>
+    public int ChannelCount => _channels.Count;
+
+    /// <summary>Distinct patterns with subscriptions on other nodes.</summary>
+    public int PatternCount => _patternCount;
+
+    /// <summary>Entries (and nodes) not held because of the bounds.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>
+    /// PUBLISH: the other nodes' receivers of a message to <paramref name="channel"/>, as Redis counts them:
+    /// the channel's subscribers plus one per subscription of each matching pattern.
+    /// </summary>
+    public long Receivers(ReadOnlySpan<byte> channel)
+    {
+        long receivers = _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var count) ? count : 0;
+        if (_patternCount == 0)
+        {
+            return receivers;
+        }
+
+        var matches = t_matches ??= [];
+        _trieLock.EnterReadLock();
+        try
+        {
+            _trie.CollectCandidates(channel, matches);
+        }
+        finally
+        {
+            _trieLock.ExitReadLock();
+        }
+
+        try
+        {
+            foreach (var match in matches)
+            {
+                if (GlobMatcher.IsMatch(match.Pattern, channel))
+                {
+                    receivers += Volatile.Read(ref match.RemoteCount);
+                }
+            }
+        }
+        finally
+        {
+            matches.Clear();
+        }
+
+        return receivers;
+    }
+
+    /// <summary>PUBSUB NUMSUB: the channel's subscribers on the other nodes.</summary>
+    public int ChannelSubscribers(ReadOnlySpan<byte> channel)
+        => _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var count) ? count : 0;
+
+    /// <summary>PUBSUB CHANNELS: the channels subscribed on other nodes.</summary>
+    public List<byte[]> ChannelNames() => [.. _channels.Keys];
+
+    /// <summary>The nodes heard from and not expired.</summary>
+    public List<string> NodeIds()
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Keys];
+        }
+    }
+
+    /// <summary>PUBSUB NUMPAT: the patterns subscribed on other nodes.</summary>
+    public List<byte[]> PatternNames()
+    {
+        lock (_lock)
+        {
+            return [.. _patterns.Keys];
+        }
+    }
+
+    /// <summary>
+    /// One message of <paramref name="node"/>'s interest stream. Returns true when the node's whole state
+    /// should be asked for (a gap in its sequence, a heartbeat ahead of what arrived, an unknown node),
+    /// at most once a second per node.
+    /// </summary>
+    public bool Apply(string node, ReadOnlySpan<byte> payload, long now)
+    {
+        if (!InterestGossip.TryReadHeader(payload, out var kind, out var sequence))
+        {
+            return false;
+        }
+
+        var entries = payload[InterestGossip.HeaderLength..];
+        lock (_lock)
+        {
+            if (!_nodes.TryGetValue(node, out var state))
+            {
+                if (kind == InterestGossip.Bye)
+                {
+                    return false;
+                }
+
+                if (_nodes.Count >= MaxNodes)
+                {
+                    Interlocked.Increment(ref _refused);
+                    return false;
+                }
+
+                state = new Node();
+                _nodes.Add(node, state);
+                _nodeCount = _nodes.Count;
+            }
+
+            state.LastHeard = now;
+            switch (kind)
+            {
+                case InterestGossip.Bye:
+                    RemoveLocked(node, state);
+                    return false;
+                case InterestGossip.Heartbeat:
+                    return state.Staged is null && (!state.Synced || sequence != state.Sequence) && DueLocked(state, now);
+                case InterestGossip.SnapshotStart:
+                    state.Staged = new Staging();
+                    state.Synced = false;
+                    state.Sequence = sequence;
+                    return false;
+                case InterestGossip.SnapshotPart:
+                case InterestGossip.SnapshotEnd:
+                    if (state.Staged is not { } staged || sequence != state.Sequence + 1 || !StageLocked(staged, entries))
+                    {
+                        state.Staged = null;
+                        state.Synced = false;
+                        return DueLocked(state, now);
+                    }
+
+                    state.Sequence = sequence;
+                    if (kind == InterestGossip.SnapshotEnd)
+                    {
+                        state.Staged = null;
+                        ReplaceLocked(state, staged);
+                        state.Synced = true;
+                    }
+
+                    return false;
+                case InterestGossip.Delta:
+                    if (!state.Synced || sequence != state.Sequence + 1)
+                    {
+                        // Lost or out of place: the node's whole state is asked for; until it comes, the
+                        // last complete one is what counts.
+                        state.Synced = false;
+                        return state.Staged is null && DueLocked(state, now);
+                    }
+
+                    state.Sequence = sequence;
+                    while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
+                    {
+                        SetLocked(state, pattern, name.ToArray(), count);
+                    }
+
+                    if (entries.Length > 0)
+                    {
+                        state.Synced = false;
+                        return DueLocked(state, now);
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>Forgets the nodes not heard from for <paramref name="timeout"/> ms; returns how many.</summary>
+    public int Expire(long now, long timeout)
+    {
+        lock (_lock)
+        {
+            List<string>? gone = null;
+            foreach (var (id, state) in _nodes)
+            {
+                if (now - state.LastHeard > timeout)
+                {
+                    (gone ??= []).Add(id);
+                }
+            }
+
+            foreach (var id in gone ?? [])
+            {
+                RemoveLocked(id, _nodes[id]);
+            }
+
+            return gone?.Count ?? 0;
+        }
+    }
+
+    private static bool DueLocked(Node state, long now)
+    {
+        if (now - state.LastRequest < RequestInterval)
+        {
+            return false;
+        }
+
+        state.LastRequest = now;
+        return true;
+    }
+
+    /// <summary>Adds a snapshot part's entries to the staging; false on malformed bytes.</summary>
+    private bool StageLocked(Staging staged, ReadOnlySpan<byte> entries)
+    {
+        while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
+        {
+            if (count == 0)
+            {
+                continue;
+            }
+
+            var table = pattern ? staged.Patterns : staged.Channels;
+            var key = name.ToArray();
+            if (table.ContainsKey(key))
+            {
+                table[key] = count;
+                continue;
+            }
+
+            // The staging counts against the bounds too (with what is held now): a snapshot cannot make us hold more.
+            if (_entries + staged.Entries >= MaxEntries || _bytes + staged.Bytes + key.Length > MaxNameBytes)
+            {
+                Interlocked.Increment(ref _refused);
+                continue;
+            }
+
+            table[key] = count;
+            staged.Entries++;
+            staged.Bytes += key.Length;
+        }
+
+        return entries.IsEmpty;
+    }
+
+    /// <summary>A complete snapshot: what the node held and is not in it goes, what is in it is set.</summary>
+    private void ReplaceLocked(Node state, Staging staged)
+    {
+        foreach (var name in state.Channels.Keys.Where(k => !staged.Channels.ContainsKey(k)).ToList())
+        {
+            SetLocked(state, false, name, 0);
+        }
+
+        foreach (var name in state.Patterns.Keys.Where(k => !staged.Patterns.ContainsKey(k)).ToList())
+        {
+            SetLocked(state, true, name, 0);
+        }
+
+        foreach (var (name, count) in staged.Channels)
+        {
+            SetLocked(state, false, name, count);
+        }
+
+        foreach (var (name, count) in staged.Patterns)
+        {
+            SetLocked(state, true, name, count);
+        }
+    }
+
+    private void RemoveLocked(string id, Node state)
+    {
+        foreach (var name in state.Channels.Keys.ToList())
+        {
+            SetLocked(state, false, name, 0);
+        }
+
+        foreach (var name in state.Patterns.Keys.ToList())
+        {
+            SetLocked(state, true, name, 0);
+        }
+
+        _nodes.Remove(id);
+        _nodeCount = _nodes.Count;
+    }
+
+    /// <summary>One node's count of one name; the sums follow.</summary>
+    private void SetLocked(Node state, bool pattern, byte[] name, int count)
+    {
+        var table = pattern ? state.Patterns : state.Channels;
+        table.TryGetValue(name, out var old);
+        if (old == count)
+        {
+            return;
+        }
+
+        if (old == 0)
+        {
+            if (_entries >= MaxEntries || _bytes + name.Length > MaxNameBytes)
+            {
+                Interlocked.Increment(ref _refused);
+                return;
+            }
+
+            _entries++;
+            _bytes += name.Length;
+            table[name] = count;
+        }
+        else if (count == 0)
+        {
+            table.Remove(name);
+            _entries--;
+            _bytes -= name.Length;
+        }
+        else
+        {
+            table[name] = count;
+        }
+
+        var delta = count - old;
+        if (pattern)
+        {
+            AdjustPatternLocked(name, delta);
+        }
+        else
+        {
+            _channels.TryGetValue(name, out var total);
+            total += delta;
+            if (total <= 0)
+            {
+                _channels.TryRemove(name, out _);
+            }
+            else
+            {
+                _channels[name] = total;
+            }
+        }
+    }
+
+    private void AdjustPatternLocked(byte[] pattern, int delta)
+    {
+        if (!_patterns.TryGetValue(pattern, out var entry))
+        {
+            if (delta <= 0)
+            {
+                return;
+            }
+
+            entry = new PatternSubscription(pattern) { RemoteCount = delta };
+            _patterns.Add(pattern, entry);
+            _trieLock.EnterWriteLock();
+            try
+            {
+                _trie.Add(entry);
+            }
+            finally
+            {
+                _trieLock.ExitWriteLock();
+            }
+
+            _patternCount = _patterns.Count;
+            return;
+        }
+
+        var total = entry.RemoteCount + delta;
+        if (total > 0)
+        {
+            Volatile.Write(ref entry.RemoteCount, total);
+            return;
+        }
+
+        _patterns.Remove(pattern);
+        _trieLock.EnterWriteLock();
+        try
+        {
+            _trie.Remove(entry);
+        }
+        finally
+        {
+            _trieLock.ExitWriteLock();
+        }
+
+        Volatile.Write(ref entry.RemoteCount, 0);
+        _patternCount = _patterns.Count;
+    }
+
+    /// <summary>One remote node, under the view's lock.</summary>
+    private sealed class Node
+    {
+        public readonly Dictionary<byte[], int> Channels = new(ByteArrayComparer.Instance);
+        public readonly Dictionary<byte[], int> Patterns = new(ByteArrayComparer.Instance);
+
+        /// <summary>The last sequence number taken from the node's stream.</summary>
+        public ulong Sequence;
+
+        /// <summary>The tables hold a complete snapshot and every delta after it.</summary>
+        public bool Synced;
+
+        /// <summary>A snapshot being received.</summary>
+        public Staging? Staged;
+
+        public long LastHeard;
+        public long LastRequest = long.MinValue / 2;
+    }
+
+    private sealed class Staging
+    {
+        public readonly Dictionary<byte[], int> Channels = new(ByteArrayComparer.Instance);
+        public readonly Dictionary<byte[], int> Patterns = new(ByteArrayComparer.Instance);
+        public long Entries;
+        public long Bytes;
+    }
+}
