@@ -279,54 +279,14 @@ internal sealed partial class ClusterLink
                 while (_gossipInbound.Reader.TryRead(out var item))
                 {
                     Interlocked.Add(ref _gossipInboundBytes, -(item.Payload.Length + GossipItemOverhead));
-                    if (item.Subject == _requestSubject)
+                    try
                     {
-                        if (InterestGossip.ReadRequest(item.Payload) is { } target && (target.Length == 0 || target == _nodeId))
-                        {
-                            _snapshotWanted = true;
-                            SignalGossip();
-                        }
-
-                        continue;
+                        await ReceiveGossipAsync(item.Subject, item.Payload, token).ConfigureAwait(false);
                     }
-
-                    if (item.Subject == _probeSubject)
+                    catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        if (InterestGossip.TryReadProbe(item.Payload, InterestGossip.Probe, out var id, out var asker) && asker != _nodeId
-                            && InterestGossip.IsNodeId(asker))
-                        {
-                            await _connection.PublishAsync(_answerRoot + asker, InterestGossip.ProbeMessage(InterestGossip.Answer, id, _nodeId),
-                                cancellationToken: token).ConfigureAwait(false);
-                        }
-
-                        continue;
-                    }
-
-                    if (item.Subject == _answerSubject)
-                    {
-                        if (InterestGossip.TryReadProbe(item.Payload, InterestGossip.Answer, out var id, out var answerer))
-                        {
-                            Answered(id, answerer);
-                        }
-
-                        continue;
-                    }
-
-                    if (!item.Subject.StartsWith(_interestRoot, StringComparison.Ordinal))
-                    {
-                        continue;
-                    }
-
-                    var node = item.Subject[_interestRoot.Length..];
-                    if (node == _nodeId || !InterestGossip.IsNodeId(node))
-                    {
-                        continue;
-                    }
-
-                    if (_remote.Apply(node, item.Payload, Environment.TickCount64))
-                    {
-                        _requests.Enqueue(node);
-                        SignalGossip();
+                        // One message's trouble (a failed answer) does not stop the gossip.
+                        Log.GossipFailed(_logger, ex);
                     }
                 }
             }
@@ -334,9 +294,42 @@ internal sealed partial class ClusterLink
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
-        catch (Exception ex)
+    }
+
+    private async Task ReceiveGossipAsync(string subject, byte[] payload, CancellationToken token)
+    {
+        if (subject == _requestSubject)
         {
-            Log.GossipFailed(_logger, ex);
+            if (InterestGossip.ReadRequest(payload) is { } target && (target.Length == 0 || target == _nodeId))
+            {
+                _snapshotWanted = true;
+                SignalGossip();
+            }
+        }
+        else if (subject == _probeSubject)
+        {
+            if (InterestGossip.TryReadProbe(payload, InterestGossip.Probe, out var id, out var asker) && asker != _nodeId
+                && InterestGossip.IsNodeId(asker))
+            {
+                await _connection.PublishAsync(_answerRoot + asker, InterestGossip.ProbeMessage(InterestGossip.Answer, id, _nodeId),
+                    cancellationToken: token).ConfigureAwait(false);
+            }
+        }
+        else if (subject == _answerSubject)
+        {
+            if (InterestGossip.TryReadProbe(payload, InterestGossip.Answer, out var id, out var answerer))
+            {
+                Answered(id, answerer);
+            }
+        }
+        else if (subject.StartsWith(_interestRoot, StringComparison.Ordinal))
+        {
+            var node = subject[_interestRoot.Length..];
+            if (node != _nodeId && InterestGossip.IsNodeId(node) && _remote.Apply(node, payload, Environment.TickCount64))
+            {
+                _requests.Enqueue(node);
+                SignalGossip();
+            }
         }
     }
 
@@ -422,10 +415,10 @@ internal sealed partial class ClusterLink
                         await _connection.PublishAsync(_requestSubject, InterestGossip.RequestMessage(null), cancellationToken: token).ConfigureAwait(false);
                     }
 
-                    var asked = new HashSet<string>(StringComparer.Ordinal);
+                    HashSet<string>? asked = null;
                     while (_requests.TryDequeue(out var node))
                     {
-                        if (asked.Add(node))
+                        if ((asked ??= new(StringComparer.Ordinal)).Add(node))
                         {
                             await _connection.PublishAsync(_requestSubject, InterestGossip.RequestMessage(node), cancellationToken: token).ConfigureAwait(false);
                         }

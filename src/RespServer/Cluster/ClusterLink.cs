@@ -33,6 +33,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>Messages received from NATS waiting for delivery; NATS's reader waits when it is full.</summary>
     public const int InboundCapacity = 8_192;
 
+    /// <summary>A PING unanswered for this long fails the interest round, which is then tried again.</summary>
+    private static readonly TimeSpan PingLimit = TimeSpan.FromSeconds(5);
+
     /// <summary>Most remote messages delivered in one batch before its deliveries are sent.</summary>
     private const int DeliveriesPerBatch = 1_024;
 
@@ -421,7 +424,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     // the same route. The SUBSCRIBEs waiting for them go on.
                     if (channels.Count + patterns.Count > 0)
                     {
-                        await _connection.PingAsync(token).ConfigureAwait(false);
+                        await _connection.PingAsync(token).AsTask().WaitAsync(PingLimit, token).ConfigureAwait(false);
                         if (_roundSubscribed)
                         {
                             await ProbeNodesAsync(token).ConfigureAwait(false);

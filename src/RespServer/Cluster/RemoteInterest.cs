@@ -168,7 +168,17 @@ internal sealed class RemoteInterest
                     RemoveLocked(node, state);
                     return false;
                 case InterestGossip.Heartbeat:
-                    return state.Staged is null && (!state.Synced || sequence != state.Sequence) && DueLocked(state, now);
+                    // A node sends a whole state and its heartbeat in order on one subject: a heartbeat that
+                    // finds a state still being received, or a sequence other than the last taken, means
+                    // something was lost.
+                    if (state.Staged is null && state.Synced && sequence == state.Sequence)
+                    {
+                        return false;
+                    }
+
+                    state.Staged = null;
+                    state.Synced = false;
+                    return DueLocked(state, now);
                 case InterestGossip.SnapshotStart:
                     state.Staged = new Staging();
                     state.Synced = false;
@@ -193,12 +203,13 @@ internal sealed class RemoteInterest
 
                     return false;
                 case InterestGossip.Delta:
-                    if (!state.Synced || sequence != state.Sequence + 1)
+                    if (!state.Synced || state.Staged is not null || sequence != state.Sequence + 1)
                     {
                         // Lost or out of place: the node's whole state is asked for; until it comes, the
                         // last complete one is what counts.
+                        state.Staged = null;
                         state.Synced = false;
-                        return state.Staged is null && DueLocked(state, now);
+                        return DueLocked(state, now);
                     }
 
                     state.Sequence = sequence;
