@@ -10,14 +10,15 @@ namespace Notistream.RespServer.Cluster;
 
 /// <summary>
 /// This node's link to the other nodes through NATS (docs/cluster.md): what local clients publish goes
-/// out, what remote nodes publish to channels local clients want comes in. Three tasks own it, each
-/// with one queue:
+/// out, what remote nodes publish to channels local clients want comes in. Three tasks own that, each
+/// with one queue (two more run the interest gossip, ClusterLink.Gossip.cs):
 /// <list type="bullet">
 /// <item>the forwarder drains <see cref="_outbound"/> (bounded; any read loop adds with a non-blocking
 /// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time;</item>
 /// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
 /// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
-/// and adds or removes the NATS subscriptions; it alone does subscription I/O;</item>
+/// and adds or removes the NATS subscriptions; it alone does subscription I/O, and after new ones it
+/// flushes (PING) and probes the other nodes before it lets the SUBSCRIBEs waiting for them go on;</item>
 /// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
 /// when it is full) and delivers to local subscribers through its own <see cref="DeliveryBatch"/>, as a
 /// connection's read loop does, so the unsubscribe-confirmation ordering (I4) holds for remote messages too.</item>
