@@ -35,6 +35,9 @@ internal sealed class RemoteInterest
     /// <summary>A node that asked for nothing is asked again at most this often (ms).</summary>
     private const long RequestInterval = 1_000;
 
+    private readonly int _maxNodes;
+    private readonly int _maxEntries;
+    private readonly long _maxNameBytes;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<byte[], int> _channels = new(ByteArrayComparer.Instance);
@@ -49,6 +52,14 @@ internal sealed class RemoteInterest
 
     [ThreadStatic]
     private static List<PatternSubscription>? t_matches;
+
+    /// <summary>The bounds are the constants above; tests give smaller ones.</summary>
+    public RemoteInterest(int maxNodes = MaxNodes, int maxEntries = MaxEntries, long maxNameBytes = MaxNameBytes)
+    {
+        _maxNodes = maxNodes;
+        _maxEntries = maxEntries;
+        _maxNameBytes = maxNameBytes;
+    }
 
     /// <summary>Nodes heard from and not expired.</summary>
     public int NodeCount => _nodeCount;
@@ -150,7 +161,7 @@ internal sealed class RemoteInterest
                     return false;
                 }
 
-                if (_nodes.Count >= MaxNodes)
+                if (_nodes.Count >= _maxNodes)
                 {
                     Interlocked.Increment(ref _refused);
                     return false;
@@ -186,7 +197,7 @@ internal sealed class RemoteInterest
                     return false;
                 case InterestGossip.SnapshotPart:
                 case InterestGossip.SnapshotEnd:
-                    if (state.Staged is not { } staged || sequence != state.Sequence + 1 || !StageLocked(staged, entries))
+                    if (state.Staged is not { } staged || sequence != state.Sequence + 1 || !StageLocked(state, staged, entries))
                     {
                         state.Staged = null;
                         state.Synced = false;
@@ -266,7 +277,7 @@ internal sealed class RemoteInterest
     }
 
     /// <summary>Adds a snapshot part's entries to the staging; false on malformed bytes.</summary>
-    private bool StageLocked(Staging staged, ReadOnlySpan<byte> entries)
+    private bool StageLocked(Node state, Staging staged, ReadOnlySpan<byte> entries)
     {
         while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
         {
@@ -283,8 +294,9 @@ internal sealed class RemoteInterest
                 continue;
             }
 
-            // The staging counts against the bounds too (with what is held now): a snapshot cannot make us hold more.
-            if (_entries + staged.Entries >= MaxEntries || _bytes + staged.Bytes + key.Length > MaxNameBytes)
+            // The staging counts against the bounds too, with what the other nodes hold now (this node's
+            // entries are about to be replaced): a snapshot cannot make us hold more.
+            if (_entries - state.Entries + staged.Entries >= _maxEntries || _bytes - state.Bytes + staged.Bytes + key.Length > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
                 continue;
@@ -350,7 +362,7 @@ internal sealed class RemoteInterest
 
         if (old == 0)
         {
-            if (_entries >= MaxEntries || _bytes + name.Length > MaxNameBytes)
+            if (_entries >= _maxEntries || _bytes + name.Length > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
                 return;
@@ -358,6 +370,8 @@ internal sealed class RemoteInterest
 
             _entries++;
             _bytes += name.Length;
+            state.Entries++;
+            state.Bytes += name.Length;
             table[name] = count;
         }
         else if (count == 0)
@@ -365,6 +379,8 @@ internal sealed class RemoteInterest
             table.Remove(name);
             _entries--;
             _bytes -= name.Length;
+            state.Entries--;
+            state.Bytes -= name.Length;
         }
         else
         {
@@ -455,6 +471,10 @@ internal sealed class RemoteInterest
 
         public long LastHeard;
         public long LastRequest = long.MinValue / 2;
+
+        /// <summary>This node's part of the bounds' counters.</summary>
+        public long Entries;
+        public long Bytes;
     }
 
     private sealed class Staging
