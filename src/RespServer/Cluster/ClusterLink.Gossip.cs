@@ -46,8 +46,8 @@ internal sealed partial class ClusterLink
     /// <summary>Entries are packed into messages of about this size.</summary>
     private const int GossipChunk = 64 * 1024;
 
-    /// <summary>How often the send task looks at timers when nothing changes (ms).</summary>
-    private const int GossipTick = 250;
+    /// <summary>How often the timer lifts overdue SUBSCRIBE waits and wakes the send task (ms).</summary>
+    public const int WaitTick = 100;
 
     private readonly RemoteInterest _remote = new();
     private readonly List<ClusterSubscription> _gossipSubscriptions = [];
@@ -78,8 +78,15 @@ internal sealed partial class ClusterLink
     /// <summary>The token a waiting SUBSCRIBE's output barrier holds (<see cref="ConnectionOutput.Await"/>).</summary>
     private readonly object _subscribeToken = new();
 
-    private readonly SemaphoreSlim _gossipSignal = new(0, 1);
-    private int _gossipSignalled;
+    // Capacity 1, DropWrite: a signal while one is pending is dropped, and TryWrite never throws nor
+    // waits (it is called under the registry's write lock). Written by subscribe/unsubscribe, the gossip
+    // receive task, reconnects and the timer; read by the gossip send task alone.
+    private readonly Channel<bool> _gossipSignal = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    /// <summary>Lifts the SUBSCRIBE waits past their limit and wakes the send task for its timers; it does no I/O.</summary>
+    private Timer? _gossipTimer;
+    private long _lastGossipFailureLog;
     private volatile bool _gossipReady;
     private volatile bool _snapshotWanted;
     private int _requestAll;
@@ -161,11 +168,27 @@ internal sealed partial class ClusterLink
         (pattern ? _countPatterns : _countChannels).Add(name);
     }
 
-    private void SignalGossip()
+    private void SignalGossip() => _gossipSignal.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Every <see cref="WaitTick"/> ms on the thread pool: lifts the SUBSCRIBE waits past
+    /// <see cref="SubscribeWaitLimit"/> and wakes the send task (heartbeats, expiry). No I/O and no lock of
+    /// NATS, so no wait lasts past the limit plus one tick whatever NATS does.
+    /// </summary>
+    private void OnGossipTimer(object? state)
     {
-        if (Interlocked.Exchange(ref _gossipSignalled, 1) == 0)
+        ExpireSubscribeWaits(Environment.TickCount64);
+        SignalGossip();
+    }
+
+    /// <summary>Logged at most once a second: NATS.Net may fail every call while it reconnects.</summary>
+    private void GossipFailed(Exception ex)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastGossipFailureLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastGossipFailureLog, now, last) == last)
         {
-            _gossipSignal.Release();
+            Log.GossipFailed(_logger, ex);
         }
     }
 
@@ -283,10 +306,11 @@ internal sealed partial class ClusterLink
                     {
                         await ReceiveGossipAsync(item.Subject, item.Payload, token).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (!token.IsCancellationRequested)
                     {
-                        // One message's trouble (a failed answer) does not stop the gossip.
-                        Log.GossipFailed(_logger, ex);
+                        // One message's trouble (a failed answer, NATS.Net's own OperationCanceledException
+                        // while it reconnects) does not stop the gossip.
+                        GossipFailed(ex);
                     }
                 }
             }
@@ -394,10 +418,8 @@ internal sealed partial class ClusterLink
         {
             while (true)
             {
-                await _gossipSignal.WaitAsync(GossipTick, token).ConfigureAwait(false);
-                Volatile.Write(ref _gossipSignalled, 0);
+                await _gossipSignal.Reader.ReadAsync(token).ConfigureAwait(false);
                 var now = Environment.TickCount64;
-                ExpireSubscribeWaits(now);
                 if (_remote.Expire(now, NodeTimeout) > 0)
                 {
                     Log.NodesExpired(_logger, _remote.NodeCount);
@@ -439,10 +461,12 @@ internal sealed partial class ClusterLink
                         await SendAsync(InterestGossip.Message(InterestGossip.Heartbeat, _sequence), token).ConfigureAwait(false);
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!token.IsCancellationRequested)
                 {
-                    // What the others hold of us may be off now: they get our whole state next.
-                    Log.GossipFailed(_logger, ex);
+                    // What the others hold of us may be off now: they get our whole state next. NATS.Net
+                    // throws its own OperationCanceledException (a command timeout while it reconnects): the
+                    // task goes on all the same.
+                    GossipFailed(ex);
                     _snapshotWanted = true;
                     await Task.Delay(500, token).ConfigureAwait(false);
                 }

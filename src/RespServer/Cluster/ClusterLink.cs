@@ -71,6 +71,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private long _received;
     private long _dropped;
     private long _lastDropLog;
+    private long _lastInterestFailureLog;
     private volatile int _maxPayload = DefaultMaxPayload;
     private volatile string _connectedUrl = "";
     private int _subscriptions;
@@ -143,6 +144,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _tasks.Add(Task.Run(() => DeliveryLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => GossipSendLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => GossipReceiveLoopAsync(token), CancellationToken.None));
+        _gossipTimer = new Timer(OnGossipTimer, null, WaitTick, WaitTick);
         Log.Starting(_logger, _options.Servers, Mapping.Prefix);
     }
 
@@ -232,6 +234,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         await _connection.DisposeAsync().ConfigureAwait(false);
+        if (_gossipTimer is { } timer)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
+
         ReleaseSubscribeWaits();
         _stopping.Dispose();
         Log.Stopped(_logger, Forwarded, Received, Dropped);
@@ -281,6 +288,17 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         SignalGossip();
+    }
+
+    /// <summary>Logged at most once a second: NATS.Net may fail every call while it reconnects.</summary>
+    private void InterestFailed(Exception ex)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastInterestFailureLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastInterestFailureLog, now, last) == last)
+        {
+            Log.InterestFailed(_logger, ex.Message);
+        }
     }
 
     private void Signal()
@@ -372,8 +390,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
                         Interlocked.Increment(ref _forwarded);
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (!token.IsCancellationRequested)
                     {
+                        // Also NATS.Net's own OperationCanceledException (a command timeout while it reconnects).
                         Drop("NATS refused it: " + ex.Message);
                     }
                 }
@@ -434,10 +453,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
                     InterestApplied(target);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!token.IsCancellationRequested)
                 {
-                    // Tried again shortly: the names go back into the dirty sets.
-                    Log.InterestFailed(_logger, ex.Message);
+                    // Tried again shortly: the names go back into the dirty sets. NATS.Net throws its own
+                    // OperationCanceledException (a command timeout while it reconnects): tried again too.
+                    InterestFailed(ex);
                     lock (_dirtyLock)
                     {
                         _dirtyChannels.UnionWith(channels);
