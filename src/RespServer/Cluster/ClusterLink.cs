@@ -56,6 +56,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private HashSet<byte[]> _dirtyPatterns = new(ByteArrayComparer.Instance);
     private readonly SemaphoreSlim _interestSignal = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Stops the gossip send task alone, before the goodbye is sent.</summary>
+    private readonly CancellationTokenSource _gossipSendStop = new();
+    private Task _gossipSender = Task.CompletedTask;
     private readonly List<Task> _tasks = [];
     private Task _forwarder = Task.CompletedTask;
 
@@ -142,7 +146,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _tasks.Add(_forwarder);
         _tasks.Add(Task.Run(() => InterestLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => DeliveryLoopAsync(token), CancellationToken.None));
-        _tasks.Add(Task.Run(() => GossipSendLoopAsync(token), CancellationToken.None));
+        var sendStop = _gossipSendStop.Token;
+        _gossipSender = Task.Run(() => GossipSendLoopAsync(sendStop), CancellationToken.None);
         _tasks.Add(Task.Run(() => GossipReceiveLoopAsync(token), CancellationToken.None));
         _gossipTimer = new Timer(OnGossipTimer, null, WaitTick, WaitTick);
         Log.Starting(_logger, _options.Servers, Mapping.Prefix);
@@ -202,7 +207,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         _outbound.Writer.TryComplete();
         ReleaseSubscribeWaits();
-        if (Connected && _gossipReady)
+
+        // The send task ends first, so the goodbye is the last message on this node's interest stream: a
+        // heartbeat after it would make the others hold this node again until it expires.
+        await _gossipSendStop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _gossipSender.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+
+        if (Connected && _gossipReady && _gossipSender.IsCompleted)
         {
             try
             {
@@ -241,6 +258,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
         ReleaseSubscribeWaits();
         _stopping.Dispose();
+        _gossipSendStop.Dispose();
         Log.Stopped(_logger, Forwarded, Received, Dropped);
     }
 
