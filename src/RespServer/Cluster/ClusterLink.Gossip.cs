@@ -253,20 +253,38 @@ internal sealed partial class ClusterLink
         }
     }
 
-    /// <summary>After the first connect: the gossip subscriptions, then the others' states are asked for and ours sent.</summary>
+    /// <summary>
+    /// After the first connect: the gossip subscriptions, then the others' states are asked for and ours
+    /// sent. Tried again every second until it succeeds (NATS may fail or time out a call meanwhile): until
+    /// then this node neither counts the others nor is counted.
+    /// </summary>
     private async Task StartGossipAsync(CancellationToken token)
     {
-        foreach (var subject in (string[])[_interestRoot + "*", _requestSubject, _probeSubject, _answerSubject])
+        string[] subjects = [_interestRoot + "*", _requestSubject, _probeSubject, _answerSubject];
+        while (true)
         {
-            // Kept referenced: NATS.Net unsubscribes a subscription object that the garbage collector took.
-            var subscription = new ClusterSubscription(this, _connection, subject, SubscriptionKind.Gossip, null);
-            _gossipSubscriptions.Add(subscription);
-            await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
-        }
+            try
+            {
+                // The subscriptions made by a failed attempt are kept, not made twice.
+                while (_gossipSubscriptions.Count < subjects.Length)
+                {
+                    // Kept referenced: NATS.Net unsubscribes a subscription object that the garbage collector took.
+                    var subscription = new ClusterSubscription(this, _connection, subjects[_gossipSubscriptions.Count], SubscriptionKind.Gossip, null);
+                    await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
+                    _gossipSubscriptions.Add(subscription);
+                }
 
-        await _connection.PingAsync(token).ConfigureAwait(false);
-        _gossipReady = true;
-        Resync();
+                await _connection.PingAsync(token).AsTask().WaitAsync(PingLimit, token).ConfigureAwait(false);
+                _gossipReady = true;
+                Resync();
+                return;
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                GossipFailed(ex);
+                await Task.Delay(1_000, token).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>On (re)connect: ask every node for its state and send ours.</summary>
