@@ -18,10 +18,14 @@ namespace Notistream.RespServer.Cluster;
 /// takes the lock for pattern names.
 /// </para>
 /// <para>
-/// Bounds: at most <see cref="MaxNodes"/> nodes, <see cref="MaxEntries"/> (node, name) entries and
-/// <see cref="MaxNameBytes"/> of names over all nodes, a snapshot being received included. An entry past
-/// them is not held (so not counted) and is counted in <see cref="Refused"/>; a node past
-/// <see cref="MaxNodes"/> is ignored until one leaves.
+/// Bounds: at most <see cref="MaxNodes"/> nodes, and <see cref="MaxEntries"/> (node, name) entries and
+/// <see cref="MaxNameBytes"/> bytes (each entry its name's bytes plus <see cref="EntryBytes"/>) over
+/// everything held: every node's tables and every whole state being received (the staged counters,
+/// <see cref="_stagedEntries"/>, <see cref="_stagedBytes"/>), a node's old tables counted until its new
+/// state replaces them. An entry past them is not held (so not counted) and is counted in
+/// <see cref="Refused"/>; a node past <see cref="MaxNodes"/> is ignored until one leaves; a whole state
+/// not complete within <see cref="StagingTimeout"/> is dropped. A message with a malformed entry is
+/// applied not at all.
 /// </para>
 /// </summary>
 internal sealed class RemoteInterest
@@ -34,6 +38,16 @@ internal sealed class RemoteInterest
 
     /// <summary>A node that asked for nothing is asked again at most this often (ms).</summary>
     private const long RequestInterval = 1_000;
+
+    /// <summary>A whole state not complete this long (ms) after its start is dropped, and what it held freed.</summary>
+    public const long StagingTimeout = 2_000;
+
+    /// <summary>
+    /// What one held (node, name) entry costs beyond its name's bytes, counted in the byte bound: the name's
+    /// array header, the node table's entry, its share of the summed table's node, roughly (measured by
+    /// RemoteInterestTests).
+    /// </summary>
+    public const int EntryBytes = 160;
 
     private readonly int _maxNodes;
     private readonly int _maxEntries;
@@ -48,6 +62,8 @@ internal sealed class RemoteInterest
     private volatile int _nodeCount;
     private long _entries;
     private long _bytes;
+    private long _stagedEntries;
+    private long _stagedBytes;
     private long _refused;
 
     [ThreadStatic]
@@ -69,6 +85,30 @@ internal sealed class RemoteInterest
 
     /// <summary>Distinct patterns with subscriptions on other nodes.</summary>
     public int PatternCount => _patternCount;
+
+    /// <summary>(node, name) entries held: every node's tables and every whole state being received.</summary>
+    public long HeldEntries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries + _stagedEntries;
+            }
+        }
+    }
+
+    /// <summary>What the byte bound counts of <see cref="HeldEntries"/>.</summary>
+    public long HeldBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bytes + _stagedBytes;
+            }
+        }
+    }
 
     /// <summary>Entries (and nodes) not held because of the bounds.</summary>
     public long Refused => Interlocked.Read(ref _refused);
@@ -152,6 +192,7 @@ internal sealed class RemoteInterest
         }
 
         var entries = payload[InterestGossip.HeaderLength..];
+        var wellFormed = IsWellFormed(entries);
         lock (_lock)
         {
             if (!_nodes.TryGetValue(node, out var state))
@@ -173,6 +214,11 @@ internal sealed class RemoteInterest
             }
 
             state.LastHeard = now;
+            if (state.Staged is { } old && now - old.Started > StagingTimeout)
+            {
+                DropStagingLocked(state);
+            }
+
             switch (kind)
             {
                 case InterestGossip.Bye:
@@ -187,38 +233,42 @@ internal sealed class RemoteInterest
                         return false;
                     }
 
-                    state.Staged = null;
+                    DropStagingLocked(state);
                     state.Synced = false;
                     return DueLocked(state, now);
                 case InterestGossip.SnapshotStart:
-                    state.Staged = new Staging();
+                    DropStagingLocked(state);
+                    state.Staged = new Staging(now);
                     state.Synced = false;
                     state.Sequence = sequence;
                     return false;
                 case InterestGossip.SnapshotPart:
                 case InterestGossip.SnapshotEnd:
-                    if (state.Staged is not { } staged || sequence != state.Sequence + 1 || !StageLocked(state, staged, entries))
+                    if (state.Staged is not { } staged || sequence != state.Sequence + 1 || !wellFormed)
                     {
-                        state.Staged = null;
+                        DropStagingLocked(state);
                         state.Synced = false;
                         return DueLocked(state, now);
                     }
 
+                    StageLocked(staged, entries);
                     state.Sequence = sequence;
                     if (kind == InterestGossip.SnapshotEnd)
                     {
-                        state.Staged = null;
+                        // Its entries leave the staged counters; the replacement then holds at most what
+                        // the tables and the staging held together, so within the bounds.
+                        DropStagingLocked(state);
                         ReplaceLocked(state, staged);
                         state.Synced = true;
                     }
 
                     return false;
                 case InterestGossip.Delta:
-                    if (!state.Synced || state.Staged is not null || sequence != state.Sequence + 1)
+                    if (!state.Synced || state.Staged is not null || sequence != state.Sequence + 1 || !wellFormed)
                     {
-                        // Lost or out of place: the node's whole state is asked for; until it comes, the
-                        // last complete one is what counts.
-                        state.Staged = null;
+                        // Lost, out of place or malformed (then none of it is applied): the node's whole
+                        // state is asked for; until it comes, the last complete one is what counts.
+                        DropStagingLocked(state);
                         state.Synced = false;
                         return DueLocked(state, now);
                     }
@@ -227,12 +277,6 @@ internal sealed class RemoteInterest
                     while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
                     {
                         SetLocked(state, pattern, name.ToArray(), count);
-                    }
-
-                    if (entries.Length > 0)
-                    {
-                        state.Synced = false;
-                        return DueLocked(state, now);
                     }
 
                     return false;
@@ -253,6 +297,12 @@ internal sealed class RemoteInterest
                 if (now - state.LastHeard > timeout)
                 {
                     (gone ??= []).Add(id);
+                }
+                else if (state.Staged is { } staged && now - staged.Started > StagingTimeout)
+                {
+                    // A whole state that does not end holds nothing for long.
+                    DropStagingLocked(state);
+                    state.Synced = false;
                 }
             }
 
@@ -276,8 +326,21 @@ internal sealed class RemoteInterest
         return true;
     }
 
-    /// <summary>Adds a snapshot part's entries to the staging; false on malformed bytes.</summary>
-    private bool StageLocked(Node state, Staging staged, ReadOnlySpan<byte> entries)
+    /// <summary>Whether every entry of a message can be read: a malformed message is applied not at all.</summary>
+    private static bool IsWellFormed(ReadOnlySpan<byte> entries)
+    {
+        while (InterestGossip.TryReadEntry(ref entries, out _, out _, out _, out _))
+        {
+        }
+
+        return entries.IsEmpty;
+    }
+
+    /// <summary>
+    /// Adds a snapshot part's (well-formed) entries to the staging. The bounds count what is really held:
+    /// every node's tables and every staging, this node's old tables included until the end replaces them.
+    /// </summary>
+    private void StageLocked(Staging staged, ReadOnlySpan<byte> entries)
     {
         while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
         {
@@ -287,28 +350,40 @@ internal sealed class RemoteInterest
             }
 
             var table = pattern ? staged.Patterns : staged.Channels;
-            var key = name.ToArray();
-            if (table.ContainsKey(key))
+            if (table.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(name))
             {
-                table[key] = count;
+                table[name.ToArray()] = count;
                 continue;
             }
 
-            // The staging counts against the bounds too, with what the other nodes hold now (this node's
-            // entries are about to be replaced): a snapshot cannot make us hold more.
-            if (_entries - state.Entries + staged.Entries >= _maxEntries || _bytes - state.Bytes + staged.Bytes + key.Length > _maxNameBytes)
+            var cost = Cost(name.Length);
+            if (_entries + _stagedEntries + 1 > _maxEntries || _bytes + _stagedBytes + cost > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
                 continue;
             }
 
-            table[key] = count;
+            table[name.ToArray()] = count;
             staged.Entries++;
-            staged.Bytes += key.Length;
+            staged.Bytes += cost;
+            _stagedEntries++;
+            _stagedBytes += cost;
         }
-
-        return entries.IsEmpty;
     }
+
+    /// <summary>Forgets the node's staging, if any, and frees its share of the staged counters.</summary>
+    private void DropStagingLocked(Node state)
+    {
+        if (state.Staged is { } staged)
+        {
+            _stagedEntries -= staged.Entries;
+            _stagedBytes -= staged.Bytes;
+            state.Staged = null;
+        }
+    }
+
+    /// <summary>What one entry counts in the byte bound.</summary>
+    private static long Cost(int nameLength) => (long)nameLength + EntryBytes;
 
     /// <summary>A complete snapshot: what the node held and is not in it goes, what is in it is set.</summary>
     private void ReplaceLocked(Node state, Staging staged)
@@ -336,6 +411,7 @@ internal sealed class RemoteInterest
 
     private void RemoveLocked(string id, Node state)
     {
+        DropStagingLocked(state);
         foreach (var name in state.Channels.Keys.ToList())
         {
             SetLocked(state, false, name, 0);
@@ -362,25 +438,22 @@ internal sealed class RemoteInterest
 
         if (old == 0)
         {
-            if (_entries >= _maxEntries || _bytes + name.Length > _maxNameBytes)
+            var cost = Cost(name.Length);
+            if (_entries + _stagedEntries + 1 > _maxEntries || _bytes + _stagedBytes + cost > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
                 return;
             }
 
             _entries++;
-            _bytes += name.Length;
-            state.Entries++;
-            state.Bytes += name.Length;
+            _bytes += cost;
             table[name] = count;
         }
         else if (count == 0)
         {
             table.Remove(name);
             _entries--;
-            _bytes -= name.Length;
-            state.Entries--;
-            state.Bytes -= name.Length;
+            _bytes -= Cost(name.Length);
         }
         else
         {
@@ -471,14 +544,12 @@ internal sealed class RemoteInterest
 
         public long LastHeard;
         public long LastRequest = long.MinValue / 2;
-
-        /// <summary>This node's part of the bounds' counters.</summary>
-        public long Entries;
-        public long Bytes;
     }
 
-    private sealed class Staging
+    /// <summary>A whole state being received: counted in the bounds' staged counters until it ends or is dropped.</summary>
+    private sealed class Staging(long started)
     {
+        public readonly long Started = started;
         public readonly Dictionary<byte[], int> Channels = new(ByteArrayComparer.Instance);
         public readonly Dictionary<byte[], int> Patterns = new(ByteArrayComparer.Instance);
         public long Entries;

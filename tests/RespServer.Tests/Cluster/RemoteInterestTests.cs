@@ -81,27 +81,77 @@ public sealed class RemoteInterestTests
     }
 
     [Fact]
-    public void Entries_past_the_bounds_are_not_held_and_a_node_may_resend_its_whole_state_at_the_bound()
+    public void Entries_past_the_bounds_are_not_held_and_a_whole_state_being_received_counts_with_the_tables_it_replaces()
     {
-        var remote = new RemoteInterest(maxNodes: 1, maxEntries: 3, maxNameBytes: 1_000);
+        var remote = new RemoteInterest(maxNodes: 1, maxEntries: 3, maxNameBytes: 1_000_000);
         Snapshot(remote, NodeA, 1, [("c", "a", 1), ("c", "b", 1), ("p", "c*", 1), ("c", "d", 1)]);
         Assert.Equal(1, remote.Refused);
         Assert.Equal(2, remote.ChannelCount);
 
-        // The same state again replaces the node's own entries: nothing more is refused.
-        Snapshot(remote, NodeA, 4, [("c", "a", 1), ("c", "b", 1), ("p", "c*", 1)]);
-        Assert.Equal(1, remote.Refused);
+        // The bound is what is held: at the bound, a whole state being received finds no room beside the
+        // tables it is to replace, so its entries are refused (and the node then holds what fitted).
+        Assert.False(remote.Apply(NodeA, Message(InterestGossip.SnapshotStart, 4, []), Now));
+        Assert.False(remote.Apply(NodeA, Message(InterestGossip.SnapshotPart, 5, [("c", "a", 1), ("c", "b", 1)]), Now));
+        Assert.Equal(3, remote.HeldEntries);
+        Assert.Equal(3, remote.Refused);
 
         // A second node is past maxNodes; a delta adding past maxEntries is refused.
         Snapshot(remote, NodeB, 1, [("c", "z", 1)]);
         Assert.Equal(0, remote.ChannelSubscribers("z"u8));
-        Assert.False(remote.Apply(NodeA, Message(InterestGossip.Delta, 7, [("c", "e", 1)]), Now));
-        Assert.Equal(0, remote.ChannelSubscribers("e"u8));
 
-        var small = new RemoteInterest(maxNameBytes: 10);
+        var small = new RemoteInterest(maxNameBytes: 10 + RemoteInterest.EntryBytes);
         Snapshot(small, NodeA, 1, [("c", "0123456789", 1), ("c", "x", 1)]);
         Assert.Equal(1, small.ChannelCount);
         Assert.Equal(1, small.Refused);
+        Assert.Equal(10 + RemoteInterest.EntryBytes, small.HeldBytes);
+    }
+
+    [Fact]
+    public void Whole_states_that_never_end_hold_no_more_than_the_bound_together_and_are_dropped_after_two_seconds()
+    {
+        const int Max = 1_000;
+        var remote = new RemoteInterest(maxEntries: Max);
+        Snapshot(remote, NodeA, 1, [.. Enumerable.Range(0, 400).Select(i => ("c", "held" + i, 1))]);
+
+        // 64 nodes, each streaming parts of a whole state that never ends.
+        var nodes = Enumerable.Range(0, 63).Select(i => i.ToString("x40", System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        foreach (var node in nodes)
+        {
+            Assert.False(remote.Apply(node, Message(InterestGossip.SnapshotStart, 1, []), Now));
+            for (ulong part = 2; part < 12; part++)
+            {
+                remote.Apply(node, Message(InterestGossip.SnapshotPart, part, [.. Enumerable.Range(0, 50).Select(i => ("c", $"{node}.{part}.{i}", 1))]), Now);
+            }
+        }
+
+        Assert.Equal(Max, remote.HeldEntries);
+        Assert.Equal(400, remote.ChannelCount);
+
+        // Not finished within 2 s: dropped, and what they held is free again.
+        remote.Apply(NodeA, Message(InterestGossip.Heartbeat, 3, []), Now + RemoteInterest.StagingTimeout + 1);
+        Assert.Equal(0, remote.Expire(Now + RemoteInterest.StagingTimeout + 1, 3_000));
+        Assert.Equal(400, remote.HeldEntries);
+    }
+
+    [Fact]
+    public void What_an_entry_is_counted_in_the_byte_bound_covers_what_it_really_takes()
+    {
+        const int Count = 100_000;
+        var names = Enumerable.Range(0, Count).Select(i => ("c", "n" + i.ToString("d7", System.Globalization.CultureInfo.InvariantCulture), 1)).ToArray();
+        var message = Message(InterestGossip.SnapshotPart, 2, names);
+        var remote = new RemoteInterest();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        remote.Apply(NodeA, Message(InterestGossip.SnapshotStart, 1, []), Now);
+        remote.Apply(NodeA, message, Now);
+        remote.Apply(NodeA, Message(InterestGossip.SnapshotEnd, 3, []), Now);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(remote);
+        GC.KeepAlive(message);
+
+        Assert.Equal(Count, remote.ChannelCount);
+        var perEntry = (after - before) / (double)Count;
+        Assert.True(perEntry <= remote.HeldBytes / (double)Count,
+            $"an entry takes {perEntry:0} bytes, it is counted as {remote.HeldBytes / (double)Count:0}");
     }
 
     [Fact]
@@ -110,10 +160,19 @@ public sealed class RemoteInterestTests
         var remote = new RemoteInterest();
         Snapshot(remote, NodeA, 1, [("c", "x", 1)]);
         Assert.False(remote.Apply(NodeA, [9, 9, 9], Now));
-        var truncated = Message(InterestGossip.Delta, 4, [("c", "y", 1)]);
+
+        // The first entry is whole, the second cut short: none of the message is applied.
+        var truncated = Message(InterestGossip.Delta, 4, [("c", "y", 1), ("c", "z", 1)]);
         Assert.True(remote.Apply(NodeA, truncated.AsSpan(0, truncated.Length - 1), Now));
+        Assert.Equal(0, remote.ChannelSubscribers("y"u8));
         Assert.Equal(1, remote.ChannelSubscribers("x"u8));
         Assert.Equal(1, remote.ChannelCount);
+
+        // The same in a whole state: it is dropped, and the last complete one counts.
+        Assert.False(remote.Apply(NodeB, Message(InterestGossip.SnapshotStart, 1, []), Now));
+        var part = Message(InterestGossip.SnapshotPart, 2, [("c", "y", 1), ("c", "z", 1)]);
+        Assert.True(remote.Apply(NodeB, part.AsSpan(0, part.Length - 1), Now));
+        Assert.Equal(1, remote.HeldEntries);
     }
 
     /// <summary>S, one part, E, numbered from <paramref name="first"/>.</summary>
