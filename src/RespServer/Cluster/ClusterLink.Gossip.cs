@@ -40,7 +40,10 @@ internal sealed partial class ClusterLink
     /// <summary>Gossip messages from other nodes waiting to be applied, in bytes; past it they are dropped (the gap is repaired by a snapshot).</summary>
     public const long GossipInboundMaxBytes = 16L * 1024 * 1024;
 
-    /// <summary>What a queued gossip message counts beyond its payload.</summary>
+    /// <summary>Least time between two whole states sent (ms), whoever asks.</summary>
+    public const long SnapshotInterval = 1_000;
+
+    /// <summary>What a queued gossip message counts beyond its payload and subject.</summary>
     private const int GossipItemOverhead = 128;
 
     /// <summary>Entries are packed into messages of about this size.</summary>
@@ -59,21 +62,45 @@ internal sealed partial class ClusterLink
     private readonly string _answerRoot;
     private readonly string _answerSubject;
 
-    // Under _probeLock: the probe the interest task waits on, and who has not answered it yet.
+    // Under _probeLock: the probe the interest task waits on, who has not answered it yet, and the probes
+    // each node missed in a row (with the whole state it had then: a new one makes it waited for again).
     private readonly Lock _probeLock = new();
     private ulong _probeId;
     private HashSet<string>? _probeWaiting;
     private TaskCompletionSource? _probeDone;
+    private readonly Dictionary<string, (int Misses, long SyncedAt)> _probeMisses = new(StringComparer.Ordinal);
     private long _probeTimeouts;
+
+    /// <summary>A node that missed this many probes in a row is not waited for until it answers one or sends a new whole state.</summary>
+    public const int MaxProbeMisses = 3;
 
     // Under _dirtyLock: names whose count changed (every subscribe and unsubscribe), for the gossip.
     private HashSet<byte[]> _countChannels = new(ByteArrayComparer.Instance);
     private HashSet<byte[]> _countPatterns = new(ByteArrayComparer.Instance);
 
-    // Under _dirtyLock: interest changes asked (edges) and applied in NATS (flushed), and the SUBSCRIBEs waiting for them.
+    // Under _dirtyLock: interest changes asked (edges, each numbered) and applied in NATS (flushed, probed),
+    // the names whose change is not applied yet with its number, the change a reconnect asked (a PING and a
+    // probe round after NATS.Net resubscribed), and the SUBSCRIBEs waiting for them.
     private long _interestRequested;
     private long _interestApplied;
+    private long _reconnectChange;
+    private readonly Dictionary<byte[], long> _pendingChannels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<byte[], long> _pendingPatterns = new(ByteArrayComparer.Instance);
     private readonly List<(long Target, ConnectionOutput Output, long Since)> _subscribeWaits = [];
+
+    /// <summary>
+    /// The read loop running a SUBSCRIBE or PSUBSCRIBE between <see cref="BeginSubscribe"/> and
+    /// <see cref="EndSubscribe"/>: the highest change number of the names it registered (0: none pending).
+    /// Written and read by that thread alone (the registrations run on it, synchronously).
+    /// </summary>
+    [ThreadStatic]
+    private static long t_subscribeTarget;
+
+    [ThreadStatic]
+    private static bool t_subscribing;
+
+    /// <summary>Set by a reconnect, taken by the interest task: a PING and a probe round even with no change.</summary>
+    private int _forceRound;
 
     /// <summary>The token a waiting SUBSCRIBE's output barrier holds (<see cref="ConnectionOutput.Await"/>).</summary>
     private readonly object _subscribeToken = new();
@@ -100,6 +127,7 @@ internal sealed partial class ClusterLink
     private readonly Dictionary<byte[], int> _advertisedPatterns = new(ByteArrayComparer.Instance);
     private ulong _sequence;
     private long _lastSent;
+    private long _lastSnapshot = long.MinValue / 2;
 
     private long _subscribeWaited;
     private long _subscribeWaitTimeouts;
@@ -115,12 +143,23 @@ internal sealed partial class ClusterLink
     /// <see cref="EndSubscribe"/> finds the node's NATS interest applied. Returns whether it was raised (not
     /// when NATS is disconnected: then nothing can be promised, and nothing waits).
     /// </summary>
-    public bool BeginSubscribe(ConnectionOutput output) => Connected && output.Await(_subscribeToken);
+    public bool BeginSubscribe(ConnectionOutput output)
+    {
+        if (!Connected || !output.Await(_subscribeToken))
+        {
+            return false;
+        }
+
+        t_subscribeTarget = 0;
+        t_subscribing = true;
+        return true;
+    }
 
     /// <summary>
-    /// After the registrations: lifts the barrier now if every interest change asked so far is applied in
-    /// NATS, else when the interest task has applied them and NATS answered its PING (at most
-    /// <see cref="SubscribeWaitLimit"/>).
+    /// After the registrations: lifts the barrier now if the NATS interest of every name this command
+    /// registered is applied (its own first subscriptions, or another's not yet applied, and the round a
+    /// reconnect asked), else when the interest task has applied them, NATS answered its PING and the other
+    /// nodes its probe (at most <see cref="SubscribeWaitLimit"/> plus one <see cref="WaitTick"/>).
     /// </summary>
     public void EndSubscribe(ConnectionOutput output, bool raised)
     {
@@ -129,11 +168,14 @@ internal sealed partial class ClusterLink
             return;
         }
 
+        var target = t_subscribeTarget;
+        t_subscribing = false;
         lock (_dirtyLock)
         {
-            if (Connected && _interestApplied < _interestRequested)
+            target = Math.Max(target, _reconnectChange);
+            if (Connected && _interestApplied < target)
             {
-                _subscribeWaits.Add((_interestRequested, output, Environment.TickCount64));
+                _subscribeWaits.Add((target, output, Environment.TickCount64));
                 _subscribeWaited++;
                 return;
             }
@@ -163,9 +205,23 @@ internal sealed partial class ClusterLink
         line("nats_probe_timeouts", Interlocked.Read(ref _probeTimeouts));
     }
 
-    private void MarkCountChanged(byte[] name, bool pattern)
+    /// <summary>Under <see cref="_dirtyLock"/> (and the registry's write lock): one name's count changed, <paramref name="edge"/> when its NATS interest must change.</summary>
+    private void MarkChangedLocked(byte[] name, bool pattern, bool edge)
     {
         (pattern ? _countPatterns : _countChannels).Add(name);
+        var pending = pattern ? _pendingPatterns : _pendingChannels;
+        if (edge)
+        {
+            (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+            pending[name] = ++_interestRequested;
+        }
+
+        // A SUBSCRIBE waits for its names' NATS interest only: the change it made, or the one another
+        // connection made and the interest task has not applied yet.
+        if (t_subscribing && pending.TryGetValue(name, out var change) && change > t_subscribeTarget)
+        {
+            t_subscribeTarget = change;
+        }
     }
 
     private void SignalGossip() => _gossipSignal.Writer.TryWrite(true);
@@ -200,9 +256,48 @@ internal sealed partial class ClusterLink
         {
             _interestApplied = Math.Max(_interestApplied, target);
             released = TakeWaitsLocked(w => w.Target <= _interestApplied);
+            RemoveAppliedLocked(_pendingChannels);
+            RemoveAppliedLocked(_pendingPatterns);
         }
 
         Lift(released);
+    }
+
+    private void RemoveAppliedLocked(Dictionary<byte[], long> pending)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        List<byte[]>? applied = null;
+        foreach (var (name, change) in pending)
+        {
+            if (change <= _interestApplied)
+            {
+                (applied ??= []).Add(name);
+            }
+        }
+
+        foreach (var name in applied ?? [])
+        {
+            pending.Remove(name);
+        }
+    }
+
+    /// <summary>
+    /// NATS.Net reconnected (and resubscribed): until a PING and a probe round say the servers have our
+    /// interest again, SUBSCRIBEs wait, even to names already followed.
+    /// </summary>
+    private void Reconnected()
+    {
+        lock (_dirtyLock)
+        {
+            _reconnectChange = ++_interestRequested;
+        }
+
+        Volatile.Write(ref _forceRound, 1);
+        Signal();
     }
 
     /// <summary>NATS went away, or the link stops: nothing more can be promised, so no SUBSCRIBE waits.</summary>
@@ -298,8 +393,17 @@ internal sealed partial class ClusterLink
     /// <summary>NATS's reader, for a gossip subscription: queued for the receive task, or dropped past the byte bound.</summary>
     private void ReceivedGossip(string subject, ReadOnlySequence<byte> payload)
     {
-        // Counted with an overhead, so that empty messages cannot pile up either.
-        var cost = payload.Length + GossipItemOverhead;
+        // Only what the receive task would look at is queued: a subject of ours, or another node's
+        // interest stream under a well-formed id.
+        if (subject != _requestSubject && subject != _probeSubject && subject != _answerSubject
+            && !(subject.StartsWith(_interestRoot, StringComparison.Ordinal) && subject != _interestSubject
+                 && InterestGossip.IsNodeId(subject.AsSpan(_interestRoot.Length))))
+        {
+            return;
+        }
+
+        // Counted with the subject and an overhead, so that empty messages cannot pile up either.
+        var cost = GossipCost(subject, payload.Length);
         if (Interlocked.Add(ref _gossipInboundBytes, cost) > GossipInboundMaxBytes)
         {
             Interlocked.Add(ref _gossipInboundBytes, -cost);
@@ -310,6 +414,8 @@ internal sealed partial class ClusterLink
         _gossipInbound.Writer.TryWrite((subject, payload.ToArray()));
     }
 
+    private static long GossipCost(string subject, long payloadLength) => payloadLength + (subject.Length * 2L) + GossipItemOverhead;
+
     /// <summary>The gossip receive task: the only writer of <see cref="_remote"/>'s node tables besides expiry.</summary>
     private async Task GossipReceiveLoopAsync(CancellationToken token)
     {
@@ -319,7 +425,7 @@ internal sealed partial class ClusterLink
             {
                 while (_gossipInbound.Reader.TryRead(out var item))
                 {
-                    Interlocked.Add(ref _gossipInboundBytes, -(item.Payload.Length + GossipItemOverhead));
+                    Interlocked.Add(ref _gossipInboundBytes, -GossipCost(item.Subject, item.Payload.Length));
                     try
                     {
                         await ReceiveGossipAsync(item.Subject, item.Payload, token).ConfigureAwait(false);
@@ -372,6 +478,11 @@ internal sealed partial class ClusterLink
                 _requests.Enqueue(node);
                 SignalGossip();
             }
+
+            if (InterestGossip.TryReadHeader(payload, out var kind, out _) && kind == InterestGossip.Bye)
+            {
+                ForgetProbedNodes();
+            }
         }
     }
 
@@ -379,29 +490,50 @@ internal sealed partial class ClusterLink
     /// The interest task, after new NATS subscriptions and a PING: one message to every other node, and
     /// their answers. Each node's NATS server got the probe over the route from ours after the route
     /// carried our new interest, so once a node answers, its NATS server has our interest. Waits at most
-    /// <see cref="ProbeTimeout"/> (a node that died is still known until it expires).
+    /// <see cref="ProbeTimeout"/>, and only for the nodes that may answer: those whose whole state we hold
+    /// (<see cref="RemoteInterest.SyncedNodes"/>) and that have not missed <see cref="MaxProbeMisses"/>
+    /// probes in a row since they last answered one or sent a new whole state. A node that leaves or
+    /// expires meanwhile is waited for no more.
     /// </summary>
     private async Task ProbeNodesAsync(CancellationToken token)
     {
-        var nodes = _remote.NodeIds();
-        if (nodes.Count == 0 || !_gossipReady)
+        if (!_gossipReady)
         {
             return;
         }
 
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ulong id;
+        var candidates = _remote.SyncedNodes();
         lock (_probeLock)
         {
+            var waiting = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (node, syncedAt) in candidates)
+            {
+                if (_probeMisses.TryGetValue(node, out var missed) && missed.SyncedAt == syncedAt && missed.Misses >= MaxProbeMisses)
+                {
+                    continue;
+                }
+
+                waiting.Add(node);
+            }
+
+            if (waiting.Count == 0)
+            {
+                return;
+            }
+
             id = ++_probeId;
-            _probeWaiting = new HashSet<string>(nodes, StringComparer.Ordinal);
+            _probeWaiting = waiting;
             _probeDone = done;
         }
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         try
         {
             await _connection.PublishAsync(_probeSubject, InterestGossip.ProbeMessage(InterestGossip.Probe, id, _nodeId), cancellationToken: token).ConfigureAwait(false);
-            if (await Task.WhenAny(done.Task, Task.Delay(ProbeTimeout, token)).ConfigureAwait(false) != done.Task)
+            var delay = Task.Delay(ProbeTimeout, timeout.Token);
+            if (await Task.WhenAny(done.Task, delay).ConfigureAwait(false) != done.Task)
             {
                 token.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref _probeTimeouts);
@@ -409,20 +541,52 @@ internal sealed partial class ClusterLink
         }
         finally
         {
+            // The delay's timer goes now, not a second later.
+            await timeout.CancelAsync().ConfigureAwait(false);
+            var synced = _remote.SyncedNodes().ToDictionary(n => n.Id, n => n.SyncedAt, StringComparer.Ordinal);
             lock (_probeLock)
             {
+                foreach (var node in _probeWaiting ?? [])
+                {
+                    if (synced.TryGetValue(node, out var syncedAt))
+                    {
+                        var misses = _probeMisses.TryGetValue(node, out var missed) && missed.SyncedAt == syncedAt ? missed.Misses : 0;
+                        _probeMisses[node] = (misses + 1, syncedAt);
+                    }
+                }
+
+                // Nodes gone are forgotten here too.
+                foreach (var node in _probeMisses.Keys.Where(n => !synced.ContainsKey(n)).ToList())
+                {
+                    _probeMisses.Remove(node);
+                }
+
                 _probeWaiting = null;
                 _probeDone = null;
             }
         }
     }
 
-    /// <summary>The receive task: a node answered a probe.</summary>
+    /// <summary>The receive task: a node answered a probe (this one or an earlier one); it is waited for again from now.</summary>
     private void Answered(ulong id, string node)
     {
         lock (_probeLock)
         {
+            _probeMisses.Remove(node);
             if (id == _probeId && _probeWaiting is { } waiting && waiting.Remove(node) && waiting.Count == 0)
+            {
+                _probeDone?.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Nodes that said goodbye or expired: the probe being waited on waits for them no more.</summary>
+    private void ForgetProbedNodes()
+    {
+        var nodes = new HashSet<string>(_remote.NodeIds(), StringComparer.Ordinal);
+        lock (_probeLock)
+        {
+            if (_probeWaiting is { } waiting && waiting.RemoveWhere(n => !nodes.Contains(n)) > 0 && waiting.Count == 0)
             {
                 _probeDone?.TrySetResult();
             }
@@ -441,6 +605,7 @@ internal sealed partial class ClusterLink
                 if (_remote.Expire(now, NodeTimeout) > 0)
                 {
                     Log.NodesExpired(_logger, _remote.NodeCount);
+                    ForgetProbedNodes();
                 }
 
                 if (!_gossipReady || !Connected)
@@ -464,9 +629,12 @@ internal sealed partial class ClusterLink
                         }
                     }
 
-                    if (_snapshotWanted)
+                    // At most one whole state a second, whoever asks: the others' requests cannot make this node
+                    // do more (the timer wakes this task to send a deferred one).
+                    if (_snapshotWanted && now - _lastSnapshot >= SnapshotInterval)
                     {
                         _snapshotWanted = false;
+                        _lastSnapshot = now;
                         await SendSnapshotAsync(token).ConfigureAwait(false);
                     }
                     else

@@ -37,6 +37,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>A PING unanswered for this long fails the interest round, which is then tried again.</summary>
     private static readonly TimeSpan PingLimit = TimeSpan.FromSeconds(5);
 
+    /// <summary>Least time between two interest rounds (ms): changes made meanwhile share one PING and probe.</summary>
+    private const int MinRoundInterval = 10;
+
     /// <summary>Most remote messages delivered in one batch before its deliveries are sent.</summary>
     private const int DeliveriesPerBatch = 1_024;
 
@@ -69,6 +72,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly Dictionary<string, (int Patterns, ClusterSubscription Subscription)> _wildcards = new(StringComparer.Ordinal);
     private ClusterSubscription? _hashedWildcard;
     private bool _roundSubscribed;
+    private long _lastRound = long.MinValue / 2;
 
     private long _outboundBytes;
     private long _forwarded;
@@ -292,12 +296,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         lock (_dirtyLock)
         {
-            MarkCountChanged(name, pattern);
-            if (edge)
-            {
-                (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
-                _interestRequested++;
-            }
+            MarkChangedLocked(name, pattern, edge);
         }
 
         if (edge)
@@ -359,8 +358,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         Log.Connected(_logger, args.Message, _maxPayload);
         if (_gossipReady)
         {
-            // Reconnected: what was said meanwhile may be lost both ways.
+            // Reconnected: what was said meanwhile may be lost both ways, and the other servers may not
+            // have our interest yet.
             Resync();
+            Reconnected();
         }
 
         return ValueTask.CompletedTask;
@@ -432,6 +433,15 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             while (true)
             {
                 await _interestSignal.WaitAsync(token).ConfigureAwait(false);
+
+                // Rounds at most every MinRoundInterval: the changes made meanwhile share one PING and probe.
+                var wait = _lastRound + MinRoundInterval - Environment.TickCount64;
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), token).ConfigureAwait(false);
+                }
+
+                var force = Interlocked.Exchange(ref _forceRound, 0) == 1;
                 HashSet<byte[]> channels, patterns;
                 long target;
                 lock (_dirtyLock)
@@ -459,16 +469,18 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     // The SUBs (and UNSUBs) went out before this PING on the one connection: its PONG says
                     // the NATS server we are connected to has them. Then a probe answered by every other node
                     // says each of their NATS servers has them too: the probe followed our new interest over
-                    // the same route. The SUBSCRIBEs waiting for them go on.
-                    if (channels.Count + patterns.Count > 0)
+                    // the same route. The SUBSCRIBEs waiting for them go on. After a reconnect (force), NATS.Net
+                    // resubscribed before it said the connection is open: the same PING and probe cover that.
+                    if (channels.Count + patterns.Count > 0 || force)
                     {
                         await _connection.PingAsync(token).AsTask().WaitAsync(PingLimit, token).ConfigureAwait(false);
-                        if (_roundSubscribed)
+                        if (_roundSubscribed || force)
                         {
                             await ProbeNodesAsync(token).ConfigureAwait(false);
                         }
                     }
 
+                    _lastRound = Environment.TickCount64;
                     InterestApplied(target);
                 }
                 catch (Exception ex) when (!token.IsCancellationRequested)
@@ -480,6 +492,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     {
                         _dirtyChannels.UnionWith(channels);
                         _dirtyPatterns.UnionWith(patterns);
+                    }
+
+                    if (force)
+                    {
+                        Volatile.Write(ref _forceRound, 1);
                     }
 
                     await Task.Delay(500, token).ConfigureAwait(false);

@@ -142,7 +142,23 @@ internal static class InterestGossip
     }
 
     /// <summary>A node id is one NATS token: 40 lowercase hex digits (the run id).</summary>
-    public static bool IsNodeId(string node) => node.Length == 40 && node.All(char.IsAsciiHexDigitLower);
+    public static bool IsNodeId(ReadOnlySpan<char> node)
+    {
+        if (node.Length != 40)
+        {
+            return false;
+        }
+
+        foreach (var c in node)
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public static byte[] RequestMessage(string? node)
     {

@@ -173,6 +173,24 @@ internal sealed class RemoteInterest
         }
     }
 
+    /// <summary>The nodes whose whole state is held (and every delta after it), with when it last came: those a probe may wait for.</summary>
+    public List<(string Id, long SyncedAt)> SyncedNodes()
+    {
+        lock (_lock)
+        {
+            var nodes = new List<(string, long)>(_nodes.Count);
+            foreach (var (id, state) in _nodes)
+            {
+                if (state.Synced)
+                {
+                    nodes.Add((id, state.SyncedAt));
+                }
+            }
+
+            return nodes;
+        }
+    }
+
     /// <summary>PUBSUB NUMPAT: the patterns subscribed on other nodes.</summary>
     public List<byte[]> PatternNames()
     {
@@ -263,6 +281,7 @@ internal sealed class RemoteInterest
                         DropStagingLocked(state);
                         ReplaceLocked(state, staged);
                         state.Synced = true;
+                        state.SyncedAt = now;
                     }
 
                     return false;
@@ -548,6 +567,9 @@ internal sealed class RemoteInterest
 
         public long LastHeard;
         public long LastRequest = long.MinValue / 2;
+
+        /// <summary>When the last whole state ended.</summary>
+        public long SyncedAt;
     }
 
     /// <summary>A whole state being received: counted in the bounds' staged counters until it ends or is dropped.</summary>
