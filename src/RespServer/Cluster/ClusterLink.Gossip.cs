@@ -684,7 +684,7 @@ internal sealed partial class ClusterLink
         var message = new GossipMessage(this, InterestGossip.Delta);
         foreach (var channel in channels)
         {
-            var count = registry.SubscriberCount(channel, shard: false);
+            var count = registry.AdvertisedSubscriberCount(channel);
             if (Advertise(_advertisedChannels, channel, count))
             {
                 await message.AddAsync(false, count, channel, token).ConfigureAwait(false);
@@ -693,7 +693,7 @@ internal sealed partial class ClusterLink
 
         foreach (var pattern in patterns)
         {
-            var count = registry.PatternSubscriberCount(pattern);
+            var count = registry.AdvertisedPatternSubscriberCount(pattern);
             if (Advertise(_advertisedPatterns, pattern, count))
             {
                 await message.AddAsync(true, count, pattern, token).ConfigureAwait(false);

@@ -36,6 +36,9 @@ internal sealed class PatternSubscription
     /// </summary>
     public int RemoteCount;
 
+    /// <summary>In the registry, with nats-servers: how many of <see cref="Subscribers"/> are <see cref="ISubscriber.LocalOnly"/>; under its write lock.</summary>
+    public int LocalOnly;
+
     /// <summary>An entry of the cluster's index of other nodes' patterns: it has no local subscribers, so no list of its own.</summary>
     public static PatternSubscription ForRemote(byte[] pattern) => new(pattern, NoSubscribers);
 

@@ -54,10 +54,15 @@ internal sealed class SubscriptionRegistry
                 created = true;
             }
 
-            set.Subscribers.Add(subscriber);
-            if (!shard)
+            var added = set.Subscribers.Add(subscriber);
+            if (!shard && Interest is { } interest)
             {
-                Interest?.ChannelInterestChanged(set.Channel, created);
+                if (added && subscriber.LocalOnly)
+                {
+                    set.LocalOnly++;
+                }
+
+                interest.ChannelInterestChanged(set.Channel, created);
             }
         }
     }
@@ -72,7 +77,12 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            set.Subscribers.Remove(subscriber);
+            var removed = set.Subscribers.Remove(subscriber);
+            if (removed && !shard && Interest is not null && subscriber.LocalOnly)
+            {
+                set.LocalOnly--;
+            }
+
             var emptied = set.Subscribers.Count == 0;
             if (emptied)
             {
@@ -94,6 +104,11 @@ internal sealed class SubscriptionRegistry
             {
                 entry = new PatternSubscription(pattern);
                 entry.Subscribers.Add(subscriber);
+                if (Interest is not null && subscriber.LocalOnly)
+                {
+                    entry.LocalOnly++;
+                }
+
                 _patterns.Add(pattern, entry);
                 _trieLock.EnterWriteLock();
                 try
@@ -110,7 +125,11 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            entry.Subscribers.Add(subscriber);
+            if (entry.Subscribers.Add(subscriber) && Interest is not null && subscriber.LocalOnly)
+            {
+                entry.LocalOnly++;
+            }
+
             Interest?.PatternInterestChanged(entry.Pattern, edge: false);
         }
     }
@@ -124,7 +143,11 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            entry.Subscribers.Remove(subscriber);
+            if (entry.Subscribers.Remove(subscriber) && Interest is not null && subscriber.LocalOnly)
+            {
+                entry.LocalOnly--;
+            }
+
             if (entry.Subscribers.Count > 0)
             {
                 Interest?.PatternInterestChanged(entry.Pattern, edge: false);
@@ -156,16 +179,25 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>A pattern's subscribers now (0 when none).</summary>
-    public int PatternSubscriberCount(byte[] pattern)
+    /// <summary>With nats-servers: a channel's subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
+    public int AdvertisedSubscriberCount(byte[] channel)
     {
         lock (_writeLock)
         {
-            return _patterns.TryGetValue(pattern, out var entry) ? entry.Subscribers.Count : 0;
+            return _channels.TryGetValue(channel, out var set) ? set.Subscribers.Count - set.LocalOnly : 0;
         }
     }
 
-    /// <summary>Every channel (not shard channel) and pattern with its subscriber count now: the cluster's snapshot of this node.</summary>
+    /// <summary>With nats-servers: a pattern's subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
+    public int AdvertisedPatternSubscriberCount(byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            return _patterns.TryGetValue(pattern, out var entry) ? entry.Subscribers.Count - entry.LocalOnly : 0;
+        }
+    }
+
+    /// <summary>Every channel (not shard channel) and pattern with its subscriber count now, less the <see cref="ISubscriber.LocalOnly"/> ones: the cluster's snapshot of this node.</summary>
     public (List<(byte[] Name, int Count)> Channels, List<(byte[] Name, int Count)> Patterns) InterestSnapshot()
     {
         lock (_writeLock)
@@ -173,13 +205,13 @@ internal sealed class SubscriptionRegistry
             var channels = new List<(byte[], int)>(_channels.Count);
             foreach (var (name, set) in _channels)
             {
-                channels.Add((name, set.Subscribers.Count));
+                channels.Add((name, set.Subscribers.Count - set.LocalOnly));
             }
 
             var patterns = new List<(byte[], int)>(_patterns.Count);
             foreach (var (name, entry) in _patterns)
             {
-                patterns.Add((name, entry.Subscribers.Count));
+                patterns.Add((name, entry.Subscribers.Count - entry.LocalOnly));
             }
 
             return (channels, patterns);
@@ -369,5 +401,8 @@ internal sealed class SubscriptionRegistry
         public byte[] Channel { get; } = channel;
 
         public SubscriberList Subscribers { get; } = new();
+
+        /// <summary>With nats-servers: how many of <see cref="Subscribers"/> are <see cref="ISubscriber.LocalOnly"/>; under the write lock.</summary>
+        public int LocalOnly;
     }
 }
