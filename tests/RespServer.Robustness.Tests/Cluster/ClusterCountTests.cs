@@ -60,7 +60,7 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
 
         // And from every node: A counts C's local subscriber and B's pattern.
         await using var onA = await c.A.ConnectAsync();
-        Assert.Equal(5L, await Publish(onA, "count.x"));
+        await AssertWithin(changed, ChangeBound, 5, () => Publish(onA, "count.x"), "PUBLISH count.x on A after two unsubscribes");
     }
 
     [Fact]
@@ -97,7 +97,28 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
         changed.Restart();
         await using var onC = await c.C.ConnectAsync();
         await AssertWithin(changed, ChangeBound, 1L, async () => (long)(await onC.CallAsync("PUBSUB", "NUMPAT"))!, "NUMPAT on C");
-        Assert.Equal(["ps.shared"], Names(await onC.CallAsync("PUBSUB", "CHANNELS", "ps.*")));
+        await AssertWithin(changed, ChangeBound, "ps.shared",
+            async () => string.Join(' ', Names(await onC.CallAsync("PUBSUB", "CHANNELS", "ps.*"))), "CHANNELS on C");
+    }
+
+    [Fact]
+    public async Task A_NOTI_SUBSCRIBE_follower_is_counted_on_its_own_node_only()
+    {
+        var c = Cluster;
+        await using var follower = await c.B.ConnectAsync();
+        await follower.SendAsync("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", "follow.x");
+        Assert.Equal("noti.subscribe", Kind(await follower.ReadAsync(ReadLimit)));
+
+        // Told after the follower: once A counts it, A has heard of the follower too.
+        await using var subscriber = await Subscribed(c.B, "SUBSCRIBE", "follow.y");
+        await using var onA = await c.A.ConnectAsync();
+        await AssertWithin(Stopwatch.StartNew(), ChangeBound, 1, () => Publish(onA, "follow.y"), "PUBLISH follow.y on A");
+
+        // A follower reads its own node's history: what is published on A never reaches it, so A does not count it.
+        Assert.Equal(0L, await Publish(onA, "follow.x"));
+        Assert.Equal("follow.x 0", NumSub(await onA.CallAsync("PUBSUB", "NUMSUB", "follow.x")));
+        await using var onB = await c.B.ConnectAsync();
+        Assert.Equal("follow.x 1", NumSub(await onB.CallAsync("PUBSUB", "NUMSUB", "follow.x")));
     }
 
     [Fact]
@@ -132,6 +153,10 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
         await using var publisher = await c.C.ConnectAsync();
         const int Rounds = 300;
         var run = Guid.NewGuid().ToString("N")[..8];
+
+        // Every confirmation must come from the probe's answers, not from a limit running out.
+        var waitTimeouts = await c.A.InfoNumberAsync("nats_subscribe_wait_timeouts");
+        var probeTimeouts = await c.A.InfoNumberAsync("nats_probe_timeouts");
         for (var i = 0; i < Rounds; i++)
         {
             // A fresh name each round: A's node has no NATS interest for it before this SUBSCRIBE.
@@ -156,6 +181,9 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
             Assert.Equal(pattern ? "pmessage" : "message", Kind(frame));
             Assert.Equal(channel, Encoding.UTF8.GetString((byte[])frame[^2]!));
         }
+
+        Assert.Equal(waitTimeouts, await c.A.InfoNumberAsync("nats_subscribe_wait_timeouts"));
+        Assert.Equal(probeTimeouts, await c.A.InfoNumberAsync("nats_probe_timeouts"));
     }
 
     private static async Task<WireClient> Subscribed(NatsNode node, string command, string name)
