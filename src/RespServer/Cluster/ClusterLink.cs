@@ -205,7 +205,16 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     public void ChannelInterestChanged(byte[] channel, bool edge) => MarkDirty(channel, pattern: false, edge);
 
     /// <summary>The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
-    public void PatternInterestChanged(byte[] pattern, bool edge) => MarkDirty(pattern, pattern: true, edge);
+    public void PatternInterestChanged(byte[] pattern, bool edge)
+    {
+        if (edge)
+        {
+            // Under the registry's write lock (re-entered): whether the pattern is there now.
+            _remote.LocalPatternChanged(pattern, _server.Registry.HasPattern(pattern));
+        }
+
+        MarkDirty(pattern, pattern: true, edge);
+    }
 
     public async ValueTask DisposeAsync()
     {

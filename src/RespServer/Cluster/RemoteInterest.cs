@@ -15,7 +15,9 @@ namespace Notistream.RespServer.Cluster;
 /// pattern trie under <see cref="_trieLock"/>'s read lock (written under the lock and the write lock),
 /// testing the candidates with the glob matcher outside it, as the registry does; a pattern's
 /// <see cref="PatternSubscription.RemoteCount"/> is written under the lock and read without it. PUBSUB
-/// takes the lock for pattern names.
+/// takes the lock for pattern names. <see cref="_unionLock"/> protects the union of local and remote
+/// pattern names (<see cref="DistinctPatterns"/>): written by the registry's hook (under the registry's
+/// write lock) and under this index's lock, each taking it last and briefly; read by PUBSUB NUMPAT.
 /// </para>
 /// <para>
 /// Bounds: at most <see cref="MaxNodes"/> nodes, and <see cref="MaxEntries"/> (node, name) entries and
@@ -62,6 +64,11 @@ internal sealed class RemoteInterest
     private readonly ChannelTrie _trie = new();
     private readonly ReaderWriterLockSlim _trieLock = new(LockRecursionPolicy.NoRecursion);
     private volatile int _patternCount;
+
+    // Under _unionLock (taken last, after this index's lock or the registry's write lock, never before
+    // them): every pattern subscribed on this node (1) or on another (2), for PUBSUB NUMPAT in O(1).
+    private readonly Lock _unionLock = new();
+    private readonly Dictionary<byte[], byte> _unionPatterns = new(ByteArrayComparer.Instance);
     private volatile int _nodeCount;
     private long _entries;
     private long _bytes;
@@ -79,6 +86,21 @@ internal sealed class RemoteInterest
         _maxEntries = maxEntries;
         _maxNameBytes = maxNameBytes;
     }
+
+    /// <summary>PUBSUB NUMPAT: distinct patterns subscribed on this node or another.</summary>
+    public int DistinctPatterns
+    {
+        get
+        {
+            lock (_unionLock)
+            {
+                return _unionPatterns.Count;
+            }
+        }
+    }
+
+    /// <summary>The registry's hook through the link, under its write lock: a pattern got its first local subscriber or lost its last.</summary>
+    public void LocalPatternChanged(byte[] pattern, bool present) => UnionChanged(pattern, 1, present);
 
     /// <summary>Nodes heard from and not expired.</summary>
     public int NodeCount => _nodeCount;
@@ -513,6 +535,7 @@ internal sealed class RemoteInterest
 
             entry = PatternSubscription.ForRemote(pattern);
             entry.RemoteCount = delta;
+            UnionChanged(pattern, 2, true);
             _patterns.Add(pattern, entry);
             _trieLock.EnterWriteLock();
             try
@@ -548,6 +571,24 @@ internal sealed class RemoteInterest
 
         Volatile.Write(ref entry.RemoteCount, 0);
         _patternCount = _patterns.Count;
+        UnionChanged(pattern, 2, false);
+    }
+
+    private void UnionChanged(byte[] pattern, byte where, bool present)
+    {
+        lock (_unionLock)
+        {
+            _unionPatterns.TryGetValue(pattern, out var flags);
+            flags = present ? (byte)(flags | where) : (byte)(flags & ~where);
+            if (flags == 0)
+            {
+                _unionPatterns.Remove(pattern);
+            }
+            else
+            {
+                _unionPatterns[pattern] = flags;
+            }
+        }
     }
 
     /// <summary>One remote node, under the view's lock.</summary>

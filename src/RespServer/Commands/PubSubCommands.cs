@@ -230,20 +230,9 @@ internal static class PubSubCommands
     /// <summary>As Redis 7: the number of distinct patterns subscribed (with nats-servers, on any node).</summary>
     private static void NumPat(RespConnection client, in RespRequest request)
     {
-        var registry = client.Server.Registry;
-        long patterns = registry.PatternCount;
-        if (client.Server.Cluster is { } cluster && cluster.Remote.PatternCount > 0)
-        {
-            foreach (var pattern in cluster.Remote.PatternNames())
-            {
-                if (!registry.HasPattern(pattern))
-                {
-                    patterns++;
-                }
-            }
-        }
-
-        client.Writer.WriteInteger(patterns);
+        // With nats-servers, the distinct patterns of every node, kept as they change.
+        var cluster = client.Server.Cluster;
+        client.Writer.WriteInteger(cluster is null ? client.Server.Registry.PatternCount : cluster.Remote.DistinctPatterns);
     }
 
     private static void Help(RespConnection client, in RespRequest request) => HelpText.Write(client.Writer, "PUBSUB",

@@ -177,6 +177,24 @@ public sealed class RemoteInterestTests
         Assert.Equal(1, remote.HeldEntries);
     }
 
+    [Fact]
+    public void The_distinct_patterns_of_every_node_are_kept_as_they_change()
+    {
+        var remote = new RemoteInterest();
+        remote.LocalPatternChanged("a*"u8.ToArray(), present: true);
+        remote.LocalPatternChanged("b*"u8.ToArray(), present: true);
+        Snapshot(remote, NodeA, 1, [("p", "a*", 2), ("p", "c*", 1)]);
+        Snapshot(remote, NodeB, 1, [("p", "c*", 1), ("p", "d*", 1)]);
+        Assert.Equal(4, remote.DistinctPatterns);
+
+        // a* stays while A has it; c* stays while B has it.
+        remote.LocalPatternChanged("a*"u8.ToArray(), present: false);
+        remote.Apply(NodeA, Message(InterestGossip.Bye, 0, []), Now);
+        Assert.Equal(3, remote.DistinctPatterns);
+        remote.Apply(NodeB, Message(InterestGossip.Delta, 4, [("p", "c*", 0), ("p", "d*", 0)]), Now);
+        Assert.Equal(1, remote.DistinctPatterns);
+    }
+
     /// <summary>S, one part, E, numbered from <paramref name="first"/>.</summary>
     private static void Snapshot(RemoteInterest remote, string node, ulong first, (string Kind, string Name, int Count)[] entries)
     {
