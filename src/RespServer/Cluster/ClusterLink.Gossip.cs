@@ -18,9 +18,13 @@ namespace Notistream.RespServer.Cluster;
 /// since its last round (<see cref="_countChannels"/>, <see cref="_countPatterns"/>, filled under the
 /// registry's lock, taken whole under <see cref="_dirtyLock"/>) against what it told before
 /// (<see cref="_advertisedChannels"/>, its own); its whole state when asked and at each connect; a
-/// heartbeat every second; it also expires silent nodes and SUBSCRIBE waits past their limit. The gossip
-/// receive task alone applies what other nodes send (<see cref="_gossipInbound"/>, bounded in bytes,
-/// filled by NATS's reader) to <see cref="_remote"/>.
+/// heartbeat every second; at most one whole state a second; it also expires silent nodes. It is woken
+/// through <see cref="_gossipSignal"/> (never throws, never waits) and stopped on its own before the
+/// goodbye. The gossip receive task alone applies what other nodes send (<see cref="_gossipInbound"/>,
+/// bounded in bytes, filled by NATS's reader) to <see cref="_remote"/>. A timer
+/// (<see cref="_gossipTimer"/>, every <see cref="WaitTick"/> ms, no I/O) lifts the SUBSCRIBE waits past
+/// <see cref="SubscribeWaitLimit"/> and wakes the send task. Every task goes on after NATS.Net's failures,
+/// its own OperationCanceledException included, and ends only when its token is cancelled.
 /// </para>
 /// </summary>
 internal sealed partial class ClusterLink

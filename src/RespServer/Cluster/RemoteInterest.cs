@@ -14,9 +14,9 @@ namespace Notistream.RespServer.Cluster;
 /// <see cref="_channels"/> (a concurrent dictionary, written only under the lock) without a lock, and the
 /// pattern trie under <see cref="_trieLock"/>'s read lock (written under the lock and the write lock),
 /// testing the candidates with the glob matcher outside it, as the registry does; a pattern's
-/// <see cref="PatternSubscription.RemoteCount"/> is written under the lock and read without it. PUBSUB
-/// takes the lock for pattern names. <see cref="_unionLock"/> protects the union of local and remote
-/// pattern names (<see cref="DistinctPatterns"/>): written by the registry's hook (under the registry's
+/// <see cref="PatternSubscription.RemoteCount"/> is written under the lock and read without it. The link
+/// takes the lock for node ids (probes, expiry) and tests for the bounds' counters.
+/// <see cref="_unionLock"/> protects the union of local and remote pattern names (<see cref="DistinctPatterns"/>): written by the registry's hook (under the registry's
 /// write lock) and under this index's lock, each taking it last and briefly; read by PUBSUB NUMPAT.
 /// </para>
 /// <para>
@@ -210,15 +210,6 @@ internal sealed class RemoteInterest
             }
 
             return nodes;
-        }
-    }
-
-    /// <summary>PUBSUB NUMPAT: the patterns subscribed on other nodes.</summary>
-    public List<byte[]> PatternNames()
-    {
-        lock (_lock)
-        {
-            return [.. _patterns.Keys];
         }
     }
 
