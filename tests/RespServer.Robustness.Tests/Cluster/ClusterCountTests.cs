@@ -186,6 +186,42 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
         Assert.Equal(probeTimeouts, await c.A.InfoNumberAsync("nats_probe_timeouts"));
     }
 
+    [Fact]
+    public async Task A_SUBSCRIBE_to_a_followed_channel_does_not_wait_for_other_names_changes()
+    {
+        var c = Cluster;
+        await using var first = await Subscribed(c.A, "SUBSCRIBE", "followed.x");
+        var run = Guid.NewGuid().ToString("N")[..8];
+        const int Names = 300;
+        await using var churn = await c.A.ConnectAsync();
+        for (var i = 0; i < Names; i++)
+        {
+            await churn.SendAsync("SUBSCRIBE", $"churn.{run}.{i}");
+            Assert.Equal("subscribe", Kind(await churn.ReadAsync(ReadLimit)));
+        }
+
+        // While the other connection's last-subscriber changes go to NATS one round after another, the
+        // SUBSCRIBEs to a channel the node already follows are confirmed without waiting.
+        await using var again = await c.A.ConnectAsync();
+        var waits = await c.A.InfoNumberAsync("nats_subscribe_waits");
+        var unsubscribing = Task.Run(async () =>
+        {
+            for (var i = 0; i < Names; i++)
+            {
+                await churn.SendAsync("UNSUBSCRIBE", $"churn.{run}.{i}");
+                Assert.Equal("unsubscribe", Kind(await churn.ReadAsync(ReadLimit)));
+            }
+        });
+        for (var i = 0; i < Names; i++)
+        {
+            await again.SendAsync("SUBSCRIBE", "followed.x");
+            Assert.Equal("subscribe", Kind(await again.ReadAsync(ReadLimit)));
+        }
+
+        await unsubscribing;
+        Assert.Equal(waits, await c.A.InfoNumberAsync("nats_subscribe_waits"));
+    }
+
     private static async Task<WireClient> Subscribed(NatsNode node, string command, string name)
     {
         var client = await node.ConnectAsync();
