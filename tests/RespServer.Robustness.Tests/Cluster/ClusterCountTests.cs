@@ -21,6 +21,9 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
 
     private static readonly TimeSpan ReadLimit = TimeSpan.FromSeconds(20);
 
+    /// <summary>docs/cluster.md: a node not heard from for 3 s is forgotten.</summary>
+    private const int NodeTimeoutMs = 3_000;
+
     private NatsCluster Cluster
     {
         get
@@ -143,6 +146,31 @@ public sealed class ClusterCountTests(NatsCluster cluster) : IClassFixture<NatsC
         var killed = Stopwatch.StartNew();
         await AssertWithin(killed, DeadNodeBound, 0, () => Publish(publisher, "doomed.x"), "PUBLISH on C after the node was killed");
         Assert.Equal(2, await c.C.InfoNumberAsync("nats_remote_nodes"));
+    }
+
+    [Fact]
+    public async Task A_node_that_stops_is_forgotten_at_once_and_stays_forgotten()
+    {
+        var c = Cluster;
+        await using var node = await ServerProcess.StartAsync(FreePort.Next(), "--nats-servers", $"nats://127.0.0.1:{c.B.NatsPort.ToString(CultureInfo.InvariantCulture)}");
+        await using (var onD = await WireClient.ConnectAsync(node.Port))
+        {
+            await onD.SendAsync("SUBSCRIBE", "leaving.x");
+            Assert.Equal("subscribe", Kind(await onD.ReadAsync(ReadLimit)));
+            await using var publisher = await c.C.ConnectAsync();
+            await AssertWithin(Stopwatch.StartNew(), ChangeBound, 1, () => Publish(publisher, "leaving.x"), "PUBLISH on C counting the new node's subscriber");
+
+            // SIGTERM: the node says goodbye as its stream's last message; no heartbeat after it brings it back.
+            node.Terminate();
+            await node.Process.WaitForExitAsync();
+            var stopped = Stopwatch.StartNew();
+            await AssertWithin(stopped, ChangeBound, 0, () => Publish(publisher, "leaving.x"), "PUBLISH on C after the node stopped");
+            while (stopped.Elapsed < TimeSpan.FromMilliseconds(NodeTimeoutMs + 500))
+            {
+                Assert.Equal(0L, await Publish(publisher, "leaving.x"));
+                await Task.Delay(50);
+            }
+        }
     }
 
     [Fact]
