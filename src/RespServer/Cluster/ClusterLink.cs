@@ -10,14 +10,15 @@ namespace Notistream.RespServer.Cluster;
 
 /// <summary>
 /// This node's link to the other nodes through NATS (docs/cluster.md): what local clients publish goes
-/// out, what remote nodes publish to channels local clients want comes in. Three tasks own it, each
-/// with one queue:
+/// out, what remote nodes publish to channels local clients want comes in. Three tasks own that, each
+/// with one queue (two more run the interest gossip, ClusterLink.Gossip.cs):
 /// <list type="bullet">
 /// <item>the forwarder drains <see cref="_outbound"/> (bounded; any read loop adds with a non-blocking
 /// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time;</item>
 /// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
 /// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
-/// and adds or removes the NATS subscriptions; it alone does subscription I/O;</item>
+/// and adds or removes the NATS subscriptions; it alone does subscription I/O, and after new ones it
+/// flushes (PING) and probes the other nodes before it lets the SUBSCRIBEs waiting for them go on;</item>
 /// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
 /// when it is full) and delivers to local subscribers through its own <see cref="DeliveryBatch"/>, as a
 /// connection's read loop does, so the unsubscribe-confirmation ordering (I4) holds for remote messages too.</item>
@@ -32,6 +33,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     /// <summary>Messages received from NATS waiting for delivery; NATS's reader waits when it is full.</summary>
     public const int InboundCapacity = 8_192;
+
+    /// <summary>A PING unanswered for this long fails the interest round, which is then tried again.</summary>
+    private static readonly TimeSpan PingLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>Least time between two interest rounds (ms): changes made meanwhile share one PING and probe.</summary>
+    private const int MinRoundInterval = 10;
 
     /// <summary>Most remote messages delivered in one batch before its deliveries are sent.</summary>
     private const int DeliveriesPerBatch = 1_024;
@@ -52,6 +59,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private HashSet<byte[]> _dirtyPatterns = new(ByteArrayComparer.Instance);
     private readonly SemaphoreSlim _interestSignal = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Stops the gossip send task alone, before the goodbye is sent.</summary>
+    private readonly CancellationTokenSource _gossipSendStop = new();
+    private Task _gossipSender = Task.CompletedTask;
     private readonly List<Task> _tasks = [];
     private Task _forwarder = Task.CompletedTask;
 
@@ -60,12 +71,15 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly Dictionary<byte[], byte[]> _patternScopes = new(ByteArrayComparer.Instance);
     private readonly Dictionary<string, (int Patterns, ClusterSubscription Subscription)> _wildcards = new(StringComparer.Ordinal);
     private ClusterSubscription? _hashedWildcard;
+    private bool _roundSubscribed;
+    private long _lastRound = long.MinValue / 2;
 
     private long _outboundBytes;
     private long _forwarded;
     private long _received;
     private long _dropped;
     private long _lastDropLog;
+    private long _lastInterestFailureLog;
     private volatile int _maxPayload = DefaultMaxPayload;
     private volatile string _connectedUrl = "";
     private int _subscriptions;
@@ -76,6 +90,13 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _options = options;
         _logger = server.LoggerFactory.CreateLogger("Notistream.RespServer.Cluster");
         Mapping = new SubjectMapping(options.SubjectPrefix);
+        _nodeId = server.RunId;
+        _interestRoot = options.SubjectPrefix + ".sys.i.";
+        _interestSubject = _interestRoot + _nodeId;
+        _requestSubject = options.SubjectPrefix + ".sys.r";
+        _probeSubject = options.SubjectPrefix + ".sys.p";
+        _answerRoot = options.SubjectPrefix + ".sys.a.";
+        _answerSubject = _answerRoot + _nodeId;
         var opts = NatsOpts.Default with
         {
             Url = options.Servers,
@@ -129,6 +150,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _tasks.Add(_forwarder);
         _tasks.Add(Task.Run(() => InterestLoopAsync(token), CancellationToken.None));
         _tasks.Add(Task.Run(() => DeliveryLoopAsync(token), CancellationToken.None));
+        var sendStop = _gossipSendStop.Token;
+        _gossipSender = Task.Run(() => GossipSendLoopAsync(sendStop), CancellationToken.None);
+        _tasks.Add(Task.Run(() => GossipReceiveLoopAsync(token), CancellationToken.None));
+        _gossipTimer = new Timer(OnGossipTimer, null, WaitTick, WaitTick);
         Log.Starting(_logger, _options.Servers, Mapping.Prefix);
     }
 
@@ -153,15 +178,15 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     /// <summary>
     /// A local PUBLISH, after its local delivery: queued for NATS without waiting. When NATS is not
-    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second).
-    /// Called by any read loop; FIFO, so one publisher's messages leave in the order published.
+    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second)
+    /// and false is returned. Called by any read loop; FIFO, so one publisher's messages leave in the order published.
     /// </summary>
-    public void TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public bool TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         if (_connection.ConnectionState != NatsConnectionState.Open)
         {
             Drop("NATS is not connected");
-            return;
+            return false;
         }
 
         var size = channel.Length + message.Length;
@@ -170,18 +195,56 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
             Interlocked.Add(ref _outboundBytes, -size);
             Drop("the outbound queue is full");
+            return false;
         }
+
+        return true;
     }
 
-    /// <summary>The registry's hook, under its write lock: a channel got its first subscriber or lost its last.</summary>
-    public void ChannelInterestChanged(byte[] channel) => MarkDirty(channel, pattern: false);
+    /// <summary>The registry's hook, under its write lock: a channel's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    public void ChannelInterestChanged(byte[] channel, bool edge) => MarkDirty(channel, pattern: false, edge);
 
-    /// <summary>The registry's hook, under its write lock: a pattern got its first subscriber or lost its last.</summary>
-    public void PatternInterestChanged(byte[] pattern) => MarkDirty(pattern, pattern: true);
+    /// <summary>The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    public void PatternInterestChanged(byte[] pattern, bool edge)
+    {
+        if (edge)
+        {
+            // Under the registry's write lock (re-entered): whether the pattern is there now.
+            _remote.LocalPatternChanged(pattern, _server.Registry.HasPattern(pattern));
+        }
+
+        MarkDirty(pattern, pattern: true, edge);
+    }
 
     public async ValueTask DisposeAsync()
     {
         _outbound.Writer.TryComplete();
+        ReleaseSubscribeWaits();
+
+        // The send task ends first, so the goodbye is the last message on this node's interest stream: a
+        // heartbeat after it would make the others hold this node again until it expires.
+        await _gossipSendStop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _gossipSender.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+
+        if (Connected && _gossipReady && _gossipSender.IsCompleted)
+        {
+            try
+            {
+                // The others forget this node's subscribers now rather than after NodeTimeout.
+                await _connection.PublishAsync(_interestSubject, InterestGossip.Message(InterestGossip.Bye, 0))
+                    .AsTask().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+            }
+        }
+
         try
         {
             // What is queued goes out while NATS is connected, for two seconds at most.
@@ -201,7 +264,14 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         await _connection.DisposeAsync().ConfigureAwait(false);
+        if (_gossipTimer is { } timer)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        ReleaseSubscribeWaits();
         _stopping.Dispose();
+        _gossipSendStop.Dispose();
         Log.Stopped(_logger, Forwarded, Received, Dropped);
     }
 
@@ -217,6 +287,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         line("nats_forwarded", Forwarded);
         line("nats_received", Received);
         line("nats_dropped", Dropped);
+        AppendGossipInfo(line);
     }
 
     private void Drop(string reason)
@@ -230,14 +301,30 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private void MarkDirty(byte[] name, bool pattern)
+    private void MarkDirty(byte[] name, bool pattern, bool edge)
     {
         lock (_dirtyLock)
         {
-            (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+            MarkChangedLocked(name, pattern, edge);
         }
 
-        Signal();
+        if (edge)
+        {
+            Signal();
+        }
+
+        SignalGossip();
+    }
+
+    /// <summary>Logged at most once a second: NATS.Net may fail every call while it reconnects.</summary>
+    private void InterestFailed(Exception ex)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastInterestFailureLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastInterestFailureLog, now, last) == last)
+        {
+            Log.InterestFailed(_logger, ex.Message);
+        }
     }
 
     private void Signal()
@@ -258,6 +345,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
             // Retries until a server answers (RetryOnInitialConnect); local clients are served meanwhile.
             await _connection.ConnectAsync().AsTask().WaitAsync(token).ConfigureAwait(false);
+            await StartGossipAsync(token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -277,12 +365,21 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         Log.Connected(_logger, args.Message, _maxPayload);
+        if (_gossipReady)
+        {
+            // Reconnected: what was said meanwhile may be lost both ways, and the other servers may not
+            // have our interest yet.
+            Resync();
+            Reconnected();
+        }
+
         return ValueTask.CompletedTask;
     }
 
     private ValueTask OnDisconnectedAsync(object? sender, NatsEventArgs args)
     {
         Log.Disconnected(_logger, args.Message);
+        ReleaseSubscribeWaits();
         return ValueTask.CompletedTask;
     }
 
@@ -321,8 +418,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
                         Interlocked.Increment(ref _forwarded);
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (!token.IsCancellationRequested)
                     {
+                        // Also NATS.Net's own OperationCanceledException (a command timeout while it reconnects).
                         Drop("NATS refused it: " + ex.Message);
                     }
                 }
@@ -344,17 +442,29 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             while (true)
             {
                 await _interestSignal.WaitAsync(token).ConfigureAwait(false);
+
+                // Rounds at most every MinRoundInterval: the changes made meanwhile share one PING and probe.
+                var wait = _lastRound + MinRoundInterval - Environment.TickCount64;
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), token).ConfigureAwait(false);
+                }
+
+                var force = Interlocked.Exchange(ref _forceRound, 0) == 1;
                 HashSet<byte[]> channels, patterns;
+                long target;
                 lock (_dirtyLock)
                 {
                     channels = _dirtyChannels;
                     patterns = _dirtyPatterns;
+                    target = _interestRequested;
                     _dirtyChannels = new(ByteArrayComparer.Instance);
                     _dirtyPatterns = new(ByteArrayComparer.Instance);
                 }
 
                 try
                 {
+                    _roundSubscribed = false;
                     foreach (var channel in channels)
                     {
                         await FollowChannelAsync(channel, token).ConfigureAwait(false);
@@ -364,15 +474,38 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     {
                         await FollowPatternAsync(pattern, token).ConfigureAwait(false);
                     }
+
+                    // The SUBs (and UNSUBs) went out before this PING on the one connection: its PONG says
+                    // the NATS server we are connected to has them. Then a probe answered by every other node
+                    // says each of their NATS servers has them too: the probe followed our new interest over
+                    // the same route. The SUBSCRIBEs waiting for them go on. After a reconnect (force), NATS.Net
+                    // resubscribed before it said the connection is open: the same PING and probe cover that.
+                    if (channels.Count + patterns.Count > 0 || force)
+                    {
+                        await _connection.PingAsync(token).AsTask().WaitAsync(PingLimit, token).ConfigureAwait(false);
+                        if (_roundSubscribed || force)
+                        {
+                            await ProbeNodesAsync(token).ConfigureAwait(false);
+                        }
+                    }
+
+                    _lastRound = Environment.TickCount64;
+                    InterestApplied(target);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!token.IsCancellationRequested)
                 {
-                    // Tried again shortly: the names go back into the dirty sets.
-                    Log.InterestFailed(_logger, ex.Message);
+                    // Tried again shortly: the names go back into the dirty sets. NATS.Net throws its own
+                    // OperationCanceledException (a command timeout while it reconnects): tried again too.
+                    InterestFailed(ex);
                     lock (_dirtyLock)
                     {
                         _dirtyChannels.UnionWith(channels);
                         _dirtyPatterns.UnionWith(patterns);
+                    }
+
+                    if (force)
+                    {
+                        Volatile.Write(ref _forceRound, 1);
                     }
 
                     await Task.Delay(500, token).ConfigureAwait(false);
@@ -459,6 +592,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         var subscription = new ClusterSubscription(this, _connection, subject, kind, key);
         await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
+        _roundSubscribed = true;
         Interlocked.Increment(ref _subscriptions);
         Log.Subscribed(_logger, subject);
         return subscription;
@@ -475,6 +609,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>NATS's reader, for one of our subscriptions: a copy of the message into the inbound queue, waiting when it is full.</summary>
     internal ValueTask ReceivedAsync(ClusterSubscription subscription, string subject, ReadOnlySequence<byte> payload)
     {
+        if (subscription.Kind == SubscriptionKind.Gossip)
+        {
+            ReceivedGossip(subject, payload);
+            return ValueTask.CompletedTask;
+        }
+
         byte[]? channel;
         byte[] message;
         if (Mapping.IsHashed(subject))
@@ -588,6 +728,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
         [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Cluster: left NATS; forwarded {Forwarded}, received {Received}, not forwarded {Dropped}")]
         public static partial void Stopped(ILogger logger, long forwarded, long received, long dropped);
+
+        [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Cluster: interest gossip failed; the whole state is sent next")]
+        public static partial void GossipFailed(ILogger logger, Exception ex);
+
+        [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Cluster: a node went silent and its subscribers are no longer counted; {Nodes} other nodes now")]
+        public static partial void NodesExpired(ILogger logger, int nodes);
     }
 }
 
@@ -602,6 +748,9 @@ internal enum SubscriptionKind
 
     /// <summary><c>prefix.h.&gt;</c>: every pattern (long channels are outside every pattern wildcard).</summary>
     HashedPatterns,
+
+    /// <summary><c>prefix.sys.i.*</c> and <c>prefix.sys.r</c>: the nodes' interest gossip, not messages.</summary>
+    Gossip,
 }
 
 /// <summary>One NATS subscription of the link; its messages go straight into the link's inbound queue, in NATS's order.</summary>

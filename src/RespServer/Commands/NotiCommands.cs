@@ -73,8 +73,12 @@ internal static class NotiCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
-        server.Cluster?.TryForward(request[1], request[2]);
         client.CountPublished(receivers);
+        if (server.Cluster is { } link)
+        {
+            receivers += link.Forward(request[1], request[2]);
+        }
+
         var writer = client.Writer;
         writer.WriteArrayHeader(2);
         writer.WriteInteger(receivers);

@@ -36,7 +36,10 @@ internal static class PubSubCommands
 
         // As in Redis, a confirmation is never overtaken by a message, and once a client has read
         // it, every later PUBLISH reaches it: each confirmation is queued before its registration,
-        // and nothing is sent until all are registered.
+        // and nothing is sent until all are registered. With nats-servers, the confirmations also wait
+        // until the node's NATS server has the node's interest (docs/cluster.md#subscribing).
+        var cluster = kind == SubscriptionKind.Shard ? null : client.Server.Cluster;
+        var waits = cluster is not null && cluster.BeginSubscribe(client.Output);
         client.Output.Hold();
         try
         {
@@ -57,6 +60,7 @@ internal static class PubSubCommands
         finally
         {
             client.Output.Release();
+            cluster?.EndSubscribe(client.Output, waits);
         }
     }
 
@@ -158,8 +162,13 @@ internal static class PubSubCommands
         }
 
         var receivers = server.Registry.Publish(request[1], request[2], client.Batch);
-        server.Cluster?.TryForward(request[1], request[2]);
         client.CountPublished(receivers);
+        if (server.Cluster is { } link)
+        {
+            // The other nodes' receivers, as their interest gossip last said (docs/cluster.md#counting-across-the-cluster).
+            receivers += link.Forward(request[1], request[2]);
+        }
+
         client.Writer.WriteInteger(receivers);
     }
 
@@ -184,6 +193,19 @@ internal static class PubSubCommands
         }
 
         var channels = client.Server.Registry.ActiveChannels(request.Count == 3 ? request[2] : default, request.Count == 3, shard);
+        if (!shard && client.Server.Cluster is { } cluster)
+        {
+            // The union of every node's channels.
+            var names = new HashSet<byte[]>(channels, ByteArrayComparer.Instance);
+            foreach (var name in cluster.Remote.ChannelNames())
+            {
+                if ((request.Count < 3 || GlobMatcher.IsMatch(request[2], name)) && names.Add(name))
+                {
+                    channels.Add(name);
+                }
+            }
+        }
+
         var writer = client.Writer;
         writer.WriteArrayHeader(channels.Count);
         foreach (var channel in channels)
@@ -196,16 +218,22 @@ internal static class PubSubCommands
     {
         var writer = client.Writer;
         var registry = client.Server.Registry;
+        var remote = shard ? null : client.Server.Cluster?.Remote;
         writer.WriteArrayHeader((request.Count - 2) * 2);
         for (var i = 2; i < request.Count; i++)
         {
             writer.WriteBulk(request[i]);
-            writer.WriteInteger(registry.SubscriberCount(request[i], shard));
+            writer.WriteInteger(registry.SubscriberCount(request[i], shard) + (remote?.ChannelSubscribers(request[i]) ?? 0));
         }
     }
 
+    /// <summary>As Redis 7: the number of distinct patterns subscribed (with nats-servers, on any node).</summary>
     private static void NumPat(RespConnection client, in RespRequest request)
-        => client.Writer.WriteInteger(client.Server.Registry.PatternCount);
+    {
+        // With nats-servers, the distinct patterns of every node, kept as they change.
+        var cluster = client.Server.Cluster;
+        client.Writer.WriteInteger(cluster is null ? client.Server.Registry.PatternCount : cluster.Remote.DistinctPatterns);
+    }
 
     private static void Help(RespConnection client, in RespRequest request) => HelpText.Write(client.Writer, "PUBSUB",
     [

@@ -187,6 +187,9 @@ internal sealed partial class RespConnection
     {
         public int Protocol => 2;
 
+        /// <summary>What is published on another node is not in this node's history: the other nodes must not count it.</summary>
+        public bool LocalOnly => true;
+
         public void Deliver(MessageFrame frame, DeliveryBatch? batch)
         {
         }

@@ -65,8 +65,10 @@ internal sealed partial class ConnectionOutput
     /// <summary>Queued behind the unsubscribe barrier (empty while <see cref="_awaited"/> is).</summary>
     private List<OutputSegment> _deferred = [];
 
-    /// <summary>Batches whose staged deliveries must be queued before <see cref="_deferred"/> may follow.</summary>
-    private List<DeliveryBatch>? _awaited;
+    /// <summary>Batches whose staged deliveries must be queued before <see cref="_deferred"/> may follow, and, with
+    /// <c>nats-servers</c>, the cluster link's token while a SUBSCRIBE waits for the node's NATS interest
+    /// (<see cref="Cluster.ClusterLink.BeginSubscribe"/>).</summary>
+    private List<object>? _awaited;
 
     /// <summary><see cref="_awaited"/> is not empty; written under the lock, read by the read loop without it.</summary>
     private volatile bool _barrierUp;
@@ -351,9 +353,11 @@ internal sealed partial class ConnectionOutput
     /// <summary>
     /// Called by <see cref="FanOutTracker.AwaitFanOuts"/> under its lock: from now on what this
     /// connection queues waits until <paramref name="batch"/> has queued what it staged. Returns false
-    /// when already waiting for it (or closed): the batch then need not report back.
+    /// when already waiting for it (or closed): the batch then need not report back. The cluster link
+    /// raises the same barrier with a token of its own (not a batch) while a SUBSCRIBE's confirmation
+    /// waits for NATS, and lifts it with <see cref="BatchPassed"/>.
     /// </summary>
-    public bool Await(DeliveryBatch batch)
+    public bool Await(object batch)
     {
         lock (_lock)
         {
@@ -370,7 +374,7 @@ internal sealed partial class ConnectionOutput
 
     /// <summary><paramref name="batch"/> has queued everything it staged before the barrier: once no
     /// batch is awaited, what waited behind the barrier becomes sendable, in order.</summary>
-    public void BatchPassed(DeliveryBatch batch)
+    public void BatchPassed(object batch)
     {
         lock (_lock)
         {

@@ -18,4 +18,11 @@ internal interface ISubscriber
     /// batch, where a connection stages the delivery; null outside a connection (tests, benchmarks).
     /// </summary>
     void Deliver(MessageFrame frame, DeliveryBatch? batch);
+
+    /// <summary>
+    /// Counted on this node only, never told to the other nodes of a cluster (a NOTI.SUBSCRIBE follower:
+    /// it reads this node's history, so what is published on another node never reaches it). Read under
+    /// the registry's write lock, with nats-servers only.
+    /// </summary>
+    bool LocalOnly => false;
 }

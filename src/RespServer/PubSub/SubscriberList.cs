@@ -28,13 +28,14 @@ internal sealed class SubscriberList
     /// <summary>The current array: deliver to every non-null entry. Never changed except holes punched and empty slots filled.</summary>
     public ISubscriber?[] Snapshot => Volatile.Read(ref _items);
 
-    public void Add(ISubscriber subscriber)
+    /// <summary>Adds the subscriber; false when it is here already.</summary>
+    public bool Add(ISubscriber subscriber)
     {
         if (_slots.TryGetValue(subscriber, out var slot))
         {
             if (slot >= 0)
             {
-                return;
+                return false;
             }
 
             // Back while its hole is still here: a publisher walking this array may already have
@@ -50,6 +51,7 @@ internal sealed class SubscriberList
         Volatile.Write(ref _items[_used], subscriber);
         _used++;
         _count++;
+        return true;
     }
 
     public bool Remove(ISubscriber subscriber)

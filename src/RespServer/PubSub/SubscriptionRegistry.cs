@@ -46,17 +46,24 @@ internal sealed class SubscriptionRegistry
         var map = shard ? _shardChannels : _channels;
         lock (_writeLock)
         {
+            var created = false;
             if (!map.TryGetValue(channel, out var set))
             {
                 set = new ChannelSubscribers(channel);
                 map[channel] = set;
-                if (!shard)
-                {
-                    Interest?.ChannelInterestChanged(channel);
-                }
+                created = true;
             }
 
-            set.Subscribers.Add(subscriber);
+            var added = set.Subscribers.Add(subscriber);
+            if (!shard && Interest is { } interest)
+            {
+                if (added && subscriber.LocalOnly)
+                {
+                    set.LocalOnly++;
+                }
+
+                interest.ChannelInterestChanged(set.Channel, created);
+            }
         }
     }
 
@@ -70,14 +77,21 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            set.Subscribers.Remove(subscriber);
-            if (set.Subscribers.Count == 0)
+            var removed = set.Subscribers.Remove(subscriber);
+            if (removed && !shard && Interest is not null && subscriber.LocalOnly)
+            {
+                set.LocalOnly--;
+            }
+
+            var emptied = set.Subscribers.Count == 0;
+            if (emptied)
             {
                 map.TryRemove(channel, out _);
-                if (!shard)
-                {
-                    Interest?.ChannelInterestChanged(set.Channel);
-                }
+            }
+
+            if (!shard)
+            {
+                Interest?.ChannelInterestChanged(set.Channel, emptied);
             }
         }
     }
@@ -90,6 +104,11 @@ internal sealed class SubscriptionRegistry
             {
                 entry = new PatternSubscription(pattern);
                 entry.Subscribers.Add(subscriber);
+                if (Interest is not null && subscriber.LocalOnly)
+                {
+                    entry.LocalOnly++;
+                }
+
                 _patterns.Add(pattern, entry);
                 _trieLock.EnterWriteLock();
                 try
@@ -102,11 +121,16 @@ internal sealed class SubscriptionRegistry
                 }
 
                 _patternCount = _patterns.Count;
-                Interest?.PatternInterestChanged(pattern);
+                Interest?.PatternInterestChanged(pattern, edge: true);
                 return;
             }
 
-            entry.Subscribers.Add(subscriber);
+            if (entry.Subscribers.Add(subscriber) && Interest is not null && subscriber.LocalOnly)
+            {
+                entry.LocalOnly++;
+            }
+
+            Interest?.PatternInterestChanged(entry.Pattern, edge: false);
         }
     }
 
@@ -119,9 +143,14 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
-            entry.Subscribers.Remove(subscriber);
+            if (entry.Subscribers.Remove(subscriber) && Interest is not null && subscriber.LocalOnly)
+            {
+                entry.LocalOnly--;
+            }
+
             if (entry.Subscribers.Count > 0)
             {
+                Interest?.PatternInterestChanged(entry.Pattern, edge: false);
                 return;
             }
 
@@ -137,7 +166,7 @@ internal sealed class SubscriptionRegistry
             }
 
             _patternCount = _patterns.Count;
-            Interest?.PatternInterestChanged(entry.Pattern);
+            Interest?.PatternInterestChanged(entry.Pattern, edge: true);
         }
     }
 
@@ -147,6 +176,45 @@ internal sealed class SubscriptionRegistry
         lock (_writeLock)
         {
             return _patterns.ContainsKey(pattern);
+        }
+    }
+
+    /// <summary>With nats-servers: a channel's subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
+    public int AdvertisedSubscriberCount(byte[] channel)
+    {
+        lock (_writeLock)
+        {
+            return _channels.TryGetValue(channel, out var set) ? set.Subscribers.Count - set.LocalOnly : 0;
+        }
+    }
+
+    /// <summary>With nats-servers: a pattern's subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
+    public int AdvertisedPatternSubscriberCount(byte[] pattern)
+    {
+        lock (_writeLock)
+        {
+            return _patterns.TryGetValue(pattern, out var entry) ? entry.Subscribers.Count - entry.LocalOnly : 0;
+        }
+    }
+
+    /// <summary>Every channel (not shard channel) and pattern with its subscriber count now, less the <see cref="ISubscriber.LocalOnly"/> ones: the cluster's snapshot of this node.</summary>
+    public (List<(byte[] Name, int Count)> Channels, List<(byte[] Name, int Count)> Patterns) InterestSnapshot()
+    {
+        lock (_writeLock)
+        {
+            var channels = new List<(byte[], int)>(_channels.Count);
+            foreach (var (name, set) in _channels)
+            {
+                channels.Add((name, set.Subscribers.Count - set.LocalOnly));
+            }
+
+            var patterns = new List<(byte[], int)>(_patterns.Count);
+            foreach (var (name, entry) in _patterns)
+            {
+                patterns.Add((name, entry.Subscribers.Count - entry.LocalOnly));
+            }
+
+            return (channels, patterns);
         }
     }
 
@@ -333,5 +401,8 @@ internal sealed class SubscriptionRegistry
         public byte[] Channel { get; } = channel;
 
         public SubscriberList Subscribers { get; } = new();
+
+        /// <summary>With nats-servers: how many of <see cref="Subscribers"/> are <see cref="ISubscriber.LocalOnly"/>; under the write lock.</summary>
+        public int LocalOnly;
     }
 }

@@ -29,6 +29,7 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
         await using var onB = await Subscribed(c.B, "SUBSCRIBE", "orders");
         await using var publisher = await c.C.ConnectAsync();
         await Probe(publisher, "orders", [(onA, 1), (onB, 1)]);
+        await CountedOnAllNodes(publisher, "orders", 2);
 
         const int Count = 10_000;
         var pipeline = new MemoryStream();
@@ -42,8 +43,8 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
         var readB = ReadSequence(onB, "orders", Count);
         for (var i = 0; i < Count; i++)
         {
-            // No subscriber on C itself: each reply counts local receivers only (this slice).
-            Assert.Equal(0L, await publisher.ReadAsync(ReadLimit));
+            // No subscriber on C itself: each reply counts A's and B's (docs/cluster.md#counting-across-the-cluster).
+            Assert.Equal(2L, await publisher.ReadAsync(ReadLimit));
         }
 
         Assert.Equal(Count, await readA);
@@ -64,6 +65,7 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
         await using var onB = await Subscribed(c.B, "PSUBSCRIBE", "alerts.?");
         await using var publisher = await c.C.ConnectAsync();
         await Probe(publisher, "alerts.x", [(both, 2), (broad, 1), (onB, 1)]);
+        await CountedOnAllNodes(publisher, "alerts.x", 4);
 
         const int Count = 200;
         for (var i = 0; i < Count; i++)
@@ -73,7 +75,8 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
 
         for (var i = 0; i < Count; i++)
         {
-            Assert.Equal(0L, await publisher.ReadAsync(ReadLimit));
+            // alerts.x: a channel and three patterns' subscriptions; alerts.y: the three patterns.
+            Assert.Equal(i % 2 == 0 ? 4L : 3L, await publisher.ReadAsync(ReadLimit));
         }
 
         // both: a message (alerts.x only) and a pmessage for every publish, each once and in order.
@@ -98,7 +101,7 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
 
         // Nothing more: a duplicate would be waiting now, behind the last expected message.
         await publisher.SendAsync(Command("PUBLISH", "alerts.x", "end"));
-        Assert.Equal(0L, await publisher.ReadAsync(ReadLimit));
+        Assert.Equal(4L, await publisher.ReadAsync(ReadLimit));
         var last = new List<string>();
         for (var i = 0; i < 2; i++)
         {
@@ -272,6 +275,14 @@ public sealed class ClusterDeliveryTests(NatsCluster cluster) : IClassFixture<Na
             return pending.Count == 0;
         }, $"a probe on '{channel}' reached every subscriber");
     }
+
+    /// <summary>
+    /// Publishes "probe" until the reply counts <paramref name="expected"/> receivers on the other nodes (their
+    /// interest gossip follows a SUBSCRIBE within a second, docs/cluster.md#counting-across-the-cluster).
+    /// </summary>
+    private static async Task CountedOnAllNodes(WireClient publisher, string channel, long expected)
+        => await NatsCluster.WaitUntilAsync(async () => (long)(await publisher.CallAsync("PUBLISH", channel, "probe"))! == expected,
+            $"PUBLISH {channel} counts {expected} receivers", TimeSpan.FromSeconds(2));
 
     /// <summary>Publishes "probe" to a binary channel until the subscriber gets a message; returns it.</summary>
     private static async Task<object?[]> ProbeOne(WireClient publisher, byte[] channel, WireClient subscriber)

@@ -68,7 +68,7 @@ public sealed class NatsCluster : IAsyncLifetime
             foreach (var (client, monitor) in _ports)
             {
                 var server = await NotistreamServer.StartAsync(NodeArguments(client));
-                nodes.Add(new NatsNode(server, monitor));
+                nodes.Add(new NatsNode(server, monitor, client));
             }
 
             Nodes = [.. nodes];
@@ -238,12 +238,14 @@ public sealed class NatsCluster : IAsyncLifetime
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>One Notistream node of the test cluster, and the monitoring port of the nats-server it joined through.</summary>
-public sealed class NatsNode(NotistreamServer server, int natsMonitorPort) : IAsyncDisposable
+/// <summary>One Notistream node of the test cluster, and the client and monitoring ports of the nats-server it joined through.</summary>
+public sealed class NatsNode(NotistreamServer server, int natsMonitorPort, int natsPort) : IAsyncDisposable
 {
     public int Port => server.Port;
 
     public int NatsMonitorPort { get; } = natsMonitorPort;
+
+    public int NatsPort { get; } = natsPort;
 
     internal Task<WireClient> ConnectAsync() => WireClient.ConnectAsync(server.Port);
 

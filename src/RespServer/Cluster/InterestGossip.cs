@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+
+namespace Notistream.RespServer.Cluster;
+
+/// <summary>
+/// The bytes of the nodes' interest gossip (docs/cluster.md#counting-across-the-cluster). Each node
+/// publishes on <c>prefix.sys.i.&lt;node id&gt;</c> one numbered stream of messages, each
+/// <c>version (1) | kind (1) | sequence (8, big-endian)</c> then, for the kinds that carry them, entries
+/// <c>type ('c' channel, 'p' pattern) (1) | count (4) | name length (4) | name</c> with absolute counts
+/// (0: gone). Requests for a node's whole state go to <c>prefix.sys.r</c>: <c>version | 'R' | node id</c>
+/// (no id: every node).
+/// </summary>
+internal static class InterestGossip
+{
+    public const byte Version = 1;
+
+    public const int HeaderLength = 10;
+
+    public const int EntryOverhead = 9;
+
+    /// <summary>Changed counts; sequence = previous + 1.</summary>
+    public const byte Delta = (byte)'D';
+
+    /// <summary>A whole state begins (no entries); the sequence restarts from here.</summary>
+    public const byte SnapshotStart = (byte)'S';
+
+    /// <summary>Part of a whole state (entries).</summary>
+    public const byte SnapshotPart = (byte)'P';
+
+    /// <summary>The whole state is complete: it replaces what the receiver held for the node.</summary>
+    public const byte SnapshotEnd = (byte)'E';
+
+    /// <summary>Alive; the sequence is the last one sent (not a new one).</summary>
+    public const byte Heartbeat = (byte)'H';
+
+    /// <summary>The node is leaving: forget it now.</summary>
+    public const byte Bye = (byte)'X';
+
+    public const byte Request = (byte)'R';
+
+    /// <summary>On <c>prefix.sys.p</c>: every node answers on <c>prefix.sys.a.&lt;asker&gt;</c>.</summary>
+    public const byte Probe = (byte)'Q';
+
+    public const byte Answer = (byte)'A';
+
+    public const byte ChannelEntry = (byte)'c';
+
+    public const byte PatternEntry = (byte)'p';
+
+    /// <summary>Largest count an entry may say; a larger one is taken as this (so sums over nodes stay in an int).</summary>
+    public const int MaxCount = 1 << 24;
+
+    public static void WriteHeader(Span<byte> destination, byte kind, ulong sequence)
+    {
+        destination[0] = Version;
+        destination[1] = kind;
+        BinaryPrimitives.WriteUInt64BigEndian(destination[2..], sequence);
+    }
+
+    public static byte[] Message(byte kind, ulong sequence)
+    {
+        var bytes = new byte[HeaderLength];
+        WriteHeader(bytes, kind, sequence);
+        return bytes;
+    }
+
+    /// <summary>Writes one entry at the start of <paramref name="destination"/>; returns its length.</summary>
+    public static int WriteEntry(Span<byte> destination, bool pattern, int count, ReadOnlySpan<byte> name)
+    {
+        destination[0] = pattern ? PatternEntry : ChannelEntry;
+        BinaryPrimitives.WriteInt32BigEndian(destination[1..], count);
+        BinaryPrimitives.WriteInt32BigEndian(destination[5..], name.Length);
+        name.CopyTo(destination[EntryOverhead..]);
+        return EntryOverhead + name.Length;
+    }
+
+    public static bool TryReadHeader(ReadOnlySpan<byte> payload, out byte kind, out ulong sequence)
+    {
+        kind = 0;
+        sequence = 0;
+        if (payload.Length < HeaderLength || payload[0] != Version)
+        {
+            return false;
+        }
+
+        kind = payload[1];
+        sequence = BinaryPrimitives.ReadUInt64BigEndian(payload[2..]);
+        return true;
+    }
+
+    /// <summary>Reads the next entry and moves past it; false at the end or on malformed bytes (<paramref name="malformed"/>).</summary>
+    public static bool TryReadEntry(ref ReadOnlySpan<byte> entries, out bool pattern, out int count, out ReadOnlySpan<byte> name, out bool malformed)
+    {
+        pattern = false;
+        count = 0;
+        name = default;
+        malformed = false;
+        if (entries.IsEmpty)
+        {
+            return false;
+        }
+
+        if (entries.Length < EntryOverhead || entries[0] is not (ChannelEntry or PatternEntry))
+        {
+            malformed = true;
+            return false;
+        }
+
+        pattern = entries[0] == PatternEntry;
+        count = Math.Clamp(BinaryPrimitives.ReadInt32BigEndian(entries[1..]), 0, MaxCount);
+        var length = BinaryPrimitives.ReadInt32BigEndian(entries[5..]);
+        if (length < 0 || length > entries.Length - EntryOverhead)
+        {
+            malformed = true;
+            return false;
+        }
+
+        name = entries.Slice(EntryOverhead, length);
+        entries = entries[(EntryOverhead + length)..];
+        return true;
+    }
+
+    /// <summary>A probe or its answer: <c>version | kind | probe id (8) | node id</c> (the asker's, the answerer's).</summary>
+    public static byte[] ProbeMessage(byte kind, ulong id, string node)
+    {
+        var bytes = new byte[HeaderLength + node.Length];
+        WriteHeader(bytes, kind, id);
+        System.Text.Encoding.ASCII.GetBytes(node, bytes.AsSpan(HeaderLength));
+        return bytes;
+    }
+
+    public static bool TryReadProbe(ReadOnlySpan<byte> payload, byte kind, out ulong id, out string node)
+    {
+        node = "";
+        if (!TryReadHeader(payload, out var got, out id) || got != kind)
+        {
+            return false;
+        }
+
+        node = System.Text.Encoding.ASCII.GetString(payload[HeaderLength..]);
+        return node.Length > 0;
+    }
+
+    /// <summary>A node id is one NATS token: 40 lowercase hex digits (the run id).</summary>
+    public static bool IsNodeId(ReadOnlySpan<char> node)
+    {
+        if (node.Length != 40)
+        {
+            return false;
+        }
+
+        foreach (var c in node)
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static byte[] RequestMessage(string? node)
+    {
+        var id = node is null ? [] : System.Text.Encoding.ASCII.GetBytes(node);
+        return [Version, Request, .. id];
+    }
+
+    /// <summary>A request's target: "" for every node; null when malformed.</summary>
+    public static string? ReadRequest(ReadOnlySpan<byte> payload)
+        => payload.Length >= 2 && payload[0] == Version && payload[1] == Request
+            ? System.Text.Encoding.ASCII.GetString(payload[2..])
+            : null;
+}
