@@ -9,9 +9,22 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
+        var servers = ServerAddresses.Split(options.Server);
+        if (servers.Count == 0 || servers.Count == 1 && !IsEndPoint(servers[0]))
         {
             failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
+        }
+        else if (servers.Count > 1)
+        {
+            foreach (var server in servers.Where(s => !IsEndPoint(s)))
+            {
+                failures.Add($"Server '{options.Server}': '{server}' is not host:port (--server takes host:port or host:port,host:port,...).");
+            }
+
+            if (servers.Distinct(StringComparer.OrdinalIgnoreCase).Count() < servers.Count)
+            {
+                failures.Add($"Server '{options.Server}' names an address twice.");
+            }
         }
 
         if (options.Token is { } token && token.Length > 0 && string.IsNullOrWhiteSpace(token))

@@ -26,12 +26,44 @@ internal sealed class FollowConnection : IAsyncDisposable
         _reader = new RespReader(stream, initialSize: 4096);
     }
 
-    /// <summary>Connects, completes TLS and AUTH within the gateway's connect timeout.</summary>
+    /// <summary>The server this connection is to, as configured (one of <see cref="GatewayOptions.Servers"/>).</summary>
+    public string Server { get; private init; } = string.Empty;
+
+    /// <summary>
+    /// Connects to the first of the gateway's servers that answers, starting with the preferred one
+    /// (<see cref="ServerAddresses.InOrder"/>), each within the connect timeout; a server that cannot be
+    /// reached is marked failed, so the next connection starts past it. With one server: that one, once.
+    /// Throws what the last attempt threw; a refused log-in (<see cref="FollowRefusedException"/>) at once.
+    /// </summary>
     public static async Task<FollowConnection> ConnectAsync(GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var servers = options.Servers;
+        Exception? last = null;
+        foreach (var server in servers.InOrder())
+        {
+            try
+            {
+                var connection = await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
+                servers.Worked(server);
+                return connection;
+            }
+            catch (Exception ex) when (servers.Count > 1 && !cancellationToken.IsCancellationRequested
+                && ex is TimeoutException or System.Net.Sockets.SocketException or IOException or System.Security.Authentication.AuthenticationException)
+            {
+                servers.Failed(server);
+                last = ex;
+            }
+        }
+
+        throw last!;
+    }
+
+    /// <summary>Connects to <paramref name="server"/>, completes TLS and AUTH within the gateway's connect timeout.</summary>
+    private static async Task<FollowConnection> ConnectAsync(GatewayOptions options, string server, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
-        var (host, port) = SplitEndPoint(options.Server);
+        var (host, port) = SplitEndPoint(server);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -54,7 +86,7 @@ internal sealed class FollowConnection : IAsyncDisposable
                 stream = ssl;
             }
 
-            var connection = new FollowConnection(socket, stream);
+            var connection = new FollowConnection(socket, stream) { Server = server };
             if (!string.IsNullOrEmpty(options.ServerPassword))
             {
                 List<string> auth = string.IsNullOrEmpty(options.ServerUser)
@@ -74,7 +106,7 @@ internal sealed class FollowConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new TimeoutException($"no connection to {options.Server} within {options.ConnectTimeoutMilliseconds} ms");
+            throw new TimeoutException($"no connection to {server} within {options.ConnectTimeoutMilliseconds} ms");
         }
         catch
         {
@@ -83,10 +115,15 @@ internal sealed class FollowConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>host:port, [v6]:port.</summary>
+    /// <summary>host:port, [v6]:port; a host alone (which the validator lets through) is port 6379, as for StackExchange.Redis.</summary>
     internal static (string Host, int Port) SplitEndPoint(string server)
     {
         var colon = server.LastIndexOf(':');
+        if (colon < 0 || server.StartsWith('[') && colon < server.IndexOf(']'))
+        {
+            return (server.Trim('[', ']'), 6379);
+        }
+
         var host = server[..colon].Trim('[', ']');
         return (host, int.Parse(server.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
     }

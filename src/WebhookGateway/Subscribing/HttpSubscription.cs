@@ -17,23 +17,33 @@ namespace Notistream.Gateway.Subscribing;
 /// the reader's buffer, and the server itself sends a follower more only as it is read.
 /// </para>
 /// <para>
-/// When the server connection drops, the queue completes after the last message read and the HTTP
-/// response ends; the client reconnects with its last id (Last-Event-ID, or since=) and gets every later
-/// message exactly once. The gateway does not reconnect on its own.
+/// When the server connection drops and the gateway has only one server, the queue completes after the
+/// last message read and the HTTP response ends; the client reconnects with its last id (Last-Event-ID, or
+/// since=) and gets every later message exactly once. With several servers (<see cref="GatewayOptions.Servers"/>)
+/// the pump instead follows again from the last id it read on the next server that answers, within the same
+/// response: ids and history are each node's own, so that server may answer with a <c>noti.gap</c>, which
+/// reaches the subscriber as any gap does. Only when none answers does the response end.
 /// </para>
 /// </summary>
 internal sealed class HttpSubscription : IAsyncDisposable
 {
-    private readonly FollowConnection _connection;
+    private readonly GatewayOptions _options;
+    private readonly SubscribeRequest _request;
+    private readonly ILogger? _logger;
     private readonly Channel<SubscriptionEvent> _queue;
+    private volatile FollowConnection _connection; // replaced by the pump alone, when it moves to another server
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _patterns;
     private Task _pump = Task.CompletedTask;
 
-    private HttpSubscription(FollowConnection connection, int queueLength, IEnumerable<string> patterns)
+    private HttpSubscription(FollowConnection connection, GatewayOptions options, SubscribeRequest request, ILogger? logger)
     {
         _connection = connection;
-        _queue = Channel.CreateBounded<SubscriptionEvent>(new BoundedChannelOptions(queueLength)
+        _options = options;
+        _request = request;
+        _logger = logger;
+        var patterns = request.Patterns;
+        _queue = Channel.CreateBounded<SubscriptionEvent>(new BoundedChannelOptions(options.Subscribe.QueueLength)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -60,26 +70,13 @@ internal sealed class HttpSubscription : IAsyncDisposable
     /// <see cref="FollowRefusedException"/> for an error answer, and the connection's exceptions when the
     /// server cannot be reached.
     /// </summary>
-    public static async Task<HttpSubscription> OpenAsync(GatewayOptions options, SubscribeRequest request, Action cutOff, CancellationToken cancellationToken)
+    public static async Task<HttpSubscription> OpenAsync(GatewayOptions options, SubscribeRequest request, Action cutOff, CancellationToken cancellationToken, ILogger? logger = null)
     {
         var connection = await FollowConnection.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        var subscription = new HttpSubscription(connection, options.Subscribe.QueueLength, request.Patterns);
+        var subscription = new HttpSubscription(connection, options, request, logger);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
-            await connection.SendAsync(Command(request), timeout.Token).ConfigureAwait(false);
-            var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
-            if (reply.IsError)
-            {
-                throw new FollowRefusedException(reply.Text!);
-            }
-
-            if (reply.Items is not { Length: 4 } items || items[0].Text != "noti.subscribe")
-            {
-                throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
-            }
-
+            var items = await SubscribeAsync(connection, Command(request), options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
             subscription.From = items[1].Text;
             subscription.Last = items[3].Text;
         }
@@ -94,9 +91,29 @@ internal sealed class HttpSubscription : IAsyncDisposable
         return subscription;
     }
 
-    internal static List<string> Command(SubscribeRequest request)
+    /// <summary>Sends NOTI.SUBSCRIBE and reads its confirmation, ["noti.subscribe", from, count, last].</summary>
+    private static async Task<RespFrame[]> SubscribeAsync(FollowConnection connection, List<string> command, int timeoutMilliseconds, CancellationToken cancellationToken)
     {
-        var command = new List<string> { "NOTI.SUBSCRIBE", request.Start.From };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(timeoutMilliseconds);
+        await connection.SendAsync(command, timeout.Token).ConfigureAwait(false);
+        var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+        if (reply.IsError)
+        {
+            throw new FollowRefusedException(reply.Text!);
+        }
+
+        if (reply.Items is not { Length: 4 } items || items[0].Text != "noti.subscribe")
+        {
+            throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
+        }
+
+        return items;
+    }
+
+    internal static List<string> Command(SubscribeRequest request, string? from = null)
+    {
+        var command = new List<string> { "NOTI.SUBSCRIBE", from ?? request.Start.From };
         if (request.Channels.Count > 0)
         {
             command.Add("CHANNELS");
@@ -119,11 +136,27 @@ internal sealed class HttpSubscription : IAsyncDisposable
         var token = _stop.Token;
         SubscriptionEvent? held = null; // since=latest: the catch-up's last message so far
         var catchingUp = true;
+        var cursor = From!; // the last id read: where following again on another server starts
         try
         {
             while (true)
             {
-                var frame = await _connection.ReadAsync(token).ConfigureAwait(false);
+                RespFrame frame;
+                try
+                {
+                    frame = await _connection.ReadAsync(token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (_options.Servers.Count > 1 && !token.IsCancellationRequested
+                    && ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException)
+                {
+                    if (!await MoveAsync(cursor, ex.Message, token).ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+
+                    continue;
+                }
+
                 if (frame.IsError)
                 {
                     EndReason = $"the server ended the subscription: {frame.Text}";
@@ -140,14 +173,18 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 {
                     case "noti.message" when items.Length == 4:
                         next = SubscriptionEvent.Message(items[2].Text!, items[1].Text!, null, items[3].Bytes ?? []);
+                        cursor = items[2].Text!;
                         break;
                     case "noti.pmessage" when items.Length == 5:
                         next = SubscriptionEvent.Message(items[3].Text!, items[2].Text!, items[1].Text, items[4].Bytes ?? []);
+                        cursor = items[3].Text!;
                         break;
                     case "noti.gap" when items.Length == 3:
                         var subject = items[1].Text!;
                         next = SubscriptionEvent.Gap(subject, _patterns.Contains(subject), items[2].Kind == RespKind.Integer ? items[2].Integer : null);
                         break;
+                    case "noti.caughtup" when !catchingUp:
+                        continue; // another server's, after a move: the subscriber was told once
                     case "noti.caughtup":
                         catchingUp = false;
                         if (held is not null && !await EnqueueAsync(held, slowTimeout, cutOff, token).ConfigureAwait(false))
@@ -202,6 +239,54 @@ internal sealed class HttpSubscription : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The server went away: follow the same channels from <paramref name="cursor"/> on the next server that
+    /// answers (each tried once, the one lost last). False when none did, or the one that answered refused.
+    /// </summary>
+    private async Task<bool> MoveAsync(string cursor, string reason, CancellationToken token)
+    {
+        var lost = _connection;
+        _options.Servers.Failed(lost.Server);
+        await lost.DisposeAsync().ConfigureAwait(false);
+        FollowConnection next;
+        try
+        {
+            next = await FollowConnection.ConnectAsync(_options, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
+            or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+        {
+            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no other server answered ({ex.Message})";
+            return false;
+        }
+
+        try
+        {
+            await SubscribeAsync(next, Command(_request, cursor), _options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
+            or InvalidDataException or OperationCanceledException)
+        {
+            await next.DisposeAsync().ConfigureAwait(false);
+            EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
+            return false;
+        }
+
+        _connection = next;
+        if (token.IsCancellationRequested)
+        {
+            // Disposed meanwhile: DisposeAsync closes _connection again after the pump ends.
+            return false;
+        }
+
+        if (_logger is not null)
+        {
+            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, cursor, next.Server);
+        }
+
+        return true;
+    }
+
     /// <returns>False when the subscriber was cut off as too slow.</returns>
     private async ValueTask<bool> EnqueueAsync(SubscriptionEvent item, TimeSpan slowTimeout, Action cutOff, CancellationToken token)
     {
@@ -231,6 +316,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
         await _pump.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false); // one the pump moved to meanwhile
         _stop.Dispose();
     }
 }

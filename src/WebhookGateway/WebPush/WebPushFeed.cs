@@ -117,6 +117,13 @@ internal sealed class WebPushFeed(
                 {
                     throw;
                 }
+                catch (FollowLostException lost)
+                {
+                    // The server went away mid-follow, and there are others: follow on the next one now,
+                    // from the cursor (it may answer with a gap: history is each node's own).
+                    WebPushLog.FollowMoved(logger, lost.Server, lost.Message);
+                    SaveCursor(force: true);
+                }
                 catch (Exception ex)
                 {
                     // A lost connection, a bad frame, or anything else: never the end of Web Push.
@@ -246,6 +253,7 @@ internal sealed class WebPushFeed(
             _position.Passed(from);
         }
 
+        WebPushLog.Following(logger, connection.Server, _cursor);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var watcher = CancelOnChangeAsync(session);
         try
@@ -314,6 +322,17 @@ internal sealed class WebPushFeed(
         catch (OperationCanceledException) when (session.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
             return null; // the registrations changed: follow the new set from the cursor
+        }
+        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException)
+        {
+            // The next connection starts past this server; with others to go to, at once.
+            gateway.Servers.Failed(connection.Server);
+            if (gateway.Servers.Count > 1)
+            {
+                throw new FollowLostException(connection.Server, ex.Message, ex);
+            }
+
+            throw;
         }
         finally
         {
@@ -500,4 +519,10 @@ internal sealed class WebPushFeed(
             await multiplexer.DisposeAsync().ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>The follow connection to <see cref="Server"/> ended, and the gateway has other servers to follow on.</summary>
+internal sealed class FollowLostException(string server, string message, Exception inner) : Exception(message, inner)
+{
+    public string Server { get; } = server;
 }
