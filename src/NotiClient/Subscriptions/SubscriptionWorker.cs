@@ -22,6 +22,13 @@ namespace Notistream.Client.Subscriptions;
 /// (<see cref="HttpTransport"/>). Either way what a session reads goes through one <see cref="ResumeSession"/>.
 /// </para>
 /// <para>
+/// With several servers (<see cref="ClientConfig.Nodes"/>: <c>--server a,b</c>, "servers", <c>--url a,b</c>) each
+/// session goes to the next one, round robin: a session that ended, or could not connect, is followed at once
+/// by one to the next server, and the backoff delay comes only after every server of a round failed. The
+/// position is the same <see cref="ResumePosition"/> throughout; ids and history are each node's own, so a
+/// node may answer a cursor from another with a <c>noti.gap</c>, which is reported as any gap is.
+/// </para>
+/// <para>
 /// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
 /// (NOTI mode) or one pump per subscription (plain mode: each drains its own ordered StackExchange.Redis
 /// queue) and one watchdog; all of them end the session through one TaskCompletionSource, so the first
@@ -37,7 +44,8 @@ internal sealed class SubscriptionWorker : IDisposable
     private readonly TimeProvider _time;
     private readonly ResumePosition _resume;
     private readonly HashSet<string> _patterns;
-    private readonly HttpTransport? _http;
+    private readonly IReadOnlyList<ClientConfig> _nodes;
+    private readonly HttpTransport?[] _http;
 
     public SubscriptionWorker(ClientConfig config, IMessageTarget target, IConnectionObserver observer, TimeProvider? time = null, Backoff? backoff = null, ResumePosition? resume = null)
     {
@@ -53,34 +61,57 @@ internal sealed class SubscriptionWorker : IDisposable
         _backoff = backoff ?? new Backoff(config.Connection.ReconnectMinDelay, config.Connection.ReconnectMaxDelay);
         _resume = resume ?? new ResumePosition("$");
         _patterns = config.Channels.Where(c => c.IsPattern).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        _http = config.Url is null ? null : new HttpTransport(config);
+        _nodes = config.Nodes;
+        _http = [.. _nodes.Select(node => node.Url is null ? null : new HttpTransport(node))];
     }
 
-    public void Dispose() => _http?.Dispose();
+    public void Dispose()
+    {
+        foreach (var http in _http)
+        {
+            http?.Dispose();
+        }
+    }
 
     public ResumePosition Resume => _resume;
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never ends on a connection error.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var endPoint = _config.EndPointText;
-        _observer.Connecting(endPoint);
+        var index = 0;
+        var failedInARow = 0; // sessions since the last one that connected, counting it
+        _observer.Connecting(_nodes[0].EndPointText);
         while (!cancellationToken.IsCancellationRequested)
         {
+            var node = _nodes[index];
+            var endPoint = node.EndPointText;
+            var resets = _backoff.Resets;
             TimeSpan? retryAfter = null;
-            if (_http is not null)
+            if (_http[index] is { } http)
             {
-                retryAfter = await _http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
+                retryAfter = await http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
             }
-            else if (await RunResumeSessionAsync(endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
+            else if (await RunResumeSessionAsync(node, endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
             {
                 _observer.HistoryUnavailable(endPoint, unsupported);
-                await RunPlainSessionAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                await RunPlainSessionAsync(node, endPoint, cancellationToken).ConfigureAwait(false);
             }
 
             if (cancellationToken.IsCancellationRequested)
             {
                 break;
+            }
+
+            failedInARow = _backoff.Resets != resets ? 1 : failedInARow + 1;
+            if (_nodes.Count > 1)
+            {
+                index = (index + 1) % _nodes.Count;
+                if (failedInARow % _nodes.Count != 0)
+                {
+                    // Not every server of this round has been tried: the next one now.
+                    _observer.Moving(endPoint, _nodes[index].EndPointText);
+                    continue;
+                }
             }
 
             var step = _backoff.Next();
@@ -89,7 +120,7 @@ internal sealed class SubscriptionWorker : IDisposable
                 step = step with { Delay = wait }; // the gateway's Retry-After: not sooner than it asked
             }
 
-            _observer.Reconnecting(endPoint, step);
+            _observer.Reconnecting(_nodes[index].EndPointText, step);
             try
             {
                 await Task.Delay(step.Delay, _time, cancellationToken).ConfigureAwait(false);
@@ -136,7 +167,7 @@ internal sealed class SubscriptionWorker : IDisposable
 
     /// <summary>One NOTI.SUBSCRIBE connection, from connect to its end.</summary>
     /// <returns>Null when the session ran (and ended); the reason when the server has no history for these channels.</returns>
-    private async Task<string?> RunResumeSessionAsync(string endPoint, CancellationToken cancellationToken)
+    private async Task<string?> RunResumeSessionAsync(ClientConfig node, string endPoint, CancellationToken cancellationToken)
     {
         RawConnection? connection = null;
         var connected = false;
@@ -145,7 +176,7 @@ internal sealed class SubscriptionWorker : IDisposable
         var workers = new List<Task>();
         try
         {
-            connection = await RawConnection.ConnectAsync(_config, cancellationToken).ConfigureAwait(false);
+            connection = await RawConnection.ConnectAsync(node, cancellationToken).ConfigureAwait(false);
             var handshake = _config.Connection.ConnectTimeout * 2;
             if (_config.Password is { } password)
             {
@@ -332,7 +363,7 @@ internal sealed class SubscriptionWorker : IDisposable
     }
 
     /// <summary>One plain SUBSCRIBE/PSUBSCRIBE connection through StackExchange.Redis, from connect to its end. Reports what happened; throws nothing but cancellation-free.</summary>
-    private async Task RunPlainSessionAsync(string endPoint, CancellationToken cancellationToken)
+    private async Task RunPlainSessionAsync(ClientConfig node, string endPoint, CancellationToken cancellationToken)
     {
         ConnectionMultiplexer? multiplexer = null;
         var connected = false;
@@ -341,7 +372,7 @@ internal sealed class SubscriptionWorker : IDisposable
         var workers = new List<Task>();
         try
         {
-            multiplexer = await RedisConnections.ConnectAsync(_config, cancellationToken).ConfigureAwait(false);
+            multiplexer = await RedisConnections.ConnectAsync(node, cancellationToken).ConfigureAwait(false);
             multiplexer.ConnectionFailed += (_, e) => ended.TrySetResult(ConnectionErrors.Describe(e));
             var subscriber = multiplexer.GetSubscriber();
             foreach (var channel in _config.Channels)
