@@ -109,6 +109,38 @@ public sealed class GatewayConfigurationTests
     public void Server_must_be_host_and_port(string server, bool valid)
         => Assert.Equal(valid, GatewayOptionsValidator.IsEndPoint(server));
 
+    [Theory]
+    [InlineData("127.0.0.1:6379", null)]
+    [InlineData("127.0.0.1:6379,127.0.0.1:6380", null)]
+    [InlineData(" 10.0.0.1:7000 , [::1]:7001,node-c ", null)]
+    [InlineData("127.0.0.1:6379,", "'' is not host:port")]
+    [InlineData("127.0.0.1:6379,127.0.0.1:0", "'127.0.0.1:0' is not host:port")]
+    [InlineData("127.0.0.1:6379,127.0.0.1:6379", "names an address twice")]
+    public void Server_takes_a_comma_separated_list_and_checks_each(string server, string? problem)
+    {
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server });
+        if (problem is null)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+        }
+        else
+        {
+            Assert.Contains(result.Failures!, f => f.Contains(problem, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Follow_connections_start_past_a_server_that_failed_and_stay_on_one_that_worked()
+    {
+        var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2,c:3"));
+        Assert.Equal(["a:1", "b:2", "c:3"], servers.InOrder());
+        servers.Failed("a:1");
+        servers.Failed("a:1"); // a second report of the same failure moves nothing
+        Assert.Equal(["b:2", "c:3", "a:1"], servers.InOrder());
+        servers.Worked("c:3");
+        Assert.Equal("c:3", servers.Preferred);
+    }
+
     [Fact]
     public async Task Scoped_tokens_bind_from_environment_variables_and_the_command_line()
     {
