@@ -20,15 +20,19 @@ namespace Notistream.Gateway.Publishing;
 /// <para>
 /// Concurrency: each node's multiplexer is written once, when its first connect attempt started by
 /// <see cref="StartAsync"/> finishes, and read by request threads (null until then: 503); the
-/// multiplexers themselves are thread-safe and reconnect by themselves. <see cref="_current"/>, the node
-/// in use, is moved with a compare-and-swap by whichever thread finds it gone.
+/// multiplexers themselves are thread-safe and reconnect by themselves. The node in use is
+/// <see cref="ServerAddresses"/>'s (<see cref="GatewayOptions.Servers"/>), which this class feeds with each
+/// node's state: it asks for a new choice when a connection fails, when a publish finds the node in use
+/// gone, and every <see cref="CheckInterval"/> (which fails back to an earlier node that has stayed
+/// connected since the last check). Publishing and every follow connection use that one node.
 /// </para>
 /// <para>
 /// Nothing is queued while disconnected (<see cref="BacklogPolicy.FailFast"/>): a message that
 /// cannot go out now fails now, so a 503 never hides a PUBLISH sent minutes later, and a 2xx is
-/// only ever given for a PUBLISH the server answered. A PUBLISH that fails because the node in use is
-/// not connected, or its connection breaks, goes to the next connected node; one that got no answer in
-/// time does not (it may have been published): 503.
+/// only ever given for a PUBLISH the server answered. A PUBLISH goes to the node in use; when
+/// StackExchange.Redis says it was never written (<see cref="NotSent"/>) it goes to the next node chosen.
+/// One that was written and then lost its connection or its answer may have been published: it is not
+/// sent again anywhere (that could publish it twice), and is answered 503.
 /// </para>
 /// <para>
 /// Messages go out as NOTI.PUBLISH, which our server answers with the message's id once it is kept as
@@ -42,15 +46,21 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     private readonly ILogger<RedisPublisher> _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly Node[] _nodes;
-    private int _current;
+    private readonly ServerAddresses _servers;
     private Task _connecting = Task.CompletedTask;
+    private ITimer? _check;
+
+    /// <summary>How often, with several servers, the publisher looks whether an earlier node is back.</summary>
+    internal static TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public RedisPublisher(IOptions<GatewayOptions> options, ILogger<RedisPublisher> logger, ILoggerFactory loggerFactory)
     {
         _options = options.Value;
         _logger = logger;
         _loggerFactory = loggerFactory;
-        _nodes = [.. _options.Servers.All.Select(address => new Node(address))];
+        _servers = _options.Servers;
+        _nodes = [.. _servers.All.Select(address => new Node(address))];
+        _servers.Attach(index => _nodes[index].Attempted ? _nodes[index].IsConnected : null);
     }
 
     /// <summary>One server and the gateway's connection to it.</summary>
@@ -63,42 +73,48 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         /// <summary>Set once this server answered NOTI.PUBLISH with "unknown command"; cleared on reconnect.</summary>
         public volatile bool PlainPublish;
 
+        /// <summary>Its first connect attempt has finished, connected or not.</summary>
+        public volatile bool Attempted;
+
+        /// <summary>Connected at the last periodic check; cleared when its connection fails.</summary>
+        public volatile bool ConnectedAtLastCheck;
+
         public bool IsConnected => Multiplexer?.IsConnected == true;
     }
 
     public bool IsConnected => _nodes.Any(node => node.IsConnected);
 
-    /// <summary>The server in use: the one publishing goes to (the first given, until it goes away).</summary>
-    public string Server => InUse().Address;
+    /// <summary>The server in use: the one publishing goes to and follow connections follow on. Reading it moves nothing.</summary>
+    public string Server => _nodes.Length == 1 ? _options.Server : _servers.InUse;
+
+    /// <summary>The node in use, as <see cref="ServerAddresses"/> has it.</summary>
+    private Node InUse() => _nodes[_servers.InUseIndex];
+
+    /// <summary>Asks <see cref="ServerAddresses"/> to choose again (never back to an earlier node); logs a move.</summary>
+    private void Reselect(Func<int, bool>? failBack = null)
+    {
+        if (_servers.Select(failBack) is { } previous)
+        {
+            GatewayLog.InUse(_logger, _servers.InUse, _nodes[previous].Address);
+        }
+    }
+
+    /// <summary>The periodic check: fail back to an earlier node connected now and at the last check.</summary>
+    private void Check()
+    {
+        Reselect(index => _nodes[index].ConnectedAtLastCheck && _nodes[index].IsConnected);
+        foreach (var node in _nodes)
+        {
+            node.ConnectedAtLastCheck = node.IsConnected;
+        }
+    }
 
     /// <summary>
-    /// The node in use: <see cref="_current"/> while it is connected; else the next connected one after
-    /// it, which becomes the node in use (logged); else <see cref="_current"/> still.
+    /// True when StackExchange.Redis says the command never left the gateway (it was still waiting to be
+    /// written, or in its backlog): then, and only then, it may go to another node without being published twice.
     /// </summary>
-    private Node InUse()
-    {
-        var current = Volatile.Read(ref _current);
-        if (_nodes[current].IsConnected || _nodes.Length == 1)
-        {
-            return _nodes[current];
-        }
-
-        for (var i = 1; i < _nodes.Length; i++)
-        {
-            var index = (current + i) % _nodes.Length;
-            if (_nodes[index].IsConnected)
-            {
-                if (Interlocked.CompareExchange(ref _current, index, current) == current)
-                {
-                    GatewayLog.InUse(_logger, _nodes[index].Address, _nodes[current].Address);
-                }
-
-                return _nodes[Volatile.Read(ref _current)];
-            }
-        }
-
-        return _nodes[current];
-    }
+    internal static bool NotSent(RedisConnectionException ex) =>
+        ex.CommandStatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog;
 
     /// <summary>INFO with no section (every server answers it): the dashboard's one call per snapshot, to the server in use.</summary>
     public async Task<string> InfoAsync()
@@ -169,6 +185,11 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
             GatewayLog.Connecting(_logger, _options.UsesServerTls ? $"{node.Address} over TLS" : node.Address);
             return ConnectAsync(node);
         }));
+        if (_nodes.Length > 1)
+        {
+            _check = TimeProvider.System.CreateTimer(_ => Check(), null, CheckInterval, CheckInterval);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -183,6 +204,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         {
             // Only a configuration the client refuses gets here (AbortOnConnectFail is off).
             GatewayLog.NotConnectedAtStart(_logger, node.Address, ex.Message);
+            node.Attempted = true;
+            Reselect();
             return;
         }
 
@@ -197,34 +220,36 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         {
             GatewayLog.NotConnectedAtStart(_logger, node.Address, "no answer");
         }
+
+        // The first node's first attempt decides the start: it, when it connected; else the next connected one.
+        node.ConnectedAtLastCheck = multiplexer.IsConnected;
+        node.Attempted = true;
+        Reselect();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task<PublishOutcome> PublishAsync(string channel, ReadOnlyMemory<byte> message, string source)
     {
-        // The node in use first, then the others in order: a node that is down or whose connection breaks
-        // under this PUBLISH is passed over, and the first to answer becomes the node in use.
-        var first = Array.IndexOf(_nodes, InUse());
+        // The node in use, and the next one chosen only for a PUBLISH that was never written.
         PublishOutcome? failure = null;
-        for (var i = 0; i < _nodes.Length; i++)
+        for (var attempt = 0; attempt < _nodes.Length; attempt++)
         {
-            var index = (first + i) % _nodes.Length;
-            var node = _nodes[index];
+            var node = InUse();
+            if (!node.IsConnected)
+            {
+                Reselect();
+                node = InUse();
+            }
+
             if (node.Multiplexer is not { IsConnected: true } multiplexer)
             {
-                failure ??= PublishOutcome.Unavailable(Unavailable(node, "not connected to the pub/sub server"));
-                continue;
+                return Failed(channel, source, failure ?? PublishOutcome.Unavailable(Unavailable(node, "not connected to the pub/sub server")));
             }
 
             try
             {
                 var (receivers, id) = await SendAsync(node, multiplexer, channel, message).ConfigureAwait(false);
-                if (i > 0 && Interlocked.CompareExchange(ref _current, index, first) == first)
-                {
-                    GatewayLog.InUse(_logger, node.Address, _nodes[first].Address);
-                }
-
                 GatewayLog.Published(_logger, channel, message.Length, receivers, source, id ?? "none");
                 return PublishOutcome.Published(receivers, id);
             }
@@ -234,11 +259,20 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
                 // not sent to another node either (it would be published twice).
                 return Failed(channel, source, PublishOutcome.Unavailable(Unavailable(node, "the pub/sub server did not answer in time")));
             }
+            catch (RedisConnectionException ex) when (NotSent(ex) && _nodes.Length > 1)
+            {
+                // Never written: the node chosen next may take it.
+                failure = PublishOutcome.Unavailable(Unavailable(node, $"the connection to the pub/sub server failed ({ex.FailureType})"));
+                Reselect();
+                if (InUse() == node)
+                {
+                    return Failed(channel, source, failure.Value);
+                }
+            }
             catch (RedisConnectionException ex)
             {
-                // The connection broke (or was down): the next node, if there is one. A PUBLISH the server
-                // ran just before its connection broke would be published twice then, which beats losing it.
-                failure = PublishOutcome.Unavailable(Unavailable(node, $"the connection to the pub/sub server failed ({ex.FailureType})"));
+                // Written, perhaps, and the connection lost before the answer: as a timeout, not sent again.
+                return Failed(channel, source, PublishOutcome.Unavailable(Unavailable(node, $"the connection to the pub/sub server failed ({ex.FailureType})")));
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("NOPERM", StringComparison.Ordinal))
             {
@@ -261,7 +295,7 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
             }
         }
 
-        return Failed(channel, source, _nodes.Length == 1 ? failure!.Value : PublishOutcome.Unavailable($"no pub/sub server answered; first: {failure!.Value.Reason}"));
+        return Failed(channel, source, failure!.Value);
     }
 
     /// <summary>The reason, naming the server when there are several.</summary>
@@ -310,7 +344,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             GatewayLog.ConnectionLost(_logger, e.EndPoint?.ToString(), e.FailureType.ToString(), e.Exception);
-            _ = InUse(); // the node in use went away: name the next one now, not at the next publish
+            node.ConnectedAtLastCheck = false; // failing back to it waits for two checks that find it connected
+            Reselect(); // the node in use went away: move publishing and following now, not at the next publish
         }
     }
 
@@ -327,6 +362,11 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     public async ValueTask DisposeAsync()
     {
         // A first attempt still waiting on an unreachable server is abandoned: the process is ending.
+        if (_check is not null)
+        {
+            await _check.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Task.WhenAny(_connecting, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         foreach (var node in _nodes)
         {

@@ -29,34 +29,56 @@ internal sealed class FollowConnection : IAsyncDisposable
     /// <summary>The server this connection is to, as configured (one of <see cref="GatewayOptions.Servers"/>).</summary>
     public string Server { get; private init; } = string.Empty;
 
+    /// <summary>How long a node a follow connection could not use is passed over (<see cref="ServerAddresses.SetAside"/>).</summary>
+    internal static readonly TimeSpan SetAsideFor = TimeSpan.FromSeconds(5);
+
     /// <summary>
-    /// Connects to the first of the gateway's servers that answers, starting with the preferred one
-    /// (<see cref="ServerAddresses.InOrder"/>), each within the connect timeout; a server that cannot be
-    /// reached is marked failed, so the next connection starts past it. With one server: that one, once.
-    /// Throws what the last attempt threw; a refused log-in (<see cref="FollowRefusedException"/>) at once.
+    /// Connects to the node in use (<see cref="ServerAddresses.InUse"/>), the one publishing goes to. With
+    /// several servers, a node that cannot be reached, or that refuses the log-in with a temporary error
+    /// (LOADING, too many clients), is set aside, which moves the node in use, publishing included, to the
+    /// next one; each node is tried at most once, and the error names every node tried. With one server:
+    /// that one, once, and a refused log-in is a <see cref="FollowRefusedException"/> at once.
     /// </summary>
     public static async Task<FollowConnection> ConnectAsync(GatewayOptions options, CancellationToken cancellationToken)
     {
         var servers = options.Servers;
-        Exception? last = null;
-        foreach (var server in servers.InOrder())
+        if (servers.Count == 1)
         {
+            return await ConnectAsync(options, servers.InUse, cancellationToken).ConfigureAwait(false);
+        }
+
+        var tried = new List<string>();
+        var failures = new List<string>();
+        while (servers.InUse is var server && !tried.Contains(server))
+        {
+            tried.Add(server);
             try
             {
-                var connection = await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
-                servers.Worked(server);
-                return connection;
+                return await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (servers.Count > 1 && !cancellationToken.IsCancellationRequested
-                && ex is TimeoutException or System.Net.Sockets.SocketException or IOException or System.Security.Authentication.AuthenticationException)
+            catch (FollowRefusedException ex) when (!IsTemporary(ex.Message))
             {
-                servers.Failed(server);
-                last = ex;
+                throw new FollowRefusedException(tried.Count == 1 ? ex.Message : $"{ex.Message} (at {server}; before it: {string.Join("; ", failures)})");
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+                && ex is TimeoutException or SocketException or IOException or System.Security.Authentication.AuthenticationException or FollowRefusedException)
+            {
+                failures.Add($"{server}: {ex.Message}");
+                servers.SetAside(server, SetAsideFor);
             }
         }
 
-        throw last!;
+        // Temporary refusals included: a 503 with Retry-After, as for a node that cannot be reached.
+        throw new IOException($"no pub/sub server could be followed on ({string.Join("; ", failures)})");
     }
+
+    /// <summary>A refusal that says "not now" rather than "never": the node is starting, or full.</summary>
+    internal static bool IsTemporary(string error) =>
+        error.StartsWith("LOADING", StringComparison.Ordinal)
+        || error.StartsWith("BUSY", StringComparison.Ordinal)
+        || error.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+        || error.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || error.Contains("max number of clients", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Connects to <paramref name="server"/>, completes TLS and AUTH within the gateway's connect timeout.</summary>
     private static async Task<FollowConnection> ConnectAsync(GatewayOptions options, string server, CancellationToken cancellationToken)
@@ -115,11 +137,11 @@ internal sealed class FollowConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>host:port, [v6]:port; a host alone (which the validator lets through) is port 6379, as for StackExchange.Redis.</summary>
+    /// <summary>host:port, [v6]:port; a host alone, or a bare IPv6 address (which the validator lets through for one server), is port 6379, as for StackExchange.Redis.</summary>
     internal static (string Host, int Port) SplitEndPoint(string server)
     {
         var colon = server.LastIndexOf(':');
-        if (colon < 0 || server.StartsWith('[') && colon < server.IndexOf(']'))
+        if (colon < 0 || server.StartsWith('[') && colon < server.IndexOf(']') || !server.StartsWith('[') && server.IndexOf(':') != colon)
         {
             return (server.Trim('[', ']'), 6379);
         }
