@@ -10,20 +10,28 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     {
         var failures = new List<string>();
         var servers = ServerAddresses.Split(options.Server);
-        if (servers.Count == 0 || servers.Count == 1 && !IsEndPoint(servers[0]))
+        if (servers.Count <= 1)
         {
-            failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
-        }
-        else if (servers.Count > 1)
-        {
-            foreach (var server in servers.Where(s => !IsEndPoint(s)))
+            // One address: checked as it always was.
+            if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
             {
-                failures.Add($"Server '{options.Server}': '{server}' is not host:port (--server takes host:port or host:port,host:port,...).");
+                failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
             }
-
-            if (servers.Distinct(StringComparer.OrdinalIgnoreCase).Count() < servers.Count)
+        }
+        else
+        {
+            var seen = new HashSet<(string, int)>();
+            foreach (var server in servers)
             {
-                failures.Add($"Server '{options.Server}' names an address twice.");
+                if (!IsEndPoint(server) || ServerAddresses.Normalize(server) is not { } normal)
+                {
+                    var hint = server.Count(c => c == ':') > 1 && !server.StartsWith('[') ? " (an IPv6 address goes in brackets: [::1]:6379)" : string.Empty;
+                    failures.Add($"Server '{options.Server}': '{server}' is not host:port{hint} (--server takes host:port or host:port,host:port,...).");
+                }
+                else if (!seen.Add(normal))
+                {
+                    failures.Add($"Server '{options.Server}' names an address twice: '{server}' ({normal.Host}:{normal.Port}).");
+                }
             }
         }
 

@@ -129,16 +129,72 @@ public sealed class GatewayConfigurationTests
         }
     }
 
+    [Theory]
+    [InlineData("127.0.0.1:6379,LOCALHOST:6379,localhost", "names an address twice: 'localhost'")]
+    [InlineData("a:6379,A", "names an address twice: 'A'")]
+    [InlineData("[::1]:6379,[::1]", "names an address twice")]
+    [InlineData("127.0.0.1:6379,::1", "an IPv6 address goes in brackets: [::1]:6379")]
+    [InlineData("127.0.0.1:6379,[::1]:6380", null)]
+    public void Server_lists_compare_addresses_after_normalising_and_refuse_a_bare_ipv6_address(string server, string? problem)
+    {
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server });
+        if (problem is null)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+        }
+        else
+        {
+            Assert.Contains(result.Failures!, f => f.Contains(problem, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData(" 127.0.0.1:6379 ", false)]
+    [InlineData("::1", true)]
+    public void One_server_is_checked_as_before(string server, bool valid)
+        => Assert.Equal(valid, new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server }).Succeeded);
+
     [Fact]
-    public void Follow_connections_start_past_a_server_that_failed_and_stay_on_one_that_worked()
+    public void The_node_in_use_is_the_first_connected_one_and_reading_it_moves_nothing()
     {
         var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2,c:3"));
-        Assert.Equal(["a:1", "b:2", "c:3"], servers.InOrder());
-        servers.Failed("a:1");
-        servers.Failed("a:1"); // a second report of the same failure moves nothing
-        Assert.Equal(["b:2", "c:3", "a:1"], servers.InOrder());
-        servers.Worked("c:3");
-        Assert.Equal("c:3", servers.Preferred);
+        bool?[] state = [null, true, true];
+        servers.Attach(i => state[i]);
+
+        // The start: b connected first, but a's first attempt has not finished: a stays in use.
+        Assert.Null(servers.Select());
+        Assert.Equal("a:1", servers.InUse);
+
+        state[0] = false; // a could not be reached
+        var moved = servers.Moved;
+        Assert.Equal(0, servers.Select());
+        Assert.Equal("b:2", servers.InUse);
+        Assert.True(moved.IsCancellationRequested, "a move tells the follow connections");
+
+        // a is back: reading, and choosing again without the periodic check's word, move nothing.
+        state[0] = true;
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("b:2", servers.InUse);
+            Assert.Null(servers.Select());
+        }
+
+        Assert.Null(servers.Select(failBack: _ => false));
+        Assert.Equal(1, servers.Select(failBack: i => i == 0));
+        Assert.Equal("a:1", servers.InUse);
+    }
+
+    [Fact]
+    public void A_node_set_aside_by_a_follow_connection_moves_publishing_too_and_comes_back_after()
+    {
+        var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2"));
+        servers.Attach(_ => true);
+        Assert.Equal("b:2", servers.SetAside("a:1", TimeSpan.FromMinutes(1)));
+        Assert.Null(servers.Select(failBack: _ => true)); // set aside: not chosen, even by the check
+        Assert.Equal("b:2", servers.InUse);
+
+        var single = new ServerAddresses(["a:1"]);
+        Assert.Equal("a:1", single.SetAside("a:1", TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
