@@ -20,9 +20,13 @@ namespace Notistream.Gateway.Subscribing;
 /// When the server connection drops and the gateway has only one server, the queue completes after the
 /// last message read and the HTTP response ends; the client reconnects with its last id (Last-Event-ID, or
 /// since=) and gets every later message exactly once. With several servers (<see cref="GatewayOptions.Servers"/>)
-/// the pump instead follows again from the last id it read on the next server that answers, within the same
-/// response: ids and history are each node's own, so that server may answer with a <c>noti.gap</c>, which
-/// reaches the subscriber as any gap does. Only when none answers does the response end.
+/// the pump follows the node in use (<see cref="ServerAddresses.InUse"/>, the one publishing goes to) within
+/// the same response: when that node changes, or this connection drops, it follows again on the node in use.
+/// History and ids are each node's own, so a cursor means something only on the node that gave it: the pump
+/// keeps one per node (<c>cursors</c>, its own). On a node it has a cursor for it resumes exactly there; on one
+/// it has none for it follows from <c>$</c> (now) and reports one gap of unknown size per channel and pattern,
+/// since what was published there meanwhile is not known. The response ends when the node in use cannot be
+/// followed on.
 /// </para>
 /// </summary>
 internal sealed class HttpSubscription : IAsyncDisposable
@@ -35,6 +39,11 @@ internal sealed class HttpSubscription : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _patterns;
     private Task _pump = Task.CompletedTask;
+    private CancellationToken _movedToken; // the node in use's move token when the connection followed was made (the pump's)
+    private long _lastMove = long.MinValue / 2;
+
+    /// <summary>A follow connection that lasted less than this is not followed again at once.</summary>
+    internal static readonly TimeSpan MinimumSession = TimeSpan.FromSeconds(1);
 
     private HttpSubscription(FollowConnection connection, GatewayOptions options, SubscribeRequest request, ILogger? logger)
     {
@@ -72,8 +81,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
     /// </summary>
     public static async Task<HttpSubscription> OpenAsync(GatewayOptions options, SubscribeRequest request, Action cutOff, CancellationToken cancellationToken, ILogger? logger = null)
     {
+        var moved = options.Servers.Moved;
         var connection = await FollowConnection.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        var subscription = new HttpSubscription(connection, options, request, logger);
+        var subscription = new HttpSubscription(connection, options, request, logger) { _movedToken = moved };
         try
         {
             var items = await SubscribeAsync(connection, Command(request), options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
@@ -136,7 +146,10 @@ internal sealed class HttpSubscription : IAsyncDisposable
         var token = _stop.Token;
         SubscriptionEvent? held = null; // since=latest: the catch-up's last message so far
         var catchingUp = true;
-        var cursor = From!; // the last id read: where following again on another server starts
+        var several = _options.Servers.Count > 1;
+        var cursors = new Dictionary<string, string>(StringComparer.Ordinal); // node → the last id read on it
+        var cursor = From!; // the last id read on the node followed now
+        var session = several ? CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken) : null;
         try
         {
             while (true)
@@ -144,16 +157,26 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 RespFrame frame;
                 try
                 {
-                    frame = await _connection.ReadAsync(token).ConfigureAwait(false);
+                    frame = await _connection.ReadAsync(session?.Token ?? token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (_options.Servers.Count > 1 && !token.IsCancellationRequested
-                    && ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException)
+                catch (Exception ex) when (several && !token.IsCancellationRequested
+                    && ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or OperationCanceledException)
                 {
-                    if (!await MoveAsync(cursor, ex.Message, token).ConfigureAwait(false))
+                    cursors[_connection.Server] = cursor;
+                    var reason = ex is OperationCanceledException ? "another node is in use now" : ex.Message;
+                    if (await MoveAsync(cursors, reason, slowTimeout, cutOff, token).ConfigureAwait(false) is not { } resumed)
                     {
-                        throw;
+                        if (CutOffAsSlow)
+                        {
+                            return;
+                        }
+
+                        throw new IOException(EndReason ?? reason, ex);
                     }
 
+                    cursor = resumed;
+                    session!.Dispose();
+                    session = CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken);
                     continue;
                 }
 
@@ -235,19 +258,28 @@ internal sealed class HttpSubscription : IAsyncDisposable
         }
         finally
         {
+            session?.Dispose();
             _queue.Writer.TryComplete();
         }
     }
 
     /// <summary>
-    /// The server went away: follow the same channels from <paramref name="cursor"/> on the next server that
-    /// answers (each tried once, the one lost last). False when none did, or the one that answered refused.
+    /// The node in use changed, or this connection dropped: follow the same channels on the node in use, from
+    /// its cursor when there is one, else from <c>$</c> with one gap of unknown size per channel and pattern.
+    /// Returns the cursor on the new connection; null when it could not follow (the response ends).
     /// </summary>
-    private async Task<bool> MoveAsync(string cursor, string reason, CancellationToken token)
+    private async Task<string?> MoveAsync(Dictionary<string, string> cursors, string reason, TimeSpan slowTimeout, Action cutOff, CancellationToken token)
     {
         var lost = _connection;
-        _options.Servers.Failed(lost.Server);
         await lost.DisposeAsync().ConfigureAwait(false);
+        if (Environment.TickCount64 - _lastMove < MinimumSession.TotalMilliseconds)
+        {
+            // A node that accepts and drops at once is not followed again in a tight loop.
+            await Task.Delay(MinimumSession, token).ConfigureAwait(false);
+        }
+
+        _lastMove = Environment.TickCount64;
+        _movedToken = _options.Servers.Moved; // before choosing: a move after this is seen by the next read
         FollowConnection next;
         try
         {
@@ -256,35 +288,50 @@ internal sealed class HttpSubscription : IAsyncDisposable
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
             or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
-            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no other server answered ({ex.Message})";
-            return false;
+            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
+            return null;
         }
 
+        var known = cursors.TryGetValue(next.Server, out var from);
+        RespFrame[] confirmation;
         try
         {
-            await SubscribeAsync(next, Command(_request, cursor), _options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
+            confirmation = await SubscribeAsync(next, Command(_request, known ? from : "$"), _options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
             or InvalidDataException or OperationCanceledException)
         {
             await next.DisposeAsync().ConfigureAwait(false);
             EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
-            return false;
+            return null;
         }
 
         _connection = next;
         if (token.IsCancellationRequested)
         {
             // Disposed meanwhile: DisposeAsync closes _connection again after the pump ends.
-            return false;
+            return null;
         }
 
+        var cursor = known ? from! : confirmation[1].Text ?? "$";
         if (_logger is not null)
         {
-            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, cursor, next.Server);
+            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, known ? from! : "$ (no position on that node: a gap)", next.Server);
         }
 
-        return true;
+        if (!known)
+        {
+            // History is each node's own: what this node had meanwhile is not known, nor how much.
+            foreach (var subject in _request.Channels.Concat(_request.Patterns))
+            {
+                if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
+                {
+                    return null;
+                }
+            }
+        }
+
+        return cursor;
     }
 
     /// <returns>False when the subscriber was cut off as too slow.</returns>
