@@ -16,7 +16,7 @@ namespace Notistream.Gateway.Options;
 /// </para>
 /// <para>
 /// Concurrency, one owner: <see cref="_inUse"/> and <see cref="_moved"/> are written only inside
-/// <see cref="Select"/>, under <see cref="_lock"/>; <see cref="Select"/> is called by the publisher (its
+/// <see cref="Select"/>, under <see cref="_lock"/> (every move logged through the publisher's callback); <see cref="Select"/> is called by the publisher (its
 /// periodic check, its connection events, a publish that finds the node in use gone) and by a follow
 /// connection that sets a node aside. Everyone else reads them without the lock (volatile): publishing,
 /// follow connections, the health check and the dashboard, and reading never moves the node. Each move
@@ -31,6 +31,7 @@ internal sealed class ServerAddresses
     private volatile int _inUse;
     private volatile CancellationTokenSource _moved = new();
     private Func<int, bool?>? _state;
+    private Action<int, int>? _onMove;
 
     public ServerAddresses(IReadOnlyList<string> all)
     {
@@ -124,7 +125,13 @@ internal sealed class ServerAddresses
     /// The publisher tells how each node is: true connected, false not, null its first connect attempt has
     /// not finished yet. Until then every node counts as connected (no publisher: tests of the follow side).
     /// </summary>
-    public void Attach(Func<int, bool?> state) => _state = state;
+    /// <param name="state">How each node is.</param>
+    /// <param name="onMove">Told of every move (from, to), whoever caused it, after the lock is released: the log line.</param>
+    public void Attach(Func<int, bool?> state, Action<int, int>? onMove = null)
+    {
+        _state = state;
+        _onMove = onMove;
+    }
 
     /// <summary>
     /// Chooses the node in use again: the first listed node that is connected and not set aside. Moves
@@ -139,6 +146,17 @@ internal sealed class ServerAddresses
             return null;
         }
 
+        if (Choose(failBack) is not { } move)
+        {
+            return null;
+        }
+
+        _onMove?.Invoke(move.From, move.To);
+        return move.From;
+    }
+
+    private (int From, int To)? Choose(Func<int, bool>? failBack)
+    {
         lock (_lock)
         {
             var now = Environment.TickCount64;
@@ -166,7 +184,7 @@ internal sealed class ServerAddresses
                 var moved = _moved;
                 _moved = new CancellationTokenSource();
                 moved.Cancel(); // not disposed: follow connections may still hold its token
-                return current;
+                return (current, i);
             }
 
             return null; // none usable: keep the one in use, which reconnects by itself

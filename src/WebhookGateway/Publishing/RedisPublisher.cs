@@ -60,7 +60,9 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         _loggerFactory = loggerFactory;
         _servers = _options.Servers;
         _nodes = [.. _servers.All.Select(address => new Node(address))];
-        _servers.Attach(index => _nodes[index].Attempted ? _nodes[index].IsConnected : null);
+        _servers.Attach(
+            index => _nodes[index].Attempted ? _nodes[index].IsConnected : null,
+            (from, to) => GatewayLog.InUse(_logger, _nodes[to].Address, _nodes[from].Address));
     }
 
     /// <summary>One server and the gateway's connection to it.</summary>
@@ -90,14 +92,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     /// <summary>The node in use, as <see cref="ServerAddresses"/> has it.</summary>
     private Node InUse() => _nodes[_servers.InUseIndex];
 
-    /// <summary>Asks <see cref="ServerAddresses"/> to choose again (never back to an earlier node); logs a move.</summary>
-    private void Reselect(Func<int, bool>? failBack = null)
-    {
-        if (_servers.Select(failBack) is { } previous)
-        {
-            GatewayLog.InUse(_logger, _servers.InUse, _nodes[previous].Address);
-        }
-    }
+    /// <summary>Asks <see cref="ServerAddresses"/> to choose again (back to an earlier node only as <paramref name="failBack"/> allows); a move is logged through it.</summary>
+    private void Reselect(Func<int, bool>? failBack = null) => _servers.Select(failBack);
 
     /// <summary>The periodic check: fail back to an earlier node connected now and at the last check.</summary>
     private void Check()

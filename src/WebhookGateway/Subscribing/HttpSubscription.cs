@@ -83,7 +83,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
     {
         var moved = options.Servers.Moved;
         var connection = await FollowConnection.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        var subscription = new HttpSubscription(connection, options, request, logger) { _movedToken = moved };
+        var subscription = new HttpSubscription(connection, options, request, logger) { _movedToken = Current(options.Servers, connection.Server, moved) };
         try
         {
             var items = await SubscribeAsync(connection, Command(request), options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
@@ -99,6 +99,22 @@ internal sealed class HttpSubscription : IAsyncDisposable
         subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly, request.CatchUpEvents,
             TimeSpan.FromMilliseconds(options.Subscribe.SlowConsumerTimeoutMilliseconds), cutOff));
         return subscription;
+    }
+
+    /// <summary>
+    /// The move token to watch for a connection to <paramref name="server"/> made while <paramref name="before"/>
+    /// was current: a newer one when the node moved meanwhile, to this very server (a follow connection that
+    /// set a node aside moves it), so that the move it took part in does not end it at once.
+    /// </summary>
+    internal static CancellationToken Current(ServerAddresses servers, string server, CancellationToken before)
+    {
+        if (!before.IsCancellationRequested)
+        {
+            return before;
+        }
+
+        var now = servers.Moved; // read before the node: a move after this cancels it
+        return servers.InUse == server ? now : before;
     }
 
     /// <summary>Sends NOTI.SUBSCRIBE and reads its confirmation, ["noti.subscribe", from, count, last].</summary>
@@ -307,6 +323,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         }
 
         _connection = next;
+        _movedToken = Current(_options.Servers, next.Server, _movedToken);
         if (token.IsCancellationRequested)
         {
             // Disposed meanwhile: DisposeAsync closes _connection again after the pump ends.

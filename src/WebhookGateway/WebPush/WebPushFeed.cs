@@ -242,6 +242,7 @@ internal sealed class WebPushFeed(
         var connection = await FollowConnection.ConnectAsync(gateway, stopping).ConfigureAwait(false);
         await using var _ = connection.ConfigureAwait(false);
         var gap = UseNode(connection.Server);
+        moved = HttpSubscription.Current(gateway.Servers, connection.Server, moved);
         var channels = entries.Where(e => !WebPushRegistration.IsPattern(e)).Order(StringComparer.Ordinal).ToList();
         var patterns = entries.Where(WebPushRegistration.IsPattern).Order(StringComparer.Ordinal).ToList();
         var command = new List<string> { "NOTI.SUBSCRIBE", _cursor };
