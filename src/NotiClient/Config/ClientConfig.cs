@@ -59,13 +59,18 @@ internal sealed record ClientConfig
                 : [one, .. MoreServers.Select(server => one with { Host = server.Host, Port = server.Port })];
         }
     }
-
-    /// <summary>Every address, comma-separated: what the status line and the cursor store name.</summary>
-    public string EndPointsText => string.Join(",", Nodes.Select(node => node.EndPointText));
 }
 
-/// <summary>One pub/sub server's address; an IPv6 host is written in brackets.</summary>
+/// <summary>
+/// One pub/sub server's address; an IPv6 host is written in brackets. Two are the same server when their
+/// hosts match ignoring case and brackets, and their ports match (as the gateway compares its list).
+/// </summary>
 internal readonly record struct ServerAddress(string Host, int Port)
 {
     public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+
+    public bool Equals(ServerAddress other) =>
+        Port == other.Port && string.Equals(Host?.Trim('[', ']'), other.Host?.Trim('[', ']'), StringComparison.OrdinalIgnoreCase);
+
+    public override int GetHashCode() => HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(Host?.Trim('[', ']') ?? string.Empty), Port);
 }

@@ -79,6 +79,12 @@ internal static class ConfigValidation
             return false;
         }
 
+        if (!entry.StartsWith('[') && entry.IndexOf(':') != colon)
+        {
+            error = $"'{entry}': an IPv6 address goes in brackets, as [::1]:6379";
+            return false;
+        }
+
         if (!TryParseHost(hostText, out var host, out error))
         {
             error = $"'{entry}': {error} (give host:port, an IPv6 address as [::1]:6379)";

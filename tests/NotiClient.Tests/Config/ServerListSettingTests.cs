@@ -53,6 +53,9 @@ public sealed class ServerListSettingTests
     [InlineData("a:1,b:0", "'b:0'")]
     [InlineData("a:1,bad host:2", "'bad host:2'")]
     [InlineData("a:1,a:1", "given twice")]
+    [InlineData("localhost:6379,LOCALHOST", "'LOCALHOST' is given twice")]
+    [InlineData("[::1]:6379,[::1]", "'[::1]' is given twice")]
+    [InlineData("a:1,::1", "an IPv6 address goes in brackets")]
     public void A_bad_server_list_is_refused_naming_the_entry(string servers, string problem)
     {
         var (result, _) = Parse("--server", servers);
