@@ -24,9 +24,11 @@ namespace Notistream.Client.Subscriptions;
 /// <para>
 /// With several servers (<see cref="ClientConfig.Nodes"/>: <c>--server a,b</c>, "servers", <c>--url a,b</c>) each
 /// session goes to the next one, round robin: a session that ended, or could not connect, is followed at once
-/// by one to the next server, and the backoff delay comes only after every server of a round failed. The
-/// position is the same <see cref="ResumePosition"/> throughout; ids and history are each node's own, so a
-/// node may answer a cursor from another with a <c>noti.gap</c>, which is reported as any gap is.
+/// by one to the next server, and the backoff delay comes after every server of a round failed. A session
+/// shorter than <see cref="MinimumSession"/> counts as failed: nodes that accept and drop at once are tried
+/// once per round, with at least the minimum delay between rounds. Ids and history are each node's own, so
+/// <see cref="ResumePosition"/> keeps a position per node (<see cref="ResumePosition.UseNode"/>): exact on a
+/// node the client has been on in this run, else from now with one gap of unknown size per channel.
 /// </para>
 /// <para>
 /// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
@@ -75,6 +77,9 @@ internal sealed class SubscriptionWorker : IDisposable
 
     public ResumePosition Resume => _resume;
 
+    /// <summary>With several servers, a session shorter than this counts as failed (at least the reconnect minimum, and 1 s).</summary>
+    private TimeSpan MinimumSession => _config.Connection.ReconnectMinDelay > TimeSpan.FromSeconds(1) ? _config.Connection.ReconnectMinDelay : TimeSpan.FromSeconds(1);
+
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never ends on a connection error.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -86,6 +91,12 @@ internal sealed class SubscriptionWorker : IDisposable
             var node = _nodes[index];
             var endPoint = node.EndPointText;
             var resets = _backoff.Resets;
+            var started = _time.GetTimestamp();
+            if (_nodes.Count > 1)
+            {
+                _resume.UseNode(endPoint);
+            }
+
             TimeSpan? retryAfter = null;
             if (_http[index] is { } http)
             {
@@ -102,7 +113,10 @@ internal sealed class SubscriptionWorker : IDisposable
                 break;
             }
 
-            failedInARow = _backoff.Resets != resets ? 1 : failedInARow + 1;
+            // A session that connected and lasted counts as the start of a new round; one that ended within
+            // MinimumSession as a failure, so that nodes that accept and drop at once are not spun on.
+            var lasted = _backoff.Resets != resets && _time.GetElapsedTime(started) >= MinimumSession;
+            failedInARow = lasted ? 1 : failedInARow + 1;
             if (_nodes.Count > 1)
             {
                 index = (index + 1) % _nodes.Count;
@@ -202,6 +216,10 @@ internal sealed class SubscriptionWorker : IDisposable
 
             var state = new SessionState(connection, new ResumeSession(_target, _resume, _observer, _time, endPoint, _patterns,
                 confirmation.Last, confirmation.From < confirmation.Last));
+            if (_resume.TakeGapOwed())
+            {
+                await state.Session.MovedWithoutPositionAsync(_config.Channels.Select(c => c.Name), cancellationToken).ConfigureAwait(false);
+            }
             workers.Add(ReadAsync(state, ended, session.Token));
             workers.Add(WatchdogAsync(state, ended, session.Token));
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
