@@ -26,9 +26,18 @@ internal sealed class CliOptions
         Recursive = true,
     };
 
+    public Option<string?> Server { get; } = new("--server")
+    {
+        Description = "Pub/sub servers, host:port[,host:port...]: one is used, and the next when its connection ends or cannot be made " +
+            "(overrides NOTISTREAM_HOST, NOTISTREAM_PORT and the config file; not with --host/--port or --url)",
+        HelpName = "host:port,...",
+        Recursive = true,
+    };
+
     public Option<string?> Url { get; } = new("--url")
     {
         Description = "The gateway's address, https://host[:port]: subscribe over HTTP (its /json stream) instead of RESP, for networks that let only HTTPS out; " +
+            "several, comma-separated, are used in turn as --server's are; " +
             "the token is --password (overrides NOTISTREAM_URL and the config file's \"url\"; not with --host/--port)",
         HelpName = "url",
         Recursive = true,
@@ -143,9 +152,16 @@ internal sealed class CliOptions
         });
         Url.Validators.Add(result =>
         {
-            if (!ConfigValidation.TryParseUrl(result.GetValueOrDefault<string?>(), out _, out var error))
+            if (!ConfigValidation.TryParseUrls(result.GetValueOrDefault<string?>(), out _, out var error))
             {
                 result.AddError($"--url: {error}");
+            }
+        });
+        Server.Validators.Add(result =>
+        {
+            if (!ConfigValidation.TryParseServers(result.GetValueOrDefault<string?>(), out _, out var error))
+            {
+                result.AddError($"--server: {error}");
             }
         });
         Channels.Validators.Add(result =>
@@ -175,7 +191,7 @@ internal sealed class CliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Config, Host, Port, Url, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier, Since];
+    public IEnumerable<Option> All => [Config, Host, Port, Server, Url, Channels, User, Password, Tls, CaFile, Cert, Key, Print, Json, Exec, Notifier, Since];
 
     /// <summary>--tls, --ca-file, --cert, --key; null when none is given.</summary>
     private TlsSettings? ReadTls(ParseResult result)
@@ -197,10 +213,21 @@ internal sealed class CliOptions
     public Overrides Read(ParseResult result, HostEnvironment host)
     {
         ConfigValidation.TryParseHost(result.GetValue(Host), out var parsedHost, out _);
-        ConfigValidation.TryParseUrl(result.GetValue(Url), out var parsedUrl, out _);
+        ConfigValidation.TryParseUrls(result.GetValue(Url), out var parsedUrls, out _);
+        ConfigValidation.TryParseServers(result.GetValue(Server), out var parsedServers, out _);
         if (result.GetValue(Url) is not null && (result.GetValue(Host) is not null || result.GetValue(Port) is not null))
         {
             throw new ConfigException("--url cannot be used with --host or --port: --url subscribes over HTTP to the gateway, --host and --port over RESP to the pub/sub server");
+        }
+
+        if (result.GetValue(Server) is not null && (result.GetValue(Host) is not null || result.GetValue(Port) is not null))
+        {
+            throw new ConfigException("--server cannot be used with --host or --port: give every server in --server, as host:port,host:port");
+        }
+
+        if (result.GetValue(Server) is not null && result.GetValue(Url) is not null)
+        {
+            throw new ConfigException("--server cannot be used with --url: --url subscribes over HTTP to the gateway, --server over RESP to the pub/sub servers");
         }
 
         ConfigValidation.TryParseChannels(result.GetValue(Channels), out var parsedChannels, out _);
@@ -218,7 +245,9 @@ internal sealed class CliOptions
             result.GetValue(Json),
             result.GetValue(Exec))
         {
-            Url = result.GetValue(Url) is null ? null : parsedUrl,
+            Url = result.GetValue(Url) is null ? null : parsedUrls[0],
+            MoreUrls = result.GetValue(Url) is null ? null : [.. parsedUrls.Skip(1)],
+            Servers = result.GetValue(Server) is null ? null : parsedServers,
             Since = result.GetValue(Since) is { } since && SinceOption.TryParse(since, DateTimeOffset.UtcNow, out var from, out _) ? from : null,
             Environment = EnvironmentSettings.Read(host.GetVariable),
         };
@@ -243,6 +272,12 @@ internal sealed record Overrides(
     /// <summary>--url: the gateway, over HTTP; null when not given.</summary>
     public Uri? Url { get; init; }
 
+    /// <summary>--url's gateways after the first; null when --url is not given.</summary>
+    public IReadOnlyList<Uri>? MoreUrls { get; init; }
+
+    /// <summary>--server: the pub/sub servers, over RESP, in order; null when not given.</summary>
+    public IReadOnlyList<ServerAddress>? Servers { get; init; }
+
     /// <summary>--since as NOTI.SUBSCRIBE's &lt;from&gt; (<c>0</c>, <c>$</c> or an id); null when not given.</summary>
     public string? Since { get; init; }
 
@@ -260,9 +295,11 @@ internal sealed record Overrides(
     {
         var merged = config with
         {
-            Host = Host ?? config.Host,
-            Port = Port ?? config.Port,
-            Url = Url ?? (Host is not null || Port is not null ? null : config.Url),
+            Host = Servers?[0].Host ?? Host ?? config.Host,
+            Port = Servers?[0].Port ?? Port ?? config.Port,
+            MoreServers = Servers is not null ? [.. Servers.Skip(1)] : Host is not null || Port is not null || Url is not null ? [] : config.MoreServers,
+            Url = Url ?? (Host is not null || Port is not null || Servers is not null ? null : config.Url),
+            MoreUrls = Url is not null ? MoreUrls ?? [] : Host is not null || Port is not null || Servers is not null ? [] : config.MoreUrls,
             Channels = Channels ?? config.Channels,
             User = User ?? config.User,
             Password = Password ?? config.Password,

@@ -115,6 +115,8 @@ internal sealed class StatusReporter : IConnectionObserver
 
     public void Skipped(string endPoint, string what) => Write(what);
 
+    public void Moving(string from, string to) => Write($"trying the next server, {to}");
+
     public void Report(string line)
     {
         lock (_lock)

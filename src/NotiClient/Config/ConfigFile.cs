@@ -20,7 +20,8 @@ namespace Notistream.Client.Config;
 ///   "password": null
 /// }
 /// </code>
-/// Optional: "url" (the gateway's https:// address, instead of host and port), "tls" (true/false), "caFile", "certFile", "keyFile" (PEM files; a file turns TLS on),
+/// Optional: "url" (the gateway's https:// address, instead of host and port), "servers" (instead of host and port:
+/// [ "host:port", ... ], used in turn, moving to the next when one goes away), "tls" (true/false), "caFile", "certFile", "keyFile" (PEM files; a file turns TLS on),
 /// "notifier" (auto|freedesktop|macos|windows|console), "keepaliveSeconds",
 /// "keepaliveTimeoutSeconds", "reconnectMinSeconds", "reconnectMaxSeconds", "connectTimeoutSeconds".
 /// </example>
@@ -76,6 +77,7 @@ internal static class ConfigFile
             var tls = TlsSettings.Off;
             var sawChannels = false;
             var sawHostOrPort = false;
+            var sawServers = false;
             foreach (var property in root.EnumerateObject())
             {
                 var value = property.Value;
@@ -93,6 +95,11 @@ internal static class ConfigFile
                     case "port":
                         config = config with { Port = ReadPort(path, value) };
                         sawHostOrPort = true;
+                        break;
+                    case "servers":
+                        var servers = ReadServers(path, value);
+                        config = config with { Host = servers[0].Host, Port = servers[0].Port, MoreServers = [.. servers.Skip(1)] };
+                        sawServers = true;
                         break;
                     case "url":
                         if (value.ValueKind == JsonValueKind.Null)
@@ -158,8 +165,13 @@ internal static class ConfigFile
                         connection = connection with { ConnectTimeout = ReadSeconds(path, property, 0.1, 300) };
                         break;
                     default:
-                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, url, channels, user, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
+                        throw ConfigException.Field(path, property.Name, "unknown field (known: host, port, servers, url, channels, user, password, tls, caFile, certFile, keyFile, notifier, keepaliveSeconds, keepaliveTimeoutSeconds, reconnectMinSeconds, reconnectMaxSeconds, connectTimeoutSeconds)");
                 }
+            }
+
+            if (sawServers && (sawHostOrPort || config.Url is not null))
+            {
+                throw ConfigException.Field(path, "servers", "is given with host/port or url: one or the other (servers: several pub/sub servers, used in turn)");
             }
 
             if (config.Url is not null && sawHostOrPort)
@@ -217,6 +229,16 @@ internal static class ConfigFile
             if (config.Url is { } url)
             {
                 writer.WriteString("url", ConfigValidation.FormatUrl(url));
+            }
+            else if (config.MoreServers.Count > 0)
+            {
+                writer.WriteStartArray("servers");
+                foreach (var node in config.Nodes)
+                {
+                    writer.WriteStringValue(node.EndPointText);
+                }
+
+                writer.WriteEndArray();
             }
             else
             {
@@ -304,6 +326,38 @@ internal static class ConfigFile
         property.Value.ValueKind == JsonValueKind.String
             ? property.Value.GetString()!
             : throw ConfigException.Field(path, property.Name, $"must be a string (got {Describe(property.Value)})");
+
+    /// <summary>"servers": a non-empty array of "host:port" strings.</summary>
+    private static IReadOnlyList<ServerAddress> ReadServers(string path, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
+        {
+            throw ConfigException.Field(path, "servers", "expected a non-empty array of \"host:port\" strings, e.g. [\"10.0.0.1:6379\", \"10.0.0.2:6379\"]");
+        }
+
+        var servers = new List<ServerAddress>();
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                throw ConfigException.Field(path, "servers", $"expected \"host:port\" strings, found {item.GetRawText()}");
+            }
+
+            if (!ConfigValidation.TryParseServer(item.GetString(), out var server, out var error))
+            {
+                throw ConfigException.Field(path, "servers", error);
+            }
+
+            if (servers.Contains(server))
+            {
+                throw ConfigException.Field(path, "servers", $"'{item.GetString()}' is given twice");
+            }
+
+            servers.Add(server);
+        }
+
+        return servers;
+    }
 
     private static int ReadPort(string path, JsonElement value)
     {

@@ -36,6 +36,91 @@ internal static class ConfigValidation
     }
 
     /// <summary>
+    /// <c>host:port[,host:port…]</c> (<c>--server</c>, each entry of the config file's "servers"): a host alone
+    /// is port 6379; an IPv6 host goes in brackets, <c>[::1]:6379</c>. At least one, no address twice.
+    /// </summary>
+    public static bool TryParseServers(string? text, out IReadOnlyList<ServerAddress> servers, out string error)
+    {
+        var list = new List<ServerAddress>();
+        servers = list;
+        var entries = (text ?? string.Empty).Split(',', StringSplitOptions.TrimEntries);
+        foreach (var entry in entries)
+        {
+            if (!TryParseServer(entry, out var server, out error))
+            {
+                return false;
+            }
+
+            if (list.Contains(server))
+            {
+                error = $"'{entry}' is given twice";
+                return false;
+            }
+
+            list.Add(server);
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>One <c>host:port</c>, <c>[v6]:port</c>, or a host alone (port 6379).</summary>
+    public static bool TryParseServer(string? text, out ServerAddress server, out string error)
+    {
+        var entry = (text ?? string.Empty).Trim();
+        server = default;
+        var colon = entry.LastIndexOf(':');
+        var hasPort = colon >= 0 && (entry.IndexOf(':') == colon || entry.StartsWith('[') && colon > entry.IndexOf(']'));
+        var hostText = hasPort ? entry[..colon] : entry;
+        var port = ClientConfig.DefaultPort;
+        if (entry.Length == 0)
+        {
+            error = "an empty address: give host:port, several separated by commas";
+            return false;
+        }
+
+        if (!entry.StartsWith('[') && entry.IndexOf(':') != colon)
+        {
+            error = $"'{entry}': an IPv6 address goes in brackets, as [::1]:6379";
+            return false;
+        }
+
+        if (!TryParseHost(hostText, out var host, out error))
+        {
+            error = $"'{entry}': {error} (give host:port, an IPv6 address as [::1]:6379)";
+            return false;
+        }
+
+        if (hasPort && !TryParsePort(entry[(colon + 1)..], out port, out var portError))
+        {
+            error = $"'{entry}': {portError}";
+            return false;
+        }
+
+        server = new ServerAddress(host, port);
+        return true;
+    }
+
+    /// <summary>Several gateway URLs separated by commas (<c>--url a,b</c>), each as <see cref="TryParseUrl"/> takes it.</summary>
+    public static bool TryParseUrls(string? text, out IReadOnlyList<Uri> urls, out string error)
+    {
+        var list = new List<Uri>();
+        urls = list;
+        foreach (var entry in (text ?? string.Empty).Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!TryParseUrl(entry, out var url, out error))
+            {
+                return false;
+            }
+
+            list.Add(url);
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>
     /// The gateway's base URL: absolute, <c>http</c> or <c>https</c>, a host, perhaps a port and a path prefix
     /// (a gateway behind a proxy), no user, query or fragment (the token goes as the password).
     /// </summary>

@@ -115,6 +115,9 @@ internal sealed record EnvironmentSettings
             // NOTISTREAM_URL over the file's host/port, NOTISTREAM_HOST over the file's url. NOTISTREAM_PORT alone
             // leaves a url in place: startserver.sh sets it for the server, and an HTTP client has no use for it.
             Url = Url ?? (Host is not null ? null : config.Url),
+            // A host or port from the environment names one server, a URL one gateway: the file's others go.
+            MoreServers = Host is not null || Port is not null || Url is not null ? [] : config.MoreServers,
+            MoreUrls = Host is not null || Url is not null ? [] : config.MoreUrls,
             Channels = Channels ?? config.Channels,
             User = User ?? config.User,
             Password = Password ?? config.Password,

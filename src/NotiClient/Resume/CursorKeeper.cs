@@ -7,6 +7,8 @@ namespace Notistream.Client.Resume;
 /// while it moves (a rename is cheap, a flush to disk is not, and a message repeated after a crash is
 /// better than one lost), and once more when the client stops. The cursor is the last id up to which
 /// every output has delivered every message, never a message still queued or held for a summary.
+/// With several servers it is the first server's cursor, written only until the client leaves that server
+/// in a run (<see cref="ResumePosition.Left"/>).
 /// </summary>
 internal sealed class CursorKeeper
 {
@@ -66,6 +68,14 @@ internal sealed class CursorKeeper
     /// <summary>Saves when the cursor or the open gaps changed since the last save.</summary>
     public void SaveIfMoved()
     {
+        if (_resume.Left)
+        {
+            // Several servers, and the client has been on another than the first in this run: the state file
+            // holds the first server's cursor, and what was delivered since mixes the nodes' ids. Left as it
+            // was: a restart resumes on the first server from there (repeating, never skipping).
+            return;
+        }
+
         if (Current is not { } cursor)
         {
             return;

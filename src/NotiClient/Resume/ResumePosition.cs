@@ -5,6 +5,13 @@ namespace Notistream.Client.Resume;
 /// first NOTI.SUBSCRIBE (the saved cursor, <c>--since</c>, or <c>$</c>), then, after each reconnect, the
 /// last message handed to the outputs (those still queued are not lost by a reconnect, so they are
 /// not asked for again). Also the gaps reported and not yet followed by a message of their channel.
+/// <para>
+/// With several servers the position is each node's own: history and ids are per node, so a cursor means
+/// something only on the node that gave it. <see cref="UseNode"/> keeps the position of the node left and
+/// takes up the one of the node reached: exactly where it was, when the client has been there in this run;
+/// otherwise from <c>$</c> (now), with one gap of unknown size owed per channel (<see cref="TakeGapOwed"/>).
+/// "Never backwards" (<see cref="TryAdvance"/>) holds within one node only.
+/// </para>
 /// </summary>
 /// <remarks>Threads: the subscription writes; the cursor keeper reads. One lock.</remarks>
 internal sealed class ResumePosition
@@ -15,6 +22,11 @@ internal sealed class ResumePosition
     private MessageId? _position;
     private MessageId? _firstConfirmed;
     private int _gapVersion;
+    private readonly Dictionary<string, MessageId> _elsewhere = new(StringComparer.Ordinal);
+    private string? _node;
+    private bool _fromNow;
+    private bool _gapOwed;
+    private bool _left;
 
     /// <param name="initialFrom"><c>$</c>, <c>0</c>, or an id (ms or ms-seq).</param>
     public ResumePosition(string initialFrom, IEnumerable<string>? openGaps = null)
@@ -30,7 +42,7 @@ internal sealed class ResumePosition
         {
             lock (_lock)
             {
-                return _position?.ToString() ?? _initialFrom;
+                return _position?.ToString() ?? (_fromNow ? "$" : _initialFrom);
             }
         }
     }
@@ -43,6 +55,74 @@ internal sealed class ResumePosition
             lock (_lock)
             {
                 return _firstConfirmed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next session goes to <paramref name="node"/> (several servers): its own position from now on, kept
+    /// from an earlier visit in this run, or <c>$</c> with a gap owed when there is none and the client had a
+    /// position elsewhere.
+    /// </summary>
+    public void UseNode(string node)
+    {
+        lock (_lock)
+        {
+            if (_node is null)
+            {
+                _node = node; // the first node: the initial <from> (a saved cursor is the first server's) is its
+                return;
+            }
+
+            if (_node == node)
+            {
+                return;
+            }
+
+            if (_position is { } position)
+            {
+                _elsewhere[_node] = position;
+            }
+
+            var hadPosition = _position is not null || _initialFrom != "$" || _elsewhere.Count > 0;
+            _node = node;
+            _left = true;
+            if (_elsewhere.Remove(node, out var kept))
+            {
+                _position = kept;
+                _fromNow = false;
+                _gapOwed = false;
+                return;
+            }
+
+            _position = null;
+            _fromNow = true;
+            _gapOwed |= hadPosition;
+        }
+    }
+
+    /// <summary>True once (then false) when the session just confirmed began on a node without a position: report a gap per channel.</summary>
+    public bool TakeGapOwed()
+    {
+        lock (_lock)
+        {
+            var owed = _gapOwed;
+            _gapOwed = false;
+            return owed;
+        }
+    }
+
+    /// <summary>
+    /// The client has left the node its first position belongs to in this run: what it delivered since mixes
+    /// nodes' ids, so the state file (the first node's cursor) is no longer written in this run.
+    /// </summary>
+    public bool Left
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _left;
             }
         }
     }

@@ -34,5 +34,12 @@ internal sealed class Backoff
     }
 
     /// <summary>After a successful connection the next failure starts again from the minimum.</summary>
-    public void Reset() => _failures = 0;
+    public void Reset()
+    {
+        _failures = 0;
+        Resets++;
+    }
+
+    /// <summary>How many times <see cref="Reset"/> was called: a session that changed it connected.</summary>
+    public long Resets { get; private set; }
 }

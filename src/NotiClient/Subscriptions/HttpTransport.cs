@@ -181,6 +181,10 @@ internal sealed partial class HttpTransport : IDisposable
 
             observer.Connected(endPoint, _config.Channels);
             var state = new ResumeSession(target, resume, observer, time, endPoint, patterns, last, confirmed is { } f && last is { } l && f < l);
+            if (resume.TakeGapOwed())
+            {
+                await state.MovedWithoutPositionAsync(_config.Channels.Select(c => c.Name), cancellationToken).ConfigureAwait(false);
+            }
             var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             watchdog = WatchdogAsync(state, keepalive * 2, time, ended, session.Token);
             reading = ReadAsync(reader, state, isOpen ? null : firstLine.Bytes, observer, endPoint, _config.Channels.Select(c => c.Name).Distinct(StringComparer.Ordinal).ToList(),

@@ -29,4 +29,9 @@ internal interface IConnectionObserver
     void CaughtUp(string endPoint, long messages)
     {
     }
+
+    /// <summary>With several servers: the connection to <paramref name="from"/> ended or could not be made, and <paramref name="to"/> is tried next, at once.</summary>
+    void Moving(string from, string to)
+    {
+    }
 }

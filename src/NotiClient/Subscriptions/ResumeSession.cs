@@ -77,6 +77,18 @@ internal sealed class ResumeSession
         }
     }
 
+    /// <summary>
+    /// The session began on a node the client had no position for (several servers): what that node had
+    /// meanwhile is not known, nor how much, so each channel and pattern gets a gap of unknown size.
+    /// </summary>
+    public async Task MovedWithoutPositionAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
+    {
+        foreach (var subject in subjects)
+        {
+            await GapAsync(subject, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>History no longer reaches back to the cursor on <paramref name="subject"/> (a channel, or a followed pattern).</summary>
     public async Task GapAsync(string subject, long? missed, CancellationToken cancellationToken)
     {

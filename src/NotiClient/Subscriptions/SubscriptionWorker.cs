@@ -22,6 +22,15 @@ namespace Notistream.Client.Subscriptions;
 /// (<see cref="HttpTransport"/>). Either way what a session reads goes through one <see cref="ResumeSession"/>.
 /// </para>
 /// <para>
+/// With several servers (<see cref="ClientConfig.Nodes"/>: <c>--server a,b</c>, "servers", <c>--url a,b</c>) each
+/// session goes to the next one, round robin: a session that ended, or could not connect, is followed at once
+/// by one to the next server, and the backoff delay comes after every server of a round failed. A session
+/// shorter than <see cref="MinimumSession"/> counts as failed: nodes that accept and drop at once are tried
+/// once per round, with at least the minimum delay between rounds. Ids and history are each node's own, so
+/// <see cref="ResumePosition"/> keeps a position per node (<see cref="ResumePosition.UseNode"/>): exact on a
+/// node the client has been on in this run, else from now with one gap of unknown size per channel.
+/// </para>
+/// <para>
 /// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
 /// (NOTI mode) or one pump per subscription (plain mode: each drains its own ordered StackExchange.Redis
 /// queue) and one watchdog; all of them end the session through one TaskCompletionSource, so the first
@@ -37,7 +46,8 @@ internal sealed class SubscriptionWorker : IDisposable
     private readonly TimeProvider _time;
     private readonly ResumePosition _resume;
     private readonly HashSet<string> _patterns;
-    private readonly HttpTransport? _http;
+    private readonly IReadOnlyList<ClientConfig> _nodes;
+    private readonly HttpTransport?[] _http;
 
     public SubscriptionWorker(ClientConfig config, IMessageTarget target, IConnectionObserver observer, TimeProvider? time = null, Backoff? backoff = null, ResumePosition? resume = null)
     {
@@ -53,34 +63,69 @@ internal sealed class SubscriptionWorker : IDisposable
         _backoff = backoff ?? new Backoff(config.Connection.ReconnectMinDelay, config.Connection.ReconnectMaxDelay);
         _resume = resume ?? new ResumePosition("$");
         _patterns = config.Channels.Where(c => c.IsPattern).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        _http = config.Url is null ? null : new HttpTransport(config);
+        _nodes = config.Nodes;
+        _http = [.. _nodes.Select(node => node.Url is null ? null : new HttpTransport(node))];
     }
 
-    public void Dispose() => _http?.Dispose();
+    public void Dispose()
+    {
+        foreach (var http in _http)
+        {
+            http?.Dispose();
+        }
+    }
 
     public ResumePosition Resume => _resume;
+
+    /// <summary>With several servers, a session shorter than this counts as failed (at least the reconnect minimum, and 1 s).</summary>
+    private TimeSpan MinimumSession => _config.Connection.ReconnectMinDelay > TimeSpan.FromSeconds(1) ? _config.Connection.ReconnectMinDelay : TimeSpan.FromSeconds(1);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never ends on a connection error.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var endPoint = _config.EndPointText;
-        _observer.Connecting(endPoint);
+        var index = 0;
+        var failedInARow = 0; // sessions since the last one that connected, counting it
+        _observer.Connecting(_nodes[0].EndPointText);
         while (!cancellationToken.IsCancellationRequested)
         {
-            TimeSpan? retryAfter = null;
-            if (_http is not null)
+            var node = _nodes[index];
+            var endPoint = node.EndPointText;
+            var resets = _backoff.Resets;
+            var started = _time.GetTimestamp();
+            if (_nodes.Count > 1)
             {
-                retryAfter = await _http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
+                _resume.UseNode(endPoint);
             }
-            else if (await RunResumeSessionAsync(endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
+
+            TimeSpan? retryAfter = null;
+            if (_http[index] is { } http)
+            {
+                retryAfter = await http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
+            }
+            else if (await RunResumeSessionAsync(node, endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
             {
                 _observer.HistoryUnavailable(endPoint, unsupported);
-                await RunPlainSessionAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                await RunPlainSessionAsync(node, endPoint, cancellationToken).ConfigureAwait(false);
             }
 
             if (cancellationToken.IsCancellationRequested)
             {
                 break;
+            }
+
+            // A session that connected and lasted counts as the start of a new round; one that ended within
+            // MinimumSession as a failure, so that nodes that accept and drop at once are not spun on.
+            var lasted = _backoff.Resets != resets && _time.GetElapsedTime(started) >= MinimumSession;
+            failedInARow = lasted ? 1 : failedInARow + 1;
+            if (_nodes.Count > 1)
+            {
+                index = (index + 1) % _nodes.Count;
+                if (failedInARow % _nodes.Count != 0)
+                {
+                    // Not every server of this round has been tried: the next one now.
+                    _observer.Moving(endPoint, _nodes[index].EndPointText);
+                    continue;
+                }
             }
 
             var step = _backoff.Next();
@@ -89,7 +134,7 @@ internal sealed class SubscriptionWorker : IDisposable
                 step = step with { Delay = wait }; // the gateway's Retry-After: not sooner than it asked
             }
 
-            _observer.Reconnecting(endPoint, step);
+            _observer.Reconnecting(_nodes[index].EndPointText, step);
             try
             {
                 await Task.Delay(step.Delay, _time, cancellationToken).ConfigureAwait(false);
@@ -136,7 +181,7 @@ internal sealed class SubscriptionWorker : IDisposable
 
     /// <summary>One NOTI.SUBSCRIBE connection, from connect to its end.</summary>
     /// <returns>Null when the session ran (and ended); the reason when the server has no history for these channels.</returns>
-    private async Task<string?> RunResumeSessionAsync(string endPoint, CancellationToken cancellationToken)
+    private async Task<string?> RunResumeSessionAsync(ClientConfig node, string endPoint, CancellationToken cancellationToken)
     {
         RawConnection? connection = null;
         var connected = false;
@@ -145,7 +190,7 @@ internal sealed class SubscriptionWorker : IDisposable
         var workers = new List<Task>();
         try
         {
-            connection = await RawConnection.ConnectAsync(_config, cancellationToken).ConfigureAwait(false);
+            connection = await RawConnection.ConnectAsync(node, cancellationToken).ConfigureAwait(false);
             var handshake = _config.Connection.ConnectTimeout * 2;
             if (_config.Password is { } password)
             {
@@ -171,6 +216,10 @@ internal sealed class SubscriptionWorker : IDisposable
 
             var state = new SessionState(connection, new ResumeSession(_target, _resume, _observer, _time, endPoint, _patterns,
                 confirmation.Last, confirmation.From < confirmation.Last));
+            if (_resume.TakeGapOwed())
+            {
+                await state.Session.MovedWithoutPositionAsync(_config.Channels.Select(c => c.Name), cancellationToken).ConfigureAwait(false);
+            }
             workers.Add(ReadAsync(state, ended, session.Token));
             workers.Add(WatchdogAsync(state, ended, session.Token));
             var reason = await ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -332,7 +381,7 @@ internal sealed class SubscriptionWorker : IDisposable
     }
 
     /// <summary>One plain SUBSCRIBE/PSUBSCRIBE connection through StackExchange.Redis, from connect to its end. Reports what happened; throws nothing but cancellation-free.</summary>
-    private async Task RunPlainSessionAsync(string endPoint, CancellationToken cancellationToken)
+    private async Task RunPlainSessionAsync(ClientConfig node, string endPoint, CancellationToken cancellationToken)
     {
         ConnectionMultiplexer? multiplexer = null;
         var connected = false;
@@ -341,7 +390,7 @@ internal sealed class SubscriptionWorker : IDisposable
         var workers = new List<Task>();
         try
         {
-            multiplexer = await RedisConnections.ConnectAsync(_config, cancellationToken).ConfigureAwait(false);
+            multiplexer = await RedisConnections.ConnectAsync(node, cancellationToken).ConfigureAwait(false);
             multiplexer.ConnectionFailed += (_, e) => ended.TrySetResult(ConnectionErrors.Describe(e));
             var subscriber = multiplexer.GetSubscriber();
             foreach (var channel in _config.Channels)

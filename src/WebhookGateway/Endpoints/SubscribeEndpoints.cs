@@ -195,7 +195,7 @@ internal static class SubscribeEndpoints
         HttpSubscription subscription;
         try
         {
-            subscription = await HttpSubscription.OpenAsync(state.Options, request, context.Abort, context.RequestAborted).ConfigureAwait(false);
+            subscription = await HttpSubscription.OpenAsync(state.Options, request, context.Abort, context.RequestAborted, state.Logger).ConfigureAwait(false);
         }
         catch (FollowRefusedException ex)
         {

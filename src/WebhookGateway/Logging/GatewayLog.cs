@@ -33,6 +33,9 @@ internal static partial class GatewayLog
     [LoggerMessage(3014, LogLevel.Information, "Reconnected to the pub/sub server at {EndPoint}")]
     public static partial void ConnectionRestored(ILogger logger, string? endPoint);
 
+    [LoggerMessage(3015, LogLevel.Warning, "The pub/sub server in use is {Server} now, instead of {Previous}: publishing and following move there")]
+    public static partial void InUse(ILogger logger, string server, string previous);
+
     [LoggerMessage(3020, LogLevel.Warning, "GITHUB_WEBHOOK_SECRET is not set: POST /github refuses every delivery until it is")]
     public static partial void GitHubSecretMissing(ILogger logger);
 

@@ -10,8 +10,20 @@ internal sealed class GatewayOptions
     /// <summary>GitHub's documented maximum payload size: larger deliveries are capped by GitHub itself.</summary>
     public const int GitHubMaximumPayloadBytes = 25 * 1024 * 1024;
 
-    /// <summary>The pub/sub server as <c>host:port</c> (<c>--server</c>; <c>NOTISTREAM_HOST</c> and <c>NOTISTREAM_PORT</c>, formerly <c>NOTISTREAM_SERVER</c>).</summary>
+    /// <summary>
+    /// The pub/sub server as <c>host:port</c>, or several as <c>host:port,host:port…</c>: the gateway uses one
+    /// and moves to the next when it goes away (<c>--server</c>; <c>NOTISTREAM_HOST</c> and <c>NOTISTREAM_PORT</c>
+    /// for one, formerly <c>NOTISTREAM_SERVER</c>).
+    /// </summary>
     public string Server { get; set; } = "127.0.0.1:6379";
+
+    private ServerAddresses? _servers;
+
+    /// <summary>
+    /// <see cref="Server"/> as a list, with the follow connections' place in it; made on first use, after
+    /// validation (internal: not bound from configuration).
+    /// </summary>
+    internal ServerAddresses Servers => LazyInitializer.EnsureInitialized(ref _servers, () => new ServerAddresses(ServerAddresses.Split(Server)));
 
     /// <summary>
     /// ACL user the gateway authenticates as (<c>--server-user</c>, <c>NOTISTREAM_USER</c>), with

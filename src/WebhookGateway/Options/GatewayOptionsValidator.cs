@@ -9,9 +9,30 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
+        var servers = ServerAddresses.Split(options.Server);
+        if (servers.Count <= 1)
         {
-            failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
+            // One address: checked as it always was.
+            if (string.IsNullOrWhiteSpace(options.Server) || !IsEndPoint(options.Server))
+            {
+                failures.Add($"Server '{options.Server}' is not host:port (--server, NOTISTREAM_HOST and NOTISTREAM_PORT).");
+            }
+        }
+        else
+        {
+            var seen = new HashSet<(string, int)>();
+            foreach (var server in servers)
+            {
+                if (!IsEndPoint(server) || ServerAddresses.Normalize(server) is not { } normal)
+                {
+                    var hint = server.Count(c => c == ':') > 1 && !server.StartsWith('[') ? " (an IPv6 address goes in brackets: [::1]:6379)" : string.Empty;
+                    failures.Add($"Server '{options.Server}': '{server}' is not host:port{hint} (--server takes host:port or host:port,host:port,...).");
+                }
+                else if (!seen.Add(normal))
+                {
+                    failures.Add($"Server '{options.Server}' names an address twice: '{server}' ({normal.Host}:{normal.Port}).");
+                }
+            }
         }
 
         if (options.Token is { } token && token.Length > 0 && string.IsNullOrWhiteSpace(token))

@@ -1,14 +1,23 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Notistream.Gateway.Options;
 
 namespace Notistream.Gateway.Publishing;
 
 /// <summary>Readiness: the gateway can publish only while it is connected to the pub/sub server.</summary>
-internal sealed class PubSubHealthCheck(IMessagePublisher publisher) : IHealthCheck
+/// <remarks>
+/// With several servers, ready while any of them is connected, and the description names the one in use
+/// (reading it moves nothing); with one, the description is the same as ever.
+/// </remarks>
+internal sealed class PubSubHealthCheck(IMessagePublisher publisher, IOptions<GatewayOptions>? options = null) : IHealthCheck
 {
     public const string ReadyTag = "ready";
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        => Task.FromResult(publisher.IsConnected
-            ? HealthCheckResult.Healthy("connected to the pub/sub server")
-            : HealthCheckResult.Unhealthy("not connected to the pub/sub server"));
+    {
+        var at = options?.Value is { Servers.Count: > 1 } gateway ? $" at {gateway.Servers.InUse}" : string.Empty;
+        return Task.FromResult(publisher.IsConnected
+            ? HealthCheckResult.Healthy($"connected to the pub/sub server{at}")
+            : HealthCheckResult.Unhealthy($"not connected to the pub/sub server{at}"));
+    }
 }

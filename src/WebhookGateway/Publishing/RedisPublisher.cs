@@ -6,16 +6,33 @@ using StackExchange.Redis;
 namespace Notistream.Gateway.Publishing;
 
 /// <summary>
-/// The gateway's one long-lived connection to the pub/sub server, through StackExchange.Redis.
+/// The gateway's long-lived connection to the pub/sub server, through StackExchange.Redis; with several
+/// servers (<see cref="GatewayOptions.Servers"/>), one connection to each, used one at a time.
 /// <para>
-/// Concurrency: <see cref="_multiplexer"/> is written once, when the first connect attempt started by
+/// Why one multiplexer per server rather than one multiplexer with every endpoint: given several
+/// endpoints, StackExchange.Redis takes them for one deployment. Against two standalone Notistream nodes
+/// (3.4, no tie-breaker) it logs "Multiple primaries detected", chooses one "arbitrarily" (not the first
+/// given), sets the other aside as a redundant primary, and elects again at each reconfiguration: it does
+/// move on when the chosen one dies, but which node is in use is its choice, can change back and forth,
+/// and is not reported. Notistream nodes keep separate histories, so the gateway wants "the first given,
+/// the next when it goes away", and to say which one it uses; separate multiplexers give that plainly.
+/// </para>
+/// <para>
+/// Concurrency: each node's multiplexer is written once, when its first connect attempt started by
 /// <see cref="StartAsync"/> finishes, and read by request threads (null until then: 503); the
-/// multiplexer itself is thread-safe and reconnects by itself.
+/// multiplexers themselves are thread-safe and reconnect by themselves. The node in use is
+/// <see cref="ServerAddresses"/>'s (<see cref="GatewayOptions.Servers"/>), which this class feeds with each
+/// node's state: it asks for a new choice when a connection fails, when a publish finds the node in use
+/// gone, and every <see cref="CheckInterval"/> (which fails back to an earlier node that has stayed
+/// connected since the last check). Publishing and every follow connection use that one node.
 /// </para>
 /// <para>
 /// Nothing is queued while disconnected (<see cref="BacklogPolicy.FailFast"/>): a message that
 /// cannot go out now fails now, so a 503 never hides a PUBLISH sent minutes later, and a 2xx is
-/// only ever given for a PUBLISH the server answered.
+/// only ever given for a PUBLISH the server answered. A PUBLISH goes to the node in use; when
+/// StackExchange.Redis says it was never written (<see cref="NotSent"/>) it goes to the next node chosen.
+/// One that was written and then lost its connection or its answer may have been published: it is not
+/// sent again anywhere (that could publish it twice), and is answered 503.
 /// </para>
 /// <para>
 /// Messages go out as NOTI.PUBLISH, which our server answers with the message's id once it is kept as
@@ -28,27 +45,77 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     private readonly GatewayOptions _options;
     private readonly ILogger<RedisPublisher> _logger;
     private readonly ILoggerFactory _loggerFactory;
-    private volatile ConnectionMultiplexer? _multiplexer;
+    private readonly Node[] _nodes;
+    private readonly ServerAddresses _servers;
     private Task _connecting = Task.CompletedTask;
+    private ITimer? _check;
 
-    /// <summary>Set once the connected server answered NOTI.PUBLISH with "unknown command"; cleared on reconnect.</summary>
-    private volatile bool _plainPublish;
+    /// <summary>How often, with several servers, the publisher looks whether an earlier node is back.</summary>
+    internal static TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     public RedisPublisher(IOptions<GatewayOptions> options, ILogger<RedisPublisher> logger, ILoggerFactory loggerFactory)
     {
         _options = options.Value;
         _logger = logger;
         _loggerFactory = loggerFactory;
+        _servers = _options.Servers;
+        _nodes = [.. _servers.All.Select(address => new Node(address))];
+        _servers.Attach(
+            index => _nodes[index].Attempted ? _nodes[index].IsConnected : null,
+            (from, to) => GatewayLog.InUse(_logger, _nodes[to].Address, _nodes[from].Address));
     }
 
-    public bool IsConnected => _multiplexer?.IsConnected == true;
+    /// <summary>One server and the gateway's connection to it.</summary>
+    private sealed class Node(string address)
+    {
+        public string Address { get; } = address;
 
-    public string Server => _options.Server;
+        public volatile ConnectionMultiplexer? Multiplexer;
 
-    /// <summary>INFO with no section (every server answers it): the dashboard's one call per snapshot.</summary>
+        /// <summary>Set once this server answered NOTI.PUBLISH with "unknown command"; cleared on reconnect.</summary>
+        public volatile bool PlainPublish;
+
+        /// <summary>Its first connect attempt has finished, connected or not.</summary>
+        public volatile bool Attempted;
+
+        /// <summary>Connected at the last periodic check; cleared when its connection fails.</summary>
+        public volatile bool ConnectedAtLastCheck;
+
+        public bool IsConnected => Multiplexer?.IsConnected == true;
+    }
+
+    public bool IsConnected => _nodes.Any(node => node.IsConnected);
+
+    /// <summary>The server in use: the one publishing goes to and follow connections follow on. Reading it moves nothing.</summary>
+    public string Server => _nodes.Length == 1 ? _options.Server : _servers.InUse;
+
+    /// <summary>The node in use, as <see cref="ServerAddresses"/> has it.</summary>
+    private Node InUse() => _nodes[_servers.InUseIndex];
+
+    /// <summary>Asks <see cref="ServerAddresses"/> to choose again (back to an earlier node only as <paramref name="failBack"/> allows); a move is logged through it.</summary>
+    private void Reselect(Func<int, bool>? failBack = null) => _servers.Select(failBack);
+
+    /// <summary>The periodic check: fail back to an earlier node connected now and at the last check.</summary>
+    private void Check()
+    {
+        Reselect(index => _nodes[index].ConnectedAtLastCheck && _nodes[index].IsConnected);
+        foreach (var node in _nodes)
+        {
+            node.ConnectedAtLastCheck = node.IsConnected;
+        }
+    }
+
+    /// <summary>
+    /// True when StackExchange.Redis says the command never left the gateway (it was still waiting to be
+    /// written, or in its backlog): then, and only then, it may go to another node without being published twice.
+    /// </summary>
+    internal static bool NotSent(RedisConnectionException ex) =>
+        ex.CommandStatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog;
+
+    /// <summary>INFO with no section (every server answers it): the dashboard's one call per snapshot, to the server in use.</summary>
     public async Task<string> InfoAsync()
     {
-        if (_multiplexer is not { IsConnected: true } multiplexer)
+        if (InUse().Multiplexer is not { IsConnected: true } multiplexer)
         {
             throw new RedisException("not connected to the pub/sub server");
         }
@@ -57,11 +124,14 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         return reply.ToString() ?? string.Empty;
     }
 
-    internal ConfigurationOptions CreateConfiguration()
+    /// <summary>The configuration for the first server (tests).</summary>
+    internal ConfigurationOptions CreateConfiguration() => CreateConfiguration(_nodes[0].Address);
+
+    internal ConfigurationOptions CreateConfiguration(string server)
     {
         var configuration = new ConfigurationOptions
         {
-            EndPoints = { _options.Server },
+            EndPoints = { server },
             User = string.IsNullOrEmpty(_options.ServerUser) ? null : _options.ServerUser,
             Password = string.IsNullOrEmpty(_options.ServerPassword) ? null : _options.ServerPassword,
             ClientName = "notistream-gateway",
@@ -106,88 +176,131 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        GatewayLog.Connecting(_logger, _options.UsesServerTls ? $"{_options.Server} over TLS" : _options.Server);
-        _connecting = ConnectAsync();
+        _connecting = Task.WhenAll(_nodes.Select(node =>
+        {
+            GatewayLog.Connecting(_logger, _options.UsesServerTls ? $"{node.Address} over TLS" : node.Address);
+            return ConnectAsync(node);
+        }));
+        if (_nodes.Length > 1)
+        {
+            _check = TimeProvider.System.CreateTimer(_ => Check(), null, CheckInterval, CheckInterval);
+        }
+
         return Task.CompletedTask;
     }
 
-    private async Task ConnectAsync()
+    private async Task ConnectAsync(Node node)
     {
         ConnectionMultiplexer multiplexer;
         try
         {
-            multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration()).ConfigureAwait(false);
+            multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(node.Address)).ConfigureAwait(false);
         }
         catch (RedisException ex)
         {
             // Only a configuration the client refuses gets here (AbortOnConnectFail is off).
-            GatewayLog.NotConnectedAtStart(_logger, _options.Server, ex.Message);
+            GatewayLog.NotConnectedAtStart(_logger, node.Address, ex.Message);
+            node.Attempted = true;
+            Reselect();
             return;
         }
 
-        multiplexer.ConnectionFailed += OnConnectionFailed;
-        multiplexer.ConnectionRestored += OnConnectionRestored;
-        _multiplexer = multiplexer;
+        multiplexer.ConnectionFailed += (_, e) => OnConnectionFailed(node, e);
+        multiplexer.ConnectionRestored += (_, e) => OnConnectionRestored(node, e);
+        node.Multiplexer = multiplexer;
         if (multiplexer.IsConnected)
         {
-            GatewayLog.Connected(_logger, _options.Server);
+            GatewayLog.Connected(_logger, node.Address);
         }
         else
         {
-            GatewayLog.NotConnectedAtStart(_logger, _options.Server, "no answer");
+            GatewayLog.NotConnectedAtStart(_logger, node.Address, "no answer");
         }
+
+        // The first node's first attempt decides the start: it, when it connected; else the next connected one.
+        node.ConnectedAtLastCheck = multiplexer.IsConnected;
+        node.Attempted = true;
+        Reselect();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task<PublishOutcome> PublishAsync(string channel, ReadOnlyMemory<byte> message, string source)
     {
-        var multiplexer = _multiplexer;
-        if (multiplexer is null || !multiplexer.IsConnected)
+        // The node in use, and the next one chosen only for a PUBLISH that was never written.
+        PublishOutcome? failure = null;
+        for (var attempt = 0; attempt < _nodes.Length; attempt++)
         {
-            return Failed(channel, source, PublishOutcome.Unavailable("not connected to the pub/sub server"));
+            var node = InUse();
+            if (!node.IsConnected)
+            {
+                Reselect();
+                node = InUse();
+            }
+
+            if (node.Multiplexer is not { IsConnected: true } multiplexer)
+            {
+                return Failed(channel, source, failure ?? PublishOutcome.Unavailable(Unavailable(node, "not connected to the pub/sub server")));
+            }
+
+            try
+            {
+                var (receivers, id) = await SendAsync(node, multiplexer, channel, message).ConfigureAwait(false);
+                GatewayLog.Published(_logger, channel, message.Length, receivers, source, id ?? "none");
+                return PublishOutcome.Published(receivers, id);
+            }
+            catch (RedisTimeoutException)
+            {
+                // Sent, perhaps, but not confirmed: the client must not be told it was delivered, and it is
+                // not sent to another node either (it would be published twice).
+                return Failed(channel, source, PublishOutcome.Unavailable(Unavailable(node, "the pub/sub server did not answer in time")));
+            }
+            catch (RedisConnectionException ex) when (NotSent(ex) && _nodes.Length > 1)
+            {
+                // Never written: the node chosen next may take it.
+                failure = PublishOutcome.Unavailable(Unavailable(node, $"the connection to the pub/sub server failed ({ex.FailureType})"));
+                Reselect();
+                if (InUse() == node)
+                {
+                    return Failed(channel, source, failure.Value);
+                }
+            }
+            catch (RedisConnectionException ex)
+            {
+                // Written, perhaps, and the connection lost before the answer: as a timeout, not sent again.
+                return Failed(channel, source, PublishOutcome.Unavailable(Unavailable(node, $"the connection to the pub/sub server failed ({ex.FailureType})")));
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOPERM", StringComparison.Ordinal))
+            {
+                GatewayLog.PublishRefused(_logger, channel, source, ex);
+                return PublishOutcome.Forbidden($"the gateway's server user may not publish to '{channel}' ({ex.Message})");
+            }
+            catch (RedisServerException ex)
+            {
+                GatewayLog.PublishRefused(_logger, channel, source, ex);
+                return PublishOutcome.Refused($"the pub/sub server refused the PUBLISH: {ex.Message}");
+            }
+            catch (ObjectDisposedException)
+            {
+                return Failed(channel, source, PublishOutcome.Unavailable("the gateway is shutting down"));
+            }
+            catch (InvalidDataException ex)
+            {
+                GatewayLog.PublishRefused(_logger, channel, source, ex);
+                return PublishOutcome.Refused(ex.Message);
+            }
         }
 
-        try
-        {
-            var (receivers, id) = await SendAsync(multiplexer, channel, message).ConfigureAwait(false);
-            GatewayLog.Published(_logger, channel, message.Length, receivers, source, id ?? "none");
-            return PublishOutcome.Published(receivers, id);
-        }
-        catch (RedisTimeoutException)
-        {
-            // Sent, perhaps, but not confirmed: the client must not be told it was delivered.
-            return Failed(channel, source, PublishOutcome.Unavailable("the pub/sub server did not answer in time"));
-        }
-        catch (RedisConnectionException ex)
-        {
-            return Failed(channel, source, PublishOutcome.Unavailable($"the connection to the pub/sub server failed ({ex.FailureType})"));
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOPERM", StringComparison.Ordinal))
-        {
-            GatewayLog.PublishRefused(_logger, channel, source, ex);
-            return PublishOutcome.Forbidden($"the gateway's server user may not publish to '{channel}' ({ex.Message})");
-        }
-        catch (RedisServerException ex)
-        {
-            GatewayLog.PublishRefused(_logger, channel, source, ex);
-            return PublishOutcome.Refused($"the pub/sub server refused the PUBLISH: {ex.Message}");
-        }
-        catch (ObjectDisposedException)
-        {
-            return Failed(channel, source, PublishOutcome.Unavailable("the gateway is shutting down"));
-        }
-        catch (InvalidDataException ex)
-        {
-            GatewayLog.PublishRefused(_logger, channel, source, ex);
-            return PublishOutcome.Refused(ex.Message);
-        }
+        return Failed(channel, source, failure!.Value);
     }
 
+    /// <summary>The reason, naming the server when there are several.</summary>
+    private string Unavailable(Node node, string reason) => _nodes.Length == 1 ? reason : $"{reason} at {node.Address}";
+
     /// <summary>NOTI.PUBLISH: [receivers, id or nil]; PUBLISH on a server that does not know it.</summary>
-    private async Task<(long Receivers, string? Id)> SendAsync(ConnectionMultiplexer multiplexer, string channel, ReadOnlyMemory<byte> message)
+    private async Task<(long Receivers, string? Id)> SendAsync(Node node, ConnectionMultiplexer multiplexer, string channel, ReadOnlyMemory<byte> message)
     {
-        if (!_plainPublish)
+        if (!node.PlainPublish)
         {
             try
             {
@@ -205,8 +318,8 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
             catch (RedisServerException ex) when (ex.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))
             {
                 // Not ex.Message: Redis quotes the arguments, and message bodies are never logged.
-                _plainPublish = true;
-                GatewayLog.NoNotiPublish(_logger, _options.Server);
+                node.PlainPublish = true;
+                GatewayLog.NoNotiPublish(_logger, node.Address);
             }
         }
 
@@ -222,20 +335,22 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         return outcome;
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    private void OnConnectionFailed(Node node, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             GatewayLog.ConnectionLost(_logger, e.EndPoint?.ToString(), e.FailureType.ToString(), e.Exception);
+            node.ConnectedAtLastCheck = false; // failing back to it waits for two checks that find it connected
+            Reselect(); // the node in use went away: move publishing and following now, not at the next publish
         }
     }
 
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    private void OnConnectionRestored(Node node, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Interactive)
         {
             // Perhaps another server now: ask it for NOTI.PUBLISH again.
-            _plainPublish = false;
+            node.PlainPublish = false;
             GatewayLog.ConnectionRestored(_logger, e.EndPoint?.ToString());
         }
     }
@@ -243,13 +358,21 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
     public async ValueTask DisposeAsync()
     {
         // A first attempt still waiting on an unreachable server is abandoned: the process is ending.
-        await Task.WhenAny(_connecting, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
-        if (_multiplexer is { } multiplexer)
+        if (_check is not null)
         {
-            _multiplexer = null;
-            // Requests have drained by now (Kestrel stops first); do not wait on a server that may be gone too.
-            await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-            await multiplexer.DisposeAsync().ConfigureAwait(false);
+            await _check.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAny(_connecting, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
+        foreach (var node in _nodes)
+        {
+            if (node.Multiplexer is { } multiplexer)
+            {
+                node.Multiplexer = null;
+                // Requests have drained by now (Kestrel stops first); do not wait on a server that may be gone too.
+                await multiplexer.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+                await multiplexer.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }

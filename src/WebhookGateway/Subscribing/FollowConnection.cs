@@ -26,12 +26,66 @@ internal sealed class FollowConnection : IAsyncDisposable
         _reader = new RespReader(stream, initialSize: 4096);
     }
 
-    /// <summary>Connects, completes TLS and AUTH within the gateway's connect timeout.</summary>
+    /// <summary>The server this connection is to, as configured (one of <see cref="GatewayOptions.Servers"/>).</summary>
+    public string Server { get; private init; } = string.Empty;
+
+    /// <summary>How long a node a follow connection could not use is passed over (<see cref="ServerAddresses.SetAside"/>).</summary>
+    internal static readonly TimeSpan SetAsideFor = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Connects to the node in use (<see cref="ServerAddresses.InUse"/>), the one publishing goes to. With
+    /// several servers, a node that cannot be reached, or that refuses the log-in with a temporary error
+    /// (LOADING, too many clients), is set aside, which moves the node in use, publishing included, to the
+    /// next one; each node is tried at most once, and the error names every node tried. With one server:
+    /// that one, once, and a refused log-in is a <see cref="FollowRefusedException"/> at once.
+    /// </summary>
     public static async Task<FollowConnection> ConnectAsync(GatewayOptions options, CancellationToken cancellationToken)
+    {
+        var servers = options.Servers;
+        if (servers.Count == 1)
+        {
+            return await ConnectAsync(options, servers.InUse, cancellationToken).ConfigureAwait(false);
+        }
+
+        var tried = new List<string>();
+        var failures = new List<string>();
+        while (servers.InUse is var server && !tried.Contains(server))
+        {
+            tried.Add(server);
+            try
+            {
+                return await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FollowRefusedException ex) when (!IsTemporary(ex.Message))
+            {
+                throw new FollowRefusedException(tried.Count == 1 ? ex.Message : $"{ex.Message} (at {server}; before it: {string.Join("; ", failures)})");
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+                && ex is TimeoutException or SocketException or IOException or System.Security.Authentication.AuthenticationException or FollowRefusedException)
+            {
+                failures.Add($"{server}: {ex.Message}");
+                servers.SetAside(server, SetAsideFor);
+            }
+        }
+
+        // Temporary refusals included: a 503 with Retry-After, as for a node that cannot be reached.
+        throw new IOException($"no pub/sub server could be followed on ({string.Join("; ", failures)})");
+    }
+
+    /// <summary>A refusal that says "not now" rather than "never": the node is starting, or full.</summary>
+    internal static bool IsTemporary(string error) =>
+        error.StartsWith("LOADING", StringComparison.Ordinal)
+        || error.StartsWith("BUSY", StringComparison.Ordinal)
+        || error.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+        || error.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || error.Contains("max number of clients", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Connects to <paramref name="server"/>, completes TLS and AUTH within the gateway's connect timeout.</summary>
+    private static async Task<FollowConnection> ConnectAsync(GatewayOptions options, string server, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
-        var (host, port) = SplitEndPoint(options.Server);
+        var (host, port) = SplitEndPoint(server);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -54,7 +108,7 @@ internal sealed class FollowConnection : IAsyncDisposable
                 stream = ssl;
             }
 
-            var connection = new FollowConnection(socket, stream);
+            var connection = new FollowConnection(socket, stream) { Server = server };
             if (!string.IsNullOrEmpty(options.ServerPassword))
             {
                 List<string> auth = string.IsNullOrEmpty(options.ServerUser)
@@ -74,7 +128,7 @@ internal sealed class FollowConnection : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new TimeoutException($"no connection to {options.Server} within {options.ConnectTimeoutMilliseconds} ms");
+            throw new TimeoutException($"no connection to {server} within {options.ConnectTimeoutMilliseconds} ms");
         }
         catch
         {
@@ -83,10 +137,15 @@ internal sealed class FollowConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>host:port, [v6]:port.</summary>
+    /// <summary>host:port, [v6]:port; a host alone, or a bare IPv6 address (which the validator lets through for one server), is port 6379, as for StackExchange.Redis.</summary>
     internal static (string Host, int Port) SplitEndPoint(string server)
     {
         var colon = server.LastIndexOf(':');
+        if (colon < 0 || server.StartsWith('[') && colon < server.IndexOf(']') || !server.StartsWith('[') && server.IndexOf(':') != colon)
+        {
+            return (server.Trim('[', ']'), 6379);
+        }
+
         var host = server[..colon].Trim('[', ']');
         return (host, int.Parse(server.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
     }

@@ -17,23 +17,42 @@ namespace Notistream.Gateway.Subscribing;
 /// the reader's buffer, and the server itself sends a follower more only as it is read.
 /// </para>
 /// <para>
-/// When the server connection drops, the queue completes after the last message read and the HTTP
-/// response ends; the client reconnects with its last id (Last-Event-ID, or since=) and gets every later
-/// message exactly once. The gateway does not reconnect on its own.
+/// When the server connection drops and the gateway has only one server, the queue completes after the
+/// last message read and the HTTP response ends; the client reconnects with its last id (Last-Event-ID, or
+/// since=) and gets every later message exactly once. With several servers (<see cref="GatewayOptions.Servers"/>)
+/// the pump follows the node in use (<see cref="ServerAddresses.InUse"/>, the one publishing goes to) within
+/// the same response: when that node changes, or this connection drops, it follows again on the node in use.
+/// History and ids are each node's own, so a cursor means something only on the node that gave it: the pump
+/// keeps one per node (<c>cursors</c>, its own). On a node it has a cursor for it resumes exactly there; on one
+/// it has none for it follows from <c>$</c> (now) and reports one gap of unknown size per channel and pattern,
+/// since what was published there meanwhile is not known. The response ends when the node in use cannot be
+/// followed on.
 /// </para>
 /// </summary>
 internal sealed class HttpSubscription : IAsyncDisposable
 {
-    private readonly FollowConnection _connection;
+    private readonly GatewayOptions _options;
+    private readonly SubscribeRequest _request;
+    private readonly ILogger? _logger;
     private readonly Channel<SubscriptionEvent> _queue;
+    private volatile FollowConnection _connection; // replaced by the pump alone, when it moves to another server
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _patterns;
     private Task _pump = Task.CompletedTask;
+    private CancellationToken _movedToken; // the node in use's move token when the connection followed was made (the pump's)
+    private long _lastMove = long.MinValue / 2;
 
-    private HttpSubscription(FollowConnection connection, int queueLength, IEnumerable<string> patterns)
+    /// <summary>A follow connection that lasted less than this is not followed again at once.</summary>
+    internal static readonly TimeSpan MinimumSession = TimeSpan.FromSeconds(1);
+
+    private HttpSubscription(FollowConnection connection, GatewayOptions options, SubscribeRequest request, ILogger? logger)
     {
         _connection = connection;
-        _queue = Channel.CreateBounded<SubscriptionEvent>(new BoundedChannelOptions(queueLength)
+        _options = options;
+        _request = request;
+        _logger = logger;
+        var patterns = request.Patterns;
+        _queue = Channel.CreateBounded<SubscriptionEvent>(new BoundedChannelOptions(options.Subscribe.QueueLength)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -60,26 +79,14 @@ internal sealed class HttpSubscription : IAsyncDisposable
     /// <see cref="FollowRefusedException"/> for an error answer, and the connection's exceptions when the
     /// server cannot be reached.
     /// </summary>
-    public static async Task<HttpSubscription> OpenAsync(GatewayOptions options, SubscribeRequest request, Action cutOff, CancellationToken cancellationToken)
+    public static async Task<HttpSubscription> OpenAsync(GatewayOptions options, SubscribeRequest request, Action cutOff, CancellationToken cancellationToken, ILogger? logger = null)
     {
+        var moved = options.Servers.Moved;
         var connection = await FollowConnection.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        var subscription = new HttpSubscription(connection, options.Subscribe.QueueLength, request.Patterns);
+        var subscription = new HttpSubscription(connection, options, request, logger) { _movedToken = Current(options.Servers, connection.Server, moved) };
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
-            await connection.SendAsync(Command(request), timeout.Token).ConfigureAwait(false);
-            var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
-            if (reply.IsError)
-            {
-                throw new FollowRefusedException(reply.Text!);
-            }
-
-            if (reply.Items is not { Length: 4 } items || items[0].Text != "noti.subscribe")
-            {
-                throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
-            }
-
+            var items = await SubscribeAsync(connection, Command(request), options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
             subscription.From = items[1].Text;
             subscription.Last = items[3].Text;
         }
@@ -94,9 +101,45 @@ internal sealed class HttpSubscription : IAsyncDisposable
         return subscription;
     }
 
-    internal static List<string> Command(SubscribeRequest request)
+    /// <summary>
+    /// The move token to watch for a connection to <paramref name="server"/> made while <paramref name="before"/>
+    /// was current: a newer one when the node moved meanwhile, to this very server (a follow connection that
+    /// set a node aside moves it), so that the move it took part in does not end it at once.
+    /// </summary>
+    internal static CancellationToken Current(ServerAddresses servers, string server, CancellationToken before)
     {
-        var command = new List<string> { "NOTI.SUBSCRIBE", request.Start.From };
+        if (!before.IsCancellationRequested)
+        {
+            return before;
+        }
+
+        var now = servers.Moved; // read before the node: a move after this cancels it
+        return servers.InUse == server ? now : before;
+    }
+
+    /// <summary>Sends NOTI.SUBSCRIBE and reads its confirmation, ["noti.subscribe", from, count, last].</summary>
+    private static async Task<RespFrame[]> SubscribeAsync(FollowConnection connection, List<string> command, int timeoutMilliseconds, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(timeoutMilliseconds);
+        await connection.SendAsync(command, timeout.Token).ConfigureAwait(false);
+        var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+        if (reply.IsError)
+        {
+            throw new FollowRefusedException(reply.Text!);
+        }
+
+        if (reply.Items is not { Length: 4 } items || items[0].Text != "noti.subscribe")
+        {
+            throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
+        }
+
+        return items;
+    }
+
+    internal static List<string> Command(SubscribeRequest request, string? from = null)
+    {
+        var command = new List<string> { "NOTI.SUBSCRIBE", from ?? request.Start.From };
         if (request.Channels.Count > 0)
         {
             command.Add("CHANNELS");
@@ -119,11 +162,40 @@ internal sealed class HttpSubscription : IAsyncDisposable
         var token = _stop.Token;
         SubscriptionEvent? held = null; // since=latest: the catch-up's last message so far
         var catchingUp = true;
+        var several = _options.Servers.Count > 1;
+        var cursors = new Dictionary<string, string>(StringComparer.Ordinal); // node → the last id read on it
+        var cursor = From!; // the last id read on the node followed now
+        var session = several ? CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken) : null;
         try
         {
             while (true)
             {
-                var frame = await _connection.ReadAsync(token).ConfigureAwait(false);
+                RespFrame frame;
+                try
+                {
+                    frame = await _connection.ReadAsync(session?.Token ?? token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (several && !token.IsCancellationRequested
+                    && ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or OperationCanceledException)
+                {
+                    cursors[_connection.Server] = cursor;
+                    var reason = ex is OperationCanceledException ? "another node is in use now" : ex.Message;
+                    if (await MoveAsync(cursors, reason, slowTimeout, cutOff, token).ConfigureAwait(false) is not { } resumed)
+                    {
+                        if (CutOffAsSlow)
+                        {
+                            return;
+                        }
+
+                        throw new IOException(EndReason ?? reason, ex);
+                    }
+
+                    cursor = resumed;
+                    session!.Dispose();
+                    session = CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken);
+                    continue;
+                }
+
                 if (frame.IsError)
                 {
                     EndReason = $"the server ended the subscription: {frame.Text}";
@@ -140,14 +212,18 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 {
                     case "noti.message" when items.Length == 4:
                         next = SubscriptionEvent.Message(items[2].Text!, items[1].Text!, null, items[3].Bytes ?? []);
+                        cursor = items[2].Text!;
                         break;
                     case "noti.pmessage" when items.Length == 5:
                         next = SubscriptionEvent.Message(items[3].Text!, items[2].Text!, items[1].Text, items[4].Bytes ?? []);
+                        cursor = items[3].Text!;
                         break;
                     case "noti.gap" when items.Length == 3:
                         var subject = items[1].Text!;
                         next = SubscriptionEvent.Gap(subject, _patterns.Contains(subject), items[2].Kind == RespKind.Integer ? items[2].Integer : null);
                         break;
+                    case "noti.caughtup" when !catchingUp:
+                        continue; // another server's, after a move: the subscriber was told once
                     case "noti.caughtup":
                         catchingUp = false;
                         if (held is not null && !await EnqueueAsync(held, slowTimeout, cutOff, token).ConfigureAwait(false))
@@ -198,8 +274,81 @@ internal sealed class HttpSubscription : IAsyncDisposable
         }
         finally
         {
+            session?.Dispose();
             _queue.Writer.TryComplete();
         }
+    }
+
+    /// <summary>
+    /// The node in use changed, or this connection dropped: follow the same channels on the node in use, from
+    /// its cursor when there is one, else from <c>$</c> with one gap of unknown size per channel and pattern.
+    /// Returns the cursor on the new connection; null when it could not follow (the response ends).
+    /// </summary>
+    private async Task<string?> MoveAsync(Dictionary<string, string> cursors, string reason, TimeSpan slowTimeout, Action cutOff, CancellationToken token)
+    {
+        var lost = _connection;
+        await lost.DisposeAsync().ConfigureAwait(false);
+        if (Environment.TickCount64 - _lastMove < MinimumSession.TotalMilliseconds)
+        {
+            // A node that accepts and drops at once is not followed again in a tight loop.
+            await Task.Delay(MinimumSession, token).ConfigureAwait(false);
+        }
+
+        _lastMove = Environment.TickCount64;
+        _movedToken = _options.Servers.Moved; // before choosing: a move after this is seen by the next read
+        FollowConnection next;
+        try
+        {
+            next = await FollowConnection.ConnectAsync(_options, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
+            or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+        {
+            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
+            return null;
+        }
+
+        var known = cursors.TryGetValue(next.Server, out var from);
+        RespFrame[] confirmation;
+        try
+        {
+            confirmation = await SubscribeAsync(next, Command(_request, known ? from : "$"), _options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
+            or InvalidDataException or OperationCanceledException)
+        {
+            await next.DisposeAsync().ConfigureAwait(false);
+            EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
+            return null;
+        }
+
+        _connection = next;
+        _movedToken = Current(_options.Servers, next.Server, _movedToken);
+        if (token.IsCancellationRequested)
+        {
+            // Disposed meanwhile: DisposeAsync closes _connection again after the pump ends.
+            return null;
+        }
+
+        var cursor = known ? from! : confirmation[1].Text ?? "$";
+        if (_logger is not null)
+        {
+            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, known ? from! : "$ (no position on that node: a gap)", next.Server);
+        }
+
+        if (!known)
+        {
+            // History is each node's own: what this node had meanwhile is not known, nor how much.
+            foreach (var subject in _request.Channels.Concat(_request.Patterns))
+            {
+                if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
+                {
+                    return null;
+                }
+            }
+        }
+
+        return cursor;
     }
 
     /// <returns>False when the subscriber was cut off as too slow.</returns>
@@ -231,6 +380,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
         await _pump.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false); // one the pump moved to meanwhile
         _stop.Dispose();
     }
 }

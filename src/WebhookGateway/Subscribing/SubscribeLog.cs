@@ -14,4 +14,7 @@ internal static partial class SubscribeLog
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "HTTP subscriber refused: {Reason}")]
     public static partial void Refused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "HTTP subscriber on {Topics}: lost the pub/sub server at {From} ({Reason}); following from {Cursor} through {To}")]
+    public static partial void Moved(ILogger logger, string topics, string from, string reason, string cursor, string to);
 }

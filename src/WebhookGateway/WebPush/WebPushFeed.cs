@@ -62,6 +62,20 @@ internal sealed class WebPushFeed(
     private string? _saved;
     private long _savedAt;
 
+    // Several servers: the position is each node's own (history and ids are), in a file of its own
+    // (CursorFile); _node is the node _cursor, _position and _saved belong to, _others the positions of the
+    // nodes followed before in this run. All written by the follow loop alone.
+    private string _node = gateway.Servers.InUse;
+    private readonly Dictionary<string, (string Cursor, PushPosition Position, string? Saved)> _others = new(StringComparer.Ordinal);
+    private bool _followed; // a follow confirmed in this run: moving to a node without a position is a gap then
+    private long _lastFollowStart = long.MinValue / 2;
+
+    /// <summary>The position file of <paramref name="node"/>: the one file with one server; one per node with several.</summary>
+    internal string CursorFile(string node) => gateway.Servers.Count == 1 ? cursorFile : $"{cursorFile}.{SafeName(node)}";
+
+    private static string SafeName(string node) =>
+        new([.. node.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '_')]);
+
     /// <summary>The position a restart would resume from (tests).</summary>
     internal PushPosition Position => _position;
 
@@ -72,11 +86,11 @@ internal sealed class WebPushFeed(
     {
         try
         {
-            _cursor = LoadCursor() ?? "$";
+            _cursor = LoadCursor(_node) ?? "$";
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            WebPushLog.CursorUnreadable(logger, cursorFile);
+            WebPushLog.CursorUnreadable(logger, CursorFile(_node));
             _cursor = "$";
         }
 
@@ -116,6 +130,18 @@ internal sealed class WebPushFeed(
                 catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
                     throw;
+                }
+                catch (FollowLostException lost)
+                {
+                    // The connection to the node in use went away, and there are other nodes: follow on the node in
+                    // use now (another, once the publisher has seen the loss), from that node's own position; but
+                    // not in a tight loop when every node accepts and then drops at once.
+                    WebPushLog.FollowMoved(logger, lost.Server, lost.Message);
+                    SaveCursor(force: true);
+                    if (Environment.TickCount64 - _lastFollowStart < _retryDelay.TotalMilliseconds)
+                    {
+                        await Task.Delay(_retryDelay, stopping).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex)
                 {
@@ -211,8 +237,12 @@ internal sealed class WebPushFeed(
     /// </summary>
     private async Task<string?> FollowAsync(HashSet<string> entries, CancellationToken stopping)
     {
+        var moved = gateway.Servers.Moved; // before choosing: a move after this ends the follow below
+        _lastFollowStart = Environment.TickCount64;
         var connection = await FollowConnection.ConnectAsync(gateway, stopping).ConfigureAwait(false);
         await using var _ = connection.ConfigureAwait(false);
+        var gap = UseNode(connection.Server);
+        moved = HttpSubscription.Current(gateway.Servers, connection.Server, moved);
         var channels = entries.Where(e => !WebPushRegistration.IsPattern(e)).Order(StringComparer.Ordinal).ToList();
         var patterns = entries.Where(WebPushRegistration.IsPattern).Order(StringComparer.Ordinal).ToList();
         var command = new List<string> { "NOTI.SUBSCRIBE", _cursor };
@@ -244,9 +274,26 @@ internal sealed class WebPushFeed(
             // From "$", or from a cursor this server never gave: where it starts is where a restart resumes.
             _cursor = from;
             _position.Passed(from);
+            _followed = true;
         }
 
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        if (gateway.Servers.Count > 1)
+        {
+            WebPushLog.Following(logger, connection.Server, _cursor);
+        }
+
+        if (gap)
+        {
+            // No position on this node: what it had meanwhile is not known, nor how much.
+            foreach (var entry in entries)
+            {
+                await incoming.WriteAsync(new IncomingMessage(entry, [], entry, DateTimeOffset.UtcNow) { Gap = 1 }, stopping).ConfigureAwait(false);
+            }
+        }
+
+        using var session = gateway.Servers.Count > 1
+            ? CancellationTokenSource.CreateLinkedTokenSource(stopping, moved)
+            : CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var watcher = CancelOnChangeAsync(session);
         try
         {
@@ -313,7 +360,16 @@ internal sealed class WebPushFeed(
         }
         catch (OperationCanceledException) when (session.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
-            return null; // the registrations changed: follow the new set from the cursor
+            return null; // the registrations changed, or the node in use did: follow again from that node's cursor
+        }
+        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException)
+        {
+            if (gateway.Servers.Count > 1)
+            {
+                throw new FollowLostException(connection.Server, ex.Message, ex);
+            }
+
+            throw;
         }
         finally
         {
@@ -341,8 +397,47 @@ internal sealed class WebPushFeed(
         return new IncomingMessage(channel, payload ?? [], source, time) { Id = id };
     }
 
-    private string? LoadCursor()
+    /// <summary>
+    /// Makes <paramref name="node"/>'s position the one followed from, keeping the previous node's for a move
+    /// back. True when this is a move, in this run, to a node with no position of its own: follow from now,
+    /// with a gap.
+    /// </summary>
+    private bool UseNode(string node)
     {
+        if (node == _node)
+        {
+            return false;
+        }
+
+        SaveCursor(force: true);
+        _others[_node] = (_cursor, _position, _saved);
+        _node = node;
+        if (_others.Remove(node, out var kept))
+        {
+            (_cursor, _position, _saved) = kept;
+            return false;
+        }
+
+        string? loaded;
+        try
+        {
+            loaded = LoadCursor(node);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WebPushLog.CursorUnreadable(logger, CursorFile(node));
+            loaded = null;
+        }
+
+        _cursor = loaded ?? "$";
+        _position = new PushPosition(loaded);
+        _saved = loaded;
+        return loaded is null && _followed;
+    }
+
+    private string? LoadCursor(string node)
+    {
+        var cursorFile = CursorFile(node);
         try
         {
             var text = File.ReadAllText(cursorFile).Trim();
@@ -367,6 +462,7 @@ internal sealed class WebPushFeed(
     /// <summary>Following is over for this run: the kept position would only replay old history at the next start.</summary>
     private void ForgetCursor()
     {
+        var cursorFile = CursorFile(_node);
         try
         {
             File.Delete(cursorFile);
@@ -386,6 +482,7 @@ internal sealed class WebPushFeed(
     /// </summary>
     private void SaveCursor(bool force)
     {
+        var cursorFile = CursorFile(_node);
         var committed = _position.Committed;
         if (committed is null || committed == _saved || (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds))
         {
@@ -500,4 +597,10 @@ internal sealed class WebPushFeed(
             await multiplexer.DisposeAsync().ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>The follow connection to <see cref="Server"/> ended, and the gateway has other servers to follow on.</summary>
+internal sealed class FollowLostException(string server, string message, Exception inner) : Exception(message, inner)
+{
+    public string Server { get; } = server;
 }

@@ -45,4 +45,10 @@ internal static partial class WebPushLog
     /// <summary>The scheme, host and port of a push endpoint: enough to tell the services apart, not the browsers.</summary>
     public static string Origin(string endpoint) =>
         Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : "?";
+
+    [LoggerMessage(3213, LogLevel.Debug, "Web Push follows its channels on the pub/sub server at {Server} from {Cursor}")]
+    public static partial void Following(ILogger logger, string server, string cursor);
+
+    [LoggerMessage(3214, LogLevel.Warning, "Web Push lost the pub/sub server at {Server} ({Reason}): following from its last position on the next server")]
+    public static partial void FollowMoved(ILogger logger, string server, string reason);
 }

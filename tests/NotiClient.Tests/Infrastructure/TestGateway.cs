@@ -9,14 +9,14 @@ namespace Notistream.Client.Tests.Infrastructure;
 /// </summary>
 internal sealed class TestGateway : IAsyncDisposable
 {
-    private readonly int _serverPort;
+    private readonly string _server;
     private readonly string[] _args;
     private ChildProcess? _process;
     private string _output = string.Empty;
 
-    private TestGateway(int serverPort, string[] args)
+    private TestGateway(string server, string[] args)
     {
-        _serverPort = serverPort;
+        _server = server;
         _args = args;
     }
 
@@ -28,9 +28,13 @@ internal sealed class TestGateway : IAsyncDisposable
     public string AllOutput => _output + (_process?.AllOutput ?? string.Empty);
 
     /// <param name="args">More gateway options, e.g. "--token", "t0ken" or "--Subscribe:KeepaliveSeconds", "1".</param>
-    public static async Task<TestGateway> StartAsync(int serverPort, params string[] args)
+    public static Task<TestGateway> StartAsync(int serverPort, params string[] args) => StartAsync($"127.0.0.1:{serverPort}", args);
+
+    /// <param name="server">Its --server: host:port, or several comma-separated.</param>
+    /// <param name="args">More gateway options.</param>
+    public static async Task<TestGateway> StartAsync(string server, params string[] args)
     {
-        var gateway = new TestGateway(serverPort, args);
+        var gateway = new TestGateway(server, args);
         for (var attempt = 0; ; attempt++)
         {
             gateway.Port = FreePort.Next();
@@ -73,7 +77,7 @@ internal sealed class TestGateway : IAsyncDisposable
     private async Task<bool> TryStartAsync()
     {
         var assembly = Path.Join(AppContext.BaseDirectory, "notistream-gateway.dll");
-        var process = ChildProcess.Start(ChildProcess.DotNet, [assembly, "--server", $"127.0.0.1:{_serverPort}", "--web-port", $"{Port}", .. _args],
+        var process = ChildProcess.Start(ChildProcess.DotNet, [assembly, "--server", _server, "--web-port", $"{Port}", .. _args],
             new Dictionary<string, string?> { ["NOTISTREAM_TOKEN"] = null, ["NOTISTREAM_PASSWORD"] = null });
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try

@@ -19,6 +19,45 @@ public sealed class ResumeUnitTests : IDisposable
 
     private static MessageId Id(string text) => MessageId.Parse(text);
 
+    [Fact]
+    public void The_position_is_each_nodes_own_a_node_without_one_starts_from_now_with_a_gap_and_a_node_left_resumes_exactly()
+    {
+        var resume = new ResumePosition("5-0");
+        resume.UseNode("a:1");
+        Assert.Equal("5-0", resume.From); // the saved cursor is the first server's
+        resume.Confirmed(Id("5-0"));
+        Assert.True(resume.TryAdvance(Id("9-0")));
+        Assert.False(resume.TakeGapOwed());
+
+        resume.UseNode("b:2");
+        Assert.Equal("$", resume.From);
+        Assert.True(resume.TakeGapOwed());
+        Assert.False(resume.TakeGapOwed()); // once
+        Assert.True(resume.Left);
+        resume.Confirmed(Id("20-0"));
+        Assert.True(resume.TryAdvance(Id("21-0")));
+
+        // Back on a: exactly where it was there; its ids below b's are not "already handed on".
+        resume.UseNode("a:1");
+        Assert.Equal("9-0", resume.From);
+        Assert.False(resume.TakeGapOwed());
+        Assert.True(resume.TryAdvance(Id("10-0")));
+        Assert.False(resume.TryAdvance(Id("10-0")));
+
+        resume.UseNode("b:2");
+        Assert.Equal("21-0", resume.From);
+    }
+
+    [Fact]
+    public void Starting_from_now_on_a_node_that_was_never_reached_owes_no_gap()
+    {
+        var resume = new ResumePosition("$");
+        resume.UseNode("a:1"); // could not connect
+        resume.UseNode("b:2");
+        Assert.Equal("$", resume.From);
+        Assert.False(resume.TakeGapOwed());
+    }
+
     [Theory]
     [InlineData("1-0", true)]
     [InlineData("1700000000000-5", true)]

@@ -109,6 +109,94 @@ public sealed class GatewayConfigurationTests
     public void Server_must_be_host_and_port(string server, bool valid)
         => Assert.Equal(valid, GatewayOptionsValidator.IsEndPoint(server));
 
+    [Theory]
+    [InlineData("127.0.0.1:6379", null)]
+    [InlineData("127.0.0.1:6379,127.0.0.1:6380", null)]
+    [InlineData(" 10.0.0.1:7000 , [::1]:7001,node-c ", null)]
+    [InlineData("127.0.0.1:6379,", "'' is not host:port")]
+    [InlineData("127.0.0.1:6379,127.0.0.1:0", "'127.0.0.1:0' is not host:port")]
+    [InlineData("127.0.0.1:6379,127.0.0.1:6379", "names an address twice")]
+    public void Server_takes_a_comma_separated_list_and_checks_each(string server, string? problem)
+    {
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server });
+        if (problem is null)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+        }
+        else
+        {
+            Assert.Contains(result.Failures!, f => f.Contains(problem, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:6379,LOCALHOST:6379,localhost", "names an address twice: 'localhost'")]
+    [InlineData("a:6379,A", "names an address twice: 'A'")]
+    [InlineData("[::1]:6379,[::1]", "names an address twice")]
+    [InlineData("127.0.0.1:6379,::1", "an IPv6 address goes in brackets: [::1]:6379")]
+    [InlineData("127.0.0.1:6379,[::1]:6380", null)]
+    public void Server_lists_compare_addresses_after_normalising_and_refuse_a_bare_ipv6_address(string server, string? problem)
+    {
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server });
+        if (problem is null)
+        {
+            Assert.True(result.Succeeded, string.Join("; ", result.Failures ?? []));
+        }
+        else
+        {
+            Assert.Contains(result.Failures!, f => f.Contains(problem, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData(" 127.0.0.1:6379 ", false)]
+    [InlineData("::1", true)]
+    public void One_server_is_checked_as_before(string server, bool valid)
+        => Assert.Equal(valid, new GatewayOptionsValidator().Validate(null, new GatewayOptions { Server = server }).Succeeded);
+
+    [Fact]
+    public void The_node_in_use_is_the_first_connected_one_and_reading_it_moves_nothing()
+    {
+        var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2,c:3"));
+        bool?[] state = [null, true, true];
+        servers.Attach(i => state[i]);
+
+        // The start: b connected first, but a's first attempt has not finished: a stays in use.
+        Assert.Null(servers.Select());
+        Assert.Equal("a:1", servers.InUse);
+
+        state[0] = false; // a could not be reached
+        var moved = servers.Moved;
+        Assert.Equal(0, servers.Select());
+        Assert.Equal("b:2", servers.InUse);
+        Assert.True(moved.IsCancellationRequested, "a move tells the follow connections");
+
+        // a is back: reading, and choosing again without the periodic check's word, move nothing.
+        state[0] = true;
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("b:2", servers.InUse);
+            Assert.Null(servers.Select());
+        }
+
+        Assert.Null(servers.Select(failBack: _ => false));
+        Assert.Equal(1, servers.Select(failBack: i => i == 0));
+        Assert.Equal("a:1", servers.InUse);
+    }
+
+    [Fact]
+    public void A_node_set_aside_by_a_follow_connection_moves_publishing_too_and_comes_back_after()
+    {
+        var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2"));
+        servers.Attach(_ => true);
+        Assert.Equal("b:2", servers.SetAside("a:1", TimeSpan.FromMinutes(1)));
+        Assert.Null(servers.Select(failBack: _ => true)); // set aside: not chosen, even by the check
+        Assert.Equal("b:2", servers.InUse);
+
+        var single = new ServerAddresses(["a:1"]);
+        Assert.Equal("a:1", single.SetAside("a:1", TimeSpan.FromMinutes(1)));
+    }
+
     [Fact]
     public async Task Scoped_tokens_bind_from_environment_variables_and_the_command_line()
     {
