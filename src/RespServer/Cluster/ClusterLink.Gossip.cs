@@ -509,9 +509,10 @@ internal sealed partial class ClusterLink
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ulong id;
         var candidates = _remote.SyncedNodes();
+        var waiting = new HashSet<string>(StringComparer.Ordinal);
+        int waitedFor;
         lock (_probeLock)
         {
-            var waiting = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (node, syncedAt) in candidates)
             {
                 if (_probeMisses.TryGetValue(node, out var missed) && missed.SyncedAt == syncedAt && missed.Misses >= MaxProbeMisses)
@@ -522,20 +523,25 @@ internal sealed partial class ClusterLink
                 waiting.Add(node);
             }
 
-            if (waiting.Count == 0)
+            id = ++_probeId;
+            _probeWaiting = waiting;
+            _probeDone = done;
+            waitedFor = waiting.Count;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var sent = false;
+        try
+        {
+            // Sent even when no node is waited for: a node set aside for missed probes answers this one
+            // and is waited for again from the next round (Answered).
+            await _connection.PublishAsync(_probeSubject, InterestGossip.ProbeMessage(InterestGossip.Probe, id, _nodeId), cancellationToken: token).ConfigureAwait(false);
+            sent = true;
+            if (waitedFor == 0)
             {
                 return;
             }
 
-            id = ++_probeId;
-            _probeWaiting = waiting;
-            _probeDone = done;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        try
-        {
-            await _connection.PublishAsync(_probeSubject, InterestGossip.ProbeMessage(InterestGossip.Probe, id, _nodeId), cancellationToken: token).ConfigureAwait(false);
             var delay = Task.Delay(ProbeTimeout, timeout.Token);
             if (await Task.WhenAny(done.Task, delay).ConfigureAwait(false) != done.Task)
             {
@@ -550,7 +556,8 @@ internal sealed partial class ClusterLink
             var synced = _remote.SyncedNodes().ToDictionary(n => n.Id, n => n.SyncedAt, StringComparer.Ordinal);
             lock (_probeLock)
             {
-                foreach (var node in _probeWaiting ?? [])
+                // A probe that never went out (our own failure) is missed by no one.
+                foreach (var node in sent ? _probeWaiting ?? [] : [])
                 {
                     if (synced.TryGetValue(node, out var syncedAt))
                     {

@@ -57,7 +57,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly object _dirtyLock = new();
     private HashSet<byte[]> _dirtyChannels = new(ByteArrayComparer.Instance);
     private HashSet<byte[]> _dirtyPatterns = new(ByteArrayComparer.Instance);
-    private readonly SemaphoreSlim _interestSignal = new(0, 1);
+    // Capacity 1, DropWrite, as the gossip's signal: TryWrite never throws nor waits (it runs under the
+    // registry's write lock, once for every name a SUBSCRIBE adds). Written by subscribe/unsubscribe and
+    // reconnects; read by the interest task alone.
+    private readonly Channel<bool> _interestSignal = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Stops the gossip send task alone, before the goodbye is sent.</summary>
@@ -327,17 +331,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private void Signal()
-    {
-        try
-        {
-            _interestSignal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already signalled: the interest task takes every change when it wakes.
-        }
-    }
+    /// <summary>Already signalled: the interest task takes every change when it wakes.</summary>
+    private void Signal() => _interestSignal.Writer.TryWrite(true);
 
     private async Task ConnectAsync(CancellationToken token)
     {
@@ -441,7 +436,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
             while (true)
             {
-                await _interestSignal.WaitAsync(token).ConfigureAwait(false);
+                await _interestSignal.Reader.ReadAsync(token).ConfigureAwait(false);
 
                 // Rounds at most every MinRoundInterval: the changes made meanwhile share one PING and probe.
                 var wait = _lastRound + MinRoundInterval - Environment.TickCount64;
@@ -464,7 +459,6 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
                 try
                 {
-                    _roundSubscribed = false;
                     foreach (var channel in channels)
                     {
                         await FollowChannelAsync(channel, token).ConfigureAwait(false);
@@ -487,6 +481,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         {
                             await ProbeNodesAsync(token).ConfigureAwait(false);
                         }
+
+                        // Cleared only once a probe went out after them: a round that failed between its SUBs
+                        // and its probe leaves it set, so the retry probes although it subscribes nothing new.
+                        _roundSubscribed = false;
                     }
 
                     _lastRound = Environment.TickCount64;
@@ -520,7 +518,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     private async Task FollowChannelAsync(byte[] channel, CancellationToken token)
     {
-        var wanted = _server.Registry.SubscriberCount(channel, shard: false) > 0;
+        // NOTI.SUBSCRIBE followers read this node's history, which forwarded messages never enter: only
+        // subscribers that receive them make the node want the channel's messages from other nodes.
+        var wanted = _server.Registry.AdvertisedSubscriberCount(channel) > 0;
         if (wanted == _exact.ContainsKey(channel))
         {
             return;
@@ -540,7 +540,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     private async Task FollowPatternAsync(byte[] pattern, CancellationToken token)
     {
-        var wanted = _server.Registry.HasPattern(pattern);
+        var wanted = _server.Registry.AdvertisedPatternSubscriberCount(pattern) > 0;
         if (wanted == _patternScopes.ContainsKey(pattern))
         {
             return;

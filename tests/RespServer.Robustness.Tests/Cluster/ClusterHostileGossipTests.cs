@@ -80,6 +80,91 @@ public sealed class ClusterHostileGossipTests(NatsCluster cluster) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_node_set_aside_for_missed_probes_is_waited_for_again_once_it_answers_one()
+    {
+        var c = Cluster;
+        await using var nats = new NatsConnection(NatsOpts.Default with { Url = $"nats://127.0.0.1:{c.C.NatsPort}" });
+        await nats.ConnectAsync();
+        var slow = new string('e', 40);
+        var stream = $"{Prefix}.sys.i.{slow}";
+        await nats.PublishAsync(stream, Message(InterestGossip.SnapshotStart, 1));
+        await nats.PublishAsync(stream, Message(InterestGossip.SnapshotPart, 2, "slow.x"));
+        await nats.PublishAsync(stream, Message(InterestGossip.SnapshotEnd, 3));
+        var nodeId = (await c.C.InfoAsync())["nats_node_id"];
+        var answering = 0;
+        var answered = 0;
+        using var stop = new CancellationTokenSource();
+        var probes = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var message in nats.SubscribeAsync<byte[]>($"{Prefix}.sys.p", cancellationToken: stop.Token))
+                {
+                    if (Volatile.Read(ref answering) == 1 && message.Data is { } data
+                        && InterestGossip.TryReadProbe(data, InterestGossip.Probe, out var id, out var asker) && asker == nodeId)
+                    {
+                        await nats.PublishAsync($"{Prefix}.sys.a.{asker}", InterestGossip.ProbeMessage(InterestGossip.Answer, id, slow));
+                        Interlocked.Increment(ref answered);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var heartbeats = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await nats.PublishAsync(stream, Message(InterestGossip.Heartbeat, 3));
+                await Task.Delay(300);
+            }
+        });
+
+        try
+        {
+            await nats.PingAsync();
+            await using var publisher = await c.C.ConnectAsync();
+            await NatsCluster.WaitUntilAsync(async () => (long)(await publisher.CallAsync("PUBLISH", "slow.x", "m"))! == 1,
+                "C counts the slow node's subscriber");
+            await using var subscriber = await c.C.ConnectAsync();
+            var run = Guid.NewGuid().ToString("N")[..8];
+            var round = 0;
+            async Task SubscribeAsync()
+            {
+                await subscriber.SendAsync("SUBSCRIBE", $"slow.{run}.{round++}");
+                Assert.Equal("subscribe", Text(((object?[])(await subscriber.ReadAsync(ReadLimit))!)[0]));
+            }
+
+            // Three misses set it aside.
+            var timeouts = await c.C.InfoNumberAsync("nats_probe_timeouts");
+            for (var i = 0; i < ClusterLink.MaxProbeMisses; i++)
+            {
+                await SubscribeAsync();
+            }
+
+            Assert.Equal(timeouts + ClusterLink.MaxProbeMisses, await c.C.InfoNumberAsync("nats_probe_timeouts"));
+
+            // It answers the next probe, although no one waits for it: that takes it back.
+            Volatile.Write(ref answering, 1);
+            await SubscribeAsync();
+            await NatsCluster.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref answered) >= 1), "the slow node got a probe to answer");
+            Volatile.Write(ref answering, 0);
+
+            // Silent again: the next round waits for it again, until the probe's limit.
+            await SubscribeAsync();
+            Assert.Equal(timeouts + ClusterLink.MaxProbeMisses + 1, await c.C.InfoNumberAsync("nats_probe_timeouts"));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await heartbeats;
+            await probes;
+            await nats.PublishAsync(stream, Message(InterestGossip.Bye, 0));
+        }
+    }
+
+    [Fact]
     public async Task Requests_for_a_node_s_whole_state_get_at_most_one_a_second()
     {
         var c = Cluster;
