@@ -38,7 +38,7 @@ public sealed class ClusterFanoutTests
     }
 
     [Fact]
-    public void Replies_on_one_server_must_count_every_subscriber_across_nodes_the_local_or_the_cluster_count()
+    public void Replies_on_one_server_must_count_every_subscriber_across_nodes_from_the_local_to_the_cluster_count()
     {
         var a = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 7001);
         var c = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 7003);
@@ -53,7 +53,10 @@ public sealed class ClusterFanoutTests
         Assert.Equal(5, cross.Expected(0));
         Assert.False(cross.Mismatch(5)); // cluster-wide
         Assert.False(cross.Mismatch(2)); // subscribers 1 and 3 of 0..4 are on the publishing node
-        Assert.True(cross.Mismatch(0));
+        Assert.False(cross.Mismatch(4)); // A's subscribers on their way to being counted on C
+        Assert.False(cross.Mismatch(6)); // A's interest probe not yet forgotten on C
+        Assert.True(cross.Mismatch(1));  // less than C's own
+        Assert.True(cross.Mismatch(7));  // more than there can be
 
         var anyCount = ReplyRule.For(new LoadGenOptions { ReplyCheck = false }, Topology.Single(a), 50);
         Assert.False(anyCount.Mismatch(7));
