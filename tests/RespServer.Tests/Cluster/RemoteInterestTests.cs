@@ -3,7 +3,11 @@ using Notistream.RespServer.Cluster;
 
 namespace Notistream.RespServer.Tests.Cluster;
 
-/// <summary>The other nodes' counts as their gossip builds them (docs/cluster.md#counting-across-the-cluster).</summary>
+/// <summary>
+/// The other nodes' counts as their gossip builds them (docs/cluster.md#counting-across-the-cluster).
+/// Runs alone: one test measures the managed heap, which tests running meanwhile would grow.
+/// </summary>
+[Collection(nameof(Performance.AllocationBudgetCollection))]
 public sealed class RemoteInterestTests
 {
     private const string NodeA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
