@@ -20,6 +20,7 @@ public sealed class MetricsCommandTests
         Assert.Contains("metrics-port " + PagePort, block, StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Join(folder.Path, "notistream.conf"), block.Replace(PagePort, DocShell.Port(metricsPort), StringComparison.Ordinal), TestContext.Current.CancellationToken);
         await using var server = DocShell.Start("notistream-server notistream.conf", folder.Path, port);
+        await DocShell.WaitForPortAsync(server, metricsPort);
         await DocShell.WaitForPortAsync(server, port);
 
         Assert.Equal($"metrics-port\n{metricsPort}\n", await DocShell.RunAsync("redis-cli CONFIG GET metrics-port", folder.Path, port));
