@@ -612,6 +612,12 @@ internal sealed partial class ClusterLink
                     ForgetProbedNodes();
                 }
 
+                // The loss accounting forgets the origins the gossip forgot (or never knew) once silent.
+                if (_tracker.OriginCount > 0)
+                {
+                    _tracker.Expire(_remote.NodeIds().Select(ForwardHeader.OriginOf).ToHashSet(), now, NodeTimeout);
+                }
+
                 if (!_gossipReady || !Connected)
                 {
                     continue;
