@@ -237,7 +237,9 @@ internal sealed partial class ClusterLink
     /// </summary>
     private void OnGossipTimer(object? state)
     {
-        ExpireSubscribeWaits(Environment.TickCount64);
+        var now = Environment.TickCount64;
+        ExpireSubscribeWaits(now);
+        WakeForTails(now);
         SignalGossip();
     }
 

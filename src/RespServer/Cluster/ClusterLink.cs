@@ -15,7 +15,9 @@ namespace Notistream.RespServer.Cluster;
 /// with one queue (two more run the interest gossip, ClusterLink.Gossip.cs):
 /// <list type="bullet">
 /// <item>the forwarder drains <see cref="_outbound"/> (bounded; any read loop adds with a non-blocking
-/// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time;</item>
+/// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time,
+/// numbering each channel's messages in its own <see cref="NumberingTable"/> and sending the gap and tail
+/// messages (docs/cluster.md#ordering-and-loss);</item>
 /// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
 /// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
 /// and adds or removes the NATS subscriptions; it alone does subscription I/O, and after new ones it
@@ -23,6 +25,7 @@ namespace Notistream.RespServer.Cluster;
 /// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
 /// when it is full) and delivers to local subscribers through its own <see cref="DeliveryBatch"/>, as a
 /// connection's read loop does, so the unsubscribe-confirmation ordering (I4) holds for remote messages too.</item>
+/// <item>NATS's reader checks each message's number against <see cref="_tracker"/> before it queues it.</item>
 /// </list>
 /// </summary>
 internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
@@ -53,6 +56,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     public const int DropRecordCapacity = 65_536;
 
     public const long DropRecordMaxBytes = 16L * 1024 * 1024;
+
+    /// <summary>Most tail messages (a channel's last number, after it went quiet) the forwarder sends a second.</summary>
+    public const int TailsPerSecond = 1_000;
 
     /// <summary>NATS's default max_payload, used until a server has said its own.</summary>
     private const int DefaultMaxPayload = 1024 * 1024;
@@ -95,6 +101,10 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private Dictionary<byte[], long> _droppedChannels = new(ByteArrayComparer.Instance);
     private long _droppedChannelBytes;
     private volatile bool _gapsPending;
+
+    // Set by the forwarder while it has channels to send tails for; the gossip timer then wakes it once a second.
+    private volatile bool _tailsPending;
+    private long _lastTailWake;
 
     private long _outboundBytes;
     private long _forwarded;
@@ -483,6 +493,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         await SendGapsAsync(table, token).ConfigureAwait(false);
                     }
 
+                    if (table.TailsDue(Environment.TickCount64) && Connected)
+                    {
+                        await SendTailsAsync(table, token).ConfigureAwait(false);
+                    }
+
                     if (item.Wake)
                     {
                         continue;
@@ -490,6 +505,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
                     Interlocked.Add(ref _outboundBytes, -(item.Channel.Length + item.Payload.Length - ForwardHeader.Length));
                     var target = table.Next(item.Channel);
+                    table.Forwarded(item.Channel);
+                    _tailsPending = true;
                     var payload = item.Payload;
                     ForwardHeader.Write(payload, ForwardHeader.Message, _origin, table.Epoch, target.Sequence);
                     if (target.Hashed)
@@ -550,6 +567,48 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The forwarder, once a second: for each channel forwarded to in the second before last and not in
+    /// the last one (it went quiet), a gap message with its last number, so that a receiver that missed
+    /// the channel's last messages learns it now rather than at the channel's next message. At most
+    /// <see cref="TailsPerSecond"/>; the others wait for their channel's next message.
+    /// </summary>
+    private async Task SendTailsAsync(NumberingTable table, CancellationToken token)
+    {
+        var quiet = table.TakeQuiet(TailsPerSecond);
+        _tailsPending = table.HasRecent;
+        foreach (var (channel, target) in quiet)
+        {
+            var payload = new byte[ForwardHeader.Length];
+            ForwardHeader.Write(payload, ForwardHeader.Gap, _origin, table.Epoch, target.Sequence);
+            if (target.Hashed)
+            {
+                payload = HashedPayload(payload, channel);
+            }
+
+            try
+            {
+                await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                // A tail lost: the channel's next message shows the same.
+                _ = ex;
+                return;
+            }
+        }
+    }
+
+    /// <summary>The gossip timer: wakes the forwarder once a second while it has tails to send (no I/O here).</summary>
+    private void WakeForTails(long now)
+    {
+        if (_tailsPending && now - _lastTailWake >= 1000)
+        {
+            _lastTailWake = now;
+            _outbound.Writer.TryWrite(new Outgoing([], [], Wake: true));
+        }
+    }
+
     /// <summary>A hashed subject's payload: the header, the channel's length, the channel, the message.</summary>
     private static byte[] HashedPayload(byte[] headed, byte[] channel)
     {
@@ -571,6 +630,46 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         private readonly Dictionary<byte[], Numbered> _channels = new(ByteArrayComparer.Instance);
         private long _bytes;
 
+        // Channels forwarded to in the current second and in the one before (for the tails).
+        private HashSet<byte[]> _recent = new(ByteArrayComparer.Instance);
+        private HashSet<byte[]> _previous = new(ByteArrayComparer.Instance);
+        private long _secondStart = Environment.TickCount64;
+
+        public bool HasRecent => _recent.Count + _previous.Count > 0;
+
+        public void Forwarded(byte[] channel)
+        {
+            if (_recent.Count < NumberedCapacity)
+            {
+                _recent.Add(channel);
+            }
+        }
+
+        public bool TailsDue(long now) => now - _secondStart >= 1000 && HasRecent;
+
+        /// <summary>The channels of the second before that were quiet in the last one (at most <paramref name="limit"/>), with their last numbers; a new second begins.</summary>
+        public List<(byte[] Channel, Numbered Target)> TakeQuiet(int limit)
+        {
+            var quiet = new List<(byte[], Numbered)>();
+            foreach (var channel in _previous)
+            {
+                if (quiet.Count >= limit)
+                {
+                    break;
+                }
+
+                if (!_recent.Contains(channel) && _channels.TryGetValue(channel, out var entry))
+                {
+                    quiet.Add((channel, entry));
+                }
+            }
+
+            (_previous, _recent) = (_recent, _previous);
+            _recent.Clear();
+            _secondStart = Environment.TickCount64;
+            return quiet;
+        }
+
         public uint Epoch { get; private set; }
 
         /// <summary>Uses <paramref name="count"/> more numbers of the channel; its entry says the last.</summary>
@@ -583,6 +682,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                 if (_channels.Count >= NumberedCapacity || _bytes + cost > NumberedMaxBytes)
                 {
                     _channels.Clear();
+                    _recent.Clear();
+                    _previous.Clear();
                     _bytes = 0;
                     Epoch++;
                 }
