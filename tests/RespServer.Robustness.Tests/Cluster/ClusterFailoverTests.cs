@@ -128,8 +128,12 @@ public sealed class ClusterFailoverTests(NatsCluster cluster, ITestOutputHelper 
     private long _receivedOnB;
     private string? _orderErrors;
 
-    /// <summary>Reads messages until stopped; each must be a number above the one before (in order, no duplicate).</summary>
-    private async Task Receive(WireClient subscriber, bool isA, CancellationToken done)
+    private Task Receive(WireClient subscriber, bool isA, CancellationToken done)
+        => ReceiveNumbers(subscriber, isA ? "A" : "B", () => _ = isA ? Interlocked.Increment(ref _receivedOnA) : Interlocked.Increment(ref _receivedOnB),
+            error => _orderErrors ??= error, done);
+
+    /// <summary>Reads messages until <paramref name="done"/>; each must be a number above the one before (in order, no duplicate).</summary>
+    internal static async Task ReceiveNumbers(WireClient subscriber, string name, Action received, Action<string> orderError, CancellationToken done)
     {
         long last = -1;
         while (!done.IsCancellationRequested)
@@ -147,23 +151,16 @@ public sealed class ClusterFailoverTests(NatsCluster cluster, ITestOutputHelper 
             var value = long.Parse(Encoding.ASCII.GetString((byte[])frame[^1]!), CultureInfo.InvariantCulture);
             if (value <= last)
             {
-                _orderErrors ??= $"{(isA ? "A" : "B")} got {value} after {last}";
+                orderError($"{name} got {value} after {last}");
             }
 
             last = value;
-            if (isA)
-            {
-                Interlocked.Increment(ref _receivedOnA);
-            }
-            else
-            {
-                Interlocked.Increment(ref _receivedOnB);
-            }
+            received();
         }
     }
 
     /// <summary>Publishes "0", "1", "2"… at <see cref="Rate"/> a second, in pipelined bursts every 10 ms; reads the replies alongside.</summary>
-    private sealed class Publisher(WireClient client)
+    internal sealed class Publisher(WireClient client, string channel = Channel)
     {
         public async Task<long> RunAsync(CancellationToken stop)
         {
@@ -200,7 +197,7 @@ public sealed class ClusterFailoverTests(NatsCluster cluster, ITestOutputHelper 
                     var burst = new MemoryStream();
                     for (var i = sent; i < due; i++)
                     {
-                        burst.Write(WireClient.Command("PUBLISH", Channel, i.ToString(CultureInfo.InvariantCulture)));
+                        burst.Write(WireClient.Command("PUBLISH", channel, i.ToString(CultureInfo.InvariantCulture)));
                     }
 
                     await client.SendAsync(burst.ToArray());
