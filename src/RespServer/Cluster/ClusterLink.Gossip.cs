@@ -237,7 +237,9 @@ internal sealed partial class ClusterLink
     /// </summary>
     private void OnGossipTimer(object? state)
     {
-        ExpireSubscribeWaits(Environment.TickCount64);
+        var now = Environment.TickCount64;
+        ExpireSubscribeWaits(now);
+        WakeForTails(now);
         SignalGossip();
     }
 
@@ -617,6 +619,12 @@ internal sealed partial class ClusterLink
                 {
                     Log.NodesExpired(_logger, _remote.NodeCount);
                     ForgetProbedNodes();
+                }
+
+                // The loss accounting forgets the origins the gossip forgot (or never knew) once silent.
+                if (_tracker.OriginCount > 0)
+                {
+                    _tracker.Expire(_remote.NodeIds().Select(ForwardHeader.OriginOf).ToHashSet(), now, NodeTimeout);
                 }
 
                 if (!_gossipReady || !Connected)

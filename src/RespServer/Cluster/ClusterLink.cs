@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -14,7 +15,9 @@ namespace Notistream.RespServer.Cluster;
 /// with one queue (two more run the interest gossip, ClusterLink.Gossip.cs):
 /// <list type="bullet">
 /// <item>the forwarder drains <see cref="_outbound"/> (bounded; any read loop adds with a non-blocking
-/// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time;</item>
+/// <see cref="TryForward"/>, FIFO, so one publisher's messages leave in order) into NATS, one publish at a time,
+/// numbering each channel's messages in its own <see cref="NumberingTable"/> and sending the gap and tail
+/// messages (docs/cluster.md#ordering-and-loss);</item>
 /// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
 /// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
 /// and adds or removes the NATS subscriptions; it alone does subscription I/O, and after new ones it
@@ -22,6 +25,7 @@ namespace Notistream.RespServer.Cluster;
 /// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
 /// when it is full) and delivers to local subscribers through its own <see cref="DeliveryBatch"/>, as a
 /// connection's read loop does, so the unsubscribe-confirmation ordering (I4) holds for remote messages too.</item>
+/// <item>NATS's reader checks each message's number against <see cref="_tracker"/> before it queues it.</item>
 /// </list>
 /// </summary>
 internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
@@ -42,6 +46,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     /// <summary>Most remote messages delivered in one batch before its deliveries are sent.</summary>
     private const int DeliveriesPerBatch = 1_024;
+
+    /// <summary>Channels the forwarder numbers at once; past it (or past <see cref="NumberedMaxBytes"/>) it starts a new epoch.</summary>
+    public const int NumberedCapacity = 65_536;
+
+    public const long NumberedMaxBytes = 32L * 1024 * 1024;
+
+    /// <summary>Distinct channels whose unforwarded messages are remembered for a gap message; past it they are only counted here.</summary>
+    public const int DropRecordCapacity = 65_536;
+
+    public const long DropRecordMaxBytes = 16L * 1024 * 1024;
+
+    /// <summary>Most tail messages (a channel's last number, after it went quiet) the forwarder sends a second.</summary>
+    public const int TailsPerSecond = 1_000;
 
     /// <summary>NATS's default max_payload, used until a server has said its own.</summary>
     private const int DefaultMaxPayload = 1024 * 1024;
@@ -78,6 +95,21 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private bool _roundSubscribed;
     private long _lastRound = long.MinValue / 2;
 
+    // Loss accounting (docs/cluster.md#ordering-and-loss). _origin is this node's key in every forwarded
+    // message's header; _tracker counts what other nodes' numbers say this node missed. Under _dropLock:
+    // per channel, the messages not forwarded since the forwarder last sent their gap (written by Drop on
+    // any read loop and by the forwarder, taken whole by the forwarder); _gapsPending says it is not empty.
+    private readonly ulong _origin;
+    private readonly SequenceTracker _tracker = new();
+    private readonly Lock _dropLock = new();
+    private Dictionary<byte[], long> _droppedChannels = new(ByteArrayComparer.Instance);
+    private long _droppedChannelBytes;
+    private volatile bool _gapsPending;
+
+    // Set by the forwarder while it has channels to send tails for; the gossip timer then wakes it once a second.
+    private volatile bool _tailsPending;
+    private long _lastTailWake;
+
     private long _outboundBytes;
     private long _forwarded;
     private long _received;
@@ -95,6 +127,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _logger = server.LoggerFactory.CreateLogger("Notistream.RespServer.Cluster");
         Mapping = new SubjectMapping(options.SubjectPrefix);
         _nodeId = server.RunId;
+        _origin = ForwardHeader.OriginOf(_nodeId);
         _interestRoot = options.SubjectPrefix + ".sys.i.";
         _interestSubject = _interestRoot + _nodeId;
         _requestSubject = options.SubjectPrefix + ".sys.r";
@@ -141,6 +174,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>Messages not forwarded: NATS was down, the outbound queue was full, or the publish failed.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Messages other nodes published that this node's NATS subscriptions should have received and did not (their numbers say so).</summary>
+    public long Lost => _tracker.Lost;
+
     /// <summary>NATS subscriptions this node holds now (exact channels, pattern wildcards, the hashed wildcard).</summary>
     public int Subscriptions => Volatile.Read(ref _subscriptions);
 
@@ -168,7 +204,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     public string? RefuseSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         var max = _maxPayload;
-        if ((long)message.Length + 4 + channel.Length <= max)
+        if ((long)message.Length + ForwardHeader.Length + 4 + channel.Length <= max)
         {
             return null;
         }
@@ -189,16 +225,25 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         if (_connection.ConnectionState != NatsConnectionState.Open)
         {
-            Drop("NATS is not connected");
+            Drop("NATS is not connected", channel, numbered: false);
             return false;
         }
 
         var size = channel.Length + message.Length;
-        if (Interlocked.Add(ref _outboundBytes, size) > OutboundMaxBytes
-            || !_outbound.Writer.TryWrite(new Outgoing(channel.ToArray(), message.ToArray())))
+        if (Interlocked.Add(ref _outboundBytes, size) > OutboundMaxBytes)
         {
             Interlocked.Add(ref _outboundBytes, -size);
-            Drop("the outbound queue is full");
+            Drop("the outbound queue is full", channel, numbered: false);
+            return false;
+        }
+
+        // Room for the header (the forwarder writes it): one copy of the message, as before.
+        var payload = GC.AllocateUninitializedArray<byte>(ForwardHeader.Length + message.Length);
+        message.CopyTo(payload.AsSpan(ForwardHeader.Length));
+        if (!_outbound.Writer.TryWrite(new Outgoing(channel.ToArray(), payload)))
+        {
+            Interlocked.Add(ref _outboundBytes, -size);
+            Drop("the outbound queue is full", channel, numbered: false);
             return false;
         }
 
@@ -291,17 +336,53 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         line("nats_forwarded", Forwarded);
         line("nats_received", Received);
         line("nats_dropped", Dropped);
+        line("nats_lost", Lost);
         AppendGossipInfo(line);
     }
 
-    private void Drop(string reason)
+    /// <summary>
+    /// A message not forwarded. When <paramref name="channel"/> is given (it was never numbered), it is
+    /// remembered so that the forwarder uses a number for it and tells the other nodes in a gap message;
+    /// one the forwarder numbered and failed to publish is a hole in its channel's numbers already.
+    /// </summary>
+    private void Drop(string reason, ReadOnlySpan<byte> channel = default, bool numbered = true)
     {
         Interlocked.Increment(ref _dropped);
+        if (!numbered)
+        {
+            RecordDrop(channel);
+        }
+
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastDropLog);
         if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastDropLog, now, last) == last)
         {
             Log.NotForwarded(_logger, reason, Dropped);
+        }
+    }
+
+    /// <summary>Any read loop, on the slow path only: one more message of <paramref name="channel"/> the others must hear was not forwarded.</summary>
+    private void RecordDrop(ReadOnlySpan<byte> channel)
+    {
+        lock (_dropLock)
+        {
+            var key = channel.ToArray();
+            if (_droppedChannels.TryGetValue(key, out var count))
+            {
+                _droppedChannels[key] = count + 1;
+            }
+            else if (_droppedChannels.Count < DropRecordCapacity && _droppedChannelBytes + key.Length + 64 <= DropRecordMaxBytes)
+            {
+                _droppedChannels[key] = 1;
+                _droppedChannelBytes += key.Length + 64;
+            }
+            else
+            {
+                // Past the bound: counted here (nats_dropped) only.
+                return;
+            }
+
+            _gapsPending = true;
         }
     }
 
@@ -360,6 +441,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
 
         Log.Connected(_logger, args.Message, _maxPayload);
+
+        // The forwarder sends the gaps of what was not forwarded meanwhile, even if nothing is published now.
+        _outbound.Writer.TryWrite(new Outgoing([], [], Wake: true));
         if (_gossipReady)
         {
             // Reconnected: what was said meanwhile may be lost both ways, and the other servers may not
@@ -384,30 +468,47 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The forwarder: one publish at a time, in queue order, so NATS keeps each publisher's order.</summary>
+    /// <summary>
+    /// The forwarder: one publish at a time, in queue order, so NATS keeps each publisher's order. It alone
+    /// numbers: each channel's messages get 1, 2, 3… in its table (bounded; when full it is cleared and a
+    /// new epoch begins), written into the header TryForward left room for. Before the next message, and
+    /// when NATS reconnects, the messages recorded as not forwarded get their numbers in a gap message.
+    /// </summary>
     private async Task ForwardLoopAsync(CancellationToken token)
     {
-        // Subjects of the channels published to lately; cleared when it grows past its bound.
-        var subjects = new Dictionary<byte[], (string Subject, bool Hashed)>(ByteArrayComparer.Instance);
+        var table = new NumberingTable(this);
         try
         {
             while (await _outbound.Reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (_outbound.Reader.TryRead(out var item))
                 {
-                    Interlocked.Add(ref _outboundBytes, -(item.Channel.Length + item.Message.Length));
-                    if (!subjects.TryGetValue(item.Channel, out var target))
+                    if (_gapsPending && Connected)
                     {
-                        if (subjects.Count >= 10_000)
-                        {
-                            subjects.Clear();
-                        }
-
-                        target.Subject = Mapping.SubjectFor(item.Channel, out target.Hashed);
-                        subjects[item.Channel] = target;
+                        await SendGapsAsync(table, token).ConfigureAwait(false);
                     }
 
-                    var payload = target.Hashed ? SubjectMapping.WritePayload(item.Channel, item.Message, true) : item.Message;
+                    if (table.TailsDue(Environment.TickCount64) && Connected)
+                    {
+                        await SendTailsAsync(table, token).ConfigureAwait(false);
+                    }
+
+                    if (item.Wake)
+                    {
+                        continue;
+                    }
+
+                    Interlocked.Add(ref _outboundBytes, -(item.Channel.Length + item.Payload.Length - ForwardHeader.Length));
+                    var target = table.Next(item.Channel);
+                    table.Forwarded(item.Channel);
+                    _tailsPending = true;
+                    var payload = item.Payload;
+                    ForwardHeader.Write(payload, ForwardHeader.Message, _origin, table.Epoch, target.Sequence);
+                    if (target.Hashed)
+                    {
+                        payload = HashedPayload(payload, item.Channel);
+                    }
+
                     try
                     {
                         await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
@@ -416,6 +517,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     catch (Exception ex) when (!token.IsCancellationRequested)
                     {
                         // Also NATS.Net's own OperationCanceledException (a command timeout while it reconnects).
+                        // Its number is used: the receivers see the hole at the channel's next message.
                         Drop("NATS refused it: " + ex.Message);
                     }
                 }
@@ -424,6 +526,180 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The forwarder: one gap message per channel with messages not forwarded, their numbers used.</summary>
+    private async Task SendGapsAsync(NumberingTable table, CancellationToken token)
+    {
+        Dictionary<byte[], long> dropped;
+        lock (_dropLock)
+        {
+            dropped = _droppedChannels;
+            _droppedChannels = new(ByteArrayComparer.Instance);
+            _droppedChannelBytes = 0;
+            _gapsPending = false;
+        }
+
+        foreach (var (channel, count) in dropped)
+        {
+            var target = table.Next(channel, (ulong)count);
+            var payload = new byte[ForwardHeader.Length];
+            ForwardHeader.Write(payload, ForwardHeader.Gap, _origin, table.Epoch, target.Sequence);
+            if (target.Hashed)
+            {
+                payload = HashedPayload(payload, channel);
+            }
+
+            try
+            {
+                await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                // The numbers are used all the same: the channel's next message shows the hole.
+                _ = ex;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The forwarder, once a second: for each channel forwarded to in the second before last and not in
+    /// the last one (it went quiet), a gap message with its last number, so that a receiver that missed
+    /// the channel's last messages learns it now rather than at the channel's next message. At most
+    /// <see cref="TailsPerSecond"/>; the others wait for their channel's next message.
+    /// </summary>
+    private async Task SendTailsAsync(NumberingTable table, CancellationToken token)
+    {
+        var quiet = table.TakeQuiet(TailsPerSecond);
+        _tailsPending = table.HasRecent;
+        foreach (var (channel, target) in quiet)
+        {
+            var payload = new byte[ForwardHeader.Length];
+            ForwardHeader.Write(payload, ForwardHeader.Gap, _origin, table.Epoch, target.Sequence);
+            if (target.Hashed)
+            {
+                payload = HashedPayload(payload, channel);
+            }
+
+            try
+            {
+                await _connection.PublishAsync(target.Subject, payload, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                // A tail lost: the channel's next message shows the same.
+                _ = ex;
+                return;
+            }
+        }
+    }
+
+    /// <summary>The gossip timer: wakes the forwarder once a second while it has tails to send (no I/O here).</summary>
+    private void WakeForTails(long now)
+    {
+        if (_tailsPending && now - _lastTailWake >= 1000)
+        {
+            _lastTailWake = now;
+            _outbound.Writer.TryWrite(new Outgoing([], [], Wake: true));
+        }
+    }
+
+    /// <summary>A hashed subject's payload: the header, the channel's length, the channel, the message.</summary>
+    private static byte[] HashedPayload(byte[] headed, byte[] channel)
+    {
+        var payload = new byte[headed.Length + 4 + channel.Length];
+        headed.AsSpan(0, ForwardHeader.Length).CopyTo(payload);
+        BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan(ForwardHeader.Length), channel.Length);
+        channel.CopyTo(payload.AsSpan(ForwardHeader.Length + 4));
+        headed.AsSpan(ForwardHeader.Length).CopyTo(payload.AsSpan(ForwardHeader.Length + 4 + channel.Length));
+        return payload;
+    }
+
+    /// <summary>
+    /// The forwarder's own: per channel published to lately, its subject and the last number it used.
+    /// Bounded by <see cref="NumberedCapacity"/> channels and <see cref="NumberedMaxBytes"/>; past them it
+    /// is cleared and <see cref="Epoch"/> goes up, so receivers start counting each channel again.
+    /// </summary>
+    private sealed class NumberingTable(ClusterLink link)
+    {
+        private readonly Dictionary<byte[], Numbered> _channels = new(ByteArrayComparer.Instance);
+        private long _bytes;
+
+        // Channels forwarded to in the current second and in the one before (for the tails).
+        private HashSet<byte[]> _recent = new(ByteArrayComparer.Instance);
+        private HashSet<byte[]> _previous = new(ByteArrayComparer.Instance);
+        private long _secondStart = Environment.TickCount64;
+
+        public bool HasRecent => _recent.Count + _previous.Count > 0;
+
+        public void Forwarded(byte[] channel)
+        {
+            if (_recent.Count < NumberedCapacity)
+            {
+                _recent.Add(channel);
+            }
+        }
+
+        public bool TailsDue(long now) => now - _secondStart >= 1000 && HasRecent;
+
+        /// <summary>The channels of the second before that were quiet in the last one (at most <paramref name="limit"/>), with their last numbers; a new second begins.</summary>
+        public List<(byte[] Channel, Numbered Target)> TakeQuiet(int limit)
+        {
+            var quiet = new List<(byte[], Numbered)>();
+            foreach (var channel in _previous)
+            {
+                if (quiet.Count >= limit)
+                {
+                    break;
+                }
+
+                if (!_recent.Contains(channel) && _channels.TryGetValue(channel, out var entry))
+                {
+                    quiet.Add((channel, entry));
+                }
+            }
+
+            (_previous, _recent) = (_recent, _previous);
+            _recent.Clear();
+            _secondStart = Environment.TickCount64;
+            return quiet;
+        }
+
+        public uint Epoch { get; private set; }
+
+        /// <summary>Uses <paramref name="count"/> more numbers of the channel; its entry says the last.</summary>
+        public Numbered Next(byte[] channel, ulong count = 1)
+        {
+            if (!_channels.TryGetValue(channel, out var entry))
+            {
+                var subject = link.Mapping.SubjectFor(channel, out var hashed);
+                var cost = channel.Length + (subject.Length * 2L) + 96;
+                if (_channels.Count >= NumberedCapacity || _bytes + cost > NumberedMaxBytes)
+                {
+                    _channels.Clear();
+                    _recent.Clear();
+                    _previous.Clear();
+                    _bytes = 0;
+                    Epoch++;
+                }
+
+                entry = new Numbered(subject, hashed);
+                _channels[channel] = entry;
+                _bytes += cost;
+            }
+
+            entry.Sequence += count;
+            return entry;
+        }
+    }
+
+    private sealed class Numbered(string subject, bool hashed)
+    {
+        public string Subject { get; } = subject;
+
+        public bool Hashed { get; } = hashed;
+
+        public ulong Sequence { get; set; }
     }
 
     /// <summary>
@@ -590,7 +866,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
     private async Task<ClusterSubscription> SubscribeAsync(string subject, SubscriptionKind kind, byte[]? key, CancellationToken token)
     {
-        var subscription = new ClusterSubscription(this, _connection, subject, kind, key);
+        var subscription = new ClusterSubscription(this, _connection, subject, kind, key, _tracker.NewStream());
         await _connection.AddSubAsync(subscription, token).ConfigureAwait(false);
         _roundSubscribed = true;
         Interlocked.Increment(ref _subscriptions);
@@ -602,6 +878,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     {
         Interlocked.Decrement(ref _subscriptions);
         subscription.Stop();
+        if (subscription.Sequences is { } sequences)
+        {
+            _tracker.Release(sequences);
+        }
+
         await subscription.UnsubscribeAsync().ConfigureAwait(false);
         Log.Unsubscribed(_logger, subscription.Subject);
     }
@@ -615,6 +896,21 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
+        // Every node's message starts with its header: a payload without one is not from a node of this
+        // release, and is not delivered.
+        Span<byte> head = stackalloc byte[ForwardHeader.Length];
+        if (payload.Length < ForwardHeader.Length)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        payload.Slice(0, ForwardHeader.Length).CopyTo(head);
+        if (!ForwardHeader.TryRead(head, out var kind, out var origin, out var epoch, out var sequence))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        payload = payload.Slice(ForwardHeader.Length);
         byte[]? channel;
         byte[] message;
         if (Mapping.IsHashed(subject))
@@ -631,10 +927,22 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         else
         {
             channel = subscription.Kind == SubscriptionKind.Channel ? subscription.Key : Mapping.ChannelOf(subject);
-            message = payload.ToArray();
+            message = kind == ForwardHeader.Gap ? [] : payload.ToArray();
         }
 
         if (channel is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (subscription.Sequences is { } sequences
+            && _tracker.Observe(sequences, kind, origin, epoch, channel, sequence, Environment.TickCount64, out var logNow) > 0
+            && logNow > 0)
+        {
+            Log.Lost(_logger, logNow, ForwardHeader.Describe(origin), _tracker.Lost);
+        }
+
+        if (kind == ForwardHeader.Gap)
         {
             return ValueTask.CompletedTask;
         }
@@ -690,7 +998,8 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private readonly record struct Outgoing(byte[] Channel, byte[] Message);
+    /// <summary>A message to forward: its payload has <see cref="ForwardHeader.Length"/> bytes of room first. <paramref name="Wake"/>: no message, the forwarder only looks at the gaps.</summary>
+    private readonly record struct Outgoing(byte[] Channel, byte[] Payload, bool Wake = false);
 
     private readonly record struct Incoming(SubscriptionKind Kind, byte[] Channel, byte[] Message, byte[]? Scope);
 
@@ -732,6 +1041,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Cluster: interest gossip failed; the whole state is sent next")]
         public static partial void GossipFailed(ILogger logger, Exception ex);
 
+        [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Cluster: {Count} messages from node {Origin}… were lost on the way here ({Lost} in all)")]
+        public static partial void Lost(ILogger logger, long count, string origin, long lost);
+
         [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Cluster: a node went silent and its subscribers are no longer counted; {Nodes} other nodes now")]
         public static partial void NodesExpired(ILogger logger, int nodes);
     }
@@ -754,7 +1066,8 @@ internal enum SubscriptionKind
 }
 
 /// <summary>One NATS subscription of the link; its messages go straight into the link's inbound queue, in NATS's order.</summary>
-internal sealed class ClusterSubscription(ClusterLink link, INatsConnection connection, string subject, SubscriptionKind kind, byte[]? key)
+internal sealed class ClusterSubscription(ClusterLink link, INatsConnection connection, string subject, SubscriptionKind kind, byte[]? key,
+    SequenceTracker.Stream? sequences = null)
     : NatsSubBase(connection, connection.SubscriptionManager, subject, queueGroup: null, opts: null)
 {
     private volatile bool _stopped;
@@ -763,6 +1076,9 @@ internal sealed class ClusterSubscription(ClusterLink link, INatsConnection conn
 
     /// <summary>The channel (<see cref="SubscriptionKind.Channel"/>) or the pattern scope (<see cref="SubscriptionKind.Patterns"/>).</summary>
     public byte[]? Key { get; } = key;
+
+    /// <summary>The loss accounting of what comes through this subscription (none for the gossip's).</summary>
+    public SequenceTracker.Stream? Sequences { get; } = sequences;
 
     /// <summary>No more deliveries from this subscription (what NATS still sends before the UNSUB lands is dropped).</summary>
     public void Stop() => _stopped = true;

@@ -231,8 +231,8 @@ internal sealed class SubjectMapping
         return payload;
     }
 
-    /// <summary>The bytes a message takes in NATS beyond the message itself.</summary>
-    public static int Framing(int channelLength, bool hashed) => hashed ? 4 + channelLength : 0;
+    /// <summary>The bytes a message takes in NATS beyond the message itself: the forwarding header, and for a hashed subject the channel.</summary>
+    public static int Framing(int channelLength, bool hashed) => ForwardHeader.Length + (hashed ? 4 + channelLength : 0);
 
     /// <summary>Reads a hashed subject's payload; false when it is malformed.</summary>
     public static bool TryReadPayload(ReadOnlyMemory<byte> payload, out ReadOnlyMemory<byte> channel, out ReadOnlyMemory<byte> message)

@@ -58,6 +58,8 @@ internal sealed class ServerMetrics : IDisposable
             "Messages received from other nodes through NATS (INFO nats_received).");
         Meter.CreateObservableCounter("notistream.cluster.dropped", () => server.Cluster?.Dropped ?? 0, "{message}",
             "Messages published here and not forwarded: NATS down, the outbound queue full, or refused (INFO nats_dropped).");
+        Meter.CreateObservableCounter("notistream.cluster.lost", () => server.Cluster?.Lost ?? 0, "{message}",
+            "Messages other nodes published that this node should have received through NATS and did not: numbers missing in their sequence (INFO nats_lost).");
         DeliveryLatency = Meter.CreateHistogram<double>("notistream.delivery.duration", "s",
             $"Time from a sampled PUBLISH's execution (1 in {LatencySampleEvery}) to the end of its batch, when its deliveries are in every subscriber's output queue or sent.");
     }

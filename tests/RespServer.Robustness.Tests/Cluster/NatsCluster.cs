@@ -142,6 +142,23 @@ public sealed class NatsCluster : IAsyncLifetime
     /// <summary>The arguments of a node joined through the nats-server on <paramref name="natsPort"/>.</summary>
     public static string[] NodeArguments(int natsPort) => ["--nats-servers", $"nats://127.0.0.1:{Text(natsPort)}"];
 
+    /// <summary>
+    /// kill -9 of the nats-server that takes clients on <paramref name="clientPort"/>. For the tests that
+    /// kill servers only: each such class has a cluster of its own (<see cref="NatsFailoverCollection"/>).
+    /// </summary>
+    public void KillNatsServer(int clientPort)
+    {
+        var index = _ports.FindIndex(p => p.Client == clientPort);
+        if (index < 0)
+        {
+            throw new ArgumentException($"no nats-server of this cluster takes clients on {clientPort}", nameof(clientPort));
+        }
+
+        // SIGKILL on Unix: no goodbye to its clients or its routes.
+        _nats[index].Kill(entireProcessTree: false);
+        _nats[index].WaitForExit(10_000);
+    }
+
     /// <summary>A nats-server's monitoring endpoint (/routez, /connz?subs=1, /subsz), parsed.</summary>
     public async Task<JsonDocument> MonitorAsync(int monitorPort, string path)
     {
