@@ -127,10 +127,19 @@ internal sealed class ServerAddresses
     /// </summary>
     /// <param name="state">How each node is.</param>
     /// <param name="onMove">Told of every move (from, to), whoever caused it, after the lock is released: the log line.</param>
+    /// <exception cref="InvalidOperationException">Already attached: one publisher owns the node in use.</exception>
     public void Attach(Func<int, bool?> state, Action<int, int>? onMove = null)
     {
-        _state = state;
-        _onMove = onMove;
+        lock (_lock)
+        {
+            if (_state is not null)
+            {
+                throw new InvalidOperationException("the server addresses already have a publisher attached");
+            }
+
+            _state = state;
+            _onMove = onMove;
+        }
     }
 
     /// <summary>

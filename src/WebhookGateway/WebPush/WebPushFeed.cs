@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging.Abstractions;
 using Notistream.Client.Subscriptions;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
@@ -511,8 +510,8 @@ internal sealed class WebPushFeed(
     /// </summary>
     private async Task SubscribeAsync(CancellationToken stopping)
     {
-        var configuration = new RedisPublisher(Microsoft.Extensions.Options.Options.Create(gateway), NullLogger<RedisPublisher>.Instance, loggerFactory)
-            .CreateConfiguration();
+        // The node in use now: the one publishing goes to (histories and subscriptions are per node).
+        var configuration = RedisPublisher.CreateConfiguration(gateway, gateway.Servers.InUse, loggerFactory);
         configuration.ClientName = "notistream-gateway-webpush";
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _multiplexer = multiplexer;

@@ -185,6 +185,14 @@ public sealed class GatewayConfigurationTests
     }
 
     [Fact]
+    public void Only_one_publisher_attaches_to_the_server_addresses()
+    {
+        var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2"));
+        servers.Attach(_ => true);
+        Assert.Throws<InvalidOperationException>(() => servers.Attach(_ => false));
+    }
+
+    [Fact]
     public void A_node_set_aside_by_a_follow_connection_moves_publishing_too_and_comes_back_after()
     {
         var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2"));
