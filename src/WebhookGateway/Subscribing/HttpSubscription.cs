@@ -336,15 +336,13 @@ internal sealed class HttpSubscription : IAsyncDisposable
             SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, known ? from! : "$ (no position on that node: a gap)", next.Server);
         }
 
-        if (!known)
+        // Every move: history is each node's own, so what the old node may still have had unread (and, without
+        // a position here, what this node had meanwhile) is not known, nor how much.
+        foreach (var subject in _request.Channels.Concat(_request.Patterns))
         {
-            // History is each node's own: what this node had meanwhile is not known, nor how much.
-            foreach (var subject in _request.Channels.Concat(_request.Patterns))
+            if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
             {
-                if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
-                {
-                    return null;
-                }
+                return null;
             }
         }
 

@@ -66,7 +66,7 @@ internal sealed class WebPushFeed(
     // nodes followed before in this run. All written by the follow loop alone.
     private string _node = gateway.Servers.InUse;
     private readonly Dictionary<string, (string Cursor, PushPosition Position, string? Saved)> _others = new(StringComparer.Ordinal);
-    private bool _followed; // a follow confirmed in this run: moving to a node without a position is a gap then
+    private bool _followed; // a follow confirmed in this run: every move to another node is a gap then
     private long _lastFollowStart = long.MinValue / 2;
 
     /// <summary>The position file of <paramref name="node"/>: the one file with one server; one per node with several.</summary>
@@ -283,7 +283,8 @@ internal sealed class WebPushFeed(
 
         if (gap)
         {
-            // No position on this node: what it had meanwhile is not known, nor how much.
+            // A move: what the old node may still have had, and (without a position here) what this one had
+            // meanwhile, are not known, nor how much.
             foreach (var entry in entries)
             {
                 await incoming.WriteAsync(new IncomingMessage(entry, [], entry, DateTimeOffset.UtcNow) { Gap = 1 }, stopping).ConfigureAwait(false);
@@ -398,8 +399,8 @@ internal sealed class WebPushFeed(
 
     /// <summary>
     /// Makes <paramref name="node"/>'s position the one followed from, keeping the previous node's for a move
-    /// back. True when this is a move, in this run, to a node with no position of its own: follow from now,
-    /// with a gap.
+    /// back. True when this is a move after a follow in this run: a gap of unknown size (from now when the
+    /// node has no position of its own, else from its position).
     /// </summary>
     private bool UseNode(string node)
     {
@@ -411,10 +412,13 @@ internal sealed class WebPushFeed(
         SaveCursor(force: true);
         _others[_node] = (_cursor, _position, _saved);
         _node = node;
+
+        // Every move after a follow in this run is a gap: what the old node still had unread is not
+        // followed here (history is each node's own), whether or not this node has a position.
         if (_others.Remove(node, out var kept))
         {
             (_cursor, _position, _saved) = kept;
-            return false;
+            return _followed;
         }
 
         string? loaded;
@@ -431,7 +435,7 @@ internal sealed class WebPushFeed(
         _cursor = loaded ?? "$";
         _position = new PushPosition(loaded);
         _saved = loaded;
-        return loaded is null && _followed;
+        return _followed;
     }
 
     private string? LoadCursor(string node)
