@@ -86,6 +86,9 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
 
     public bool IsConnected => _nodes.Any(node => node.IsConnected);
 
+    /// <summary>The node in use is connected: a publish can go out now (another connected node is not chosen until it is).</summary>
+    public bool IsInUseConnected => InUse().IsConnected;
+
     /// <summary>The server in use: the one publishing goes to and follow connections follow on. Reading it moves nothing.</summary>
     public string Server => _nodes.Length == 1 ? _options.Server : _servers.InUse;
 
