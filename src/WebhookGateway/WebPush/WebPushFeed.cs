@@ -481,28 +481,49 @@ internal sealed class WebPushFeed(
 
     /// <summary>
     /// Writes the committed position (<see cref="PushPosition.Committed"/>) when it moved, at most every
-    /// <see cref="_saveInterval"/> unless <paramref name="force"/>.
+    /// <see cref="_saveInterval"/> unless <paramref name="force"/>: the node followed now's, and those of the
+    /// nodes left in this run (<see cref="_others"/>), whose pushes still in flight commit after the move.
     /// </summary>
     private void SaveCursor(bool force)
     {
-        var cursorFile = CursorFile(_node);
-        var committed = _position.Committed;
-        if (committed is null || committed == _saved || (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds))
+        if (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds)
         {
             return;
         }
 
+        _saved = SaveCursor(_node, _position.Committed, _saved);
+        foreach (var node in _others.Keys.ToList())
+        {
+            var (cursor, position, saved) = _others[node];
+            var written = SaveCursor(node, position.Committed, saved);
+            if (written != saved)
+            {
+                _others[node] = (cursor, position, written);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="committed"/> to <paramref name="node"/>'s position file unless already saved; returns what is saved now.</summary>
+    private string? SaveCursor(string node, string? committed, string? saved)
+    {
+        if (committed is null || committed == saved)
+        {
+            return saved;
+        }
+
+        var cursorFile = CursorFile(node);
         try
         {
             WebPushFiles.WriteAtomically(cursorFile, committed + "\n");
-            _saved = committed;
             _savedAt = Environment.TickCount64;
+            return committed;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Pushes go on; a restart resumes from the last position written, pushing some again.
             WebPushLog.CursorNotSaved(logger, cursorFile, ex.Message);
             _savedAt = Environment.TickCount64;
+            return saved;
         }
     }
 
