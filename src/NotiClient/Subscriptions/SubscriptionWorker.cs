@@ -23,10 +23,11 @@ namespace Notistream.Client.Subscriptions;
 /// </para>
 /// <para>
 /// With several servers (<see cref="ClientConfig.Nodes"/>: <c>--server a,b</c>, "servers", <c>--url a,b</c>) each
-/// session goes to the next one, round robin: a session that ended, or could not connect, is followed at once
-/// by one to the next server, and the backoff delay comes after every server of a round failed. A session
-/// shorter than <see cref="MinimumSession"/> counts as failed: nodes that accept and drop at once are tried
-/// once per round, with at least the minimum delay between rounds. Ids and history are each node's own, so
+/// session goes to the first listed server that can be reached, in priority order: a session that could not
+/// connect is followed at once by one to the next server, a session that lasted by one to the first server
+/// again, and the backoff delay comes after every server from the first failed. A session shorter than
+/// <see cref="MinimumSession"/> counts as failed: nodes that accept and drop at once are tried once per
+/// round, with at least the minimum delay between rounds. Ids and history are each node's own, so
 /// <see cref="ResumePosition"/> keeps a position per node (<see cref="ResumePosition.UseNode"/>): exact on a
 /// node the client has been on in this run, else from now with one gap of unknown size per channel.
 /// </para>
@@ -84,7 +85,6 @@ internal sealed class SubscriptionWorker : IDisposable
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var index = 0;
-        var failedInARow = 0; // sessions since the last one that connected, counting it
         _observer.Connecting(_nodes[0].EndPointText);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -113,16 +113,17 @@ internal sealed class SubscriptionWorker : IDisposable
                 break;
             }
 
-            // A session that connected and lasted counts as the start of a new round; one that ended within
-            // MinimumSession as a failure, so that nodes that accept and drop at once are not spun on.
+            // A session that connected and lasted starts a new round from the first server; one that ended
+            // within MinimumSession is a failure, so that nodes that accept and drop at once are not spun on.
             var lasted = _backoff.Resets != resets && _time.GetElapsedTime(started) >= MinimumSession;
-            failedInARow = lasted ? 1 : failedInARow + 1;
             if (_nodes.Count > 1)
             {
-                index = (index + 1) % _nodes.Count;
-                if (failedInARow % _nodes.Count != 0)
+                // Priority order, not round robin: the first listed server whenever it can be reached.
+                var previous = index;
+                index = lasted ? 0 : (index + 1) % _nodes.Count;
+                if (index != 0 || lasted && previous != 0)
                 {
-                    // Not every server of this round has been tried: the next one now.
+                    // Not every server from the first has been tried, or the first is to be tried again: now.
                     _observer.Moving(endPoint, _nodes[index].EndPointText);
                     continue;
                 }

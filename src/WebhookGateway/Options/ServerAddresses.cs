@@ -8,7 +8,7 @@ namespace Notistream.Gateway.Options;
 /// never pick their nodes apart.
 /// <para>
 /// Priority order: the node in use is the first listed node that is connected (as the publisher's
-/// StackExchange.Redis connection to it says) and not set aside (<see cref="SetAside"/>). When the node in
+/// StackExchange.Redis connection to it says). When the node in
 /// use is lost, <see cref="Select"/> moves to the next such node at once; it moves back to an earlier one
 /// only from the publisher's periodic check (<c>failBack</c>), once that node has stayed connected for a
 /// whole check interval. Until the first node's first connect attempt has finished, nothing moves: a node
@@ -16,9 +16,9 @@ namespace Notistream.Gateway.Options;
 /// </para>
 /// <para>
 /// Concurrency, one owner: <see cref="_inUse"/> and <see cref="_moved"/> are written only inside
-/// <see cref="Select"/>, under <see cref="_lock"/> (every move logged through the publisher's callback); <see cref="Select"/> is called by the publisher (its
-/// periodic check, its connection events, a publish that finds the node in use gone) and by a follow
-/// connection that sets a node aside. Everyone else reads them without the lock (volatile): publishing,
+/// <see cref="Select"/>, under <see cref="_lock"/> (every move logged through the publisher's callback); <see cref="Select"/> is called only by the publisher (its
+/// periodic check, its connection events, a publish that finds the node in use gone): a follow
+/// connection that cannot use the node in use never moves it. Everyone else reads them without the lock (volatile): publishing,
 /// follow connections, the health check and the dashboard, and reading never moves the node. Each move
 /// cancels <see cref="Moved"/>, so every follow connection on the old node follows again on the new one.
 /// One address: that one, always; nothing ever moves.
@@ -27,7 +27,6 @@ namespace Notistream.Gateway.Options;
 internal sealed class ServerAddresses
 {
     private readonly Lock _lock = new();
-    private readonly long[] _asideUntil;
     private volatile int _inUse;
     private volatile CancellationTokenSource _moved = new();
     private Func<int, bool?>? _state;
@@ -41,7 +40,6 @@ internal sealed class ServerAddresses
         }
 
         All = all;
-        _asideUntil = new long[all.Count];
     }
 
     /// <summary>The comma-separated list, each entry trimmed; empty entries are kept (as "") for the validator to name.</summary>
@@ -127,14 +125,23 @@ internal sealed class ServerAddresses
     /// </summary>
     /// <param name="state">How each node is.</param>
     /// <param name="onMove">Told of every move (from, to), whoever caused it, after the lock is released: the log line.</param>
+    /// <exception cref="InvalidOperationException">Already attached: one publisher owns the node in use.</exception>
     public void Attach(Func<int, bool?> state, Action<int, int>? onMove = null)
     {
-        _state = state;
-        _onMove = onMove;
+        lock (_lock)
+        {
+            if (_state is not null)
+            {
+                throw new InvalidOperationException("the server addresses already have a publisher attached");
+            }
+
+            _state = state;
+            _onMove = onMove;
+        }
     }
 
     /// <summary>
-    /// Chooses the node in use again: the first listed node that is connected and not set aside. Moves
+    /// Chooses the node in use again: the first listed node that is connected. Moves
     /// forward whenever the node in use is not such a node; moves back to an earlier one only when
     /// <paramref name="failBack"/> allows it (the publisher's periodic check). Returns the previous index
     /// when it moved, else null.
@@ -159,7 +166,6 @@ internal sealed class ServerAddresses
     {
         lock (_lock)
         {
-            var now = Environment.TickCount64;
             var current = _inUse;
             var state = _state;
             if (state is not null && state(current) is null)
@@ -169,13 +175,12 @@ internal sealed class ServerAddresses
 
             for (var i = 0; i < All.Count; i++)
             {
-                var usable = (state is null || state(i) == true) && _asideUntil[i] <= now;
-                if (!usable)
+                if (!Usable(i, state))
                 {
                     continue;
                 }
 
-                if (i == current || i < current && failBack?.Invoke(i) != true && Usable(current, state, now))
+                if (i == current || i < current && failBack?.Invoke(i) != true && Usable(current, state))
                 {
                     return null; // the node in use is fine, and failing back is not for now
                 }
@@ -191,29 +196,7 @@ internal sealed class ServerAddresses
         }
     }
 
-    private bool Usable(int index, Func<int, bool?>? state, long now) =>
-        (state is null || state(index) == true) && _asideUntil[index] <= now;
-
-    /// <summary>
-    /// A follow connection could not use <paramref name="address"/> (it could not connect, or a temporary
-    /// refusal such as LOADING): it is not chosen for <paramref name="duration"/>, and the node in use is
-    /// chosen again. Returns the node in use then.
-    /// </summary>
-    public string SetAside(string address, TimeSpan duration)
-    {
-        var index = IndexOf(address);
-        if (index >= 0 && All.Count > 1)
-        {
-            lock (_lock)
-            {
-                _asideUntil[index] = Environment.TickCount64 + (long)duration.TotalMilliseconds;
-            }
-
-            Select();
-        }
-
-        return InUse;
-    }
+    private static bool Usable(int index, Func<int, bool?>? state) => state is null || state(index) == true;
 
     public int IndexOf(string address)
     {

@@ -7,6 +7,12 @@ internal interface IMessagePublisher
     bool IsConnected { get; }
 
     /// <summary>
+    /// True while the connection to the server publishing goes to now is up (readiness); with one server,
+    /// <see cref="IsConnected"/>.
+    /// </summary>
+    bool IsInUseConnected => IsConnected;
+
+    /// <summary>
     /// Publishes <paramref name="message"/> on <paramref name="channel"/> (NOTI.PUBLISH, or PUBLISH on a
     /// server without it). Never throws for a server that is down, slow or refusing: the outcome says so.
     /// </summary>

@@ -86,6 +86,9 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
 
     public bool IsConnected => _nodes.Any(node => node.IsConnected);
 
+    /// <summary>The node in use is connected: a publish can go out now (another connected node is not chosen until it is).</summary>
+    public bool IsInUseConnected => InUse().IsConnected;
+
     /// <summary>The server in use: the one publishing goes to and follow connections follow on. Reading it moves nothing.</summary>
     public string Server => _nodes.Length == 1 ? _options.Server : _servers.InUse;
 
@@ -124,23 +127,27 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
         return reply.ToString() ?? string.Empty;
     }
 
-    /// <summary>The configuration for the first server (tests).</summary>
-    internal ConfigurationOptions CreateConfiguration() => CreateConfiguration(_nodes[0].Address);
+    internal ConfigurationOptions CreateConfiguration(string server) => CreateConfiguration(_options, server, _loggerFactory);
 
-    internal ConfigurationOptions CreateConfiguration(string server)
+    /// <summary>
+    /// The configuration for one server, without a publisher: other connections to the pub/sub server (Web
+    /// Push's SUBSCRIBE) use it, and must not build a second publisher, which would take over
+    /// <see cref="ServerAddresses"/> from the real one.
+    /// </summary>
+    internal static ConfigurationOptions CreateConfiguration(GatewayOptions options, string server, ILoggerFactory? loggerFactory)
     {
         var configuration = new ConfigurationOptions
         {
             EndPoints = { server },
-            User = string.IsNullOrEmpty(_options.ServerUser) ? null : _options.ServerUser,
-            Password = string.IsNullOrEmpty(_options.ServerPassword) ? null : _options.ServerPassword,
+            User = string.IsNullOrEmpty(options.ServerUser) ? null : options.ServerUser,
+            Password = string.IsNullOrEmpty(options.ServerPassword) ? null : options.ServerPassword,
             ClientName = "notistream-gateway",
             // Start even when the server is down, and keep reconnecting: the gateway answers 503 meanwhile.
             AbortOnConnectFail = false,
             BacklogPolicy = BacklogPolicy.FailFast,
-            ConnectTimeout = _options.ConnectTimeoutMilliseconds,
-            AsyncTimeout = _options.PublishTimeoutMilliseconds,
-            SyncTimeout = _options.PublishTimeoutMilliseconds,
+            ConnectTimeout = options.ConnectTimeoutMilliseconds,
+            AsyncTimeout = options.PublishTimeoutMilliseconds,
+            SyncTimeout = options.PublishTimeoutMilliseconds,
             // A restarted server is found again within about a second.
             ReconnectRetryPolicy = new ExponentialRetry(250, 5000),
             // PUBLISH is all we send: RESP2 and no extra subscription or tie-breaker key keep the
@@ -150,20 +157,20 @@ internal sealed class RedisPublisher : IMessagePublisher, IServerInfo, IHostedSe
             TieBreaker = string.Empty,
             // The client counts INFO as an admin command; the dashboard's INFO is the only one the gateway sends.
             AllowAdmin = true,
-            LoggerFactory = _loggerFactory,
+            LoggerFactory = loggerFactory,
         };
-        if (_options.UsesServerTls)
+        if (options.UsesServerTls)
         {
             // The server's certificate must name the host and chain to the CA file (or a root the system trusts).
             configuration.Ssl = true;
-            if (!string.IsNullOrEmpty(_options.ServerCaFile))
+            if (!string.IsNullOrEmpty(options.ServerCaFile))
             {
-                configuration.TrustIssuer(_options.ServerCaFile);
+                configuration.TrustIssuer(options.ServerCaFile);
             }
 
-            if (!string.IsNullOrEmpty(_options.ServerCertFile) && !string.IsNullOrEmpty(_options.ServerKeyFile))
+            if (!string.IsNullOrEmpty(options.ServerCertFile) && !string.IsNullOrEmpty(options.ServerKeyFile))
             {
-                configuration.SetUserPemCertificate(_options.ServerCertFile, _options.ServerKeyFile);
+                configuration.SetUserPemCertificate(options.ServerCertFile, options.ServerKeyFile);
             }
         }
 

@@ -29,15 +29,14 @@ internal sealed class FollowConnection : IAsyncDisposable
     /// <summary>The server this connection is to, as configured (one of <see cref="GatewayOptions.Servers"/>).</summary>
     public string Server { get; private init; } = string.Empty;
 
-    /// <summary>How long a node a follow connection could not use is passed over (<see cref="ServerAddresses.SetAside"/>).</summary>
-    internal static readonly TimeSpan SetAsideFor = TimeSpan.FromSeconds(5);
-
     /// <summary>
-    /// Connects to the node in use (<see cref="ServerAddresses.InUse"/>), the one publishing goes to. With
-    /// several servers, a node that cannot be reached, or that refuses the log-in with a temporary error
-    /// (LOADING, too many clients), is set aside, which moves the node in use, publishing included, to the
-    /// next one; each node is tried at most once, and the error names every node tried. With one server:
-    /// that one, once, and a refused log-in is a <see cref="FollowRefusedException"/> at once.
+    /// Connects to the node in use (<see cref="ServerAddresses.InUse"/>), the one publishing goes to, once.
+    /// A follow connection never moves the node in use: history is per node, so it must stay where
+    /// publishing goes, and one follower's refusal (LOADING, too many clients, a connect timeout) must not
+    /// move publishing and every other follower — anyone opening subscriptions could make it swing. Only
+    /// the publisher's own connection state moves it. With several servers, a node that cannot be reached
+    /// or refuses with a temporary error is an <see cref="IOException"/> naming it (the caller retries later,
+    /// or answers 503 with Retry-After); a refused log-in is a <see cref="FollowRefusedException"/>, as with one.
     /// </summary>
     public static async Task<FollowConnection> ConnectAsync(GatewayOptions options, CancellationToken cancellationToken)
     {
@@ -47,29 +46,21 @@ internal sealed class FollowConnection : IAsyncDisposable
             return await ConnectAsync(options, servers.InUse, cancellationToken).ConfigureAwait(false);
         }
 
-        var tried = new List<string>();
-        var failures = new List<string>();
-        while (servers.InUse is var server && !tried.Contains(server))
+        var server = servers.InUse;
+        try
         {
-            tried.Add(server);
-            try
-            {
-                return await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
-            }
-            catch (FollowRefusedException ex) when (!IsTemporary(ex.Message))
-            {
-                throw new FollowRefusedException(tried.Count == 1 ? ex.Message : $"{ex.Message} (at {server}; before it: {string.Join("; ", failures)})");
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested
-                && ex is TimeoutException or SocketException or IOException or System.Security.Authentication.AuthenticationException or FollowRefusedException)
-            {
-                failures.Add($"{server}: {ex.Message}");
-                servers.SetAside(server, SetAsideFor);
-            }
+            return await ConnectAsync(options, server, cancellationToken).ConfigureAwait(false);
         }
-
-        // Temporary refusals included: a 503 with Retry-After, as for a node that cannot be reached.
-        throw new IOException($"no pub/sub server could be followed on ({string.Join("; ", failures)})");
+        catch (FollowRefusedException ex) when (!IsTemporary(ex.Message))
+        {
+            throw;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+            && ex is TimeoutException or SocketException or IOException or System.Security.Authentication.AuthenticationException or FollowRefusedException)
+        {
+            // Temporary refusals included: a 503 with Retry-After, as for a node that cannot be reached.
+            throw new IOException($"no pub/sub server could be followed on ({server}: {ex.Message})", ex);
+        }
     }
 
     /// <summary>A refusal that says "not now" rather than "never": the node is starting, or full.</summary>

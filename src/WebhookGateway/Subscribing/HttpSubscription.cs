@@ -299,7 +299,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         FollowConnection next;
         try
         {
-            next = await FollowConnection.ConnectAsync(_options, token).ConfigureAwait(false);
+            next = await ConnectAgainAsync(token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
             or System.Security.Authentication.AuthenticationException or OperationCanceledException)
@@ -336,20 +336,45 @@ internal sealed class HttpSubscription : IAsyncDisposable
             SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, known ? from! : "$ (no position on that node: a gap)", next.Server);
         }
 
-        if (!known)
+        // Every move: history is each node's own, so what the old node may still have had unread (and, without
+        // a position here, what this node had meanwhile) is not known, nor how much.
+        foreach (var subject in _request.Channels.Concat(_request.Patterns))
         {
-            // History is each node's own: what this node had meanwhile is not known, nor how much.
-            foreach (var subject in _request.Channels.Concat(_request.Patterns))
+            if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
             {
-                if (!await EnqueueAsync(SubscriptionEvent.Gap(subject, _patterns.Contains(subject), null), slowTimeout, cutOff, token).ConfigureAwait(false))
-                {
-                    return null;
-                }
+                return null;
             }
         }
 
         return cursor;
     }
+
+    /// <summary>
+    /// A follow connection to the node in use, tried again for a while when it cannot be reached or refuses
+    /// for now: a follow connection never moves the node in use, the publisher does once it notices the node
+    /// is gone, and a retry (woken early by that move) then follows on the node it chose.
+    /// </summary>
+    private async Task<FollowConnection> ConnectAgainAsync(CancellationToken token)
+    {
+        var deadline = Environment.TickCount64 + Math.Max(5000L, 2L * _options.ConnectTimeoutMilliseconds);
+        while (true)
+        {
+            try
+            {
+                return await FollowConnection.ConnectAsync(_options, token).ConfigureAwait(false);
+            }
+            catch (IOException) when (!token.IsCancellationRequested && Environment.TickCount64 < deadline)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken);
+                await Task.Delay(RetryDelay, wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                token.ThrowIfCancellationRequested();
+                _movedToken = _options.Servers.Moved;
+            }
+        }
+    }
+
+    /// <summary>Between two attempts to follow on the node in use again.</summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
 
     /// <returns>False when the subscriber was cut off as too slow.</returns>
     private async ValueTask<bool> EnqueueAsync(SubscriptionEvent item, TimeSpan slowTimeout, Action cutOff, CancellationToken token)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging.Abstractions;
 using Notistream.Client.Subscriptions;
 using Notistream.Gateway.Options;
 using Notistream.Gateway.Publishing;
@@ -67,7 +66,7 @@ internal sealed class WebPushFeed(
     // nodes followed before in this run. All written by the follow loop alone.
     private string _node = gateway.Servers.InUse;
     private readonly Dictionary<string, (string Cursor, PushPosition Position, string? Saved)> _others = new(StringComparer.Ordinal);
-    private bool _followed; // a follow confirmed in this run: moving to a node without a position is a gap then
+    private bool _followed; // a follow confirmed in this run: every move to another node is a gap then
     private long _lastFollowStart = long.MinValue / 2;
 
     /// <summary>The position file of <paramref name="node"/>: the one file with one server; one per node with several.</summary>
@@ -284,7 +283,8 @@ internal sealed class WebPushFeed(
 
         if (gap)
         {
-            // No position on this node: what it had meanwhile is not known, nor how much.
+            // A move: what the old node may still have had, and (without a position here) what this one had
+            // meanwhile, are not known, nor how much.
             foreach (var entry in entries)
             {
                 await incoming.WriteAsync(new IncomingMessage(entry, [], entry, DateTimeOffset.UtcNow) { Gap = 1 }, stopping).ConfigureAwait(false);
@@ -399,8 +399,8 @@ internal sealed class WebPushFeed(
 
     /// <summary>
     /// Makes <paramref name="node"/>'s position the one followed from, keeping the previous node's for a move
-    /// back. True when this is a move, in this run, to a node with no position of its own: follow from now,
-    /// with a gap.
+    /// back. True when this is a move after a follow in this run: a gap of unknown size (from now when the
+    /// node has no position of its own, else from its position).
     /// </summary>
     private bool UseNode(string node)
     {
@@ -412,10 +412,13 @@ internal sealed class WebPushFeed(
         SaveCursor(force: true);
         _others[_node] = (_cursor, _position, _saved);
         _node = node;
+
+        // Every move after a follow in this run is a gap: what the old node still had unread is not
+        // followed here (history is each node's own), whether or not this node has a position.
         if (_others.Remove(node, out var kept))
         {
             (_cursor, _position, _saved) = kept;
-            return false;
+            return _followed;
         }
 
         string? loaded;
@@ -432,7 +435,7 @@ internal sealed class WebPushFeed(
         _cursor = loaded ?? "$";
         _position = new PushPosition(loaded);
         _saved = loaded;
-        return loaded is null && _followed;
+        return _followed;
     }
 
     private string? LoadCursor(string node)
@@ -478,28 +481,49 @@ internal sealed class WebPushFeed(
 
     /// <summary>
     /// Writes the committed position (<see cref="PushPosition.Committed"/>) when it moved, at most every
-    /// <see cref="_saveInterval"/> unless <paramref name="force"/>.
+    /// <see cref="_saveInterval"/> unless <paramref name="force"/>: the node followed now's, and those of the
+    /// nodes left in this run (<see cref="_others"/>), whose pushes still in flight commit after the move.
     /// </summary>
     private void SaveCursor(bool force)
     {
-        var cursorFile = CursorFile(_node);
-        var committed = _position.Committed;
-        if (committed is null || committed == _saved || (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds))
+        if (!force && Environment.TickCount64 - _savedAt < _saveInterval.TotalMilliseconds)
         {
             return;
         }
 
+        _saved = SaveCursor(_node, _position.Committed, _saved);
+        foreach (var node in _others.Keys.ToList())
+        {
+            var (cursor, position, saved) = _others[node];
+            var written = SaveCursor(node, position.Committed, saved);
+            if (written != saved)
+            {
+                _others[node] = (cursor, position, written);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="committed"/> to <paramref name="node"/>'s position file unless already saved; returns what is saved now.</summary>
+    private string? SaveCursor(string node, string? committed, string? saved)
+    {
+        if (committed is null || committed == saved)
+        {
+            return saved;
+        }
+
+        var cursorFile = CursorFile(node);
         try
         {
             WebPushFiles.WriteAtomically(cursorFile, committed + "\n");
-            _saved = committed;
             _savedAt = Environment.TickCount64;
+            return committed;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Pushes go on; a restart resumes from the last position written, pushing some again.
             WebPushLog.CursorNotSaved(logger, cursorFile, ex.Message);
             _savedAt = Environment.TickCount64;
+            return saved;
         }
     }
 
@@ -511,8 +535,8 @@ internal sealed class WebPushFeed(
     /// </summary>
     private async Task SubscribeAsync(CancellationToken stopping)
     {
-        var configuration = new RedisPublisher(Microsoft.Extensions.Options.Options.Create(gateway), NullLogger<RedisPublisher>.Instance, loggerFactory)
-            .CreateConfiguration();
+        // The node in use now: the one publishing goes to (histories and subscriptions are per node).
+        var configuration = RedisPublisher.CreateConfiguration(gateway, gateway.Servers.InUse, loggerFactory);
         configuration.ClientName = "notistream-gateway-webpush";
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         _multiplexer = multiplexer;

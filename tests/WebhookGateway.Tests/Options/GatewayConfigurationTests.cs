@@ -185,16 +185,11 @@ public sealed class GatewayConfigurationTests
     }
 
     [Fact]
-    public void A_node_set_aside_by_a_follow_connection_moves_publishing_too_and_comes_back_after()
+    public void Only_one_publisher_attaches_to_the_server_addresses()
     {
         var servers = new ServerAddresses(ServerAddresses.Split("a:1,b:2"));
         servers.Attach(_ => true);
-        Assert.Equal("b:2", servers.SetAside("a:1", TimeSpan.FromMinutes(1)));
-        Assert.Null(servers.Select(failBack: _ => true)); // set aside: not chosen, even by the check
-        Assert.Equal("b:2", servers.InUse);
-
-        var single = new ServerAddresses(["a:1"]);
-        Assert.Equal("a:1", single.SetAside("a:1", TimeSpan.FromMinutes(1)));
+        Assert.Throws<InvalidOperationException>(() => servers.Attach(_ => false));
     }
 
     [Fact]
