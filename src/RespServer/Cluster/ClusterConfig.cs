@@ -4,7 +4,7 @@ namespace Notistream.RespServer.Cluster;
 internal static class ClusterConfig
 {
     public static readonly IReadOnlyList<string> Names =
-        ["nats-servers", "nats-user", "nats-password", "nats-token", "nats-subject-prefix", "nats-tls-ca-file"];
+        ["nats-servers", "nats-user", "nats-password", "nats-token", "nats-subject-prefix", "nats-tls-ca-file", "nats-history", "nats-history-replicas"];
 
     public static bool Known(string name) => Names.Contains(name);
 
@@ -16,6 +16,8 @@ internal static class ClusterConfig
         new("nats-token", o.Token),
         new("nats-subject-prefix", o.SubjectPrefix),
         new("nats-tls-ca-file", o.TlsCaFile),
+        new("nats-history", o.History),
+        new("nats-history-replicas", o.HistoryReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
 
     /// <summary>One nats-* directive with its single argument. Returns the reason it is refused, or null.</summary>
@@ -50,6 +52,22 @@ internal static class ClusterConfig
                 return null;
             case "nats-tls-ca-file":
                 o.TlsCaFile = value;
+                return null;
+            case "nats-history":
+                if (value is not ("jetstream" or "local"))
+                {
+                    return "nats-history must be jetstream or local";
+                }
+
+                o.History = value;
+                return null;
+            case "nats-history-replicas":
+                if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas) || replicas > 5)
+                {
+                    return "nats-history-replicas must be 0 (as many NATS servers as the cluster has, at most 3) or 1 to 5";
+                }
+
+                o.HistoryReplicas = replicas;
                 return null;
             default:
                 return "Bad directive or wrong number of arguments";

@@ -156,12 +156,16 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             TlsOpts = options.TlsCaFile.Length > 0 ? NatsTlsOpts.Default with { CaFile = options.TlsCaFile } : NatsTlsOpts.Default,
         };
         _connection = new NatsConnection(opts);
+        History = options.SharedHistory ? new SharedHistory(server, _connection, options, _logger) : null;
         _connection.ConnectionOpened += OnOpenedAsync;
         _connection.ConnectionDisconnected += OnDisconnectedAsync;
         _connection.ReconnectFailed += OnReconnectFailedAsync;
     }
 
     public SubjectMapping Mapping { get; }
+
+    /// <summary>The cluster's channel history in JetStream (nats-history jetstream), or null when each node keeps its own.</summary>
+    public SharedHistory? History { get; }
 
     public bool Connected => _connection.ConnectionState == NatsConnectionState.Open;
 
@@ -194,6 +198,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         _gossipSender = Task.Run(() => GossipSendLoopAsync(sendStop), CancellationToken.None);
         _tasks.Add(Task.Run(() => GossipReceiveLoopAsync(token), CancellationToken.None));
         _gossipTimer = new Timer(OnGossipTimer, null, WaitTick, WaitTick);
+        History?.Start(_tasks, token);
         Log.Starting(_logger, _options.Servers, Mapping.Prefix);
     }
 
@@ -338,6 +343,14 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         line("nats_dropped", Dropped);
         line("nats_lost", Lost);
         AppendGossipInfo(line);
+        if (History is { } history)
+        {
+            history.AppendInfo(line);
+        }
+        else
+        {
+            line("nats_history", "local");
+        }
     }
 
     /// <summary>

@@ -23,6 +23,18 @@ internal sealed class ClusterOptions
     /// <summary>nats-tls-ca-file: the CA (PEM) that signs the NATS servers' certificates, for tls:// URLs; empty trusts the system's.</summary>
     public string TlsCaFile { get; set; } = "";
 
+    /// <summary>
+    /// nats-history: <c>jetstream</c> (the default) keeps the channels' history in one JetStream stream that every
+    /// node applies, so ids and cursors are the same on every node; <c>local</c> keeps each node's own, as a
+    /// standalone server does (docs/cluster.md#history).
+    /// </summary>
+    public string History { get; set; } = "jetstream";
+
+    /// <summary>nats-history-replicas: the stream's replicas; 0 is as many as the NATS cluster has servers, at most 3.</summary>
+    public int HistoryReplicas { get; set; }
+
+    public bool SharedHistory => History == "jetstream";
+
     public bool Enabled => Servers.Length > 0;
 
     public ClusterOptions Clone() => (ClusterOptions)MemberwiseClone();

@@ -1,5 +1,6 @@
 using System.Text;
 using Notistream.RespServer.Acl;
+using Notistream.RespServer.Cluster;
 using Notistream.RespServer.Connections;
 using Notistream.RespServer.Hosting;
 using Notistream.RespServer.Keyspace;
@@ -63,6 +64,28 @@ internal static class NotiCommands
             {
                 // As PUBLISH: what the append-only file cannot record is neither kept nor delivered (MISCONF).
                 client.Writer.WriteError(refusal);
+                return;
+            }
+
+            if (server.Cluster?.History is { } shared)
+            {
+                // A cluster's history: the id is the one JetStream's order gives, known once this node applied
+                // the message; the connection waits for it as for a blocking command.
+                var counted = server.Registry.CountReceivers(request[1]) + server.Cluster.Remote.Receivers(request[1]);
+                var wait = new HistoryPublishWait(request[1].ToArray(), counted);
+                if (shared.Publish(request[1], request[2], client.HistoryOwner, wait, out var error) is not { } sent)
+                {
+                    client.Writer.WriteError(error!);
+                    return;
+                }
+
+                wait.Publish = sent;
+                client.CountPublished(counted);
+                lock (server.Keys.Gate)
+                {
+                    client.Block(wait);
+                }
+
                 return;
             }
 

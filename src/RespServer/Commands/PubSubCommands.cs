@@ -156,6 +156,23 @@ internal static class PubSubCommands
                 return;
             }
 
+            if (server.Cluster?.History is { } shared)
+            {
+                // A cluster's history: JetStream keeps it, and every node (this one too) delivers it once applied.
+                // The reply counts the receivers now; it and what follows wait until this node applied it.
+                var counted = server.Registry.CountReceivers(request[1]) + server.Cluster.Remote.Receivers(request[1]);
+                if (shared.Publish(request[1], request[2], client.HistoryOwner, block: null, out var error) is not { } sent)
+                {
+                    client.Writer.WriteError(error!);
+                    return;
+                }
+
+                client.NoteHistoryTicket(sent.Ticket);
+                client.CountPublished(counted);
+                client.Writer.WriteInteger(counted);
+                return;
+            }
+
             // Kept before it is delivered: the connection's pending appends go in before any staged delivery
             // is queued and before its reply, in one hold of the keyspace lock for the batch's PUBLISHes.
             client.History.Add(request[1], request[2], rule);

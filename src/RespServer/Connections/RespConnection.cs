@@ -207,11 +207,27 @@ internal sealed partial class RespConnection : ISubscriber
     private long LogTarget => Math.Max(_loggedTo, History.LoggedTo);
 
     /// <summary>
+    /// A cluster's history (Cluster/SharedHistory.cs): the ticket of this connection's last PUBLISH sent to
+    /// JetStream, and the last one waited for. Read loop only. Its replies and later commands wait until
+    /// JetStream has kept it and this node applied it, as they wait for the log under appendfsync always.
+    /// </summary>
+    private long _historyTicket;
+
+    private long _historyWaited;
+
+    /// <summary>Told by the cluster's history when one of this connection's PUBLISHes failed in JetStream.</summary>
+    public Cluster.HistoryPublishOwner HistoryOwner { get; } = new();
+
+    /// <summary>A PUBLISH of this batch went to JetStream with <paramref name="ticket"/>: what follows it waits for it.</summary>
+    public void NoteHistoryTicket(long ticket) => _historyTicket = ticket;
+
+    /// <summary>
     /// appendfsync always, and this connection has records not yet on the disk (or PUBLISHes not yet appended):
     /// nothing of it may be queued until the log's thread has synced them, so its read loop stops before any
     /// command that would queue, and waits (<see cref="WaitForLogAsync"/>) without holding its thread.
     /// </summary>
-    private bool HoldingForLog => Server.Aof.SyncsEachWrite && (!History.IsEmpty || LogTarget > Server.Aof.SyncedPosition);
+    private bool HoldingForLog => (Server.Aof.SyncsEachWrite && (!History.IsEmpty || LogTarget > Server.Aof.SyncedPosition))
+        || _historyTicket > _historyWaited;
 
     /// <summary>What a batch runs before it queues staged deliveries: the history appends, then the log.</summary>
     private bool BeforeDeliveriesQueued()
@@ -263,17 +279,29 @@ internal sealed partial class RespConnection : ISubscriber
     private async ValueTask<bool> WaitForLogAsync()
     {
         History.Flush();
-        if (await Server.Aof.WaitDurableAsync(LogTarget).ConfigureAwait(false))
+        if (!await Server.Aof.WaitDurableAsync(LogTarget).ConfigureAwait(false))
         {
-            return true;
+            FailUnacknowledged();
+            return false;
         }
 
-        FailUnacknowledged();
-        return false;
+        if (_historyTicket > _historyWaited && Server.Cluster?.History is { } shared)
+        {
+            var ticket = _historyTicket;
+            await shared.WaitResolvedAsync(ticket).ConfigureAwait(false);
+            _historyWaited = ticket;
+            if (HistoryOwner.Failed is { } failed)
+            {
+                FailUnacknowledged(failed);
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The log failed to take this connection's records: its pending replies and deliveries are dropped and it is closed.</summary>
-    private void FailUnacknowledged()
+    private void FailUnacknowledged(string? why = null)
     {
         if (_unacknowledged)
         {
@@ -282,9 +310,9 @@ internal sealed partial class RespConnection : ISubscriber
 
         _unacknowledged = true;
         _replies.Truncate(0);
-        var reason = Server.Aof.WriteRefusal ?? "-MISCONF Errors writing to the AOF file";
+        var reason = why ?? Server.Aof.WriteRefusal ?? "-MISCONF Errors writing to the AOF file";
         Log.Unacknowledged(Server.Logger, Id, Address, reason[1..]);
-        Abort(ConnectionEnd.PersistenceFailure, "its writes could not be logged: " + reason[1..]);
+        Abort(ConnectionEnd.PersistenceFailure, "its writes could not be kept: " + reason[1..]);
     }
 
     /// <summary>The AOF loader's client: the error its last record's replies hold, if any; the replies are dropped.</summary>
@@ -481,7 +509,7 @@ internal sealed partial class RespConnection : ISubscriber
         public static partial void ConnectionEnded(ILogger logger, long id, string address, ConnectionEnd end, string reason);
 
         [LoggerMessage(EventId = 1109, Level = LogLevel.Warning,
-            Message = "Client id={Id} addr={Address} closed without its pending replies: its writes could not be logged ({Reason})")]
+            Message = "Client id={Id} addr={Address} closed without its pending replies: its writes could not be kept ({Reason})")]
         public static partial void Unacknowledged(ILogger logger, long id, string address, string reason);
 
         [LoggerMessage(EventId = 1107, Level = LogLevel.Error, Message = "Client id={Id} addr={Address}: its writer failed")]

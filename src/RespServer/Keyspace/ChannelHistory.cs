@@ -34,8 +34,13 @@ internal static class ChannelHistory
     /// <summary>The wall clock in Unix milliseconds, as ids count it.</summary>
     public static ulong NowMs() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    /// <summary>As <see cref="Append"/>, with the gate held by the caller (one hold for many messages).</summary>
-    public static StreamId? AppendLocked(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule, long maxMemory, ulong now)
+    /// <summary>
+    /// As <see cref="Append"/>, with the gate held by the caller (one hold for many messages). With
+    /// <paramref name="given"/> (a cluster's history, whose ids JetStream's order decides: Cluster/SharedHistory.cs)
+    /// the entry takes that id and the generator moves past it; null, and nothing kept, when the stream already
+    /// holds that id or a greater one.
+    /// </summary>
+    public static StreamId? AppendLocked(KeyStore keys, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryRule rule, long maxMemory, ulong now, StreamId? given = null)
     {
         var db = keys[Database];
         var value = db.Find(channel);
@@ -49,7 +54,17 @@ internal static class ChannelHistory
         stream ??= new StreamValue();
         var before = created || !stream.IsChannelHistory ? 0 : stream.MemoryBytes;
         var entriesBefore = created || !stream.IsChannelHistory ? 0 : stream.Length;
-        if (keys.NextId(stream, now) is not { } id
+        if (given is { } fixedId)
+        {
+            if (fixedId <= stream.LastId)
+            {
+                return null;
+            }
+
+            keys.GeneratorAtLeast(fixedId);
+        }
+
+        if ((given ?? keys.NextId(stream, now)) is not { } id
             || stream.Append(EntryFields.Message(message), id, seqGiven: true, now, out var added) != StreamAppendResult.Added)
         {
             return null;

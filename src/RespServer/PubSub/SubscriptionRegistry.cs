@@ -268,6 +268,48 @@ internal sealed class SubscriptionRegistry
     }
 
     /// <summary>
+    /// The receivers a PUBLISH to <paramref name="channel"/> would reach now, counted as <see cref="Publish"/>
+    /// counts them, without delivering: a cluster's channel with history is delivered later, once JetStream
+    /// has kept it (Cluster/SharedHistory.cs), and its PUBLISH answers this count.
+    /// </summary>
+    public long CountReceivers(ReadOnlySpan<byte> channel)
+    {
+        long receivers = _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set) ? set.Subscribers.Count : 0;
+        if (_patternCount == 0)
+        {
+            return receivers;
+        }
+
+        var matches = t_matches ??= [];
+        _trieLock.EnterReadLock();
+        try
+        {
+            _trie.CollectCandidates(channel, matches);
+        }
+        finally
+        {
+            _trieLock.ExitReadLock();
+        }
+
+        try
+        {
+            foreach (var match in matches)
+            {
+                if (GlobMatcher.IsMatch(match.Pattern, channel))
+                {
+                    receivers += match.Subscribers.Count;
+                }
+            }
+        }
+        finally
+        {
+            matches.Clear();
+        }
+
+        return receivers;
+    }
+
+    /// <summary>
     /// A remote message that came through a channel's own NATS subscription: that channel's subscribers
     /// only (its pattern subscribers get the copy of their pattern's wildcard, <see cref="DeliverToPatterns"/>).
     /// </summary>

@@ -67,7 +67,7 @@ public sealed class NatsCluster : IAsyncLifetime
             var nodes = new List<NatsNode>();
             foreach (var (client, monitor) in _ports)
             {
-                var server = await NotistreamServer.StartAsync(NodeArguments(client));
+                var server = await NotistreamServer.StartAsync([.. NodeArguments(client), .. MoreNodeArguments]);
                 nodes.Add(new NatsNode(server, monitor, client));
             }
 
@@ -75,6 +75,8 @@ public sealed class NatsCluster : IAsyncLifetime
             foreach (var node in Nodes)
             {
                 await WaitUntilAsync(async () => (await node.InfoAsync())["nats_connected"] == "1", $"node on {node.Port} connected to NATS");
+                await WaitUntilAsync(async () => (await node.InfoAsync()).GetValueOrDefault("nats_history_ready", "1") == "1",
+                    $"node on {node.Port} reading the history's JetStream stream");
             }
         }
         catch
@@ -97,7 +99,7 @@ public sealed class NatsCluster : IAsyncLifetime
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var arg in NatsArguments(i, ports))
+            foreach (var arg in NatsArguments(i, ports, _store))
             {
                 psi.ArgumentList.Add(arg);
             }
@@ -128,16 +130,26 @@ public sealed class NatsCluster : IAsyncLifetime
         _ports = [.. ports.Select(p => (p.Client, p.Monitor))];
     }
 
-    /// <summary>The arguments of the <paramref name="index"/>th nats-server (docs/cluster.md shows them with fixed ports).</summary>
-    public static string[] NatsArguments(int index, IReadOnlyList<(int Client, int Cluster, int Monitor)> ports)
+    /// <summary>
+    /// The arguments of the <paramref name="index"/>th nats-server, with JetStream storing under
+    /// <paramref name="store"/> (docs/cluster.md shows them with fixed ports and <c>data</c>).
+    /// </summary>
+    public static string[] NatsArguments(int index, IReadOnlyList<(int Client, int Cluster, int Monitor)> ports, string store = "data")
     {
         var routes = string.Join(',', ports.Where((_, j) => j != index).Select(p => $"nats://127.0.0.1:{Text(p.Cluster)}"));
         return
         [
             "-a", "127.0.0.1", "-p", Text(ports[index].Client), "-n", $"nats-{index}", "-m", Text(ports[index].Monitor),
             "--cluster_name", "notistream", "-cluster", $"nats://127.0.0.1:{Text(ports[index].Cluster)}", "-routes", routes,
+            "-js", "-sd", $"{store}/nats-{index}",
         ];
     }
+
+    /// <summary>Where this cluster's nats-servers keep JetStream's files; removed on dispose.</summary>
+    private readonly string _store = Directory.CreateTempSubdirectory("notistream-nats-").FullName;
+
+    /// <summary>What every node of this cluster is started with besides <see cref="NodeArguments"/>.</summary>
+    protected virtual string[] MoreNodeArguments => [];
 
     /// <summary>The arguments of a node joined through the nats-server on <paramref name="natsPort"/>.</summary>
     public static string[] NodeArguments(int natsPort) => ["--nats-servers", $"nats://127.0.0.1:{Text(natsPort)}"];
@@ -216,6 +228,13 @@ public sealed class NatsCluster : IAsyncLifetime
         Nodes = [];
         KillNats();
         _http.Dispose();
+        try
+        {
+            Directory.Delete(_store, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private void KillNats()

@@ -1,0 +1,746 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Notistream.RespServer.Connections;
+using Notistream.RespServer.Hosting;
+using Notistream.RespServer.Keyspace;
+using Notistream.RespServer.Output;
+
+namespace Notistream.RespServer.Cluster;
+
+/// <summary>
+/// A cluster's channel history, kept in one JetStream stream (docs/cluster.md#history): a PUBLISH to a
+/// channel with history on any node is published to the stream, and every node applies the stream, in its
+/// order, to its own copy of the histories — the streams of the channels' names, with the ids the stream's
+/// order gives (<c>ms-seq</c>, seq the JetStream sequence) — and then delivers the message to its own
+/// subscribers. So the ids, and a follower's cursor, are the same on every node, and a client that moves to
+/// another node resumes there exactly.
+/// <para>
+/// Who does what. Any read loop calls <see cref="Publish"/>, which numbers the message (its ticket) and
+/// queues it, in ticket order, under <see cref="_lock"/>. The send task alone publishes the queue to NATS,
+/// each with a reply subject of its own ticket. NATS.Net's reader hands the acknowledgements (the stream's
+/// sequence, or an error) to the ack task. The apply task alone reads the stream (an ordered consumer from the
+/// last sequence this node applied) and applies each message under <see cref="KeyStore.Gate"/>, then delivers
+/// it through its own <see cref="DeliveryBatch"/>. A ticket is resolved once it failed, or once it was
+/// acknowledged and this node applied its sequence; tickets resolve in order (<see cref="_resolved"/>), and
+/// the connection that published it goes on only then (its replies wait: RespConnection.HoldingForLog).
+/// </para>
+/// <para>
+/// <see cref="_lock"/> protects the tickets: <see cref="_issued"/> and the order of the send queue,
+/// <see cref="_inFlight"/>, <see cref="_unacked"/>, <see cref="_applied"/>, <see cref="_recent"/>,
+/// <see cref="_resolved"/> and <see cref="_waits"/>. It is never held across I/O, nor with the gate.
+/// </para>
+/// </summary>
+internal sealed partial class SharedHistory
+{
+    /// <summary>Messages waiting to be sent to JetStream; past it (or <see cref="OutgoingMaxBytes"/>) a PUBLISH is refused.</summary>
+    public const int OutgoingCapacity = 65_536;
+
+    public const long OutgoingMaxBytes = 64L * 1024 * 1024;
+
+    /// <summary>A message JetStream has not acknowledged after this long fails (its publisher is told so; it may still have been kept).</summary>
+    public static readonly TimeSpan AckLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>An acknowledged message this node has not applied after this long fails too (the stream is not readable from here).</summary>
+    public static readonly TimeSpan ApplyLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long setting up the stream may take before it is tried again.</summary>
+    private static readonly TimeSpan SetupLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>Ids of the last messages applied, for acknowledgements that come after their message was applied.</summary>
+    private const int RecentCapacity = 65_536;
+
+    private readonly ServerContext _server;
+    private readonly NatsConnection _connection;
+    private readonly NatsJSContext _js;
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _subjectRoot;
+    private readonly string _inboxRoot;
+    private readonly Channel<HistoryPublish> _outgoing = Channel.CreateBounded<HistoryPublish>(
+        new BoundedChannelOptions(OutgoingCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly Lock _lock = new();
+    private long _issued;
+    private long _outgoingBytes;
+    private readonly Queue<HistoryPublish> _inFlight = new();
+    private readonly Dictionary<long, HistoryPublish> _unacked = [];
+    private readonly (ulong Seq, StreamId Id)[] _recent = new (ulong, StreamId)[RecentCapacity];
+    private ulong _applied;
+    private long _resolved;
+    private readonly PriorityQueue<TaskCompletionSource, long> _waits = new();
+
+    // The apply task's own.
+    private ulong _lastMs;
+    private readonly DeliveryBatch _batch;
+
+    private volatile bool _streamReady;
+    private long _published;
+    private long _applies;
+    private long _failed;
+    private long _lastFailureLog;
+
+    public SharedHistory(ServerContext server, NatsConnection connection, ClusterOptions options, ILogger logger)
+    {
+        _server = server;
+        _connection = connection;
+        _options = options;
+        _logger = logger;
+        _js = new NatsJSContext(connection);
+        StreamName = StreamNameFor(options.SubjectPrefix);
+        _subjectRoot = options.SubjectPrefix + ".s.";
+        _inboxRoot = "_INBOX." + server.RunId[..16] + ".h.";
+        _batch = new DeliveryBatch(server.FanOuts);
+    }
+
+    /// <summary>The JetStream stream: <c>NOTISTREAM_</c> and the subject prefix, its characters that a stream name cannot hold as <c>_</c>.</summary>
+    public string StreamName { get; }
+
+    /// <summary>The stream exists and this node reads it: PUBLISH to a channel with history is taken.</summary>
+    public bool Ready => _streamReady && _connection.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>The last stream sequence this node applied.</summary>
+    public ulong Applied
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _applied;
+            }
+        }
+    }
+
+    public static string StreamNameFor(string prefix)
+        => "NOTISTREAM_" + new string([.. prefix.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_')]);
+
+    public void Start(List<Task> tasks, CancellationToken token)
+    {
+        tasks.Add(Task.Run(() => SendLoopAsync(token), CancellationToken.None));
+        tasks.Add(Task.Run(() => AckLoopAsync(token), CancellationToken.None));
+        tasks.Add(Task.Run(() => ApplyLoopAsync(token), CancellationToken.None));
+    }
+
+    /// <summary>
+    /// A PUBLISH (or NOTI.PUBLISH) to a channel with history: queued for JetStream without waiting. Returns the
+    /// message's ticket, or null with <paramref name="error"/> when it cannot be taken now (NATS or the stream not
+    /// reachable, the queue full). <paramref name="owner"/> is told if it fails later; <paramref name="block"/>
+    /// (NOTI.PUBLISH) is woken when it resolves. Any read loop.
+    /// </summary>
+    public HistoryPublish? Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, HistoryPublishOwner owner, BlockedCommand? block, out string? error)
+    {
+        if (!Ready)
+        {
+            error = "-CLUSTERDOWN the channel's history is kept in NATS JetStream, which this node cannot reach now";
+            return null;
+        }
+
+        var payload = new byte[4 + channel.Length + message.Length];
+        BinaryPrimitives.WriteInt32BigEndian(payload, channel.Length);
+        channel.CopyTo(payload.AsSpan(4));
+        message.CopyTo(payload.AsSpan(4 + channel.Length));
+        var subject = _subjectRoot + SubjectTail(channel);
+        var publish = new HistoryPublish(subject, payload, owner, block);
+        lock (_lock)
+        {
+            if (_outgoingBytes + payload.Length > OutgoingMaxBytes)
+            {
+                error = "-CLUSTERDOWN too many messages are waiting for NATS JetStream; try again";
+                return null;
+            }
+
+            publish.Ticket = _issued + 1;
+            if (!_outgoing.Writer.TryWrite(publish))
+            {
+                error = "-CLUSTERDOWN too many messages are waiting for NATS JetStream; try again";
+                return null;
+            }
+
+            _issued++;
+            _outgoingBytes += payload.Length;
+            _inFlight.Enqueue(publish);
+        }
+
+        error = null;
+        return publish;
+    }
+
+    /// <summary>Completes once every ticket up to <paramref name="ticket"/> is resolved (acknowledged and applied here, or failed).</summary>
+    public Task WaitResolvedAsync(long ticket)
+    {
+        lock (_lock)
+        {
+            if (_resolved >= ticket)
+            {
+                return Task.CompletedTask;
+            }
+
+            var wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Enqueue(wait, ticket);
+            return wait.Task;
+        }
+    }
+
+    public void AppendInfo(Action<string, object> line)
+    {
+        line("nats_history", "jetstream");
+        line("nats_history_stream", StreamName);
+        line("nats_history_ready", Ready ? 1 : 0);
+        line("nats_history_applied_seq", Applied);
+        line("nats_history_published", Interlocked.Read(ref _published));
+        line("nats_history_applied", Interlocked.Read(ref _applies));
+        line("nats_history_failed", Interlocked.Read(ref _failed));
+    }
+
+    /// <summary>The subject's tokens after the prefix, as the live subjects have them (<c>c.…</c>, or <c>h.&lt;hash&gt;</c> for a long channel).</summary>
+    private string SubjectTail(ReadOnlySpan<byte> channel)
+    {
+        var live = new SubjectMapping(_options.SubjectPrefix).SubjectFor(channel, out _);
+        return live[(_options.SubjectPrefix.Length + 1)..];
+    }
+
+    /// <summary>The send task: one publish at a time, in ticket order, each asking for its acknowledgement on its own subject.</summary>
+    private async Task SendLoopAsync(CancellationToken token)
+    {
+        try
+        {
+            while (await _outgoing.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (_outgoing.Reader.TryRead(out var publish))
+                {
+                    lock (_lock)
+                    {
+                        _outgoingBytes -= publish.Payload.Length;
+                        publish.SentAt = Environment.TickCount64;
+                        _unacked[publish.Ticket] = publish;
+                    }
+
+                    try
+                    {
+                        await _connection.PublishAsync(publish.Subject, publish.Payload, replyTo: _inboxRoot + publish.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken: token).ConfigureAwait(false);
+                        Interlocked.Increment(ref _published);
+                    }
+                    catch (Exception ex) when (!token.IsCancellationRequested)
+                    {
+                        Fail(publish, "-CLUSTERDOWN NATS did not take the message: " + ex.Message);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The ack task: JetStream's answers on this node's reply subjects, and the expiry of those that do not come.</summary>
+    private async Task AckLoopAsync(CancellationToken token)
+    {
+        using var timer = new Timer(_ => ExpireUnanswered(), null, 1000, 1000);
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var reply in _connection.SubscribeAsync<byte[]>(_inboxRoot + "*", cancellationToken: token).ConfigureAwait(false))
+                {
+                    OnAck(reply);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogFailure(ex.Message);
+                await Task.Delay(1000, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void OnAck(NatsMsg<byte[]> reply)
+    {
+        if (!long.TryParse(reply.Subject.AsSpan(_inboxRoot.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticket))
+        {
+            return;
+        }
+
+        string? error = null;
+        ulong seq = 0;
+        if (reply.Headers?.Code == 503 || reply.HasNoResponders)
+        {
+            error = "-CLUSTERDOWN no JetStream stream takes the channel's history (is JetStream enabled on the NATS servers?)";
+        }
+        else
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(reply.Data ?? []);
+                if (json.RootElement.TryGetProperty("error", out var problem))
+                {
+                    error = "-CLUSTERDOWN NATS JetStream refused the message: "
+                        + (problem.TryGetProperty("description", out var text) ? text.GetString() : problem.ToString());
+                }
+                else if (json.RootElement.TryGetProperty("seq", out var number) && number.TryGetUInt64(out seq) && seq > 0)
+                {
+                }
+                else
+                {
+                    error = "-CLUSTERDOWN NATS JetStream gave an unreadable answer";
+                }
+            }
+            catch (JsonException)
+            {
+                error = "-CLUSTERDOWN NATS JetStream gave an unreadable answer";
+            }
+        }
+
+        List<HistoryPublish>? woken;
+        lock (_lock)
+        {
+            if (!_unacked.Remove(ticket, out var publish))
+            {
+                return; // expired meanwhile: its publisher was told it failed
+            }
+
+            if (error is not null)
+            {
+                publish.Error = error;
+                Interlocked.Increment(ref _failed);
+                publish.Owner.Failed = error;
+            }
+            else
+            {
+                publish.Seq = seq;
+                publish.AckedAt = Environment.TickCount64;
+            }
+
+            woken = ResolveLocked();
+        }
+
+        Wake(woken);
+    }
+
+    private void Fail(HistoryPublish publish, string error)
+    {
+        List<HistoryPublish>? woken;
+        lock (_lock)
+        {
+            _unacked.Remove(publish.Ticket);
+            publish.Error = error;
+            publish.Owner.Failed = error;
+            woken = ResolveLocked();
+        }
+
+        Interlocked.Increment(ref _failed);
+        LogFailure(error);
+        Wake(woken);
+    }
+
+    /// <summary>Once a second: messages JetStream has not answered within <see cref="AckLimit"/>, or this node not applied within <see cref="ApplyLimit"/>, fail.</summary>
+    private void ExpireUnanswered()
+    {
+        var now = Environment.TickCount64;
+        List<HistoryPublish>? woken;
+        var expired = 0;
+        lock (_lock)
+        {
+            foreach (var publish in _inFlight)
+            {
+                if (publish.Error is not null || publish.Seq > 0 && publish.Seq <= _applied)
+                {
+                    continue;
+                }
+
+                if (publish.Seq == 0 && publish.SentAt != 0 && now - publish.SentAt >= AckLimit.TotalMilliseconds)
+                {
+                    _unacked.Remove(publish.Ticket);
+                    publish.Error = "-CLUSTERDOWN NATS JetStream did not confirm the message within "
+                        + AckLimit.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s; it may have been kept";
+                }
+                else if (publish.Seq > 0 && now - publish.AckedAt >= ApplyLimit.TotalMilliseconds)
+                {
+                    publish.Error = "-CLUSTERDOWN NATS JetStream kept the message, but this node has not read it back within "
+                        + ApplyLimit.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s";
+                }
+                else
+                {
+                    continue;
+                }
+
+                publish.Owner.Failed = publish.Error;
+                expired++;
+            }
+
+            woken = expired > 0 ? ResolveLocked() : null;
+        }
+
+        if (expired > 0)
+        {
+            Interlocked.Add(ref _failed, expired);
+            LogFailure($"{expired} message(s) not confirmed by NATS JetStream in time");
+        }
+
+        Wake(woken);
+    }
+
+    /// <summary>Under <see cref="_lock"/>: resolves the tickets at the head of <see cref="_inFlight"/> that are done; returns those to wake.</summary>
+    private List<HistoryPublish>? ResolveLocked()
+    {
+        List<HistoryPublish>? woken = null;
+        while (_inFlight.TryPeek(out var head))
+        {
+            if (head.Error is null)
+            {
+                if (head.Seq == 0 || head.Seq > _applied)
+                {
+                    break;
+                }
+
+                var slot = _recent[head.Seq % RecentCapacity];
+                if (slot.Seq == head.Seq)
+                {
+                    head.Id = slot.Id;
+                }
+                else
+                {
+                    head.Error = "-ERR the message was kept, but its id is no longer known here";
+                }
+            }
+
+            _inFlight.Dequeue();
+            head.Done = true;
+            _resolved = head.Ticket;
+            if (head.Block is not null)
+            {
+                (woken ??= []).Add(head);
+            }
+        }
+
+        while (_waits.TryPeek(out var wait, out var ticket) && ticket <= _resolved)
+        {
+            _waits.Dequeue();
+            wait.TrySetResult();
+        }
+
+        return woken;
+    }
+
+    private static void Wake(List<HistoryPublish>? woken)
+    {
+        foreach (var publish in woken ?? [])
+        {
+            publish.Block!.Wake();
+        }
+    }
+
+    /// <summary>
+    /// The apply task: sets up the stream, then reads it from the message after the last one this node applied
+    /// (an ordered consumer, which NATS.Net sets up again after a reconnect or a lost message), and applies
+    /// each in order; after a failure it starts over a second later.
+    /// </summary>
+    private async Task ApplyLoopAsync(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                if (_connection.ConnectionState != NatsConnectionState.Open)
+                {
+                    _streamReady = false;
+                    await Task.Delay(200, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                INatsJSStream stream;
+                using (var setup = CancellationTokenSource.CreateLinkedTokenSource(token))
+                {
+                    // Unanswered (the stream being set up by another node at the same moment): tried again soon.
+                    setup.CancelAfter(SetupLimit);
+                    stream = await EnsureStreamAsync(setup.Token).ConfigureAwait(false);
+                }
+
+                var (from, lastMs) = LocalPosition();
+                _lastMs = Math.Max(_lastMs, lastMs);
+                var state = stream.Info.State;
+                var catchUpTo = state.LastSeq;
+                var missed = from > 0 && state.FirstSeq > from + 1 && state.Messages > 0;
+                var consumer = await _js.CreateOrderedConsumerAsync(StreamName, new NatsJSOrderedConsumerOpts
+                {
+                    DeliverPolicy = from == 0 ? ConsumerConfigDeliverPolicy.All : ConsumerConfigDeliverPolicy.ByStartSequence,
+                    OptStartSeq = from == 0 ? 0 : from + 1,
+                }, token).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    _applied = Math.Max(_applied, from);
+                }
+
+                _streamReady = true;
+                Log.Reading(_logger, StreamName, from + 1, catchUpTo);
+                var first = true;
+                var caughtUp = catchUpTo == 0 || from >= catchUpTo;
+                if (caughtUp)
+                {
+                    HistoryComplete(from, state.FirstSeq, null);
+                }
+
+                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: token).ConfigureAwait(false))
+                {
+                    if (message.Metadata is not { } metadata)
+                    {
+                        continue;
+                    }
+
+                    var id = Apply(message.Data ?? [], metadata.Sequence.Stream, metadata.Timestamp, live: metadata.Sequence.Stream > catchUpTo);
+                    if (first && id is { } firstId && (missed || from == 0))
+                    {
+                        // Messages before this one were removed from the stream before this node read them:
+                        // a cursor from before it may have missed some, of unknown number.
+                        MarkIncompleteBefore(state.FirstSeq > 1 || missed ? firstId : StreamId.Min);
+                    }
+
+                    first = false;
+                    if (!caughtUp && metadata.Sequence.Stream >= catchUpTo)
+                    {
+                        caughtUp = true;
+                        HistoryComplete(from, state.FirstSeq, id);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _streamReady = false;
+                LogFailure(ex.Message);
+                await Task.Delay(1000, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>Creates the stream, or updates it to this node's bounds; returns what it is now.</summary>
+    private async Task<INatsJSStream> EnsureStreamAsync(CancellationToken token)
+    {
+        var rules = _server.Options.ChannelHistory;
+        var longest = rules.Any(r => r.MaxAge <= TimeSpan.Zero) ? TimeSpan.Zero : rules.Max(r => r.MaxAge);
+        var most = rules.Any(r => r.MaxEntries <= 0) ? -1 : rules.Max(r => r.MaxEntries);
+        var replicas = _options.HistoryReplicas > 0
+            ? _options.HistoryReplicas
+            : Math.Clamp(_connection.ServerInfo?.ClientConnectUrls?.Length ?? 1, 1, 3);
+        var config = new StreamConfig(StreamName, [_subjectRoot + ">"])
+        {
+            Storage = StreamConfigStorage.File,
+            NumReplicas = replicas,
+            MaxAge = longest,
+            MaxMsgsPerSubject = most,
+            MaxBytes = _server.Options.HistoryMaxMemory > 0 ? _server.Options.HistoryMaxMemory : -1,
+            Discard = StreamConfigDiscard.Old,
+        };
+        try
+        {
+            return await _js.CreateOrUpdateStreamAsync(config, token).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (!token.IsCancellationRequested)
+        {
+            // Another node set it up with other bounds (or replicas a server cannot change): use it as it is.
+            Log.StreamKept(_logger, StreamName, ex.Error.Description ?? ex.Message);
+            return await _js.GetStreamAsync(StreamName, cancellationToken: token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Where this node's copy stands: the greatest stream sequence among the histories' last ids, and its millisecond.</summary>
+    private (ulong Seq, ulong Ms) LocalPosition()
+    {
+        var keys = _server.Keys;
+        ulong seq = 0, ms = 0;
+        lock (keys.Gate)
+        {
+            foreach (var (_, value) in keys.Find(ChannelHistory.Database)?.Entries ?? [])
+            {
+                if (value is StreamValue { IsChannelHistory: true } stream && stream.LastId.Seq > seq)
+                {
+                    (seq, ms) = (stream.LastId.Seq, stream.LastId.Ms);
+                }
+            }
+        }
+
+        lock (_lock)
+        {
+            if (_applied > seq)
+            {
+                (seq, ms) = (_applied, _lastMs);
+            }
+        }
+
+        return (seq, ms);
+    }
+
+    /// <summary>Applies one message of the stream: kept in its channel's history (under this node's rule), then delivered when <paramref name="live"/>.</summary>
+    private StreamId? Apply(byte[] payload, ulong seq, DateTimeOffset stored, bool live)
+    {
+        if (!SubjectMapping.TryReadPayload(payload, out var channelBytes, out var messageBytes))
+        {
+            Advance(seq, null);
+            return null;
+        }
+
+        var channel = channelBytes.Span;
+        var message = messageBytes.Span;
+
+        // The stream's order decides the ids: its timestamp, never going back, and its sequence.
+        var ms = Math.Max((ulong)Math.Max(0, stored.ToUnixTimeMilliseconds()), _lastMs);
+        _lastMs = ms;
+        var id = new StreamId(ms, seq);
+        var keys = _server.Keys;
+        var options = _server.Options;
+        if (HistoryRule.For(options.ChannelHistory, channel) is { } rule)
+        {
+            var now = ChannelHistory.NowMs();
+            lock (keys.Gate)
+            {
+                ChannelHistory.AppendLocked(keys, channel, message, rule, options.HistoryMaxMemory, now, id);
+            }
+        }
+
+        if (live)
+        {
+            _batch.Begin();
+            long delivered;
+            try
+            {
+                delivered = _server.Registry.Publish(channel, message, _batch);
+                _batch.AfterCommand();
+            }
+            finally
+            {
+                _batch.End();
+            }
+
+            Interlocked.Add(ref _server.Stats.PubSubMessagesDelivered, delivered);
+        }
+
+        Interlocked.Increment(ref _applies);
+        Advance(seq, id);
+        return id;
+    }
+
+    private void Advance(ulong seq, StreamId? id)
+    {
+        List<HistoryPublish>? woken;
+        lock (_lock)
+        {
+            _applied = Math.Max(_applied, seq);
+            if (id is { } given)
+            {
+                _recent[seq % RecentCapacity] = (seq, given);
+            }
+
+            woken = ResolveLocked();
+        }
+
+        Wake(woken);
+    }
+
+    private void MarkIncompleteBefore(StreamId id)
+    {
+        var keys = _server.Keys;
+        lock (keys.Gate)
+        {
+            keys.HistoryIncompleteBefore = id;
+        }
+    }
+
+    /// <summary>
+    /// The first catch-up is over: this node holds what the stream holds. When it read on from its own copy
+    /// without a hole (<paramref name="from"/> at or past the stream's first message), what a start without
+    /// the log (or a crash) may have lost is back, so the history is complete again.
+    /// </summary>
+    private void HistoryComplete(ulong from, ulong firstSeq, StreamId? last)
+    {
+        if (from > 0 && firstSeq <= from + 1)
+        {
+            MarkIncompleteBefore(StreamId.Min);
+        }
+
+        Log.CaughtUp(_logger, StreamName, last?.ToString() ?? "(nothing new)");
+    }
+
+    private void LogFailure(string message)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFailureLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastFailureLog, now, last) == last)
+        {
+            Log.Failed(_logger, message.TrimStart('-'));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1330, Level = LogLevel.Information, Message = "Cluster history: reading JetStream stream {Stream} from sequence {From} (it holds up to {Last})")]
+        public static partial void Reading(ILogger logger, string stream, ulong from, ulong last);
+
+        [LoggerMessage(EventId = 1331, Level = LogLevel.Information, Message = "Cluster history: caught up with JetStream stream {Stream}; last id {Last}")]
+        public static partial void CaughtUp(ILogger logger, string stream, string last);
+
+        [LoggerMessage(EventId = 1332, Level = LogLevel.Warning, Message = "Cluster history: JetStream stream {Stream} kept as another node set it up: {Reason}")]
+        public static partial void StreamKept(ILogger logger, string stream, string reason);
+
+        [LoggerMessage(EventId = 1333, Level = LogLevel.Warning, Message = "Cluster history: {Message}")]
+        public static partial void Failed(ILogger logger, string message);
+    }
+}
+
+/// <summary>
+/// A connection's side of its history publishes: set (by the ack or expiry path) when one of them failed, read
+/// by the connection's read loop after the wait, which then closes the connection without its replies.
+/// </summary>
+internal sealed class HistoryPublishOwner
+{
+    private volatile string? _failed;
+
+    public string? Failed
+    {
+        get => _failed;
+        set => _failed ??= value;
+    }
+}
+
+/// <summary>One message on its way through JetStream. Its mutable fields are under <see cref="SharedHistory"/>'s lock.</summary>
+internal sealed class HistoryPublish(string subject, byte[] payload, HistoryPublishOwner owner, BlockedCommand? block)
+{
+    public string Subject { get; } = subject;
+
+    public byte[] Payload { get; } = payload;
+
+    public HistoryPublishOwner Owner { get; } = owner;
+
+    public BlockedCommand? Block { get; } = block;
+
+    public long Ticket { get; set; }
+
+    public long SentAt { get; set; }
+
+    public long AckedAt { get; set; }
+
+    public ulong Seq { get; set; }
+
+    public StreamId? Id { get; set; }
+
+    public string? Error { get; set; }
+
+    private volatile bool _done;
+
+    /// <summary>Resolved: <see cref="Id"/> or <see cref="Error"/> is final. Set under the lock; read by the blocked command without it.</summary>
+    public bool Done
+    {
+        get => _done;
+        set => _done = value;
+    }
+}
