@@ -463,6 +463,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             // have our interest yet.
             Resync();
             Reconnected();
+            History?.Reconnected();
         }
 
         return ValueTask.CompletedTask;

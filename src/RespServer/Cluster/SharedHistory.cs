@@ -49,6 +49,17 @@ internal sealed partial class SharedHistory
     /// <summary>An acknowledged message this node has not applied after this long fails too (the stream is not readable from here).</summary>
     public static readonly TimeSpan ApplyLimit = TimeSpan.FromSeconds(30);
 
+    /// <summary>The stream keeps this many times history-max-memory (on the NATS servers' disks): a node's copy never holds more than that.</summary>
+    public const long StreamBytesPerHistoryByte = 4;
+
+    /// <summary>An unanswered message this old stops new sends (see SendLoopAsync).</summary>
+    public static readonly TimeSpan StallLimit = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>An unanswered message is sent again (same Nats-Msg-Id) this long after its last send.</summary>
+    public static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan StallPoll = TimeSpan.FromMilliseconds(50);
+
     /// <summary>How long setting up the stream may take before it is tried again.</summary>
     private static readonly TimeSpan SetupLimit = TimeSpan.FromSeconds(2);
 
@@ -62,6 +73,7 @@ internal sealed partial class SharedHistory
     private readonly ILogger _logger;
     private readonly string _subjectRoot;
     private readonly string _inboxRoot;
+    private readonly string _msgIdRoot;
     private readonly Channel<HistoryPublish> _outgoing = Channel.CreateBounded<HistoryPublish>(
         new BoundedChannelOptions(OutgoingCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
@@ -75,14 +87,24 @@ internal sealed partial class SharedHistory
     private long _resolved;
     private readonly PriorityQueue<TaskCompletionSource, long> _waits = new();
 
-    // The apply task's own.
+    // The apply task's own. _started: the first catch-up after the node's start is over.
     private ulong _lastMs;
+    private bool _started;
+
+    /// <summary>The apply task's current read of the stream; cancelled by <see cref="Reconnected"/> (NATS.Net's event).</summary>
+    private CancellationTokenSource? _session;
+
+    /// <summary>Heartbeats every second, so a consumer lost with its NATS server is noticed within a few seconds.</summary>
+    private static readonly NatsJSConsumeOpts ConsumeOptions = new() { MaxMsgs = 1_000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
+    private int _missedAtStart;
     private readonly DeliveryBatch _batch;
 
     private volatile bool _streamReady;
     private long _published;
     private long _applies;
     private long _failed;
+    private long _missed;
+    private long _resent;
     private long _lastFailureLog;
 
     public SharedHistory(ServerContext server, NatsConnection connection, ClusterOptions options, ILogger logger)
@@ -95,6 +117,7 @@ internal sealed partial class SharedHistory
         StreamName = StreamNameFor(options.SubjectPrefix);
         _subjectRoot = options.SubjectPrefix + ".s.";
         _inboxRoot = "_INBOX." + server.RunId[..16] + ".h.";
+        _msgIdRoot = server.RunId + ":";
         _batch = new DeliveryBatch(server.FanOuts);
     }
 
@@ -124,6 +147,21 @@ internal sealed partial class SharedHistory
         tasks.Add(Task.Run(() => SendLoopAsync(token), CancellationToken.None));
         tasks.Add(Task.Run(() => AckLoopAsync(token), CancellationToken.None));
         tasks.Add(Task.Run(() => ApplyLoopAsync(token), CancellationToken.None));
+    }
+
+    /// <summary>NATS.Net reconnected: the consumer's session ends, and the apply task reads on from what it applied.</summary>
+    public void Reconnected()
+    {
+        if (Volatile.Read(ref _session) is { } session)
+        {
+            try
+            {
+                session.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
     }
 
     /// <summary>
@@ -195,6 +233,8 @@ internal sealed partial class SharedHistory
         line("nats_history_published", Interlocked.Read(ref _published));
         line("nats_history_applied", Interlocked.Read(ref _applies));
         line("nats_history_failed", Interlocked.Read(ref _failed));
+        line("nats_history_missed", Interlocked.Read(ref _missed));
+        line("nats_history_resent", Interlocked.Read(ref _resent));
     }
 
     /// <summary>The subject's tokens after the prefix, as the live subjects have them (<c>c.…</c>, or <c>h.&lt;hash&gt;</c> for a long channel).</summary>
@@ -204,36 +244,125 @@ internal sealed partial class SharedHistory
         return live[(_options.SubjectPrefix.Length + 1)..];
     }
 
-    /// <summary>The send task: one publish at a time, in ticket order, each asking for its acknowledgement on its own subject.</summary>
+    /// <summary>
+    /// The send task: one publish at a time, in ticket order, each asking for its acknowledgement on its own subject
+    /// and carrying its own <c>Nats-Msg-Id</c>, so that sending it again cannot store it twice (JetStream answers a
+    /// repeat within its duplicate window with the first one's sequence). While the oldest unanswered message is
+    /// older than <see cref="StallLimit"/> (JetStream lost its stream leader, say) nothing new is sent; what is
+    /// unanswered after <see cref="ResendAfter"/> is sent again, in ticket order, and then the queue goes on. So the
+    /// messages in flight when a leader died are not overtaken by the ones after them, beyond those sent within
+    /// <see cref="StallLimit"/> of the failure.
+    /// </summary>
     private async Task SendLoopAsync(CancellationToken token)
     {
         try
         {
-            while (await _outgoing.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (true)
             {
-                while (_outgoing.Reader.TryRead(out var publish))
+                await ResendAsync(token).ConfigureAwait(false);
+                if (Stalled())
                 {
-                    lock (_lock)
+                    await Task.Delay(StallPoll, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!_outgoing.Reader.TryRead(out var publish))
+                {
+                    // Nothing queued: wake for the next message, or to look at what is unanswered.
+                    var wait = _outgoing.Reader.WaitToReadAsync(token).AsTask();
+                    if (await Task.WhenAny(wait, Task.Delay(StallPoll, token)).ConfigureAwait(false) == wait && !await wait.ConfigureAwait(false))
                     {
-                        _outgoingBytes -= publish.Payload.Length;
-                        publish.SentAt = Environment.TickCount64;
-                        _unacked[publish.Ticket] = publish;
+                        return;
                     }
 
-                    try
-                    {
-                        await _connection.PublishAsync(publish.Subject, publish.Payload, replyTo: _inboxRoot + publish.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken: token).ConfigureAwait(false);
-                        Interlocked.Increment(ref _published);
-                    }
-                    catch (Exception ex) when (!token.IsCancellationRequested)
-                    {
-                        Fail(publish, "-CLUSTERDOWN NATS did not take the message: " + ex.Message);
-                    }
+                    continue;
                 }
+
+                lock (_lock)
+                {
+                    _outgoingBytes -= publish.Payload.Length;
+                    publish.SentAt = publish.LastSentAt = Environment.TickCount64;
+                    _unacked[publish.Ticket] = publish;
+                }
+
+                await SendAsync(publish, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task SendAsync(HistoryPublish publish, CancellationToken token)
+    {
+        try
+        {
+            var ticket = publish.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var headers = new NatsHeaders { ["Nats-Msg-Id"] = _msgIdRoot + ticket };
+            await _connection.PublishAsync(publish.Subject, publish.Payload, headers, replyTo: _inboxRoot + ticket, cancellationToken: token).ConfigureAwait(false);
+            Interlocked.Increment(ref _published);
+        }
+        catch (Exception ex) when (!token.IsCancellationRequested)
+        {
+            // NATS.Net could not send it (not connected, its own timeout): sent again after ResendAfter, until AckLimit.
+            LogFailure("NATS did not take a message, it is sent again: " + ex.Message);
+        }
+    }
+
+    /// <summary>Whether the oldest unanswered message waits longer than <see cref="StallLimit"/>.</summary>
+    private bool Stalled()
+    {
+        var now = Environment.TickCount64;
+        lock (_lock)
+        {
+            foreach (var publish in _unacked.Values)
+            {
+                if (now - publish.SentAt > StallLimit.TotalMilliseconds)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Sends again, in ticket order, what is unanswered since <see cref="ResendAfter"/>.</summary>
+    private async Task ResendAsync(CancellationToken token)
+    {
+        List<HistoryPublish>? due = null;
+        var now = Environment.TickCount64;
+        lock (_lock)
+        {
+            foreach (var publish in _unacked.Values)
+            {
+                if (now - publish.LastSentAt >= ResendAfter.TotalMilliseconds)
+                {
+                    (due ??= []).Add(publish);
+                }
+            }
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        due.Sort((a, b) => a.Ticket.CompareTo(b.Ticket));
+        foreach (var publish in due)
+        {
+            lock (_lock)
+            {
+                if (!_unacked.ContainsKey(publish.Ticket))
+                {
+                    continue; // answered or expired meanwhile
+                }
+
+                publish.LastSentAt = Environment.TickCount64;
+            }
+
+            Interlocked.Increment(ref _resent);
+            await SendAsync(publish, token).ConfigureAwait(false);
         }
     }
 
@@ -273,14 +402,24 @@ internal sealed partial class SharedHistory
         ulong seq = 0;
         if (reply.Headers?.Code == 503 || reply.HasNoResponders)
         {
-            error = "-CLUSTERDOWN no JetStream stream takes the channel's history (is JetStream enabled on the NATS servers?)";
+            // No stream leader now (an election, or no stream at all): sent again, failed after AckLimit.
+            MarkForResend(ticket);
+            return;
         }
         else
         {
             try
             {
                 using var json = JsonDocument.Parse(reply.Data ?? []);
-                if (json.RootElement.TryGetProperty("error", out var problem))
+                if (json.RootElement.TryGetProperty("error", out var problem)
+                    && problem.TryGetProperty("code", out var code) && code.TryGetInt32(out var status) && status == 503)
+                {
+                    // "JetStream system temporarily unavailable": as above.
+                    MarkForResend(ticket);
+                    return;
+                }
+
+                if (json.RootElement.TryGetProperty("error", out problem))
                 {
                     error = "-CLUSTERDOWN NATS JetStream refused the message: "
                         + (problem.TryGetProperty("description", out var text) ? text.GetString() : problem.ToString());
@@ -323,6 +462,18 @@ internal sealed partial class SharedHistory
         }
 
         Wake(woken);
+    }
+
+    /// <summary>A transient refusal: the send task sends it again at its next look.</summary>
+    private void MarkForResend(long ticket)
+    {
+        lock (_lock)
+        {
+            if (_unacked.TryGetValue(ticket, out var publish))
+            {
+                publish.LastSentAt = 0;
+            }
+        }
     }
 
     private void Fail(HistoryPublish publish, string error)
@@ -466,9 +617,7 @@ internal sealed partial class SharedHistory
 
                 var (from, lastMs) = LocalPosition();
                 _lastMs = Math.Max(_lastMs, lastMs);
-                var state = stream.Info.State;
-                var catchUpTo = state.LastSeq;
-                var missed = from > 0 && state.FirstSeq > from + 1 && state.Messages > 0;
+                var catchUpTo = stream.Info.State.LastSeq;
                 var consumer = await _js.CreateOrderedConsumerAsync(StreamName, new NatsJSOrderedConsumerOpts
                 {
                     DeliverPolicy = from == 0 ? ConsumerConfigDeliverPolicy.All : ConsumerConfigDeliverPolicy.ByStartSequence,
@@ -481,39 +630,62 @@ internal sealed partial class SharedHistory
 
                 _streamReady = true;
                 Log.Reading(_logger, StreamName, from + 1, catchUpTo);
-                var first = true;
-                var caughtUp = catchUpTo == 0 || from >= catchUpTo;
+
+                // At the node's start, what the stream held then is history only (its subscribers were not
+                // there); after a reconnect, everything read is new to them and delivered.
+                var silentTo = _started ? 0 : catchUpTo;
+                var next = from + 1;
+                var caughtUp = catchUpTo <= from;
                 if (caughtUp)
                 {
-                    HistoryComplete(from, state.FirstSeq, null);
+                    CaughtUp(catchUpTo == from || from == 0, null);
                 }
 
-                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: token).ConfigureAwait(false))
+                // A session per connection: a reconnect (Reconnected) ends it, and the loop reads on from what
+                // this node applied, at once rather than when the consumer's heartbeats say it is gone.
+                using var session = CancellationTokenSource.CreateLinkedTokenSource(token);
+                Volatile.Write(ref _session, session);
+                if (_connection.ConnectionState != NatsConnectionState.Open)
+                {
+                    continue;
+                }
+
+                await foreach (var message in consumer.ConsumeAsync<byte[]>(opts: ConsumeOptions, cancellationToken: session.Token).ConfigureAwait(false))
                 {
                     if (message.Metadata is not { } metadata)
                     {
                         continue;
                     }
 
-                    var id = Apply(message.Data ?? [], metadata.Sequence.Stream, metadata.Timestamp, live: metadata.Sequence.Stream > catchUpTo);
-                    if (first && id is { } firstId && (missed || from == 0))
+                    var seq = metadata.Sequence.Stream;
+                    var id = Apply(message.Data ?? [], seq, metadata.Timestamp, live: seq > silentTo);
+                    if (seq > next)
                     {
-                        // Messages before this one were removed from the stream before this node read them:
-                        // a cursor from before it may have missed some, of unknown number.
-                        MarkIncompleteBefore(state.FirstSeq > 1 || missed ? firstId : StreamId.Min);
+                        // Removed from the stream (its age or size bound) before this node read them: which channels
+                        // lost what is not known, so a cursor from before this message hears of a gap of unknown size.
+                        RaiseIncompleteBefore(id ?? new StreamId(_lastMs, seq));
+                        if (from > 0 || _started || next > 1)
+                        {
+                            Interlocked.Add(ref _missed, (long)(seq - next));
+                            Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
+                        }
                     }
 
-                    first = false;
-                    if (!caughtUp && metadata.Sequence.Stream >= catchUpTo)
+                    next = seq + 1;
+                    if (!caughtUp && seq >= catchUpTo)
                     {
                         caughtUp = true;
-                        HistoryComplete(from, state.FirstSeq, id);
+                        CaughtUp(from == 0 ? true : _missedAtStart == 0, id);
                     }
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
+            }
+            catch (OperationCanceledException)
+            {
+                // The session ended (a reconnect): read on from what was applied.
             }
             catch (Exception ex)
             {
@@ -528,18 +700,17 @@ internal sealed partial class SharedHistory
     private async Task<INatsJSStream> EnsureStreamAsync(CancellationToken token)
     {
         var rules = _server.Options.ChannelHistory;
-        var longest = rules.Any(r => r.MaxAge <= TimeSpan.Zero) ? TimeSpan.Zero : rules.Max(r => r.MaxAge);
-        var most = rules.Any(r => r.MaxEntries <= 0) ? -1 : rules.Max(r => r.MaxEntries);
-        var replicas = _options.HistoryReplicas > 0
-            ? _options.HistoryReplicas
-            : Math.Clamp(_connection.ServerInfo?.ClientConnectUrls?.Length ?? 1, 1, 3);
+        // No rule here (channel-history none): the stream is still read, for what other nodes keep and deliver.
+        var longest = rules.Count == 0 || rules.Any(r => r.MaxAge <= TimeSpan.Zero) ? TimeSpan.Zero : rules.Max(r => r.MaxAge);
         var config = new StreamConfig(StreamName, [_subjectRoot + ">"])
         {
             Storage = StreamConfigStorage.File,
-            NumReplicas = replicas,
+            NumReplicas = _options.HistoryReplicas > 0 ? _options.HistoryReplicas : 3,
+
+            // Age and size only, never a count per channel: a burst on one channel must not remove what a slower
+            // node has not read yet. Each node trims its copy to its own rules.
             MaxAge = longest,
-            MaxMsgsPerSubject = most,
-            MaxBytes = _server.Options.HistoryMaxMemory > 0 ? _server.Options.HistoryMaxMemory : -1,
+            MaxBytes = _server.Options.HistoryMaxMemory > 0 ? StreamBytesPerHistoryByte * _server.Options.HistoryMaxMemory : -1,
             Discard = StreamConfigDiscard.Old,
         };
         try
@@ -548,9 +719,33 @@ internal sealed partial class SharedHistory
         }
         catch (NatsJSApiException ex) when (!token.IsCancellationRequested)
         {
-            // Another node set it up with other bounds (or replicas a server cannot change): use it as it is.
-            Log.StreamKept(_logger, StreamName, ex.Error.Description ?? ex.Message);
+            if (await FindStreamAsync(token).ConfigureAwait(false) is { } existing)
+            {
+                // Another node set it up with other bounds (or replicas a server cannot change): used as it is.
+                Log.StreamKept(_logger, StreamName, ex.Error.Description ?? ex.Message);
+                return existing;
+            }
+
+            if (_options.HistoryReplicas > 0)
+            {
+                throw;
+            }
+
+            // Fewer than three JetStream servers (one server alone, say): one replica, said in the log.
+            Log.OneReplica(_logger, StreamName, ex.Error.Description ?? ex.Message);
+            return await _js.CreateOrUpdateStreamAsync(config with { NumReplicas = 1 }, token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<INatsJSStream?> FindStreamAsync(CancellationToken token)
+    {
+        try
+        {
             return await _js.GetStreamAsync(StreamName, cancellationToken: token).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return null;
         }
     }
 
@@ -647,27 +842,41 @@ internal sealed partial class SharedHistory
         Wake(woken);
     }
 
-    private void MarkIncompleteBefore(StreamId id)
+    /// <summary>Messages before <paramref name="id"/> may have been lost without a record here.</summary>
+    private void RaiseIncompleteBefore(StreamId id)
     {
         var keys = _server.Keys;
         lock (keys.Gate)
         {
-            keys.HistoryIncompleteBefore = id;
+            if (id > keys.HistoryIncompleteBefore)
+            {
+                keys.HistoryIncompleteBefore = id;
+            }
+        }
+
+        if (!_started)
+        {
+            _missedAtStart++;
         }
     }
 
     /// <summary>
-    /// The first catch-up is over: this node holds what the stream holds. When it read on from its own copy
-    /// without a hole (<paramref name="from"/> at or past the stream's first message), what a start without
-    /// the log (or a crash) may have lost is back, so the history is complete again.
+    /// A catch-up is over: this node holds what the stream holds. At the node's start, when nothing was missing
+    /// (<paramref name="complete"/>: read on from its own copy, or from the stream's first message, without a
+    /// hole), what a start without the log (or a crash) may have lost is back: the history is complete again.
     /// </summary>
-    private void HistoryComplete(ulong from, ulong firstSeq, StreamId? last)
+    private void CaughtUp(bool complete, StreamId? last)
     {
-        if (from > 0 && firstSeq <= from + 1)
+        if (!_started && complete && _missedAtStart == 0)
         {
-            MarkIncompleteBefore(StreamId.Min);
+            var keys = _server.Keys;
+            lock (keys.Gate)
+            {
+                keys.HistoryIncompleteBefore = StreamId.Min;
+            }
         }
 
+        _started = true;
         Log.CaughtUp(_logger, StreamName, last?.ToString() ?? "(nothing new)");
     }
 
@@ -691,6 +900,12 @@ internal sealed partial class SharedHistory
 
         [LoggerMessage(EventId = 1332, Level = LogLevel.Warning, Message = "Cluster history: JetStream stream {Stream} kept as another node set it up: {Reason}")]
         public static partial void StreamKept(ILogger logger, string stream, string reason);
+
+        [LoggerMessage(EventId = 1334, Level = LogLevel.Warning, Message = "Cluster history: {Count} message(s) of JetStream stream {Stream} (sequences {First} to {Last}) were removed by its bounds before this node read them; a cursor from before them hears of a gap of unknown size")]
+        public static partial void Missed(ILogger logger, string stream, ulong count, ulong first, ulong last);
+
+        [LoggerMessage(EventId = 1335, Level = LogLevel.Warning, Message = "Cluster history: JetStream stream {Stream} set up with one replica, as three were refused ({Reason}); it is lost with the NATS server that holds it")]
+        public static partial void OneReplica(ILogger logger, string stream, string reason);
 
         [LoggerMessage(EventId = 1333, Level = LogLevel.Warning, Message = "Cluster history: {Message}")]
         public static partial void Failed(ILogger logger, string message);
@@ -725,7 +940,10 @@ internal sealed class HistoryPublish(string subject, byte[] payload, HistoryPubl
 
     public long Ticket { get; set; }
 
+    /// <summary>The first send (the ack limit counts from it) and the last one (a resend counts from it).</summary>
     public long SentAt { get; set; }
+
+    public long LastSentAt { get; set; }
 
     public long AckedAt { get; set; }
 

@@ -18,12 +18,12 @@ public sealed class NatsFailoverCollection;
 /// to another within seconds, and what it missed meanwhile is counted in nats_lost, never silent.
 /// </summary>
 [Collection(nameof(NatsFailoverCollection))]
-public sealed class ClusterFailoverTests(NatsCluster cluster, ITestOutputHelper output) : IClassFixture<NatsCluster>
+public sealed class ClusterFailoverTests(NatsClusterWithoutHistory cluster, ITestOutputHelper output) : IClassFixture<NatsClusterWithoutHistory>
 {
     private const string Channel = "ticks";
     private const int Rate = 5_000;
 
-    private NatsCluster Cluster
+    private NatsClusterWithoutHistory Cluster
     {
         get
         {
@@ -215,6 +215,158 @@ public sealed class ClusterFailoverTests(NatsCluster cluster, ITestOutputHelper 
 
             await reading;
             return sent;
+        }
+    }
+}
+
+/// <summary>
+/// The same NATS server death with the channels' history in JetStream (docs/cluster.md#history): A's copy
+/// of the stream reads on after the reconnect, so every message JetStream acknowledged (every PUBLISH
+/// answered) reaches both subscribers, in order. A PUBLISH that JetStream could not confirm (the stream's
+/// leader may have been on the server killed) closes the publisher's connection without its reply; the
+/// publisher connects again and goes on, as a client would.
+/// </summary>
+[Collection(nameof(NatsFailoverCollection))]
+public sealed class ClusterHistoryFailoverTests(NatsCluster cluster, ITestOutputHelper output) : IClassFixture<NatsCluster>
+{
+    private const string Channel = "kept.ticks";
+    private const int Burst = 50; // every 10 ms: 5,000 a second
+
+    private readonly List<long>[] _received = [[], []];
+
+    [Fact]
+    public async Task Killing_the_nats_server_of_a_subscriber_node_at_5000_messages_a_second_loses_no_acknowledged_message()
+    {
+        ExternalProgram.Require("nats-server", "apt-get install nats-server");
+        var c = cluster;
+        await using var onA = await c.A.ConnectAsync();
+        await using var onB = await c.B.ConnectAsync();
+        foreach (var subscriber in new[] { onA, onB })
+        {
+            var reply = (object?[])(await subscriber.CallAsync("SUBSCRIBE", Channel))!;
+            Assert.Equal("subscribe", Encoding.ASCII.GetString((byte[])reply[0]!));
+        }
+
+        using var done = new CancellationTokenSource();
+        var reads = new[] { onA, onB }.Select((subscriber, i) => Task.Run(() => ReceiveAsync(subscriber, _received[i], done.Token))).ToArray();
+        var acknowledged = new List<long>();
+        var reconnects = 0;
+        try
+        {
+            var publisher = await c.C.ConnectAsync();
+            var next = 0L;
+            var clock = Stopwatch.StartNew();
+            string? deadUrl = null;
+            TimeSpan reconnected = default;
+            // Two seconds before the kill; then on until 15,000 are acknowledged (JetStream elects a new stream
+            // leader within seconds when it was on the server killed; the replies wait meanwhile).
+            while (acknowledged.Count < 15_000 && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                if (deadUrl is null && clock.Elapsed > TimeSpan.FromSeconds(2))
+                {
+                    deadUrl = (await c.A.InfoAsync())["nats_url"];
+                    Assert.True(Count(0) > 0, "A received nothing before the kill");
+                    c.KillNatsServer(int.Parse(deadUrl[(deadUrl.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+                    var killed = Stopwatch.StartNew();
+                    await NatsCluster.WaitUntilAsync(async () =>
+                    {
+                        var now = await c.A.InfoAsync();
+                        return now["nats_connected"] == "1" && now["nats_url"] != deadUrl;
+                    }, "A connected to another nats-server", TimeSpan.FromSeconds(8));
+                    reconnected = killed.Elapsed;
+                }
+
+                var burst = new MemoryStream();
+                var first = next;
+                for (var i = 0; i < Burst; i++, next++)
+                {
+                    burst.Write(WireClient.Command("PUBLISH", Channel, next.ToString(CultureInfo.InvariantCulture)));
+                }
+
+                try
+                {
+                    await publisher.SendAsync(burst.ToArray());
+                    for (var n = first; n < next; n++)
+                    {
+                        _ = await publisher.ReadAsync(TimeSpan.FromSeconds(20));
+                        acknowledged.Add(n);
+                    }
+                }
+                catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or EndOfStreamException)
+                {
+                    // Closed without the rest of its replies: those messages were not acknowledged.
+                    await publisher.DisposeAsync();
+                    publisher = await c.C.ConnectAsync();
+                    reconnects++;
+                }
+
+                await Task.Delay(10);
+            }
+
+            await publisher.DisposeAsync();
+            Assert.True(acknowledged.Count >= 15_000, $"only {acknowledged.Count} acknowledged in 30 s");
+            await NatsCluster.WaitUntilAsync(() => Task.FromResult(Last(0) >= acknowledged[^1] && Last(1) >= acknowledged[^1]),
+                $"A and B received up to {acknowledged[^1]}", TimeSpan.FromSeconds(20));
+            output.WriteLine($"published {next}, acknowledged {acknowledged.Count}, A {Count(0)}, B {Count(1)}, publisher reconnects {reconnects}; A reconnected after {reconnected.TotalSeconds:0.00} s");
+        }
+        finally
+        {
+            await done.CancelAsync();
+            await Task.WhenAll(reads);
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            List<long> got;
+            lock (_received[i])
+            {
+                got = [.. _received[i]];
+            }
+
+            // In order, each once, and every acknowledged one there.
+            Assert.True(got.Zip(got.Skip(1)).All(p => p.First < p.Second), $"{(i == 0 ? "A" : "B")} got messages out of order or twice");
+            var missing = acknowledged.Except(got).ToList();
+            Assert.True(missing.Count == 0, $"{(i == 0 ? "A" : "B")} missed {missing.Count} acknowledged messages, first {missing.FirstOrDefault()}");
+        }
+
+        Assert.Equal(0, await c.A.InfoNumberAsync("nats_history_missed"));
+    }
+
+    private long Count(int i)
+    {
+        lock (_received[i])
+        {
+            return _received[i].Count;
+        }
+    }
+
+    private long Last(int i)
+    {
+        lock (_received[i])
+        {
+            return _received[i].Count == 0 ? -1 : _received[i][^1];
+        }
+    }
+
+    private static async Task ReceiveAsync(WireClient subscriber, List<long> received, CancellationToken done)
+    {
+        while (!done.IsCancellationRequested)
+        {
+            object?[] frame;
+            try
+            {
+                frame = (object?[])(await subscriber.ReadAsync(TimeSpan.FromMilliseconds(500)))!;
+            }
+            catch (OperationCanceledException)
+            {
+                continue;
+            }
+
+            var value = long.Parse(Encoding.ASCII.GetString((byte[])frame[^1]!), CultureInfo.InvariantCulture);
+            lock (received)
+            {
+                received.Add(value);
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ namespace Notistream.RespServer.Robustness.Tests.Cluster;
 /// (what it forwarded last) do. Its own cluster, run alone (it kills a nats-server).
 /// </summary>
 [Collection(nameof(NatsFailoverCollection))]
-public sealed class ClusterOriginFailoverTests(NatsCluster cluster, ITestOutputHelper output) : IClassFixture<NatsCluster>
+public sealed class ClusterOriginFailoverTests(NatsClusterWithoutHistory cluster, ITestOutputHelper output) : IClassFixture<NatsClusterWithoutHistory>
 {
     private const string Channel = "last-words";
 

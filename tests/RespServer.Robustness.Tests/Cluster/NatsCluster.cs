@@ -13,7 +13,7 @@ namespace Notistream.RespServer.Robustness.Tests.Cluster;
 /// Notistream nodes, A, B and C, each joined through a different one. Shared by the tests of a class;
 /// every nats-server is killed on dispose, also when start-up fails half-way.
 /// </summary>
-public sealed class NatsCluster : IAsyncLifetime
+public class NatsCluster : IAsyncLifetime
 {
     private readonly List<Process> _nats = [];
     private readonly StringBuilder _output = new();
@@ -299,4 +299,13 @@ public sealed class NatsNode(NotistreamServer server, int natsMonitorPort, int n
     public async Task<long> InfoNumberAsync(string name) => long.Parse((await InfoAsync())[name], CultureInfo.InvariantCulture);
 
     public ValueTask DisposeAsync() => server.DisposeAsync();
+}
+
+/// <summary>
+/// A cluster whose nodes keep no channel history: every message goes over core NATS, the live path whose
+/// loss accounting the NATS-server failover tests check (docs/cluster.md#ordering-and-loss).
+/// </summary>
+public sealed class NatsClusterWithoutHistory : NatsCluster
+{
+    protected override string[] MoreNodeArguments => ["--channel-history", "none"];
 }
