@@ -78,6 +78,14 @@ internal sealed class WebPushFeed(
     /// <summary>The position a restart would resume from (tests).</summary>
     internal PushPosition Position => _position;
 
+    /// <summary>
+    /// How the SUBSCRIBE loop subscribes one channel or pattern: StackExchange.Redis's own call; tests replace
+    /// it (before the first registration) to make a subscribe fail after the client has taken it. Set before
+    /// the SUBSCRIBE loop starts, read by that loop alone.
+    /// </summary>
+    internal Func<ISubscriber, RedisChannel, Task<ChannelMessageQueue>> Subscribe { get; set; } =
+        (subscriber, channel) => subscriber.SubscribeAsync(channel);
+
     /// <summary>The registrations changed: follow what they name now.</summary>
     public void Wake() => _changed.Writer.TryWrite(true);
 
@@ -562,7 +570,7 @@ internal sealed class WebPushFeed(
                         await queue.UnsubscribeAsync().ConfigureAwait(false);
                         current.Remove(entry);
                     }
-                    catch (RedisException ex)
+                    catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
                     {
                         WebPushLog.SubscribeFailed(logger, "unsubscribe from", entry, ex.Message);
                         failed = true;
@@ -571,16 +579,18 @@ internal sealed class WebPushFeed(
 
                 foreach (var entry in wanted.Where(entry => !current.ContainsKey(entry)))
                 {
+                    var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
                     try
                     {
-                        var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
-                        var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
+                        var queue = await Subscribe(subscriber, channel).ConfigureAwait(false);
                         // In order, one message at a time; OnMessage only queues it.
                         queue.OnMessage(message => OnMessage(message, entry));
                         current[entry] = queue;
                     }
-                    catch (RedisException ex)
+                    catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
                     {
+                        // A timeout too (not a RedisException): the answer may still come, and the server subscribe.
+                        await ForgetAsync(subscriber, channel).ConfigureAwait(false);
                         WebPushLog.SubscribeFailed(logger, "subscribe to", entry, ex.Message);
                         failed = true;
                     }
@@ -595,6 +605,26 @@ internal sealed class WebPushFeed(
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // stopping
+        }
+    }
+
+    /// <summary>
+    /// After a failed subscribe: StackExchange.Redis registers the queue it returns before it sends SUBSCRIBE,
+    /// and keeps it when the call fails (a timeout, or no subscription connection yet), subscribing it again
+    /// by itself once connected. Nothing reads that queue, so the server would count a subscriber while every
+    /// message went there until the retry; nothing reads it then either, and it grows. Every queue of
+    /// <paramref name="channel"/> is dropped here, and the server unsubscribed; the retry subscribes afresh.
+    /// </summary>
+    private static async Task ForgetAsync(ISubscriber subscriber, RedisChannel channel)
+    {
+        try
+        {
+            // Without a handler or a queue: all of the channel's, the client's record of it first, then the server's.
+            await subscriber.UnsubscribeAsync(channel).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            // The client's record is gone already; a server still subscribed sends what the client drops.
         }
     }
 

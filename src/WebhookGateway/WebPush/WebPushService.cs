@@ -72,6 +72,9 @@ internal sealed class WebPushService : IHostedService, IAsyncDisposable
     /// <summary>The registrations; set once by <see cref="StartAsync"/>. Null while off.</summary>
     public WebPushSubscriptionStore? Store { get; private set; }
 
+    /// <summary>What reads the pub/sub server for Web Push; set once by <see cref="StartAsync"/> (tests). Null while off.</summary>
+    internal WebPushFeed? Feed => _feed;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!Enabled)

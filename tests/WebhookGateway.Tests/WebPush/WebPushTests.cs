@@ -559,6 +559,40 @@ public sealed class WebPushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subscribe_that_fails_after_the_client_took_it_loses_nothing_once_the_server_counts_the_gateway()
+    {
+        await using var server = await OurServer.StartAsync(more: ["--channel-history", "none"]);
+        await using var gateway = await StartGatewayAsync(server.Port);
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        // The first SUBSCRIBE is answered, but after the client gave up (a timeout under load): the client keeps
+        // the queue it made, and the server counts a subscriber.
+        var feed = gateway.App.Services.GetRequiredService<WebPushService>().Feed!;
+        var subscribes = 0;
+        feed.Subscribe = async (subscriber, channel) =>
+        {
+            var queue = await subscriber.SubscribeAsync(channel);
+            return Interlocked.Increment(ref subscribes) == 1
+                ? throw new StackExchange.Redis.RedisTimeoutException(StackExchange.Redis.CommandFlags.None, "answered too late (test)", StackExchange.Redis.CommandStatus.Sent)
+                : queue;
+        };
+        var phone = Browser("late");
+        using (var response = await RegisterAsync(gateway, phone.RegistrationJson("alerts")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3206 && e.Message.Contains("answered too late", StringComparison.Ordinal))),
+            "the gateway to say the subscribe failed");
+        // Once the server counts the gateway as a subscriber, a publish is pushed: whether that is the failed
+        // subscribe's (which must not be) or the retry's.
+        await WaitForServerSubscriptionAsync(server.Port, "alerts");
+        await PublishAsync(gateway, "alerts", "after a late answer");
+        Assert.Equal("after a late answer", Open(await _pushService.NextAsync(), phone, publicKey, "normal", "alerts").GetProperty("message").GetString());
+        Assert.Equal(2, Volatile.Read(ref subscribes));
+    }
+
+    [Fact]
     public async Task A_corrupt_key_file_stops_start_up_with_a_message_naming_it()
     {
         File.WriteAllText(KeyFile, """{"publicKey":"abc","privateKey":"def"}""");
