@@ -36,35 +36,46 @@ internal sealed class NatsJetStreamCluster : IDisposable
         }
     }
 
-    /// <summary>Starts the three and waits until each takes connections (JetStream's own readiness is the nodes' <c>nats_history_ready</c>).</summary>
+    /// <summary>
+    /// Starts the three and waits until each takes connections (JetStream's own readiness is the nodes'
+    /// <c>nats_history_ready</c>). A port taken between <see cref="FreePort.Next"/> and nats-server's bind (other
+    /// tests run meanwhile) makes one exit: then all three start again on other ports, up to three times.
+    /// </summary>
     public static async Task<NatsJetStreamCluster> StartAsync(string natsServer)
     {
-        var ports = Enumerable.Range(0, 3).Select(_ => (Client: FreePort.Next(), Cluster: FreePort.Next(), Monitor: FreePort.Next())).ToList();
-        var cluster = new NatsJetStreamCluster([.. ports.Select(p => p.Client)]);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            for (var i = 0; i < ports.Count; i++)
+            var ports = Enumerable.Range(0, 3).Select(_ => (Client: FreePort.Next(), Cluster: FreePort.Next(), Monitor: FreePort.Next())).ToList();
+            var cluster = new NatsJetStreamCluster([.. ports.Select(p => p.Client)]);
+            try
             {
-                var routes = string.Join(',', ports.Where((_, j) => j != i).Select(p => $"nats://127.0.0.1:{Text(p.Cluster)}"));
-                cluster.Run(natsServer,
-                [
-                    "-a", "127.0.0.1", "-p", Text(ports[i].Client), "-n", $"nats-{i}", "-m", Text(ports[i].Monitor),
-                    "--cluster_name", "notistream", "-cluster", $"nats://127.0.0.1:{Text(ports[i].Cluster)}", "-routes", routes,
-                    "-js", "-sd", cluster._store.File($"nats-{i}"),
-                ]);
-            }
+                for (var i = 0; i < ports.Count; i++)
+                {
+                    var routes = string.Join(',', ports.Where((_, j) => j != i).Select(p => $"nats://127.0.0.1:{Text(p.Cluster)}"));
+                    cluster.Run(natsServer,
+                    [
+                        "-a", "127.0.0.1", "-p", Text(ports[i].Client), "-n", $"nats-{i}", "-m", Text(ports[i].Monitor),
+                        "--cluster_name", "notistream", "-cluster", $"nats://127.0.0.1:{Text(ports[i].Cluster)}", "-routes", routes,
+                        "-js", "-sd", cluster._store.File($"nats-{i}"),
+                    ]);
+                }
 
-            foreach (var port in cluster.ClientPorts)
+                foreach (var port in cluster.ClientPorts)
+                {
+                    await TaskTimeoutExtensions.WaitUntil(() => cluster.Accepts(port), $"nats-server taking clients on {port}:\n{cluster.Output}", TimeSpan.FromSeconds(20));
+                }
+
+                return cluster;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
             {
-                await TaskTimeoutExtensions.WaitUntil(() => cluster.Accepts(port), $"nats-server taking clients on {port}:\n{cluster.Output}", TimeSpan.FromSeconds(20));
+                cluster.Dispose();
             }
-
-            return cluster;
-        }
-        catch
-        {
-            cluster.Dispose();
-            throw;
+            catch
+            {
+                cluster.Dispose();
+                throw;
+            }
         }
     }
 
@@ -112,8 +123,9 @@ internal sealed class NatsJetStreamCluster : IDisposable
 
     private bool Accepts(int port)
     {
-        if (_processes.Any(p => p.HasExited))
+        if (_processes.FirstOrDefault(p => p.HasExited) is { } exited)
         {
+            exited.WaitForExit(); // its output read to the end
             throw new InvalidOperationException($"a nats-server exited:\n{Output}");
         }
 
