@@ -54,7 +54,9 @@ internal static class RunCommand
         status.Report(overrides.Since is not null ? $"starting from --since ({from}); cursor kept in {store.Path}"
             : saved is not null ? $"resuming after message {saved.Cursor} (cursor kept in {store.Path})"
             : $"no saved cursor yet: starting with what comes next (cursor kept in {store.Path})");
-        var resume = new ResumePosition(from, overrides.Since is null ? saved?.OpenGaps : null);
+        var resume = overrides.Since is null
+            ? new ResumePosition(from, saved?.OpenGaps, config.EndPointText, saved?.SharedHistory)
+            : new ResumePosition(from, home: config.EndPointText);
 
         var dispatcher = new MessageDispatcher(sinks, status.Report, time: context.Time);
         using var worker = new SubscriptionWorker(config, dispatcher, status, context.Time, resume: resume);

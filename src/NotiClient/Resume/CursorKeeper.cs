@@ -7,8 +7,9 @@ namespace Notistream.Client.Resume;
 /// while it moves (a rename is cheap, a flush to disk is not, and a message repeated after a crash is
 /// better than one lost), and once more when the client stops. The cursor is the last id up to which
 /// every output has delivered every message, never a message still queued or held for a summary.
-/// With several servers it is the first server's cursor, written only until the client leaves that server
-/// in a run (<see cref="ResumePosition.Left"/>).
+/// With several servers it is the first server's cursor, written only until the client leaves that server's
+/// history in a run (<see cref="ResumePosition.Left"/>): moving between nodes of one shared history, it goes on,
+/// with the history named (<see cref="ResumePosition.SharedHistory"/>).
 /// </summary>
 internal sealed class CursorKeeper
 {
@@ -21,6 +22,7 @@ internal sealed class CursorKeeper
     private readonly TimeProvider _time;
     private MessageId? _saved;
     private int _savedGaps;
+    private string? _savedShared;
     private bool _failed;
 
     public CursorKeeper(CursorStore store, MessageDispatcher dispatcher, ResumePosition resume, Action<string> report, MessageId? saved, TimeProvider? time = null)
@@ -31,6 +33,7 @@ internal sealed class CursorKeeper
         _report = report;
         _saved = saved;
         _savedGaps = resume.GapVersion;
+        _savedShared = resume.SharedHistory;
         _time = time ?? TimeProvider.System;
     }
 
@@ -65,14 +68,14 @@ internal sealed class CursorKeeper
         }
     }
 
-    /// <summary>Saves when the cursor or the open gaps changed since the last save.</summary>
+    /// <summary>Saves when the cursor, the open gaps or the shared history changed since the last save.</summary>
     public void SaveIfMoved()
     {
         if (_resume.Left)
         {
-            // Several servers, and the client has been on another than the first in this run: the state file
-            // holds the first server's cursor, and what was delivered since mixes the nodes' ids. Left as it
-            // was: a restart resumes on the first server from there (repeating, never skipping).
+            // Several servers, and the client has been on another history than the first server's in this run: the
+            // state file holds the first server's cursor, and what was delivered since mixes the histories' ids. Left
+            // as it was: a restart resumes on the first server from there (repeating, never skipping).
             return;
         }
 
@@ -82,7 +85,8 @@ internal sealed class CursorKeeper
         }
 
         var gaps = _resume.GapVersion;
-        if (_saved is { } saved && cursor <= saved && gaps == _savedGaps)
+        var shared = _resume.SharedHistory;
+        if (_saved is { } saved && cursor <= saved && gaps == _savedGaps && shared == _savedShared)
         {
             return;
         }
@@ -91,9 +95,10 @@ internal sealed class CursorKeeper
         var next = _saved is { } s && s > cursor ? s : cursor;
         try
         {
-            _store.Save(new CursorState(next, _resume.OpenGaps));
+            _store.Save(new CursorState(next, _resume.OpenGaps, shared));
             _saved = next;
             _savedGaps = gaps;
+            _savedShared = shared;
             _failed = false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

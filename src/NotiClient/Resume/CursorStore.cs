@@ -8,14 +8,19 @@ namespace Notistream.Client.Resume;
 /// <summary>What the client remembers between runs for one server and channel set.</summary>
 /// <param name="Cursor">Every message up to this id has been printed or notified.</param>
 /// <param name="OpenGaps">Channels and patterns whose gap was reported and that have had no message since (so a restart does not report it again).</param>
-internal sealed record CursorState(MessageId Cursor, IReadOnlyList<string> OpenGaps);
+/// <param name="SharedHistory">
+/// The cluster's shared history (JetStream stream) the cursor belongs to, so that it is valid on every node of that
+/// cluster, not only on the first server; null: the first server's own history (as in files without the field).
+/// </param>
+internal sealed record CursorState(MessageId Cursor, IReadOnlyList<string> OpenGaps, string? SharedHistory = null);
 
 /// <summary>
 /// The state file: one per server (host, port, user) and channel set, in the state folder
 /// (<c>$XDG_STATE_HOME/notistream/</c>, else <c>~/.local/state/notistream/</c>; macOS
 /// <c>~/Library/Application Support/notistream/state/</c>; Windows <c>%LOCALAPPDATA%\notistream\state\</c>),
-/// named <c>cursor-&lt;hash&gt;.json</c> and holding, readable, the server, the channels, the cursor and
-/// the open gaps. Written whole to a temporary file, flushed to disk, then renamed over the old one,
+/// named <c>cursor-&lt;hash&gt;.json</c> and holding, readable, the server, the channels, the cursor, the
+/// open gaps and, when the cursor belongs to a cluster's shared history, that history (<c>sharedHistory</c>,
+/// absent otherwise: files without it are read as before, and clients that do not know it ignore it). Written whole to a temporary file, flushed to disk, then renamed over the old one,
 /// so a crash leaves either the old cursor or the new one.
 /// </summary>
 internal sealed class CursorStore
@@ -93,7 +98,10 @@ internal sealed class CursorStore
             var gaps = root.TryGetProperty("openGaps", out var gapsElement) && gapsElement.ValueKind == JsonValueKind.Array
                 ? gapsElement.EnumerateArray().Where(g => g.ValueKind == JsonValueKind.String).Select(g => g.GetString()!).ToList()
                 : [];
-            return new CursorState(cursor, gaps);
+            var shared = root.TryGetProperty("sharedHistory", out var sharedElement) && sharedElement.ValueKind == JsonValueKind.String
+                ? sharedElement.GetString()
+                : null;
+            return new CursorState(cursor, gaps, shared);
         }
         catch (JsonException ex)
         {
@@ -148,6 +156,11 @@ internal sealed class CursorStore
                 }
 
                 writer.WriteEndArray();
+                if (state.SharedHistory is { } shared)
+                {
+                    writer.WriteString("sharedHistory", shared);
+                }
+
                 writer.WriteEndObject();
             }
 

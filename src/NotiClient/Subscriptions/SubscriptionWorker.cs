@@ -27,9 +27,13 @@ namespace Notistream.Client.Subscriptions;
 /// connect is followed at once by one to the next server, a session that lasted by one to the first server
 /// again, and the backoff delay comes after every server from the first failed. A session shorter than
 /// <see cref="MinimumSession"/> counts as failed: nodes that accept and drop at once are tried once per
-/// round, with at least the minimum delay between rounds. Ids and history are each node's own, so
-/// <see cref="ResumePosition"/> keeps a position per node (<see cref="ResumePosition.UseNode"/>): exact on a
-/// node the client has been on in this run, else from now with one gap of unknown size per channel.
+/// round, with at least the minimum delay between rounds. Before subscribing on a RESP node the session asks
+/// <c>INFO cluster</c> whose history the node has: a cluster's shared one (<c>nats_history:jetstream</c>, where
+/// ids are the same on every node, named by <c>nats_history_stream</c>) or its own (anything else: a standalone
+/// server, <c>local</c>, Redis, an INFO refused or unreadable; a gateway is always taken for its own).
+/// <see cref="ResumePosition"/> keeps a position per history (<see cref="ResumePosition.UseNode"/>): carried over
+/// exactly to another node of the same shared history; exact on a history the client has been on in this run;
+/// else from now with one gap of unknown size per channel.
 /// </para>
 /// <para>
 /// Threads: <see cref="RunAsync"/> is the only writer of the loop state. Per session there is one reader
@@ -92,14 +96,14 @@ internal sealed class SubscriptionWorker : IDisposable
             var endPoint = node.EndPointText;
             var resets = _backoff.Resets;
             var started = _time.GetTimestamp();
-            if (_nodes.Count > 1)
-            {
-                _resume.UseNode(endPoint);
-            }
-
             TimeSpan? retryAfter = null;
             if (_http[index] is { } http)
             {
+                if (_nodes.Count > 1)
+                {
+                    _resume.UseNode(endPoint); // a gateway does not say whose history it follows: each its own
+                }
+
                 retryAfter = await http.RunSessionAsync(endPoint, _resume, _target, _observer, _time, _backoff, _patterns, cancellationToken).ConfigureAwait(false);
             }
             else if (await RunResumeSessionAsync(node, endPoint, cancellationToken).ConfigureAwait(false) is { } unsupported)
@@ -180,6 +184,25 @@ internal sealed class SubscriptionWorker : IDisposable
         || error.StartsWith("NOPERM", StringComparison.Ordinal)
         || error.Contains("keeps no history", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The cluster's shared history that an <c>INFO cluster</c> reply names: the value of <c>nats_history_stream</c>
+    /// when <c>nats_history</c> is <c>jetstream</c>. Null for anything else (a standalone server or Redis, whose INFO
+    /// has no such field; <c>nats_history:local</c>; an error such as NOPERM): the node's history is its own.
+    /// </summary>
+    public static string? SharedHistoryOf(RespFrame info)
+    {
+        if (info.Kind != RespKind.BulkString || info.Text is not { } text)
+        {
+            return null;
+        }
+
+        var fields = text.Split('\n').Select(line => line.TrimEnd('\r').Split(':', 2)).Where(field => field.Length == 2)
+            .ToLookup(field => field[0], field => field[1], StringComparer.Ordinal);
+        return fields["nats_history"].FirstOrDefault() == "jetstream" && fields["nats_history_stream"].FirstOrDefault() is { Length: > 0 } stream
+            ? stream
+            : null;
+    }
+
     /// <summary>One NOTI.SUBSCRIBE connection, from connect to its end.</summary>
     /// <returns>Null when the session ran (and ended); the reason when the server has no history for these channels.</returns>
     private async Task<string?> RunResumeSessionAsync(ClientConfig node, string endPoint, CancellationToken cancellationToken)
@@ -199,10 +222,21 @@ internal sealed class SubscriptionWorker : IDisposable
                 await connection.CallAsync(auth, cancellationToken).WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false);
             }
 
-            var subscribe = SubscribeCommand(_resume.From, _config.Channels);
             await connection.SendAsync(["CLIENT", "SETNAME", RedisConnections.ClientName], cancellationToken).ConfigureAwait(false);
-            await connection.SendAsync(subscribe, cancellationToken).ConfigureAwait(false);
+            if (_nodes.Count > 1)
+            {
+                await connection.SendAsync(["INFO", "cluster"], cancellationToken).ConfigureAwait(false);
+            }
+
             _ = await connection.ReadAsync(cancellationToken).AsTask().WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false); // CLIENT SETNAME: refused by some ACL users, which is fine
+            if (_nodes.Count > 1)
+            {
+                // Which position to start from depends on whose history this node has: read before subscribing.
+                var info = await connection.ReadAsync(cancellationToken).AsTask().WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false);
+                _resume.UseNode(endPoint, SharedHistoryOf(info));
+            }
+
+            await connection.SendAsync(SubscribeCommand(_resume.From, _config.Channels), cancellationToken).ConfigureAwait(false);
             var reply = await connection.ReadAsync(cancellationToken).AsTask().WaitAsync(handshake, _time, cancellationToken).ConfigureAwait(false);
             if (reply.IsError)
             {

@@ -145,7 +145,7 @@ public sealed class FailoverTests : IDisposable
         return count;
     }
 
-    /// <summary>Accepts, confirms a NOTI.SUBSCRIBE, and closes the connection at once: a node that is there and is not.</summary>
+    /// <summary>Accepts, answers INFO, confirms a NOTI.SUBSCRIBE, and closes the connection at once: a node that is there and is not.</summary>
     private sealed class DroppingServer : IDisposable
     {
         private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
@@ -186,6 +186,7 @@ public sealed class FailoverTests : IDisposable
                             var stream = client.GetStream();
                             var buffer = new byte[4096];
                             var seen = new StringBuilder();
+                            var answered = false;
                             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                             while (!seen.ToString().Contains("NOTI.SUBSCRIBE", StringComparison.OrdinalIgnoreCase))
                             {
@@ -196,9 +197,15 @@ public sealed class FailoverTests : IDisposable
                                 }
 
                                 seen.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                                if (!answered && seen.ToString().Contains("INFO", StringComparison.OrdinalIgnoreCase))
+                                {
+                                    // CLIENT SETNAME, then INFO cluster (a standalone server's, with no nats_ fields).
+                                    await stream.WriteAsync("+OK\r\n$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n"u8.ToArray(), timeout.Token);
+                                    answered = true;
+                                }
                             }
 
-                            await stream.WriteAsync("+OK\r\n*4\r\n$14\r\nnoti.subscribe\r\n$3\r\n0-0\r\n:0\r\n$3\r\n0-0\r\n"u8.ToArray(), timeout.Token);
+                            await stream.WriteAsync("*4\r\n$14\r\nnoti.subscribe\r\n$3\r\n0-0\r\n:0\r\n$3\r\n0-0\r\n"u8.ToArray(), timeout.Token);
                         }
                         catch (Exception)
                         {

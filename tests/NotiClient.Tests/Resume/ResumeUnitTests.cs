@@ -58,6 +58,65 @@ public sealed class ResumeUnitTests : IDisposable
         Assert.False(resume.TakeGapOwed());
     }
 
+    [Fact]
+    public void In_a_shared_history_the_position_goes_to_another_node_exactly_and_other_histories_keep_their_own()
+    {
+        var resume = new ResumePosition("5-0", home: "a:1");
+        resume.UseNode("a:1", "NOTISTREAM_x");
+        resume.Confirmed(Id("5-0"));
+        Assert.True(resume.TryAdvance(Id("9-0")));
+
+        resume.UseNode("b:2", "NOTISTREAM_x"); // the same ids there: carried, no gap, the state file still written
+        Assert.Equal("9-0", resume.From);
+        Assert.False(resume.TakeGapOwed());
+        Assert.False(resume.Left);
+        Assert.Equal("NOTISTREAM_x", resume.SharedHistory);
+        resume.Confirmed(Id("7-0")); // a node that has not applied as far yet: what came through a is not handed on again
+        Assert.False(resume.TryAdvance(Id("8-0")));
+        Assert.True(resume.TryAdvance(Id("10-0")));
+
+        resume.UseNode("c:3", "NOTISTREAM_y"); // another cluster's history
+        Assert.Equal("$", resume.From);
+        Assert.True(resume.TakeGapOwed());
+        Assert.True(resume.Left);
+        resume.Confirmed(Id("3-0"));
+
+        resume.UseNode("d:4"); // a node's own history
+        Assert.Equal("$", resume.From);
+        Assert.True(resume.TakeGapOwed());
+        Assert.Null(resume.SharedHistory);
+
+        resume.UseNode("b:2", "NOTISTREAM_x"); // back to the shared history, through any of its nodes
+        Assert.Equal("10-0", resume.From);
+        Assert.False(resume.TakeGapOwed());
+    }
+
+    [Theory]
+    [InlineData("a:1", null, "5-0")] // the first server: the saved cursor is its, whatever history it has now
+    [InlineData("b:2", "NOTISTREAM_x", "5-0")] // the first server not reached, another node of the saved shared history
+    [InlineData("b:2", "NOTISTREAM_y", "$")] // another history: from now, with a gap
+    [InlineData("b:2", null, "$")]
+    public void The_saved_cursor_is_the_first_servers_and_that_of_the_shared_history_it_names(string node, string? shared, string from)
+    {
+        var resume = new ResumePosition("5-0", home: "a:1", sharedHistory: "NOTISTREAM_x");
+        Assert.Equal("NOTISTREAM_x", resume.SharedHistory);
+        resume.UseNode(node, shared);
+        Assert.Equal(from, resume.From);
+        Assert.Equal(from == "$", resume.TakeGapOwed());
+        Assert.Equal(from == "$", resume.Left);
+    }
+
+    [Theory]
+    [InlineData("# Cluster\r\ncluster_enabled:0\r\nnats_connected:1\r\nnats_history:jetstream\r\nnats_history_stream:NOTISTREAM_notistream\r\nnats_history_ready:1\r\n", "NOTISTREAM_notistream")]
+    [InlineData("# Cluster\r\ncluster_enabled:0\r\nnats_connected:1\r\nnats_history:local\r\n", null)]
+    [InlineData("# Cluster\r\ncluster_enabled:0\r\n", null)] // a standalone server, Redis
+    [InlineData("nats_history:jetstream\r\n", null)] // no stream named
+    public void A_node_shares_its_history_when_its_INFO_says_jetstream_and_names_the_stream(string info, string? shared)
+    {
+        Assert.Equal(shared, SubscriptionWorker.SharedHistoryOf(RespFrame.Bulk(Encoding.UTF8.GetBytes(info))));
+        Assert.Null(SubscriptionWorker.SharedHistoryOf(RespFrame.Error("NOPERM User x has no permissions to run the 'info' command"u8.ToArray())));
+    }
+
     [Theory]
     [InlineData("1-0", true)]
     [InlineData("1700000000000-5", true)]
@@ -142,6 +201,12 @@ public sealed class ResumeUnitTests : IDisposable
         var text = File.ReadAllText(store.Path);
         Assert.Contains("\"server\": \"Example.org:6380\"", text, StringComparison.Ordinal);
         Assert.Contains("\"channels\": [\n    \"a/*\",\n    \"b\"\n  ]", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sharedHistory", text, StringComparison.Ordinal); // as before: the first server's own history
+        Assert.Null(store.Load()!.SharedHistory);
+
+        store.Save(new CursorState(Id("1700000000000-8"), [], "NOTISTREAM_notistream"));
+        Assert.Contains("\"sharedHistory\": \"NOTISTREAM_notistream\"", File.ReadAllText(store.Path), StringComparison.Ordinal);
+        Assert.Equal("NOTISTREAM_notistream", store.Load()!.SharedHistory);
     }
 
     [Fact]
