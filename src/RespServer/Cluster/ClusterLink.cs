@@ -308,6 +308,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         {
         }
 
+        History?.Stop();
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

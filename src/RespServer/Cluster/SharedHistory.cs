@@ -183,7 +183,7 @@ internal sealed partial class SharedHistory
         channel.CopyTo(payload.AsSpan(4));
         message.CopyTo(payload.AsSpan(4 + channel.Length));
         var subject = _subjectRoot + SubjectTail(channel);
-        var publish = new HistoryPublish(subject, payload, owner, block);
+        var publish = new HistoryPublish(subject, payload, owner, block) { QueuedAt = Environment.TickCount64 };
         lock (_lock)
         {
             if (_outgoingBytes + payload.Length > OutgoingMaxBytes)
@@ -206,6 +206,32 @@ internal sealed partial class SharedHistory
 
         error = null;
         return publish;
+    }
+
+    /// <summary>
+    /// The link stops: every ticket not resolved fails, so that no connection waits for an answer that will not
+    /// come (shutdown closes them right after).
+    /// </summary>
+    public void Stop()
+    {
+        List<HistoryPublish>? woken;
+        lock (_lock)
+        {
+            foreach (var publish in _inFlight)
+            {
+                if (publish.Error is null && !(publish.Seq > 0 && publish.Seq <= _applied))
+                {
+                    publish.Error = "-CLUSTERDOWN the server is shutting down; the message may have been kept";
+                    publish.Owner.Failed = publish.Error;
+                }
+            }
+
+            _unacked.Clear();
+            woken = ResolveLocked();
+        }
+
+        _outgoing.Writer.TryComplete();
+        Wake(woken);
     }
 
     /// <summary>Completes once every ticket up to <paramref name="ticket"/> is resolved (acknowledged and applied here, or failed).</summary>
@@ -281,6 +307,11 @@ internal sealed partial class SharedHistory
                 lock (_lock)
                 {
                     _outgoingBytes -= publish.Payload.Length;
+                    if (publish.Error is not null)
+                    {
+                        continue; // failed while queued (AckLimit, shutdown): never sent
+                    }
+
                     publish.SentAt = publish.LastSentAt = Environment.TickCount64;
                     _unacked[publish.Ticket] = publish;
                 }
@@ -507,9 +538,10 @@ internal sealed partial class SharedHistory
                     continue;
                 }
 
-                if (publish.Seq == 0 && publish.SentAt != 0 && now - publish.SentAt >= AckLimit.TotalMilliseconds)
+                if (publish.Seq == 0 && now - publish.QueuedAt >= AckLimit.TotalMilliseconds)
                 {
                     _unacked.Remove(publish.Ticket);
+                    // Sent or still queued (the send task holds back while JetStream does not answer).
                     publish.Error = "-CLUSTERDOWN NATS JetStream did not confirm the message within "
                         + AckLimit.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s; it may have been kept";
                 }
@@ -940,7 +972,9 @@ internal sealed class HistoryPublish(string subject, byte[] payload, HistoryPubl
 
     public long Ticket { get; set; }
 
-    /// <summary>The first send (the ack limit counts from it) and the last one (a resend counts from it).</summary>
+    /// <summary>When it was queued (the ack limit counts from it), first sent, and last sent (a resend counts from it).</summary>
+    public long QueuedAt { get; init; }
+
     public long SentAt { get; set; }
 
     public long LastSentAt { get; set; }

@@ -254,6 +254,8 @@ internal sealed partial class RespServerService(ServerContext server, CommandTab
             await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
         }
 
+        // A PUBLISH still waiting for JetStream after that grace fails: its connection closes without its reply.
+        server.Cluster?.History?.Stop();
         foreach (var client in clients)
         {
             client.RequestClose();
