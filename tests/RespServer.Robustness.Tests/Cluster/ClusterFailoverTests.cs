@@ -227,7 +227,7 @@ public sealed class ClusterFailoverTests(NatsClusterWithoutHistory cluster, ITes
 /// publisher connects again and goes on, as a client would.
 /// </summary>
 [Collection(nameof(NatsFailoverCollection))]
-public sealed class ClusterHistoryFailoverTests(NatsCluster cluster, ITestOutputHelper output) : IClassFixture<NatsCluster>
+public sealed class ClusterNatsFailoverWithHistoryTests(NatsCluster cluster, ITestOutputHelper output) : IClassFixture<NatsCluster>
 {
     private const string Channel = "kept.ticks";
     private const int Burst = 50; // every 10 ms: 5,000 a second
