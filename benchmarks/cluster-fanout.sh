@@ -12,7 +12,8 @@ usage() {
   cat <<'EOF_USAGE'
 usage: benchmarks/cluster-fanout.sh [--subscribers N[,N]...] [--rate MSG/S] [--latency-subscribers N]
                                     [--duration SECONDS] [--repeat N] [--out FILE] [--smoke]
-                                    [--no-build] [--configuration NAME] [-- LOADGEN OPTIONS...]
+                                    [--no-build] [--configuration NAME] [--history local|jetstream]
+                                    [-- LOADGEN OPTIONS...]
 
   --subscribers          fanout cases: subscribers of the one channel (default 1,50)
   --rate                 latency case: msg/s at a fixed rate (default 20000)
@@ -24,6 +25,9 @@ usage: benchmarks/cluster-fanout.sh [--subscribers N[,N]...] [--rate MSG/S] [--l
   --no-build             use the builds already there
   --configuration        the build configuration to build and run (default Release; the tests run
                          --smoke --no-build --configuration Debug, what they built)
+  --history              the nodes' nats-history (default local: each node keeps its own history and
+                         messages cross over core NATS, the path docs/performance.md measures;
+                         jetstream: the channels' history in JetStream, every message through it)
   after --               passed to every notistream-loadgen run (e.g. -- --payload 200)
 
 Cases per round, in rotating order: single-node (everything on the standalone node), cross-node A
@@ -40,7 +44,7 @@ for a in "$@"; do
   if [[ $a =~ ^[A-Za-z0-9_./,:=+-]+$ ]]; then invocation+=" $a"; else invocation+=" $(printf '%q' "$a")"; fi
 done
 
-subscribers="" rate="" latency_subscribers="" duration="" repeat="" out="" smoke=0 build=1 extra=() configuration=Release
+subscribers="" rate="" latency_subscribers="" duration="" repeat="" out="" smoke=0 build=1 extra=() configuration=Release history=local
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscribers=${2:?--subscribers needs numbers}; shift 2 ;;
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=1; shift ;;
     --no-build) build=0; shift ;;
     --configuration) configuration=${2:?--configuration needs a name}; shift 2 ;;
+    --history) history=${2:?--history needs local or jetstream}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "cluster-fanout.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -65,6 +70,7 @@ fi
 [[ $subscribers =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "cluster-fanout.sh: --subscribers must be numbers >= 1, separated by commas" >&2; exit 2; }
 [[ $rate =~ ^[1-9][0-9]*$ ]] || { echo "cluster-fanout.sh: --rate must be a number >= 1" >&2; exit 2; }
 [[ $latency_subscribers =~ ^[1-9][0-9]*$ ]] || { echo "cluster-fanout.sh: --latency-subscribers must be a number >= 1" >&2; exit 2; }
+[[ $history =~ ^(local|jetstream)$ ]] || { echo "cluster-fanout.sh: --history must be local or jetstream" >&2; exit 2; }
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "cluster-fanout.sh: --repeat must be a number >= 1" >&2; exit 2; }
 [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "cluster-fanout.sh: --duration must be a number of seconds" >&2; exit 2; }
 
@@ -132,7 +138,7 @@ for i in 0 1 2; do
   routes=()
   for j in 0 1 2; do [ "$j" = "$i" ] || routes+=("nats://127.0.0.1:${cluster_ports[$j]}"); done
   "$nats_exe" -a 127.0.0.1 -p "${nats_ports[$i]}" -n "nats-$i" -m "${monitor_ports[$i]}" --cluster_name notistream \
-    -cluster "nats://127.0.0.1:${cluster_ports[$i]}" -routes "$(IFS=,; echo "${routes[*]}")" >"$work/nats-$i.log" 2>&1 &
+    -cluster "nats://127.0.0.1:${cluster_ports[$i]}" -routes "$(IFS=,; echo "${routes[*]}")" -js -sd "$work/nats-$i" >"$work/nats-$i.log" 2>&1 &
   nats_pids+=($!) pids+=($!)
 done
 for i in 0 1 2; do started_ok nats "nats-server $i" "${nats_ports[$i]}" "${nats_pids[$i]}" "$work/nats-$i.log"; done
@@ -142,7 +148,7 @@ names=(A B C S)
 for i in 0 1 2 3; do
   port=$(free_port)
   cluster=()
-  [ "$i" = 3 ] || cluster=(--nats-servers "nats://127.0.0.1:${nats_ports[$i]}")
+  [ "$i" = 3 ] || cluster=(--nats-servers "nats://127.0.0.1:${nats_ports[$i]}" --nats-history "$history")
   dotnet "$server_dll" --port "$port" --bind 127.0.0.1 --loglevel warning "${cluster[@]}" >"$work/node-${names[$i]}.log" 2>&1 &
   node_pids+=($!) node_ports+=("$port") pids+=($!)
 done
@@ -173,7 +179,9 @@ for _ in $(seq 600); do
   ready=1
   for i in 0 1 2; do
     [[ $(routez "${monitor_ports[$i]}") =~ \"num_routes\":\ *2 ]] || ready=0
-    [[ $(info_cluster "${node_ports[$i]}") == *nats_connected:1* ]] || ready=0
+    text=$(info_cluster "${node_ports[$i]}")
+    [[ $text == *nats_connected:1* ]] || ready=0
+    [ "$history" = local ] || [[ $text == *nats_history_ready:1* ]] || ready=0
   done
   [ "$ready" = 1 ] && break
   sleep 0.1
@@ -237,7 +245,7 @@ summary_status=0
   echo "- date: $started"
   echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $os, kernel $(uname -r); .NET $(dotnet --version); $("$nats_exe" --version)"
   echo "- load average (1, 5, 15 min) before each run: $(IFS=';'; echo "${loads[*]}" | sed 's/;/; /g')"
-  echo "- set-up: 3 nats-servers routed to each other, nodes A, B, C each joined through a different one, node S standalone; all on 127.0.0.1"
+  echo "- set-up: 3 nats-servers routed to each other (JetStream on), nodes A, B, C each joined through a different one (nats-history $history), node S standalone; all on 127.0.0.1"
   echo "- method: $repeat round(s), each single-node, cross-node A, cross-node A+B in rotating order after discarded small runs, $duration s per case, the first 20% (at most 1 s) not measured; medians. Cross-node server CPU is the three nodes' summed; NATS CPU the three nats-servers'"
   echo
   echo "### Single-node (publishers and subscribers on S) and cross-node A (publishers on C, subscribers on A)"

@@ -82,10 +82,12 @@ internal sealed partial class SharedHistory
     private long _outgoingBytes;
     private readonly Queue<HistoryPublish> _inFlight = new();
     private readonly Dictionary<long, HistoryPublish> _unacked = [];
+    private readonly Dictionary<ulong, HistoryPublish> _awaitingApply = [];
     private readonly (ulong Seq, StreamId Id)[] _recent = new (ulong, StreamId)[RecentCapacity];
     private ulong _applied;
     private long _resolved;
     private readonly PriorityQueue<TaskCompletionSource, long> _waits = new();
+    private readonly PriorityQueue<TaskCompletionSource, ulong> _appliedWaits = new();
 
     // The apply task's own. _started: the first catch-up after the node's start is over.
     private ulong _lastMs;
@@ -222,16 +224,36 @@ internal sealed partial class SharedHistory
                 if (publish.Error is null && !(publish.Seq > 0 && publish.Seq <= _applied))
                 {
                     publish.Error = "-CLUSTERDOWN the server is shutting down; the message may have been kept";
-                    publish.Owner.Failed = publish.Error;
+                    publish.FailOwner();
                 }
             }
 
             _unacked.Clear();
+            _awaitingApply.Clear();
             woken = ResolveLocked();
         }
 
         _outgoing.Writer.TryComplete();
         Wake(woken);
+    }
+
+    /// <summary>How long a NOTI.SUBSCRIBE with a cursor this node has not applied yet waits for it.</summary>
+    public static readonly TimeSpan CursorWaitLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>Completes once this node has applied the stream up to <paramref name="seq"/>, or after <see cref="CursorWaitLimit"/>.</summary>
+    public Task WaitAppliedAsync(ulong seq)
+    {
+        lock (_lock)
+        {
+            if (_applied >= seq)
+            {
+                return Task.CompletedTask;
+            }
+
+            var wait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _appliedWaits.Enqueue(wait, seq);
+            return wait.Task.WaitAsync(CursorWaitLimit).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     /// <summary>Completes once every ticket up to <paramref name="ticket"/> is resolved (acknowledged and applied here, or failed).</summary>
@@ -306,7 +328,7 @@ internal sealed partial class SharedHistory
 
                 lock (_lock)
                 {
-                    _outgoingBytes -= publish.Payload.Length;
+                    _outgoingBytes -= publish.Payload!.Length;
                     if (publish.Error is not null)
                     {
                         continue; // failed while queued (AckLimit, shutdown): never sent
@@ -316,7 +338,7 @@ internal sealed partial class SharedHistory
                     _unacked[publish.Ticket] = publish;
                 }
 
-                await SendAsync(publish, token).ConfigureAwait(false);
+                await SendAsync(publish, publish.Payload, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -324,13 +346,13 @@ internal sealed partial class SharedHistory
         }
     }
 
-    private async Task SendAsync(HistoryPublish publish, CancellationToken token)
+    private async Task SendAsync(HistoryPublish publish, byte[] payload, CancellationToken token)
     {
         try
         {
             var ticket = publish.Ticket.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var headers = new NatsHeaders { ["Nats-Msg-Id"] = _msgIdRoot + ticket };
-            await _connection.PublishAsync(publish.Subject, publish.Payload, headers, replyTo: _inboxRoot + ticket, cancellationToken: token).ConfigureAwait(false);
+            await _connection.PublishAsync(publish.Subject, payload, headers, replyTo: _inboxRoot + ticket, cancellationToken: token).ConfigureAwait(false);
             Interlocked.Increment(ref _published);
         }
         catch (Exception ex) when (!token.IsCancellationRequested)
@@ -346,16 +368,28 @@ internal sealed partial class SharedHistory
         var now = Environment.TickCount64;
         lock (_lock)
         {
-            foreach (var publish in _unacked.Values)
+            return OldestUnanswered() is { } oldest && now - oldest.SentAt > StallLimit.TotalMilliseconds;
+        }
+    }
+
+    /// <summary>
+    /// Under <see cref="_lock"/>: the first message in ticket order that was sent and is not answered. Messages are sent
+    /// (and sent again) in ticket order, so it is the one that has waited longest; the walk stops at the first one
+    /// not sent yet, and what lies before it is answered (waiting only to be applied here), so it is short.
+    /// </summary>
+    private HistoryPublish? OldestUnanswered()
+    {
+        foreach (var publish in _inFlight)
+        {
+            if (publish.Error is not null || publish.Seq > 0)
             {
-                if (now - publish.SentAt > StallLimit.TotalMilliseconds)
-                {
-                    return true;
-                }
+                continue;
             }
+
+            return publish.SentAt == 0 ? null : publish;
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>Sends again, in ticket order, what is unanswered since <see cref="ResendAfter"/>.</summary>
@@ -365,12 +399,10 @@ internal sealed partial class SharedHistory
         var now = Environment.TickCount64;
         lock (_lock)
         {
-            foreach (var publish in _unacked.Values)
+            // Once one is due, every one unanswered goes again, oldest first: a later one never overtakes an earlier.
+            if (OldestUnanswered() is { } oldest && now - oldest.LastSentAt >= ResendAfter.TotalMilliseconds)
             {
-                if (now - publish.LastSentAt >= ResendAfter.TotalMilliseconds)
-                {
-                    (due ??= []).Add(publish);
-                }
+                due = [.. _unacked.Values];
             }
         }
 
@@ -382,18 +414,20 @@ internal sealed partial class SharedHistory
         due.Sort((a, b) => a.Ticket.CompareTo(b.Ticket));
         foreach (var publish in due)
         {
+            byte[] payload;
             lock (_lock)
             {
-                if (!_unacked.ContainsKey(publish.Ticket))
+                if (!_unacked.ContainsKey(publish.Ticket) || publish.Payload is null)
                 {
                     continue; // answered or expired meanwhile
                 }
 
                 publish.LastSentAt = Environment.TickCount64;
+                payload = publish.Payload;
             }
 
             Interlocked.Increment(ref _resent);
-            await SendAsync(publish, token).ConfigureAwait(false);
+            await SendAsync(publish, payload, token).ConfigureAwait(false);
         }
     }
 
@@ -481,12 +515,22 @@ internal sealed partial class SharedHistory
             {
                 publish.Error = error;
                 Interlocked.Increment(ref _failed);
-                publish.Owner.Failed = error;
+                publish.FailOwner();
             }
             else
             {
                 publish.Seq = seq;
                 publish.AckedAt = Environment.TickCount64;
+                publish.Payload = null; // never sent again: only its id is still to come
+                if (seq <= _applied)
+                {
+                    var slot = _recent[seq % RecentCapacity];
+                    publish.Id = slot.Seq == seq ? slot.Id : null;
+                }
+                else
+                {
+                    _awaitingApply[seq] = publish;
+                }
             }
 
             woken = ResolveLocked();
@@ -502,7 +546,8 @@ internal sealed partial class SharedHistory
         {
             if (_unacked.TryGetValue(ticket, out var publish))
             {
-                publish.LastSentAt = 0;
+                // Not at once: after ResendAfter, with every message unanswered, in order.
+                publish.LastSentAt = Math.Min(publish.LastSentAt, Environment.TickCount64);
             }
         }
     }
@@ -514,7 +559,7 @@ internal sealed partial class SharedHistory
         {
             _unacked.Remove(publish.Ticket);
             publish.Error = error;
-            publish.Owner.Failed = error;
+            publish.FailOwner();
             woken = ResolveLocked();
         }
 
@@ -547,6 +592,7 @@ internal sealed partial class SharedHistory
                 }
                 else if (publish.Seq > 0 && now - publish.AckedAt >= ApplyLimit.TotalMilliseconds)
                 {
+                    _awaitingApply.Remove(publish.Seq);
                     publish.Error = "-CLUSTERDOWN NATS JetStream kept the message, but this node has not read it back within "
                         + ApplyLimit.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + " s";
                 }
@@ -555,7 +601,7 @@ internal sealed partial class SharedHistory
                     continue;
                 }
 
-                publish.Owner.Failed = publish.Error;
+                publish.FailOwner();
                 expired++;
             }
 
@@ -584,12 +630,7 @@ internal sealed partial class SharedHistory
                     break;
                 }
 
-                var slot = _recent[head.Seq % RecentCapacity];
-                if (slot.Seq == head.Seq)
-                {
-                    head.Id = slot.Id;
-                }
-                else
+                if (head.Id is null)
                 {
                     head.Error = "-ERR the message was kept, but its id is no longer known here";
                 }
@@ -607,6 +648,12 @@ internal sealed partial class SharedHistory
         while (_waits.TryPeek(out var wait, out var ticket) && ticket <= _resolved)
         {
             _waits.Dequeue();
+            wait.TrySetResult();
+        }
+
+        while (_appliedWaits.TryPeek(out var wait, out var seq) && seq <= _applied)
+        {
+            _appliedWaits.Dequeue();
             wait.TrySetResult();
         }
 
@@ -650,6 +697,28 @@ internal sealed partial class SharedHistory
                 var (from, lastMs) = LocalPosition();
                 _lastMs = Math.Max(_lastMs, lastMs);
                 var catchUpTo = stream.Info.State.LastSeq;
+                if (catchUpTo < from)
+                {
+                    // The stream holds less than this node applied: it was deleted and made again (or its storage
+                    // lost). Read the new one from its start; what the old one held and this node had not read is
+                    // lost without a record, so a cursor from before now hears of a gap of unknown size.
+                    Log.StreamRenewed(_logger, StreamName, from, catchUpTo);
+                    lock (_lock)
+                    {
+                        _applied = 0;
+                        Array.Clear(_recent);
+                    }
+
+                    StreamId now;
+                    lock (_server.Keys.Gate)
+                    {
+                        now = _server.Keys.LastGivenId;
+                    }
+
+                    RaiseIncompleteBefore(now);
+                    from = 0;
+                }
+
                 var consumer = await _js.CreateOrderedConsumerAsync(StreamName, new NatsJSOrderedConsumerOpts
                 {
                     DeliverPolicy = from == 0 ? ConsumerConfigDeliverPolicy.All : ConsumerConfigDeliverPolicy.ByStartSequence,
@@ -660,18 +729,19 @@ internal sealed partial class SharedHistory
                     _applied = Math.Max(_applied, from);
                 }
 
-                _streamReady = true;
                 Log.Reading(_logger, StreamName, from + 1, catchUpTo);
 
                 // At the node's start, what the stream held then is history only (its subscribers were not
                 // there); after a reconnect, everything read is new to them and delivered.
                 var silentTo = _started ? 0 : catchUpTo;
                 var next = from + 1;
+                var fresh = from == 0 && !_started; // this node's first read, with no copy of its own
                 var caughtUp = catchUpTo <= from;
                 if (caughtUp)
                 {
                     CaughtUp(catchUpTo == from || from == 0, null);
                 }
+
 
                 // A session per connection: a reconnect (Reconnected) ends it, and the loop reads on from what
                 // this node applied, at once rather than when the consumer's heartbeats say it is gone.
@@ -691,16 +761,22 @@ internal sealed partial class SharedHistory
 
                     var seq = metadata.Sequence.Stream;
                     var id = Apply(message.Data ?? [], seq, metadata.Timestamp, live: seq > silentTo);
-                    if (seq > next)
+                    if (fresh)
+                    {
+                        // A copy built from the stream alone: complete from its first message on, whatever a start
+                        // without the log marked; before it, what the stream's bounds removed is not known here.
+                        SetIncompleteBefore(seq > 1 ? id ?? new StreamId(_lastMs, seq) : StreamId.Min);
+                        fresh = false;
+                    }
+                    else if (seq > next)
                     {
                         // Removed from the stream (its age or size bound) before this node read them: which channels
-                        // lost what is not known, so a cursor from before this message hears of a gap of unknown size.
-                        RaiseIncompleteBefore(id ?? new StreamId(_lastMs, seq));
-                        if (from > 0 || _started || next > 1)
-                        {
-                            Interlocked.Add(ref _missed, (long)(seq - next));
-                            Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
-                        }
+                        // lost what is not known, so a cursor from before this message, and every follower now
+                        // behind it, hears of a gap of unknown size.
+                        var at = id ?? new StreamId(_lastMs, seq);
+                        RaiseIncompleteBefore(at);
+                        Interlocked.Add(ref _missed, (long)(seq - next));
+                        Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
                     }
 
                     next = seq + 1;
@@ -745,15 +821,22 @@ internal sealed partial class SharedHistory
             MaxBytes = _server.Options.HistoryMaxMemory > 0 ? StreamBytesPerHistoryByte * _server.Options.HistoryMaxMemory : -1,
             Discard = StreamConfigDiscard.Old,
         };
+        // Made by the first node that finds it missing, and never changed by a node after: the nodes' rules may
+        // differ, and the last one to start must not shrink what the others have not read yet.
+        if (await FindStreamAsync(token).ConfigureAwait(false) is { } made)
+        {
+            return made;
+        }
+
         try
         {
-            return await _js.CreateOrUpdateStreamAsync(config, token).ConfigureAwait(false);
+            return await _js.CreateStreamAsync(config, token).ConfigureAwait(false);
         }
         catch (NatsJSApiException ex) when (!token.IsCancellationRequested)
         {
             if (await FindStreamAsync(token).ConfigureAwait(false) is { } existing)
             {
-                // Another node set it up with other bounds (or replicas a server cannot change): used as it is.
+                // Another node made it at the same moment: used as it is.
                 Log.StreamKept(_logger, StreamName, ex.Error.Description ?? ex.Message);
                 return existing;
             }
@@ -765,7 +848,7 @@ internal sealed partial class SharedHistory
 
             // Fewer than three JetStream servers (one server alone, say): one replica, said in the log.
             Log.OneReplica(_logger, StreamName, ex.Error.Description ?? ex.Message);
-            return await _js.CreateOrUpdateStreamAsync(config with { NumReplicas = 1 }, token).ConfigureAwait(false);
+            return await _js.CreateStreamAsync(config with { NumReplicas = 1 }, token).ConfigureAwait(false);
         }
     }
 
@@ -868,10 +951,24 @@ internal sealed partial class SharedHistory
                 _recent[seq % RecentCapacity] = (seq, given);
             }
 
+            if (_awaitingApply.Remove(seq, out var acknowledged))
+            {
+                acknowledged.Id = id;
+            }
+
             woken = ResolveLocked();
         }
 
         Wake(woken);
+    }
+
+    private void SetIncompleteBefore(StreamId id)
+    {
+        var keys = _server.Keys;
+        lock (keys.Gate)
+        {
+            keys.HistoryIncompleteBefore = id;
+        }
     }
 
     /// <summary>Messages before <paramref name="id"/> may have been lost without a record here.</summary>
@@ -909,6 +1006,7 @@ internal sealed partial class SharedHistory
         }
 
         _started = true;
+        _streamReady = true;
         Log.CaughtUp(_logger, StreamName, last?.ToString() ?? "(nothing new)");
     }
 
@@ -939,6 +1037,9 @@ internal sealed partial class SharedHistory
         [LoggerMessage(EventId = 1335, Level = LogLevel.Warning, Message = "Cluster history: JetStream stream {Stream} set up with one replica, as three were refused ({Reason}); it is lost with the NATS server that holds it")]
         public static partial void OneReplica(ILogger logger, string stream, string reason);
 
+        [LoggerMessage(EventId = 1336, Level = LogLevel.Warning, Message = "Cluster history: JetStream stream {Stream} holds up to sequence {Last}, below the {Applied} this node applied: it was made again; reading it from its start")]
+        public static partial void StreamRenewed(ILogger logger, string stream, ulong applied, ulong last);
+
         [LoggerMessage(EventId = 1333, Level = LogLevel.Warning, Message = "Cluster history: {Message}")]
         public static partial void Failed(ILogger logger, string message);
     }
@@ -964,11 +1065,24 @@ internal sealed class HistoryPublish(string subject, byte[] payload, HistoryPubl
 {
     public string Subject { get; } = subject;
 
-    public byte[] Payload { get; } = payload;
+    /// <summary>The bytes sent; dropped once JetStream acknowledged it.</summary>
+    public byte[]? Payload { get; set; } = payload;
 
     public HistoryPublishOwner Owner { get; } = owner;
 
     public BlockedCommand? Block { get; } = block;
+
+    /// <summary>
+    /// A PUBLISH's failure closes its connection (its reply was written already); a NOTI.PUBLISH's is its reply
+    /// (the <see cref="Block"/> writes it), and the connection goes on.
+    /// </summary>
+    public void FailOwner()
+    {
+        if (Block is null)
+        {
+            Owner.Failed = Error;
+        }
+    }
 
     public long Ticket { get; set; }
 

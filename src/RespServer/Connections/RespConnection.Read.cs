@@ -348,6 +348,11 @@ internal sealed partial class RespConnection
             return false;
         }
 
+        if (MustWaitForCursor(commands, request))
+        {
+            return false;
+        }
+
         _commandsInBatch++;
         var before = ReplyMode;
         var mark = _replies.Length;
@@ -396,7 +401,39 @@ internal sealed partial class RespConnection
         }
 
         var flags = commands.Find(request[0])?.Flags ?? CommandFlags.None;
+        if (_historyTicket > _historyWaited || _cursorWait is not null)
+        {
+            // A PUBLISH on its way through JetStream: a write after it (DEL, XADD to its channel) must see it applied.
+            return (flags & CommandFlags.DefersHistory) != 0 && !IsPubSub && _cursorWait is null;
+        }
+
         return ((flags & CommandFlags.DefersHistory) != 0 && !IsPubSub) || (flags & CommandFlags.Write) != 0;
+    }
+
+    /// <summary>
+    /// A cluster's shared history (Cluster/SharedHistory.cs): a NOTI.SUBSCRIBE whose cursor another node gave and
+    /// this node has not applied yet (the client moved within milliseconds of its last message) waits, without
+    /// running, until this node has applied that far or <see cref="Cluster.SharedHistory.CursorWaitLimit"/> has
+    /// passed; then it runs (and a cursor still ahead is told of a gap, as on any server). Once per command.
+    /// </summary>
+    private bool MustWaitForCursor(CommandTable commands, in RespRequest request)
+    {
+        if (_cursorWaited)
+        {
+            _cursorWaited = false;
+            return false;
+        }
+
+        if (Server.Cluster?.History is not { Ready: true } shared || request.Count < 2
+            || commands.Find(request[0]) is not { Name: "noti.subscribe" }
+            || !StreamArguments.TryParseId(request[1], 0, strict: true, out var cursor)
+            || cursor.Seq <= shared.Applied)
+        {
+            return false;
+        }
+
+        _cursorWait = shared.WaitAppliedAsync(cursor.Seq);
+        return true;
     }
 
     /// <summary>

@@ -227,7 +227,13 @@ internal sealed partial class RespConnection : ISubscriber
     /// command that would queue, and waits (<see cref="WaitForLogAsync"/>) without holding its thread.
     /// </summary>
     private bool HoldingForLog => (Server.Aof.SyncsEachWrite && (!History.IsEmpty || LogTarget > Server.Aof.SyncedPosition))
-        || _historyTicket > _historyWaited;
+        || _historyTicket > _historyWaited || _cursorWait is not null;
+
+    /// <summary>A NOTI.SUBSCRIBE waiting for this node to apply the shared history up to its cursor (MustWaitForCursor); read loop only.</summary>
+    private Task? _cursorWait;
+
+    /// <summary>The NOTI.SUBSCRIBE read again after that wait runs without waiting again; read loop only.</summary>
+    private bool _cursorWaited;
 
     /// <summary>What a batch runs before it queues staged deliveries: the history appends, then the log.</summary>
     private bool BeforeDeliveriesQueued()
@@ -283,6 +289,13 @@ internal sealed partial class RespConnection : ISubscriber
         {
             FailUnacknowledged();
             return false;
+        }
+
+        if (_cursorWait is { } cursorWait)
+        {
+            await cursorWait.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _cursorWait = null;
+            _cursorWaited = true;
         }
 
         if (_historyTicket > _historyWaited && Server.Cluster?.History is { } shared)
