@@ -64,7 +64,7 @@ internal static class ClusterConfig
             case "nats-history-replicas":
                 if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas) || replicas > 5)
                 {
-                    return "nats-history-replicas must be 0 (as many NATS servers as the cluster has, at most 3) or 1 to 5";
+                    return "nats-history-replicas must be 0 (three, or one when JetStream refuses three) or 1 to 5";
                 }
 
                 o.HistoryReplicas = replicas;

@@ -30,7 +30,7 @@ internal sealed class ClusterOptions
     /// </summary>
     public string History { get; set; } = "jetstream";
 
-    /// <summary>nats-history-replicas: the stream's replicas; 0 is as many as the NATS cluster has servers, at most 3.</summary>
+    /// <summary>nats-history-replicas: the stream's replicas when a node makes it; 0 is three, or one when JetStream refuses three.</summary>
     public int HistoryReplicas { get; set; }
 
     public bool SharedHistory => History == "jetstream";

@@ -33,7 +33,7 @@ internal sealed class HistoryPublishWait(byte[] channel, long receivers) : Block
         return true;
     }
 
-    /// <summary>Only CLIENT UNBLOCK ends the wait early: the message may still be kept.</summary>
+    /// <summary>Never called: the wait has no timeout (SharedHistory resolves every message within its limits).</summary>
     public override void WriteTimeout(RespWriter writer)
         => writer.WriteError("-CLUSTERDOWN the wait for NATS JetStream was interrupted; the message may still be kept");
 }
