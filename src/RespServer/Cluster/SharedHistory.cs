@@ -83,6 +83,7 @@ internal sealed partial class SharedHistory
     private readonly Queue<HistoryPublish> _inFlight = new();
     private readonly Dictionary<long, HistoryPublish> _unacked = [];
     private readonly Dictionary<ulong, HistoryPublish> _awaitingApply = [];
+    private ulong _knownLast; // the greatest stream sequence known to exist (the stream's last at a session's start, acks, applies)
     private readonly (ulong Seq, StreamId Id)[] _recent = new (ulong, StreamId)[RecentCapacity];
     private ulong _applied;
     private long _resolved;
@@ -245,7 +246,8 @@ internal sealed partial class SharedHistory
     {
         lock (_lock)
         {
-            if (_applied >= seq)
+            // A sequence the stream never had (another stream's, a made-up one) is not waited for.
+            if (_applied >= seq || seq > _knownLast)
             {
                 return Task.CompletedTask;
             }
@@ -303,6 +305,7 @@ internal sealed partial class SharedHistory
     /// </summary>
     private async Task SendLoopAsync(CancellationToken token)
     {
+        Task<bool>? idle = null;
         try
         {
             while (true)
@@ -317,10 +320,16 @@ internal sealed partial class SharedHistory
                 if (!_outgoing.Reader.TryRead(out var publish))
                 {
                     // Nothing queued: wake for the next message, or to look at what is unanswered.
-                    var wait = _outgoing.Reader.WaitToReadAsync(token).AsTask();
-                    if (await Task.WhenAny(wait, Task.Delay(StallPoll, token)).ConfigureAwait(false) == wait && !await wait.ConfigureAwait(false))
+                    // One wait at a time, kept across the polls (a new one each poll would pile up in the channel).
+                    idle ??= _outgoing.Reader.WaitToReadAsync(token).AsTask();
+                    if (await Task.WhenAny(idle, Task.Delay(StallPoll, token)).ConfigureAwait(false) == idle)
                     {
-                        return;
+                        var more = await idle.ConfigureAwait(false);
+                        idle = null;
+                        if (!more)
+                        {
+                            return;
+                        }
                     }
 
                     continue;
@@ -521,6 +530,7 @@ internal sealed partial class SharedHistory
             {
                 publish.Seq = seq;
                 publish.AckedAt = Environment.TickCount64;
+                _knownLast = Math.Max(_knownLast, seq);
                 publish.Payload = null; // never sent again: only its id is still to come
                 if (seq <= _applied)
                 {
@@ -632,6 +642,7 @@ internal sealed partial class SharedHistory
 
                 if (head.Id is null)
                 {
+                    _awaitingApply.Remove(head.Seq);
                     head.Error = "-ERR the message was kept, but its id is no longer known here";
                 }
             }
@@ -694,28 +705,48 @@ internal sealed partial class SharedHistory
                     stream = await EnsureStreamAsync(setup.Token).ConfigureAwait(false);
                 }
 
-                var (from, lastMs) = LocalPosition();
+                // At start, from this node's copy; after that, from what this task applied (a history's ids may
+                // be from before a renewal of the stream, below).
+                var (from, lastMs) = _started ? (Applied, _lastMs) : LocalPosition();
                 _lastMs = Math.Max(_lastMs, lastMs);
-                var catchUpTo = stream.Info.State.LastSeq;
+                var state = stream.Info.State;
+                var catchUpTo = state.LastSeq;
+                lock (_lock)
+                {
+                    _knownLast = Math.Max(_knownLast, catchUpTo);
+                }
+
+                var fresh = from == 0 && !_started; // this node's first read, with no copy of its own
                 if (catchUpTo < from)
                 {
                     // The stream holds less than this node applied: it was deleted and made again (or its storage
                     // lost). Read the new one from its start; what the old one held and this node had not read is
                     // lost without a record, so a cursor from before now hears of a gap of unknown size.
                     Log.StreamRenewed(_logger, StreamName, from, catchUpTo);
+                    List<HistoryPublish>? woken;
                     lock (_lock)
                     {
                         _applied = 0;
+                        _knownLast = catchUpTo;
                         Array.Clear(_recent);
+                        _awaitingApply.Clear();
+                        foreach (var publish in _inFlight)
+                        {
+                            if (publish.Error is null && publish.Seq > 0)
+                            {
+                                // Acknowledged by the old stream, or by the new one as a number this node cannot place.
+                                publish.Error = "-CLUSTERDOWN the history's JetStream stream was made again; the message may not be kept";
+                                publish.FailOwner();
+                            }
+                        }
+
+                        woken = ResolveLocked();
                     }
 
-                    StreamId now;
-                    lock (_server.Keys.Gate)
-                    {
-                        now = _server.Keys.LastGivenId;
-                    }
+                    Wake(woken);
+                    fresh = false;
 
-                    RaiseIncompleteBefore(now);
+                    RaiseIncompleteBefore(LastGivenId());
                     from = 0;
                 }
 
@@ -735,10 +766,17 @@ internal sealed partial class SharedHistory
                 // there); after a reconnect, everything read is new to them and delivered.
                 var silentTo = _started ? 0 : catchUpTo;
                 var next = from + 1;
-                var fresh = from == 0 && !_started; // this node's first read, with no copy of its own
-                var caughtUp = catchUpTo <= from;
+
+                // Nothing left to read (caught up, or what the stream still counts has aged out of it).
+                var caughtUp = catchUpTo <= from || state.Messages == 0;
                 if (caughtUp)
                 {
+                    if (from < catchUpTo && (from > 0 || _started))
+                    {
+                        // What this node had not read aged out of the stream meanwhile.
+                        RaiseIncompleteBefore(LastGivenId());
+                    }
+
                     CaughtUp(catchUpTo == from || from == 0, null);
                 }
 
@@ -946,6 +984,7 @@ internal sealed partial class SharedHistory
         lock (_lock)
         {
             _applied = Math.Max(_applied, seq);
+            _knownLast = Math.Max(_knownLast, seq);
             if (id is { } given)
             {
                 _recent[seq % RecentCapacity] = (seq, given);
@@ -960,6 +999,14 @@ internal sealed partial class SharedHistory
         }
 
         Wake(woken);
+    }
+
+    private StreamId LastGivenId()
+    {
+        lock (_server.Keys.Gate)
+        {
+            return _server.Keys.LastGivenId;
+        }
     }
 
     private void SetIncompleteBefore(StreamId id)

@@ -302,10 +302,11 @@ public sealed class NatsNode(NotistreamServer server, int natsMonitorPort, int n
 }
 
 /// <summary>
-/// A cluster whose nodes keep no channel history: every message goes over core NATS, the live path whose
-/// loss accounting the NATS-server failover tests check (docs/cluster.md#ordering-and-loss).
+/// A cluster whose nodes keep history for the channels under <c>follow.</c> only (what NOTI.SUBSCRIBE tests
+/// follow): every other message goes over core NATS, the live path whose interest routing, counting and
+/// loss accounting the tests of this fixture check (docs/cluster.md#ordering-and-loss).
 /// </summary>
 public sealed class NatsClusterWithoutHistory : NatsCluster
 {
-    protected override string[] MoreNodeArguments => ["--channel-history", "none"];
+    protected override string[] MoreNodeArguments => ["--channel-history", "follow.* 1000 24h"];
 }
