@@ -318,36 +318,51 @@ internal sealed class HttpSubscription : IAsyncDisposable
 
         _lastMove = Environment.TickCount64;
         _movedToken = _options.Servers.Moved; // before choosing: a move after this is seen by the next read
-        FollowConnection next;
-        try
-        {
-            next = await ConnectAgainAsync(token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
-            or System.Security.Authentication.AuthenticationException or OperationCanceledException)
-        {
-            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
-            return null;
-        }
-
+        // A node that is going away can still take a connection and then reset it: tried again, as one that
+        // cannot be reached, until the node in use moves or the deadline passes.
+        var deadline = Environment.TickCount64 + Math.Max(5000L, 2L * _options.ConnectTimeoutMilliseconds);
         var previous = _history;
+        FollowConnection next;
         string? history;
         bool known;
         string? from;
         RespFrame[] confirmation;
-        try
+        while (true)
         {
-            history = await next.SharedHistoryAsync(_options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
-            known = cursors.TryGetValue(SharedHistoryFollow.Key(next.Server, history), out from);
-            (next, var reply) = await SharedHistoryFollow.SubscribeAsync(_options, next, Command(_request, known ? from : "$"), known ? from! : "$", history, token).ConfigureAwait(false);
-            confirmation = Confirmation(reply);
-        }
-        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
-            or InvalidDataException or OperationCanceledException or TimeoutException or System.Security.Authentication.AuthenticationException)
-        {
-            await next.DisposeAsync().ConfigureAwait(false);
-            EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
-            return null;
+            try
+            {
+                next = await ConnectAgainAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
+                or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+            {
+                EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
+                return null;
+            }
+
+            try
+            {
+                history = await next.SharedHistoryAsync(_options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
+                known = cursors.TryGetValue(SharedHistoryFollow.Key(next.Server, history), out from);
+                (next, var reply) = await SharedHistoryFollow.SubscribeAsync(_options, next, Command(_request, known ? from : "$"), known ? from! : "$", history, token).ConfigureAwait(false);
+                confirmation = Confirmation(reply);
+                break;
+            }
+            catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or TimeoutException
+                && !token.IsCancellationRequested && Environment.TickCount64 < deadline)
+            {
+                await next.DisposeAsync().ConfigureAwait(false);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken);
+                await Task.Delay(RetryDelay, wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _movedToken = _options.Servers.Moved;
+            }
+            catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
+                or InvalidDataException or OperationCanceledException or TimeoutException or System.Security.Authentication.AuthenticationException)
+            {
+                await next.DisposeAsync().ConfigureAwait(false);
+                EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
+                return null;
+            }
         }
 
         _connection = next;

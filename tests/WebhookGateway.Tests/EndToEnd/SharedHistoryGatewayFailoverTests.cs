@@ -170,8 +170,8 @@ public sealed class SharedHistoryGatewayFailoverTests : IAsyncLifetime
         var total = Volatile.Read(ref attempted);
         var acked = Snapshot(acknowledged);
         var last = $"m{acked[^1]}";
-        await Poll.UntilAsync(() => Task.FromResult(Received(stream).Any(m => m.Message == last)), $"{last} on the stream:\n{stream.Text}");
-        await Poll.UntilAsync(() => Task.FromResult(Snapshot(pushed).Any(p => p.Message == last)), $"{last} pushed");
+        await Poll.UntilAsync(() => Task.FromResult(Received(stream).Any(m => m.Message == last)), $"{last} on the stream:\n{stream.Text}\n{Log(gateway)}");
+        await Poll.UntilAsync(() => Task.FromResult(Snapshot(pushed).Any(p => p.Message == last)), $"{last} pushed\n{Log(gateway)}");
         await Task.Delay(500); // anything delivered twice would come now
         await stopPushes.CancelAsync();
         await receiving.WithTimeout();
@@ -217,6 +217,10 @@ public sealed class SharedHistoryGatewayFailoverTests : IAsyncLifetime
         var missing = acknowledged.Except(numbers).ToList();
         Assert.True(missing.Count == 0, $"{where}: acknowledged but not received: {string.Join(", ", missing.Select(n => $"m{n}"))}");
     }
+
+    /// <summary>The gateway's log but for each publish: what it did about the nodes.</summary>
+    private static string Log(GatewayHost gateway) =>
+        string.Join('\n', gateway.Logs.Entries.Where(e => e.EventId.Id != 3000).Select(e => $"{e.EventId.Id} {e.Message}"));
 
     private static int Count(List<int> list)
     {
