@@ -72,7 +72,7 @@ internal sealed class FollowConnection : IAsyncDisposable
         || error.Contains("max number of clients", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Connects to <paramref name="server"/>, completes TLS and AUTH within the gateway's connect timeout.</summary>
-    private static async Task<FollowConnection> ConnectAsync(GatewayOptions options, string server, CancellationToken cancellationToken)
+    internal static async Task<FollowConnection> ConnectAsync(GatewayOptions options, string server, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeoutMilliseconds);
@@ -156,6 +156,36 @@ internal sealed class FollowConnection : IAsyncDisposable
         }
 
         return tls;
+    }
+
+    /// <summary>
+    /// Asks the node whose history it has (<c>INFO cluster</c>, answered within <paramref name="timeoutMilliseconds"/>):
+    /// the JetStream stream a cluster shares its history in (<c>nats_history:jetstream</c>,
+    /// <c>nats_history_stream</c>), the same on every node of that cluster, whose ids are then valid on each of
+    /// them; null for a node with its own history (a standalone server, <c>nats-history local</c>, Redis) or
+    /// when the answer is an error (an ACL without INFO: NOPERM) or unreadable.
+    /// </summary>
+    public async Task<string?> SharedHistoryAsync(int timeoutMilliseconds, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(timeoutMilliseconds);
+        await SendAsync(["INFO", "cluster"], timeout.Token).ConfigureAwait(false);
+        return SharedHistoryOf(await ReadAsync(timeout.Token).ConfigureAwait(false));
+    }
+
+    /// <summary>The stream named by an <c>INFO cluster</c> answer of a node keeping shared history; else null.</summary>
+    internal static string? SharedHistoryOf(RespFrame info)
+    {
+        if (info.Kind != RespKind.BulkString || info.Text is not { } text)
+        {
+            return null;
+        }
+
+        var fields = text.Split('\n').Select(line => line.TrimEnd('\r').Split(':', 2)).Where(field => field.Length == 2)
+            .ToLookup(field => field[0], field => field[1], StringComparer.Ordinal);
+        return fields["nats_history"].FirstOrDefault() == "jetstream" && fields["nats_history_stream"].FirstOrDefault() is { Length: > 0 } stream
+            ? stream
+            : null;
     }
 
     public async Task SendAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)

@@ -22,11 +22,15 @@ namespace Notistream.Gateway.Subscribing;
 /// since=) and gets every later message exactly once. With several servers (<see cref="GatewayOptions.Servers"/>)
 /// the pump follows the node in use (<see cref="ServerAddresses.InUse"/>, the one publishing goes to) within
 /// the same response: when that node changes, or this connection drops, it follows again on the node in use.
-/// History and ids are each node's own, so a cursor means something only on the node that gave it: the pump
-/// keeps one per node (<c>cursors</c>, its own). On a node it has a cursor for it resumes exactly there; on one
-/// it has none for it follows from <c>$</c> (now) and reports one gap of unknown size per channel and pattern,
-/// since what was published there meanwhile is not known. The response ends when the node in use cannot be
-/// followed on.
+/// Each connection asks its node whose history it has (<see cref="FollowConnection.SharedHistoryAsync"/>). Nodes
+/// that share one history (the same JetStream stream) give the same ids: a move between two of them carries the
+/// cursor over and resumes exactly there, with no gap of the gateway's own (<see cref="SharedHistoryFollow"/>
+/// waits a little for a node that has not applied the stream up to it yet). Otherwise history and ids are each
+/// node's own, so a cursor means something only on the node that gave it: the pump keeps one per history
+/// (<c>cursors</c>, its own: a node's, or a shared stream's). On a history it has a cursor for it resumes exactly
+/// there; on one it has none for it follows from <c>$</c> (now); either way such a move reports one gap of
+/// unknown size per channel and pattern, since what was published there meanwhile is not known. The response
+/// ends when the node in use cannot be followed on.
 /// </para>
 /// </summary>
 internal sealed class HttpSubscription : IAsyncDisposable
@@ -41,6 +45,8 @@ internal sealed class HttpSubscription : IAsyncDisposable
     private Task _pump = Task.CompletedTask;
     private CancellationToken _movedToken; // the node in use's move token when the connection followed was made (the pump's)
     private long _lastMove = long.MinValue / 2;
+    private string? _history; // the shared history of the node followed now, or null: its own (the pump's)
+    private string? _floor; // messages with ids up to this one were delivered already (a node of the shared history behind it; the pump's)
 
     /// <summary>A follow connection that lasted less than this is not followed again at once.</summary>
     internal static readonly TimeSpan MinimumSession = TimeSpan.FromSeconds(1);
@@ -83,18 +89,34 @@ internal sealed class HttpSubscription : IAsyncDisposable
     {
         var moved = options.Servers.Moved;
         var connection = await FollowConnection.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        var subscription = new HttpSubscription(connection, options, request, logger) { _movedToken = Current(options.Servers, connection.Server, moved) };
+        string? history = null;
+        RespFrame reply;
+        RespFrame[] items;
         try
         {
-            var items = await SubscribeAsync(connection, Command(request), options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
-            subscription.From = items[1].Text;
-            subscription.Last = items[3].Text;
+            if (options.Servers.Count > 1)
+            {
+                // Whose history: a since= id given by another node of the same shared history is valid here too.
+                history = await connection.SharedHistoryAsync(options.ConnectTimeoutMilliseconds, cancellationToken).ConfigureAwait(false);
+            }
+
+            (connection, reply) = await SharedHistoryFollow.SubscribeAsync(options, connection, Command(request), request.Start.From, history, cancellationToken).ConfigureAwait(false);
+            items = Confirmation(reply);
         }
         catch
         {
-            await subscription.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+
+        var subscription = new HttpSubscription(connection, options, request, logger)
+        {
+            _movedToken = Current(options.Servers, connection.Server, moved),
+            _history = history,
+            _floor = history is not null && SharedHistoryFollow.IsBehind(reply, request.Start.From) ? request.Start.From : null,
+            From = items[1].Text,
+            Last = items[3].Text,
+        };
 
         subscription._pump = Task.Run(() => subscription.PumpAsync(request.Poll, request.Start.LatestOnly, request.CatchUpEvents,
             TimeSpan.FromMilliseconds(options.Subscribe.SlowConsumerTimeoutMilliseconds), cutOff));
@@ -117,13 +139,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
         return servers.InUse == server ? now : before;
     }
 
-    /// <summary>Sends NOTI.SUBSCRIBE and reads its confirmation, ["noti.subscribe", from, count, last].</summary>
-    private static async Task<RespFrame[]> SubscribeAsync(FollowConnection connection, List<string> command, int timeoutMilliseconds, CancellationToken cancellationToken)
+    /// <summary>NOTI.SUBSCRIBE's confirmation, ["noti.subscribe", from, count, last]; an error answer is a <see cref="FollowRefusedException"/>.</summary>
+    private static RespFrame[] Confirmation(RespFrame reply)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(timeoutMilliseconds);
-        await connection.SendAsync(command, timeout.Token).ConfigureAwait(false);
-        var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
         if (reply.IsError)
         {
             throw new FollowRefusedException(reply.Text!);
@@ -164,7 +182,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
         var catchingUp = true;
         var several = _options.Servers.Count > 1;
         var cursors = new Dictionary<string, string>(StringComparer.Ordinal); // node → the last id read on it
-        var cursor = From!; // the last id read on the node followed now
+        var cursor = _floor ?? From!; // the last id read on the history followed now
         var session = several ? CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken) : null;
         try
         {
@@ -178,7 +196,7 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 catch (Exception ex) when (several && !token.IsCancellationRequested
                     && ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or OperationCanceledException)
                 {
-                    cursors[_connection.Server] = cursor;
+                    cursors[SharedHistoryFollow.Key(_connection.Server, _history)] = cursor;
                     var reason = ex is OperationCanceledException ? "another node is in use now" : ex.Message;
                     if (await MoveAsync(cursors, reason, slowTimeout, cutOff, token).ConfigureAwait(false) is not { } resumed)
                     {
@@ -210,6 +228,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
                 SubscriptionEvent? next = null;
                 switch (items[0].Text)
                 {
+                    case "noti.message" when items.Length == 4 && !SharedHistoryFollow.IsAfter(items[2].Text!, _floor):
+                    case "noti.pmessage" when items.Length == 5 && !SharedHistoryFollow.IsAfter(items[3].Text!, _floor):
+                        continue; // delivered already: a node of the shared history that was behind the cursor sends it again
                     case "noti.message" when items.Length == 4:
                         next = SubscriptionEvent.Message(items[2].Text!, items[1].Text!, null, items[3].Bytes ?? []);
                         cursor = items[2].Text!;
@@ -280,8 +301,9 @@ internal sealed class HttpSubscription : IAsyncDisposable
     }
 
     /// <summary>
-    /// The node in use changed, or this connection dropped: follow the same channels on the node in use, from
-    /// its cursor when there is one, else from <c>$</c> with one gap of unknown size per channel and pattern.
+    /// The node in use changed, or this connection dropped: follow the same channels on the node in use. On a node
+    /// of the same shared history as the node left, from the cursor, with no gap; else from the cursor of its
+    /// history when there is one, else from <c>$</c>, with one gap of unknown size per channel and pattern.
     /// Returns the cursor on the new connection; null when it could not follow (the response ends).
     /// </summary>
     private async Task<string?> MoveAsync(Dictionary<string, string> cursors, string reason, TimeSpan slowTimeout, Action cutOff, CancellationToken token)
@@ -296,33 +318,57 @@ internal sealed class HttpSubscription : IAsyncDisposable
 
         _lastMove = Environment.TickCount64;
         _movedToken = _options.Servers.Moved; // before choosing: a move after this is seen by the next read
+        // A node that is going away can still take a connection and then reset it: tried again, as one that
+        // cannot be reached, until the node in use moves or the deadline passes.
+        var deadline = Environment.TickCount64 + Math.Max(5000L, 2L * _options.ConnectTimeoutMilliseconds);
+        var previous = _history;
         FollowConnection next;
-        try
-        {
-            next = await ConnectAgainAsync(token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
-            or System.Security.Authentication.AuthenticationException or OperationCanceledException)
-        {
-            EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
-            return null;
-        }
-
-        var known = cursors.TryGetValue(next.Server, out var from);
+        string? history;
+        bool known;
+        string? from;
         RespFrame[] confirmation;
-        try
+        while (true)
         {
-            confirmation = await SubscribeAsync(next, Command(_request, known ? from : "$"), _options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
-            or InvalidDataException or OperationCanceledException)
-        {
-            await next.DisposeAsync().ConfigureAwait(false);
-            EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
-            return null;
+            try
+            {
+                next = await ConnectAgainAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or FollowRefusedException
+                or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+            {
+                EndReason ??= $"the connection to the pub/sub server ended: {reason}; no pub/sub server could be followed on ({ex.Message})";
+                return null;
+            }
+
+            try
+            {
+                history = await next.SharedHistoryAsync(_options.ConnectTimeoutMilliseconds, token).ConfigureAwait(false);
+                known = cursors.TryGetValue(SharedHistoryFollow.Key(next.Server, history), out from);
+                (next, var reply) = await SharedHistoryFollow.SubscribeAsync(_options, next, Command(_request, known ? from : "$"), known ? from! : "$", history, token).ConfigureAwait(false);
+                confirmation = Confirmation(reply);
+                break;
+            }
+            catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or TimeoutException
+                && !token.IsCancellationRequested && Environment.TickCount64 < deadline)
+            {
+                await next.DisposeAsync().ConfigureAwait(false);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token, _movedToken);
+                await Task.Delay(RetryDelay, wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _movedToken = _options.Servers.Moved;
+            }
+            catch (Exception ex) when (ex is IOException or EndOfStreamException or System.Net.Sockets.SocketException or FollowRefusedException
+                or InvalidDataException or OperationCanceledException or TimeoutException or System.Security.Authentication.AuthenticationException)
+            {
+                await next.DisposeAsync().ConfigureAwait(false);
+                EndReason ??= $"the connection to the pub/sub server ended: {reason}; {next.Server} did not follow again ({ex.Message})";
+                return null;
+            }
         }
 
         _connection = next;
+        _history = history;
+        // With a cursor in a shared history, nothing up to it is delivered again, whatever this node sends.
+        _floor = history is not null && known ? from : null;
         _movedToken = Current(_options.Servers, next.Server, _movedToken);
         if (token.IsCancellationRequested)
         {
@@ -331,12 +377,20 @@ internal sealed class HttpSubscription : IAsyncDisposable
         }
 
         var cursor = known ? from! : confirmation[1].Text ?? "$";
+        var shared = history is not null && history == previous;
         if (_logger is not null)
         {
-            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason, known ? from! : "$ (no position on that node: a gap)", next.Server);
+            SubscribeLog.Moved(_logger, _request.Topics, lost.Server, reason,
+                shared ? $"{from} (the same shared history, {history})" : known ? from! : "$ (no position on that node: a gap)", next.Server);
         }
 
-        // Every move: history is each node's own, so what the old node may still have had unread (and, without
+        if (shared)
+        {
+            // The same history, the same ids: nothing unread on the old node is missing here.
+            return cursor;
+        }
+
+        // Any other move: history is each node's own, so what the old node may still have had unread (and, without
         // a position here, what this node had meanwhile) is not known, nor how much.
         foreach (var subject in _request.Channels.Concat(_request.Patterns))
         {

@@ -61,16 +61,23 @@ internal sealed class WebPushFeed(
     private string? _saved;
     private long _savedAt;
 
-    // Several servers: the position is each node's own (history and ids are), in a file of its own
-    // (CursorFile); _node is the node _cursor, _position and _saved belong to, _others the positions of the
-    // nodes followed before in this run. All written by the follow loop alone.
+    // Several servers: the position belongs to a history (SharedHistoryFollow.Key): a node's own, in a file of
+    // its own (CursorFile), or the one nodes of a cluster share (the same ids on each), in the single file.
+    // _key is the history _cursor, _position and _saved belong to (null before the first node was reached),
+    // _node the node followed now, _others the positions of the histories followed before in this run. All
+    // written by the follow loop alone.
     private string _node = gateway.Servers.InUse;
+    private string? _key = gateway.Servers.Count == 1 ? gateway.Servers.InUse : null;
     private readonly Dictionary<string, (string Cursor, PushPosition Position, string? Saved)> _others = new(StringComparer.Ordinal);
     private bool _followed; // a follow confirmed in this run: every move to another node is a gap then
     private long _lastFollowStart = long.MinValue / 2;
 
-    /// <summary>The position file of <paramref name="node"/>: the one file with one server; one per node with several.</summary>
-    internal string CursorFile(string node) => gateway.Servers.Count == 1 ? cursorFile : $"{cursorFile}.{SafeName(node)}";
+    /// <summary>
+    /// The position file of the history <paramref name="key"/> (<see cref="SharedHistoryFollow.Key"/>): the one file
+    /// with one server, and for a shared history; one per node with several, for a node's own.
+    /// </summary>
+    internal string CursorFile(string key) =>
+        gateway.Servers.Count == 1 || SharedHistoryFollow.IsShared(key) ? cursorFile : $"{cursorFile}.{SafeName(key)}";
 
     private static string SafeName(string node) =>
         new([.. node.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '_')]);
@@ -91,18 +98,22 @@ internal sealed class WebPushFeed(
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        try
+        if (_key is not null)
         {
-            _cursor = LoadCursor(_node) ?? "$";
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            WebPushLog.CursorUnreadable(logger, CursorFile(_node));
-            _cursor = "$";
-        }
+            // One server. With several, the first node reached says whose position to load (UseNode).
+            try
+            {
+                _cursor = LoadCursor(_key, _node) ?? "$";
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                WebPushLog.CursorUnreadable(logger, CursorFile(_key));
+                _cursor = "$";
+            }
 
-        _position = new PushPosition(_cursor == "$" ? null : _cursor);
-        _saved = _cursor;
+            _position = new PushPosition(_cursor == "$" ? null : _cursor);
+            _saved = _cursor;
+        }
         Task? plain = null;
         try
         {
@@ -247,8 +258,31 @@ internal sealed class WebPushFeed(
         var moved = gateway.Servers.Moved; // before choosing: a move after this ends the follow below
         _lastFollowStart = Environment.TickCount64;
         var connection = await FollowConnection.ConnectAsync(gateway, stopping).ConfigureAwait(false);
-        await using var _ = connection.ConfigureAwait(false);
-        var gap = UseNode(connection.Server);
+        try
+        {
+            return await FollowOnAsync(connection, entries, moved, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _follow.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false); // disposed already when replaced
+        }
+    }
+
+    private FollowConnection _follow = null!; // the follow connection in use now: FollowOnAsync's, replaced when it asks again
+
+    /// <summary>Follows on <paramref name="connection"/>'s node: see <see cref="FollowAsync(HashSet{string}, CancellationToken)"/>.</summary>
+    private async Task<string?> FollowOnAsync(FollowConnection connection, HashSet<string> entries, CancellationToken moved, CancellationToken stopping)
+    {
+        _follow = connection;
+        string? history = null;
+        if (gateway.Servers.Count > 1)
+        {
+            // Whose history this node has: a cursor of another node of the same shared history is valid here.
+            history = await connection.SharedHistoryAsync(gateway.ConnectTimeoutMilliseconds, stopping).ConfigureAwait(false);
+        }
+
+        var gap = UseNode(connection.Server, history);
         moved = HttpSubscription.Current(gateway.Servers, connection.Server, moved);
         var channels = entries.Where(e => !WebPushRegistration.IsPattern(e)).Order(StringComparer.Ordinal).ToList();
         var patterns = entries.Where(WebPushRegistration.IsPattern).Order(StringComparer.Ordinal).ToList();
@@ -263,26 +297,33 @@ internal sealed class WebPushFeed(
             command.AddRange(["PATTERNS", patterns.Count.ToString(CultureInfo.InvariantCulture), .. patterns]);
         }
 
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+        string? floor = null; // messages up to this id were handed on already
+        (connection, var reply) = await SharedHistoryFollow.SubscribeAsync(gateway, connection, command, _cursor, history, stopping).ConfigureAwait(false);
+        _follow = connection;
+        if (reply.IsError)
         {
-            timeout.CancelAfter(gateway.ConnectTimeoutMilliseconds);
-            await connection.SendAsync(command, timeout.Token).ConfigureAwait(false);
-            var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
-            if (reply.IsError)
-            {
-                return reply.Text!;
-            }
+            return reply.Text!;
+        }
 
-            if (reply.Items is not { Length: 4 } confirmation || confirmation[0].Text != "noti.subscribe" || confirmation[1].Text is not { } from)
-            {
-                throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
-            }
+        if (reply.Items is not { Length: 4 } confirmation || confirmation[0].Text != "noti.subscribe" || confirmation[1].Text is not { } from)
+        {
+            throw new InvalidDataException($"unexpected answer to NOTI.SUBSCRIBE: {reply}");
+        }
 
+        if (history is not null && SharedHistoryFollow.IsBehind(reply, _cursor))
+        {
+            // A node of the shared history still behind the cursor after the wait: it sends what was handed
+            // on already again (dropped below), and its gap.
+            floor = _cursor;
+        }
+        else
+        {
             // From "$", or from a cursor this server never gave: where it starts is where a restart resumes.
             _cursor = from;
-            _position.Passed(from);
-            _followed = true;
         }
+
+        _position.Passed(from);
+        _followed = true;
 
         if (gateway.Servers.Count > 1)
         {
@@ -343,7 +384,7 @@ internal sealed class WebPushFeed(
                     },
                     _ => null, // noti.caughtup, a PONG
                 };
-                if (message is null)
+                if (message is null || message.Id is { } seen && !SharedHistoryFollow.IsAfter(seen, floor))
                 {
                     continue;
                 }
@@ -406,24 +447,32 @@ internal sealed class WebPushFeed(
     }
 
     /// <summary>
-    /// Makes <paramref name="node"/>'s position the one followed from, keeping the previous node's for a move
-    /// back. True when this is a move after a follow in this run: a gap of unknown size (from now when the
-    /// node has no position of its own, else from its position).
+    /// Makes the position of <paramref name="node"/>'s history (its own, or the <paramref name="history"/> it shares)
+    /// the one followed from, keeping the previous one for a move back. The same history (the same node, or
+    /// another node of the same shared history): the position carries over, no gap. True when this is a move to
+    /// another history after a follow in this run: a gap of unknown size (from now when that history has no
+    /// position, else from its position).
     /// </summary>
-    private bool UseNode(string node)
+    private bool UseNode(string node, string? history)
     {
-        if (node == _node)
+        var key = gateway.Servers.Count == 1 ? node : SharedHistoryFollow.Key(node, history);
+        _node = node;
+        if (key == _key)
         {
             return false;
         }
 
-        SaveCursor(force: true);
-        _others[_node] = (_cursor, _position, _saved);
-        _node = node;
+        if (_key is not null)
+        {
+            SaveCursor(force: true);
+            _others[_key] = (_cursor, _position, _saved);
+        }
 
-        // Every move after a follow in this run is a gap: what the old node still had unread is not
-        // followed here (history is each node's own), whether or not this node has a position.
-        if (_others.Remove(node, out var kept))
+        _key = key;
+
+        // Every move to another history after a follow in this run is a gap: what the old node still had unread
+        // is not followed here, whether or not this history has a position.
+        if (_others.Remove(key, out var kept))
         {
             (_cursor, _position, _saved) = kept;
             return _followed;
@@ -432,11 +481,11 @@ internal sealed class WebPushFeed(
         string? loaded;
         try
         {
-            loaded = LoadCursor(node);
+            loaded = LoadCursor(key, node);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            WebPushLog.CursorUnreadable(logger, CursorFile(node));
+            WebPushLog.CursorUnreadable(logger, CursorFile(key));
             loaded = null;
         }
 
@@ -446,9 +495,20 @@ internal sealed class WebPushFeed(
         return _followed;
     }
 
-    private string? LoadCursor(string node)
+    /// <summary>
+    /// The position in the file of history <paramref name="key"/>. A shared history without that file takes the
+    /// one of <paramref name="node"/>'s own file, if any: written when the nodes' sharing was not looked at, its
+    /// ids are the shared history's as well.
+    /// </summary>
+    private string? LoadCursor(string key, string node)
     {
-        var cursorFile = CursorFile(node);
+        var cursor = LoadCursor(CursorFile(key), out var found);
+        return found || !SharedHistoryFollow.IsShared(key) ? cursor : LoadCursor(CursorFile(node), out _);
+    }
+
+    private string? LoadCursor(string cursorFile, out bool found)
+    {
+        found = true;
         try
         {
             var text = File.ReadAllText(cursorFile).Trim();
@@ -460,12 +520,9 @@ internal sealed class WebPushFeed(
             WebPushLog.CursorUnreadable(logger, cursorFile);
             return null;
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
+            found = false;
             return null;
         }
     }
@@ -473,7 +530,12 @@ internal sealed class WebPushFeed(
     /// <summary>Following is over for this run: the kept position would only replay old history at the next start.</summary>
     private void ForgetCursor()
     {
-        var cursorFile = CursorFile(_node);
+        if (_key is null)
+        {
+            return;
+        }
+
+        var cursorFile = CursorFile(_key);
         try
         {
             File.Delete(cursorFile);
@@ -499,27 +561,31 @@ internal sealed class WebPushFeed(
             return;
         }
 
-        _saved = SaveCursor(_node, _position.Committed, _saved);
-        foreach (var node in _others.Keys.ToList())
+        if (_key is not null)
         {
-            var (cursor, position, saved) = _others[node];
-            var written = SaveCursor(node, position.Committed, saved);
+            _saved = SaveCursor(_key, _position.Committed, _saved);
+        }
+
+        foreach (var key in _others.Keys.ToList())
+        {
+            var (cursor, position, saved) = _others[key];
+            var written = SaveCursor(key, position.Committed, saved);
             if (written != saved)
             {
-                _others[node] = (cursor, position, written);
+                _others[key] = (cursor, position, written);
             }
         }
     }
 
-    /// <summary>Writes <paramref name="committed"/> to <paramref name="node"/>'s position file unless already saved; returns what is saved now.</summary>
-    private string? SaveCursor(string node, string? committed, string? saved)
+    /// <summary>Writes <paramref name="committed"/> to the position file of history <paramref name="key"/> unless already saved; returns what is saved now.</summary>
+    private string? SaveCursor(string key, string? committed, string? saved)
     {
         if (committed is null || committed == saved)
         {
             return saved;
         }
 
-        var cursorFile = CursorFile(node);
+        var cursorFile = CursorFile(key);
         try
         {
             WebPushFiles.WriteAtomically(cursorFile, committed + "\n");

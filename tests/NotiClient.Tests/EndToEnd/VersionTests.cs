@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Notistream.Client.Tests.Infrastructure;
+using Notistream.Testing;
 using Xunit;
 
 namespace Notistream.Client.Tests.EndToEnd;

@@ -3,17 +3,15 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Notistream.Testing;
-
-namespace Notistream.Client.Tests.Infrastructure;
+namespace Notistream.Testing;
 
 /// <summary>
 /// Our server as its own process (<c>notistream-server.dll</c> as built next to the tests), so a test
 /// can kill it with SIGKILL as a crash would and start it again on the same port. The tests here also
-/// run the gateway, so the folder holds ASP.NET Core's copies of the hosting libraries, not the
+/// may run the gateway, so the folder holds ASP.NET Core's copies of the hosting libraries, not the
 /// server's own: the server runs with a runtime config naming the ASP.NET Core framework, which has them.
 /// </summary>
-internal sealed class ServerChildProcess : IAsyncDisposable
+public sealed class ServerChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -43,7 +41,7 @@ internal sealed class ServerChildProcess : IAsyncDisposable
     /// <exception cref="InvalidOperationException">it exited or did not listen within 30 s; the message holds its output.</exception>
     public static async Task<ServerChildProcess> StartAsync(int port, params string[] args)
     {
-        var info = new ProcessStartInfo(ChildProcess.DotNet)
+        var info = new ProcessStartInfo(DotNet)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -110,7 +108,12 @@ internal sealed class ServerChildProcess : IAsyncDisposable
         }
     }
 
-    internal static string RuntimeConfig()
+    /// <summary>The dotnet host running the tests (DOTNET_HOST_PATH), else the one on the PATH.</summary>
+    private static string DotNet =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
+        : ExternalProgram.Find("dotnet") ?? "dotnet";
+
+    public static string RuntimeConfig()
     {
         var path = Path.Join(AppContext.BaseDirectory, "notistream-server.aspnet.runtimeconfig.json");
         if (!File.Exists(path))

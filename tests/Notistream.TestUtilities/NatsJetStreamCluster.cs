@@ -2,20 +2,18 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Notistream.Testing;
-
-namespace Notistream.Client.Tests.Infrastructure;
+namespace Notistream.Testing;
 
 /// <summary>
 /// Three nats-servers routed to each other with JetStream on, as docs/cluster.md starts them, on free ports and
 /// storing in a temporary folder: Notistream nodes joined through them (<c>--nats-servers</c>,
 /// <see cref="NodeArguments"/>) share one history. Dispose kills them and removes the folder.
 /// </summary>
-internal sealed class NatsJetStreamCluster : IDisposable
+public sealed class NatsJetStreamCluster : IDisposable
 {
     private readonly List<Process> _processes = [];
     private readonly StringBuilder _output = new();
-    private readonly TempDirectory _store = new();
+    private readonly string _store = Directory.CreateTempSubdirectory("notistream-nats-").FullName;
 
     private NatsJetStreamCluster(IReadOnlyList<int> clientPorts)
     {
@@ -56,7 +54,7 @@ internal sealed class NatsJetStreamCluster : IDisposable
                     [
                         "-a", "127.0.0.1", "-p", Text(ports[i].Client), "-n", $"nats-{i}", "-m", Text(ports[i].Monitor),
                         "--cluster_name", "notistream", "-cluster", $"nats://127.0.0.1:{Text(ports[i].Cluster)}", "-routes", routes,
-                        "-js", "-sd", cluster._store.File($"nats-{i}"),
+                        "-js", "-sd", Path.Join(cluster._store, $"nats-{i}"),
                     ]);
                 }
 
@@ -102,7 +100,14 @@ internal sealed class NatsJetStreamCluster : IDisposable
             process.Dispose();
         }
 
-        _store.Dispose();
+        try
+        {
+            Directory.Delete(_store, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held; left to the temporary folder's cleaning
+        }
     }
 
     private void Run(string program, string[] arguments)
