@@ -778,8 +778,8 @@ internal sealed partial class SharedHistory
                     }
 
                     CaughtUp(catchUpTo == from || from == 0, null);
+                    fresh = false; // complete as it is: a message published from now on is no start of a copy
                 }
-
 
                 // A session per connection: a reconnect (Reconnected) ends it, and the loop reads on from what
                 // this node applied, at once rather than when the consumer's heartbeats say it is gone.
@@ -809,8 +809,8 @@ internal sealed partial class SharedHistory
                     else if (seq > next)
                     {
                         // Removed from the stream (its age or size bound) before this node read them: which channels
-                        // lost what is not known, so a cursor from before this message, and every follower now
-                        // behind it, hears of a gap of unknown size.
+                        // lost what is not known, so a NOTI.SUBSCRIBE from a cursor before this message hears of a
+                        // gap of unknown size (a follower already following does not: docs/cluster.md#history).
                         var at = id ?? new StreamId(_lastMs, seq);
                         RaiseIncompleteBefore(at);
                         Interlocked.Add(ref _missed, (long)(seq - next));
@@ -842,7 +842,7 @@ internal sealed partial class SharedHistory
         }
     }
 
-    /// <summary>Creates the stream, or updates it to this node's bounds; returns what it is now.</summary>
+    /// <summary>The stream as it is; made with this node's bounds when no node has made it yet.</summary>
     private async Task<INatsJSStream> EnsureStreamAsync(CancellationToken token)
     {
         var rules = _server.Options.ChannelHistory;
