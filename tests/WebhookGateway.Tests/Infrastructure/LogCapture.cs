@@ -1,16 +1,40 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Notistream.Gateway.Tests.Infrastructure;
 
-/// <summary>Keeps every log entry of a gateway under test, with its structured values.</summary>
+/// <summary>
+/// Keeps every log entry of a gateway under test, with its structured values, and writes it to the output
+/// of the test that started the gateway, which the runner shows when that test fails.
+/// </summary>
 internal sealed class LogCapture : ILoggerProvider
 {
+    private readonly ITestOutputHelper? _output = TestContext.Current.TestOutputHelper;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
     public ConcurrentQueue<LogEntry> Entries { get; } = new();
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
     {
+    }
+
+    private void Write(string category, LogLevel level, EventId eventId, string message, Exception? exception)
+    {
+        if (_output is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _output.WriteLine($"[gateway +{_clock.ElapsedMilliseconds} ms] {level} {category[(category.LastIndexOf('.') + 1)..]}[{eventId.Id}]: {message}{(exception is null ? "" : Environment.NewLine + exception)}");
+        }
+        catch (InvalidOperationException)
+        {
+            // the test is over
+        }
     }
 
     internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, IReadOnlyDictionary<string, object?> Values, Exception? Exception = null);
@@ -32,7 +56,9 @@ internal sealed class LogCapture : ILoggerProvider
                 }
             }
 
-            capture.Entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), values, exception));
+            var message = formatter(state, exception);
+            capture.Entries.Enqueue(new LogEntry(category, logLevel, eventId, message, values, exception));
+            capture.Write(category, logLevel, eventId, message, exception);
         }
     }
 }
