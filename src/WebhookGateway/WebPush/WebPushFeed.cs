@@ -217,32 +217,43 @@ internal sealed class WebPushFeed(
         await Task.Delay(_retryDelay, stopping).ConfigureAwait(false);
     }
 
-    /// <summary>Which of <paramref name="channels"/> NOTI.SUBSCRIBE refuses for want of history: one try each, on one connection.</summary>
+    /// <summary>
+    /// Which of <paramref name="channels"/> NOTI.SUBSCRIBE refuses for want of history: one try each. A refused
+    /// try leaves the connection as it was, so the next try uses it; an accepted one leaves it following, so
+    /// the next try opens another (RESET would end the follow, but also log the connection out).
+    /// </summary>
     private async Task<List<string>> ChannelsWithoutHistoryAsync(IEnumerable<string> channels, CancellationToken stopping)
     {
         var without = new List<string>();
-        var connection = await FollowConnection.ConnectAsync(gateway, stopping).ConfigureAwait(false);
-        await using var _ = connection.ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(gateway.ConnectTimeoutMilliseconds * 4);
-        foreach (var channel in channels)
+        FollowConnection? connection = null;
+        try
         {
-            await connection.SendAsync(["NOTI.SUBSCRIBE", "$", "CHANNELS", "1", channel], timeout.Token).ConfigureAwait(false);
-            var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
-            if (reply.IsError)
+            foreach (var channel in channels)
             {
-                if (reply.Text!.Contains("keeps no history", StringComparison.Ordinal))
+                connection ??= await FollowConnection.ConnectAsync(gateway, timeout.Token).ConfigureAwait(false);
+                await connection.SendAsync(["NOTI.SUBSCRIBE", "$", "CHANNELS", "1", channel], timeout.Token).ConfigureAwait(false);
+                var reply = await connection.ReadAsync(timeout.Token).ConfigureAwait(false);
+                if (reply.IsError)
                 {
-                    without.Add(channel);
+                    if (reply.Text!.Contains("keeps no history", StringComparison.Ordinal))
+                    {
+                        without.Add(channel);
+                    }
+
+                    continue;
                 }
 
-                continue;
+                await connection.DisposeAsync().ConfigureAwait(false);
+                connection = null;
             }
-
-            await connection.SendAsync(["RESET"], timeout.Token).ConfigureAwait(false);
-            while ((await connection.ReadAsync(timeout.Token).ConfigureAwait(false)).Text != "RESET")
+        }
+        finally
+        {
+            if (connection is not null)
             {
-                // a push that came before the RESET's answer
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
 

@@ -64,9 +64,9 @@ public sealed class WebPushTests : IAsyncLifetime
     /// <summary>Waits until the gateway's Web Push connection is subscribed on the server: to <paramref name="channel"/>, or to some pattern.</summary>
     private Task WaitForServerSubscriptionAsync(string? channel) => WaitForServerSubscriptionAsync(_server.Port, channel);
 
-    private static async Task WaitForServerSubscriptionAsync(int serverPort, string? channel)
+    private static async Task WaitForServerSubscriptionAsync(int serverPort, string? channel, string? password = null)
     {
-        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{serverPort}").WithTimeout();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{serverPort}{(password is null ? "" : ",password=" + password)}").WithTimeout();
         var db = redis.GetDatabase();
         await Poll.UntilAsync(async () =>
         {
@@ -511,6 +511,27 @@ public sealed class WebPushTests : IAsyncLifetime
         await using var restarted = await StartGatewayAsync(server.Port);
         var pushes = await DrainAsync(publicKey, TimeSpan.FromSeconds(2), phone);
         Assert.Equal(["while away"], pushes.Select(p => p.Payload.GetProperty("message").GetString()));
+    }
+
+    [Fact]
+    public async Task Behind_a_password_every_channel_without_history_is_found_after_one_with_history()
+    {
+        await using var server = await OurServer.StartAsync(password: "pw", more: ["--channel-history", "kept:* 1000 24h"]);
+        await using var gateway = await StartGatewayAsync(server.Port, "--server-password", "pw");
+        await gateway.WaitUntilReadyAsync();
+        var publicKey = await PublicKeyAsync(gateway);
+        var phone = Browser("secured");
+        // kept:a is tried first and accepted; the tries after it must still be logged in.
+        using (var response = await RegisterAsync(gateway, phone.RegistrationJson("kept:a", "plain1", "plain2")))
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(gateway.Logs.Entries.Any(e => e.EventId.Id == 3209 && e.Message.Contains("subscribed instead: plain1, plain2", StringComparison.Ordinal))),
+            "the gateway to subscribe to both channels without history");
+        await WaitForServerSubscriptionAsync(server.Port, "plain2", "pw");
+        await PublishAsync(gateway, "plain2", "live");
+        Assert.Equal("live", Open(await _pushService.NextAsync(), phone, publicKey, "normal", "plain2").GetProperty("message").GetString());
     }
 
     [Fact]
