@@ -746,7 +746,7 @@ internal sealed partial class SharedHistory
                     Wake(woken);
                     fresh = false;
 
-                    RaiseIncompleteBefore(LastGivenId());
+                    LostBefore(new StreamId(_lastMs, from + 1));
                     from = 0;
                 }
 
@@ -774,7 +774,7 @@ internal sealed partial class SharedHistory
                     if (from < catchUpTo && (from > 0 || _started))
                     {
                         // What this node had not read aged out of the stream meanwhile.
-                        RaiseIncompleteBefore(LastGivenId());
+                        LostBefore(new StreamId(_lastMs, from + 1));
                     }
 
                     CaughtUp(catchUpTo == from || from == 0, null);
@@ -798,6 +798,15 @@ internal sealed partial class SharedHistory
                     }
 
                     var seq = metadata.Sequence.Stream;
+                    var hole = !fresh && seq > next;
+                    if (hole)
+                    {
+                        // Removed from the stream (its age or size bound) before this node read them: which channels
+                        // lost what is not known, so every follower and every NOTI.SUBSCRIBE from a cursor before
+                        // this message hears of a gap of unknown size. Said before the message is applied.
+                        LostBefore(IdFor(seq, metadata.Timestamp));
+                    }
+
                     var id = Apply(message.Data ?? [], seq, metadata.Timestamp, live: seq > silentTo);
                     if (fresh)
                     {
@@ -806,13 +815,8 @@ internal sealed partial class SharedHistory
                         SetIncompleteBefore(seq > 1 ? id ?? new StreamId(_lastMs, seq) : StreamId.Min);
                         fresh = false;
                     }
-                    else if (seq > next)
+                    else if (hole)
                     {
-                        // Removed from the stream (its age or size bound) before this node read them: which channels
-                        // lost what is not known, so a NOTI.SUBSCRIBE from a cursor before this message hears of a
-                        // gap of unknown size (a follower already following does not: docs/cluster.md#history).
-                        var at = id ?? new StreamId(_lastMs, seq);
-                        RaiseIncompleteBefore(at);
                         Interlocked.Add(ref _missed, (long)(seq - next));
                         Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
                     }
@@ -941,10 +945,8 @@ internal sealed partial class SharedHistory
         var channel = channelBytes.Span;
         var message = messageBytes.Span;
 
-        // The stream's order decides the ids: its timestamp, never going back, and its sequence.
-        var ms = Math.Max((ulong)Math.Max(0, stored.ToUnixTimeMilliseconds()), _lastMs);
-        _lastMs = ms;
-        var id = new StreamId(ms, seq);
+        var id = IdFor(seq, stored);
+        _lastMs = id.Ms;
         var keys = _server.Keys;
         var options = _server.Options;
         if (HistoryRule.For(options.ChannelHistory, channel) is { } rule)
@@ -977,6 +979,9 @@ internal sealed partial class SharedHistory
         Advance(seq, id);
         return id;
     }
+
+    /// <summary>The stream's order decides the ids: its timestamp, never going back, and its sequence.</summary>
+    private StreamId IdFor(ulong seq, DateTimeOffset stored) => new(Math.Max((ulong)Math.Max(0, stored.ToUnixTimeMilliseconds()), _lastMs), seq);
 
     private void Advance(ulong seq, StreamId? id)
     {
@@ -1018,16 +1023,23 @@ internal sealed partial class SharedHistory
         }
     }
 
-    /// <summary>Messages before <paramref name="id"/> may have been lost without a record here.</summary>
-    private void RaiseIncompleteBefore(StreamId id)
+    /// <summary>
+    /// Messages this node has not applied, before <paramref name="firstAfter"/> (the id of the next message it
+    /// applies, or a bound below it), may have been lost without a record: a NOTI.SUBSCRIBE from a cursor
+    /// before it hears of a gap of unknown size, and so does every follower following now, before any message
+    /// from there on. One hold of the gate, before the next message is applied.
+    /// </summary>
+    private void LostBefore(StreamId firstAfter)
     {
         var keys = _server.Keys;
         lock (keys.Gate)
         {
-            if (id > keys.HistoryIncompleteBefore)
+            if (firstAfter > keys.HistoryIncompleteBefore)
             {
-                keys.HistoryIncompleteBefore = id;
+                keys.HistoryIncompleteBefore = firstAfter;
             }
+
+            keys.Followers.LostBefore(firstAfter);
         }
 
         if (!_started)

@@ -41,6 +41,12 @@ internal sealed class Follower
     private readonly List<StreamEntryRef> _found = [];
     private TaskCompletionSource _woken = NewSignal();
 
+    /// <summary>
+    /// Messages before this id may have been lost without a record (a cluster node missed part of the shared
+    /// stream while this follower followed): one gap of unknown size per name, before any message from this id on.
+    /// </summary>
+    private StreamId? _lostBefore;
+
     /// <summary>The server's last id at NOTI.SUBSCRIBE: the catch-up is over once nothing up to it is left to read.</summary>
     private readonly StreamId _catchUpEnd;
     private bool _caughtUpSent;
@@ -158,6 +164,17 @@ internal sealed class Follower
         _next.Enqueue(key, from);
     }
 
+    /// <summary>
+    /// Messages before <paramref name="firstAfter"/> (above the cursor: nothing from there on is appended yet)
+    /// may have been lost without a record: the next pull says so once it has written everything before that
+    /// id. A second loss before the first is written is covered by the same notice. Under the gate.
+    /// </summary>
+    public void LostBefore(StreamId firstAfter)
+    {
+        _lostBefore ??= firstAfter;
+        Wake();
+    }
+
     /// <summary>Whether <paramref name="channel"/>'s stream is already among those the next pull reads.</summary>
     public bool IsActive(ReadOnlySpan<byte> channel) => _active.Count > 0 && _active.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(channel);
 
@@ -186,8 +203,15 @@ internal sealed class Follower
         var ceiling = keys.LastGivenId;
         while (true)
         {
+            var hasDue = _next.TryPeek(out _, out var due);
+            if (_lostBefore is { } lost && (!hasDue || due >= lost))
+            {
+                // Everything before the loss is written (the smallest due id bounds every active stream's next).
+                written += WriteLost(writer);
+            }
+
             written += WriteCaughtUpIfDone(writer);
-            if (!_next.TryPeek(out _, out var due) || due > ceiling)
+            if (!hasDue || due > ceiling)
             {
                 break;
             }
@@ -227,6 +251,11 @@ internal sealed class Follower
             foreach (var entry in _found)
             {
                 var id = StreamValue.IdOf(entry);
+                if (_lostBefore is { } lostBefore && id >= lostBefore)
+                {
+                    written += WriteLost(writer);
+                }
+
                 if (WriteMessage(writer, channel, pattern, entry, id))
                 {
                     written++;
@@ -310,6 +339,22 @@ internal sealed class Follower
         writer.WriteBulk("noti.gap"u8);
         writer.WriteBulk(name);
         writer.WriteNull();
+    }
+
+    private int WriteLost(RespWriter writer)
+    {
+        _lostBefore = null;
+        foreach (var channel in Channels)
+        {
+            WriteUnknownGap(writer, channel);
+        }
+
+        foreach (var pattern in Patterns)
+        {
+            WriteUnknownGap(writer, pattern);
+        }
+
+        return Channels.Count + Patterns.Length;
     }
 
     private int WriteGap(KeyStore keys, RespWriter writer, byte[] channel, StreamValue? stream)

@@ -23,6 +23,7 @@ internal sealed class FollowerIndex
 
     private readonly Dictionary<byte[], List<Follower>> _byChannel = new(ByteArrayComparer.Instance);
     private readonly List<Follower> _withPatterns = [];
+    private readonly HashSet<Follower> _all = [];
     private readonly Dictionary<byte[], (TrimmedIds Record, long Place)> _dropped = new(ByteArrayComparer.Instance);
     private readonly Queue<(byte[] Key, long Place)> _droppedOrder = new();
     private long _places;
@@ -35,7 +36,7 @@ internal sealed class FollowerIndex
     public StreamId ForgottenUpTo { get; private set; }
 
     /// <summary>Followers registered.</summary>
-    public int Count { get; private set; }
+    public int Count => _all.Count;
 
     /// <summary>
     /// Registers <paramref name="follower"/> and marks as active every stream of <paramref name="db"/> it
@@ -44,7 +45,7 @@ internal sealed class FollowerIndex
     /// </summary>
     public void Register(Follower follower, Database? db)
     {
-        Count++;
+        _all.Add(follower);
         foreach (var channel in follower.Channels)
         {
             if (!_byChannel.TryGetValue(channel, out var list))
@@ -116,7 +117,7 @@ internal sealed class FollowerIndex
 
     public void Unregister(Follower follower)
     {
-        Count--;
+        _all.Remove(follower);
         foreach (var channel in follower.Channels)
         {
             if (_byChannel.TryGetValue(channel, out var list) && list.Remove(follower) && list.Count == 0)
@@ -126,6 +127,18 @@ internal sealed class FollowerIndex
         }
 
         _withPatterns.Remove(follower);
+    }
+
+    /// <summary>
+    /// Messages before <paramref name="firstAfter"/>, after what is applied, may have been lost without a record
+    /// (a cluster node missed part of the shared stream): every follower is told, before any message from there on.
+    /// </summary>
+    public void LostBefore(StreamId firstAfter)
+    {
+        foreach (var follower in _all)
+        {
+            follower.LostBefore(firstAfter);
+        }
     }
 
     /// <summary>An entry <paramref name="id"/> was appended to <paramref name="channel"/>'s stream in database 0: its followers have something to read.</summary>

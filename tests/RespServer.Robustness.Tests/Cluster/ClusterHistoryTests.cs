@@ -360,6 +360,73 @@ public sealed class ClusterHistoryFailoverTests(NatsCluster cluster) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task A_follower_already_following_is_told_of_a_hole_its_node_finds_in_the_stream_between_the_messages_around_it()
+    {
+        var c = Cluster;
+        const string Channel = "hist.hole";
+        await using var node = await History.StartNodeAsync(FreePort.Next(), c.A.NatsPort);
+        await using var publisher = await c.C.ConnectAsync();
+        Assert.IsType<object?[]>(await publisher.CallAsync("NOTI.PUBLISH", Channel, "m0"));
+        await History.WaitRangeAsync(node.Port, Channel, 1);
+        await using var follower = await WireClient.ConnectAsync(node.Port);
+        await follower.SendAsync("NOTI.SUBSCRIBE", "$", "CHANNELS", "1", Channel);
+        Assert.Equal("noti.subscribe", Text(Assert.IsType<object?[]>(await follower.ReadAsync(History.ReadLimit))[0]));
+
+        // The node stands still longer than its pull from JetStream lasts (5 s), so what C publishes now waits in
+        // the stream; m2 is removed from it before the node reads it (as an age or size bound would).
+        var ids = new List<string>();
+        Signal(node, "-STOP");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(7), TestContext.Current.CancellationToken);
+            for (var i = 1; i <= 3; i++)
+            {
+                ids.Add(Text(Assert.IsType<object?[]>(await publisher.CallAsync("NOTI.PUBLISH", Channel, $"m{i}"))[1]));
+            }
+
+            var seq = History.ParseId(ids[2]).Seq;
+            foreach (var other in c.Nodes)
+            {
+                await NatsCluster.WaitUntilAsync(async () => (ulong)await other.InfoNumberAsync("nats_history_applied_seq") >= seq, "every other node applied m3");
+            }
+
+            var info = await History.InfoAsync(c.C.Port);
+            await using var nats = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = $"nats://127.0.0.1:{c.C.NatsPort}" });
+            var js = new NATS.Client.JetStream.NatsJSContext(nats);
+            var deleted = await js.DeleteMessageAsync(info["nats_history_stream"], new NATS.Client.JetStream.Models.StreamMsgDeleteRequest { Seq = History.ParseId(ids[1]).Seq }, TestContext.Current.CancellationToken);
+            Assert.True(deleted.Success);
+        }
+        finally
+        {
+            Signal(node, "-CONT");
+        }
+
+        // m1, then the gap (which channel lost what is not known: unknown size), then m3.
+        var frames = new List<string>();
+        while (frames.Count < 3)
+        {
+            var frame = Assert.IsType<object?[]>(await follower.ReadAsync(History.ReadLimit));
+            if (Text(frame[0]) != "noti.caughtup")
+            {
+                frames.Add(string.Join(' ', frame.Select(Text)));
+            }
+        }
+
+        Assert.Equal([$"noti.message {Channel} {ids[0]} m1", $"noti.gap {Channel} (null)", $"noti.message {Channel} {ids[2]} m3"], frames);
+        Assert.Equal(1, long.Parse((await History.InfoAsync(node.Port))["nats_history_missed"], CultureInfo.InvariantCulture));
+
+        // A cursor from before the hole hears of it when it subscribes; one from after it does not.
+        await using (var before = await Follower.StartAsync(node.Port, ids[0], Channel))
+        {
+            Assert.Equal($"noti.gap {Channel} (null)", before.Gap);
+        }
+
+        await using var after = await Follower.StartAsync(node.Port, ids[2], Channel);
+        Assert.Null(after.Gap);
+        await after.AssertNothingMoreAsync(publisher, Channel);
+    }
+
     private static void Signal(ServerProcess node, string signal)
     {
         using var kill = Process.Start("kill", [signal, node.Process.Id.ToString(CultureInfo.InvariantCulture)]);
