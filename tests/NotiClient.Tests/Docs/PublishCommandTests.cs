@@ -117,8 +117,9 @@ public sealed partial class PublishCommandTests
                     using var response = http.GetAsync($"http://127.0.0.1:{port}/readyz").GetAwaiter().GetResult();
                     return response.IsSuccessStatusCode;
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
+                    // not listening yet, or too busy starting to answer within the request's 2 s
                     return false;
                 }
             },
