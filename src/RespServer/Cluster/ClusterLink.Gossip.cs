@@ -10,7 +10,7 @@ namespace Notistream.RespServer.Cluster;
 
 /// <summary>
 /// Counting across the cluster (docs/cluster.md#counting-across-the-cluster): each node tells the others
-/// its channel and pattern subscriber counts, and keeps theirs in <see cref="_remote"/>; and a SUBSCRIBE's
+/// its channel, pattern and shard channel subscriber counts, and keeps theirs in <see cref="_remote"/>; and a SUBSCRIBE's
 /// confirmation waits until the node's NATS server has the node's interest.
 /// <para>
 /// Two more tasks. The gossip send task alone publishes on the node's interest stream
@@ -79,7 +79,7 @@ internal sealed partial class ClusterLink
     public const int MaxProbeMisses = 3;
 
     // Under _dirtyLock: names whose count changed (every subscribe and unsubscribe), for the gossip.
-    private HashSet<byte[]> _countChannels = new(ByteArrayComparer.Instance);
+    private HashSet<ChannelKey> _countChannels = new(ChannelKey.Comparer);
     private HashSet<byte[]> _countPatterns = new(ByteArrayComparer.Instance);
 
     // Under _dirtyLock: interest changes asked (edges, each numbered) and applied in NATS (flushed, probed),
@@ -88,7 +88,7 @@ internal sealed partial class ClusterLink
     private long _interestRequested;
     private long _interestApplied;
     private long _reconnectChange;
-    private readonly Dictionary<byte[], long> _pendingChannels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<ChannelKey, long> _pendingChannels = new(ChannelKey.Comparer);
     private readonly Dictionary<byte[], long> _pendingPatterns = new(ByteArrayComparer.Instance);
     private readonly List<(long Target, ConnectionOutput Output, long Since)> _subscribeWaits = [];
 
@@ -127,7 +127,7 @@ internal sealed partial class ClusterLink
     private long _gossipInboundBytes;
 
     // The send task's own state.
-    private readonly Dictionary<byte[], int> _advertisedChannels = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<ChannelKey, int> _advertisedChannels = new(ChannelKey.Comparer);
     private readonly Dictionary<byte[], int> _advertisedPatterns = new(ByteArrayComparer.Instance);
     private ulong _sequence;
     private long _lastSent;
@@ -142,7 +142,7 @@ internal sealed partial class ClusterLink
     public RemoteInterest Remote => _remote;
 
     /// <summary>
-    /// SUBSCRIBE and PSUBSCRIBE, before their first confirmation is queued: raises the output's barrier, so
+    /// SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE, before their first confirmation is queued: raises the output's barrier, so
     /// the confirmations and what follows them wait, and the connection runs no further command, until
     /// <see cref="EndSubscribe"/> finds the node's NATS interest applied. Returns whether it was raised (not
     /// when NATS is disconnected: then nothing can be promised, and nothing waits).
@@ -188,9 +188,14 @@ internal sealed partial class ClusterLink
         output.BatchPassed(_subscribeToken);
     }
 
-    /// <summary>PUBLISH and NOTI.PUBLISH, after local delivery: forwards, and returns the other nodes' receivers (0 when not forwarded).</summary>
-    public long Forward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
-        => TryForward(channel, message) ? _remote.Receivers(channel) : 0;
+    /// <summary>
+    /// PUBLISH and NOTI.PUBLISH (<paramref name="shard"/>: SPUBLISH), after local delivery: forwards, and
+    /// returns the other nodes' receivers (0 when not forwarded).
+    /// </summary>
+    public long Forward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool shard = false)
+        => !TryForward(channel, message, shard) ? 0
+            : shard ? _remote.ChannelSubscribers(channel, shard: true)
+            : _remote.Receivers(channel);
 
     private void AppendGossipInfo(Action<string, object> line)
     {
@@ -198,6 +203,7 @@ internal sealed partial class ClusterLink
         line("nats_remote_nodes", _remote.NodeCount);
         line("nats_remote_channels", _remote.ChannelCount);
         line("nats_remote_patterns", _remote.PatternCount);
+        line("nats_remote_shard_channels", _remote.ShardChannelCount);
         line("nats_remote_refused", _remote.Refused + Interlocked.Read(ref _gossipDropped));
         line("nats_unadvertised", Interlocked.Read(ref _unadvertised));
         lock (_dirtyLock)
@@ -209,14 +215,17 @@ internal sealed partial class ClusterLink
         line("nats_probe_timeouts", Interlocked.Read(ref _probeTimeouts));
     }
 
-    /// <summary>Under <see cref="_dirtyLock"/> (and the registry's write lock): one name's count changed, <paramref name="edge"/> when its NATS interest must change.</summary>
-    private void MarkChangedLocked(byte[] name, bool pattern, bool edge)
+    /// <summary>
+    /// Under <see cref="_dirtyLock"/> (and the registry's write lock): one name's count changed, <paramref name="edge"/>
+    /// when its NATS interest must change; the sets are the channels' (shard channels among them) or the patterns'.
+    /// </summary>
+    private void MarkChangedLocked<TName>(TName name, HashSet<TName> counted, HashSet<TName> dirty, Dictionary<TName, long> pending, bool edge)
+        where TName : notnull
     {
-        (pattern ? _countPatterns : _countChannels).Add(name);
-        var pending = pattern ? _pendingPatterns : _pendingChannels;
+        counted.Add(name);
         if (edge)
         {
-            (pattern ? _dirtyPatterns : _dirtyChannels).Add(name);
+            dirty.Add(name);
             pending[name] = ++_interestRequested;
         }
 
@@ -269,14 +278,15 @@ internal sealed partial class ClusterLink
         Lift(released);
     }
 
-    private void RemoveAppliedLocked(Dictionary<byte[], long> pending)
+    private void RemoveAppliedLocked<TName>(Dictionary<TName, long> pending)
+        where TName : notnull
     {
         if (pending.Count == 0)
         {
             return;
         }
 
-        List<byte[]>? applied = null;
+        List<TName>? applied = null;
         foreach (var (name, change) in pending)
         {
             if (change <= _interestApplied)
@@ -685,7 +695,8 @@ internal sealed partial class ClusterLink
     /// <summary>The absolute counts of the names changed since the last round, when they differ from what the others were told.</summary>
     private async Task SendChangesAsync(CancellationToken token)
     {
-        HashSet<byte[]> channels, patterns;
+        HashSet<ChannelKey> channels;
+        HashSet<byte[]> patterns;
         lock (_dirtyLock)
         {
             if (_countChannels.Count == 0 && _countPatterns.Count == 0)
@@ -695,7 +706,7 @@ internal sealed partial class ClusterLink
 
             channels = _countChannels;
             patterns = _countPatterns;
-            _countChannels = new(ByteArrayComparer.Instance);
+            _countChannels = new(ChannelKey.Comparer);
             _countPatterns = new(ByteArrayComparer.Instance);
         }
 
@@ -703,19 +714,19 @@ internal sealed partial class ClusterLink
         var message = new GossipMessage(this, InterestGossip.Delta);
         foreach (var channel in channels)
         {
-            var count = registry.AdvertisedSubscriberCount(channel);
-            if (Advertise(_advertisedChannels, channel, count))
+            var count = registry.AdvertisedSubscriberCount(channel.Name, channel.Shard);
+            if (Advertise(_advertisedChannels, channel, channel.Name, count))
             {
-                await message.AddAsync(false, count, channel, token).ConfigureAwait(false);
+                await message.AddAsync(EntryOf(channel), count, channel.Name, token).ConfigureAwait(false);
             }
         }
 
         foreach (var pattern in patterns)
         {
             var count = registry.AdvertisedPatternSubscriberCount(pattern);
-            if (Advertise(_advertisedPatterns, pattern, count))
+            if (Advertise(_advertisedPatterns, pattern, pattern, count))
             {
-                await message.AddAsync(true, count, pattern, token).ConfigureAwait(false);
+                await message.AddAsync(InterestGossip.PatternEntry, count, pattern, token).ConfigureAwait(false);
             }
         }
 
@@ -732,24 +743,28 @@ internal sealed partial class ClusterLink
             _countPatterns.Clear();
         }
 
-        var (channels, patterns) = _server.Registry.InterestSnapshot();
+        var (channels, patterns, shardChannels) = _server.Registry.InterestSnapshot();
         _advertisedChannels.Clear();
         _advertisedPatterns.Clear();
         await SendAsync(InterestGossip.Message(InterestGossip.SnapshotStart, ++_sequence), token).ConfigureAwait(false);
         var message = new GossipMessage(this, InterestGossip.SnapshotPart);
-        foreach (var (name, count) in channels)
+        foreach (var (shard, list) in new[] { (false, channels), (true, shardChannels) })
         {
-            if (Advertise(_advertisedChannels, name, count))
+            foreach (var (name, count) in list)
             {
-                await message.AddAsync(false, count, name, token).ConfigureAwait(false);
+                var key = new ChannelKey(name, shard);
+                if (Advertise(_advertisedChannels, key, name, count))
+                {
+                    await message.AddAsync(EntryOf(key), count, name, token).ConfigureAwait(false);
+                }
             }
         }
 
         foreach (var (name, count) in patterns)
         {
-            if (Advertise(_advertisedPatterns, name, count))
+            if (Advertise(_advertisedPatterns, name, name, count))
             {
-                await message.AddAsync(true, count, name, token).ConfigureAwait(false);
+                await message.AddAsync(InterestGossip.PatternEntry, count, name, token).ConfigureAwait(false);
             }
         }
 
@@ -757,8 +772,12 @@ internal sealed partial class ClusterLink
         await SendAsync(InterestGossip.Message(InterestGossip.SnapshotEnd, ++_sequence), token).ConfigureAwait(false);
     }
 
-    /// <summary>Records what the others are told of a name; false when it is what they hold already, or too long to tell.</summary>
-    private bool Advertise(Dictionary<byte[], int> advertised, byte[] name, int count)
+    /// <summary>A channel's gossip entry type: a channel's or a shard channel's.</summary>
+    private static byte EntryOf(ChannelKey channel) => channel.Shard ? InterestGossip.ShardChannelEntry : InterestGossip.ChannelEntry;
+
+    /// <summary>Records what the others are told of a name (<paramref name="key"/>: it and its kind); false when it is what they hold already, or too long to tell.</summary>
+    private bool Advertise<TKey>(Dictionary<TKey, int> advertised, TKey key, byte[] name, int count)
+        where TKey : notnull
     {
         if (name.Length > MaxAdvertisedName)
         {
@@ -766,7 +785,7 @@ internal sealed partial class ClusterLink
             return false;
         }
 
-        advertised.TryGetValue(name, out var old);
+        advertised.TryGetValue(key, out var old);
         if (old == count)
         {
             return false;
@@ -774,11 +793,11 @@ internal sealed partial class ClusterLink
 
         if (count == 0)
         {
-            advertised.Remove(name);
+            advertised.Remove(key);
         }
         else
         {
-            advertised[name] = count;
+            advertised[key] = count;
         }
 
         return true;
@@ -798,7 +817,7 @@ internal sealed partial class ClusterLink
     {
         private readonly ArrayBufferWriter<byte> _buffer = new(GossipChunk);
 
-        public async Task AddAsync(bool pattern, int count, byte[] name, CancellationToken token)
+        public async Task AddAsync(byte type, int count, byte[] name, CancellationToken token)
         {
             var length = InterestGossip.EntryOverhead + name.Length;
             if (_buffer.WrittenCount > 0 && _buffer.WrittenCount + length > GossipChunk)
@@ -812,7 +831,7 @@ internal sealed partial class ClusterLink
                 _buffer.Advance(InterestGossip.HeaderLength);
             }
 
-            _buffer.Advance(InterestGossip.WriteEntry(_buffer.GetSpan(length), pattern, count, name));
+            _buffer.Advance(InterestGossip.WriteEntry(_buffer.GetSpan(length), type, count, name));
         }
 
         public async Task FlushAsync(CancellationToken token)

@@ -19,7 +19,7 @@ namespace Notistream.RespServer.Cluster;
 /// numbering each channel's messages in its own <see cref="NumberingTable"/> and sending the gap and tail
 /// messages (docs/cluster.md#ordering-and-loss);</item>
 /// <item>the interest task follows the registry's first-subscriber and last-subscriber changes
-/// (<see cref="_dirtyChannels"/>, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
+/// (<see cref="_dirtyChannels"/>, shard channels among them, <see cref="_dirtyPatterns"/>, posted under the registry's lock, deduplicated)
 /// and adds or removes the NATS subscriptions; it alone does subscription I/O, and after new ones it
 /// flushes (PING) and probes the other nodes before it lets the SUBSCRIBEs waiting for them go on;</item>
 /// <item>the delivery task reads <see cref="_inbound"/> (bounded, filled by NATS's reader, which waits
@@ -72,7 +72,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly Channel<Incoming> _inbound = Channel.CreateBounded<Incoming>(
         new BoundedChannelOptions(InboundCapacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly object _dirtyLock = new();
-    private HashSet<byte[]> _dirtyChannels = new(ByteArrayComparer.Instance);
+    private HashSet<ChannelKey> _dirtyChannels = new(ChannelKey.Comparer);
     private HashSet<byte[]> _dirtyPatterns = new(ByteArrayComparer.Instance);
     // Capacity 1, DropWrite, as the gossip's signal: TryWrite never throws nor waits (it runs under the
     // registry's write lock, once for every name a SUBSCRIBE adds). Written by subscribe/unsubscribe and
@@ -88,7 +88,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private Task _forwarder = Task.CompletedTask;
 
     // The interest task's own state.
-    private readonly Dictionary<byte[], ClusterSubscription> _exact = new(ByteArrayComparer.Instance);
+    private readonly Dictionary<ChannelKey, ClusterSubscription> _exact = new(ChannelKey.Comparer);
     private readonly Dictionary<byte[], byte[]> _patternScopes = new(ByteArrayComparer.Instance);
     private readonly Dictionary<string, (int Patterns, ClusterSubscription Subscription)> _wildcards = new(StringComparer.Ordinal);
     private ClusterSubscription? _hashedWildcard;
@@ -102,7 +102,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     private readonly ulong _origin;
     private readonly SequenceTracker _tracker = new();
     private readonly Lock _dropLock = new();
-    private Dictionary<byte[], long> _droppedChannels = new(ByteArrayComparer.Instance);
+    private Dictionary<ChannelKey, long> _droppedChannels = new(ChannelKey.Comparer);
     private long _droppedChannelBytes;
     private volatile bool _gapsPending;
 
@@ -181,7 +181,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>Messages other nodes published that this node's NATS subscriptions should have received and did not (their numbers say so).</summary>
     public long Lost => _tracker.Lost;
 
-    /// <summary>NATS subscriptions this node holds now (exact channels, pattern wildcards, the hashed wildcard).</summary>
+    /// <summary>NATS subscriptions this node holds now (exact channels and shard channels, pattern wildcards, the hashed wildcard).</summary>
     public int Subscriptions => Volatile.Read(ref _subscriptions);
 
     public int OutboundQueued => _outbound.Reader.Count;
@@ -203,10 +203,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     }
 
     /// <summary>
-    /// The error a PUBLISH of this size gets, or null when NATS can carry it: the last max_payload a NATS
-    /// server announced (1 MiB until one has), less what the message's framing takes.
+    /// The error a PUBLISH (<paramref name="shard"/>: an SPUBLISH) of this size gets, or null when NATS can
+    /// carry it: the last max_payload a NATS server announced (1 MiB until one has), less what the message's
+    /// framing takes.
     /// </summary>
-    public string? RefuseSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public string? RefuseSize(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool shard = false)
     {
         var max = _maxPayload;
         if ((long)message.Length + ForwardHeader.Length + 4 + channel.Length <= max)
@@ -214,7 +215,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             return null;
         }
 
-        _ = Mapping.SubjectFor(channel, out var hashed);
+        _ = Mapping.SubjectFor(channel, out var hashed, shard);
         var size = (long)message.Length + SubjectMapping.Framing(channel.Length, hashed);
         return size <= max
             ? null
@@ -222,15 +223,16 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     }
 
     /// <summary>
-    /// A local PUBLISH, after its local delivery: queued for NATS without waiting. When NATS is not
-    /// connected or the queue is full the message is not forwarded (counted, logged at most once a second)
-    /// and false is returned. Called by any read loop; FIFO, so one publisher's messages leave in the order published.
+    /// A local PUBLISH (<paramref name="shard"/>: SPUBLISH, to a shard channel), after its local delivery:
+    /// queued for NATS without waiting. When NATS is not connected or the queue is full the message is not
+    /// forwarded (counted, logged at most once a second) and false is returned. Called by any read loop;
+    /// FIFO, so one publisher's messages leave in the order published.
     /// </summary>
-    public bool TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    public bool TryForward(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, bool shard = false)
     {
         if (_connection.ConnectionState != NatsConnectionState.Open)
         {
-            Drop("NATS is not connected", channel, numbered: false);
+            Drop("NATS is not connected", channel, numbered: false, shard);
             return false;
         }
 
@@ -238,25 +240,25 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         if (Interlocked.Add(ref _outboundBytes, size) > OutboundMaxBytes)
         {
             Interlocked.Add(ref _outboundBytes, -size);
-            Drop("the outbound queue is full", channel, numbered: false);
+            Drop("the outbound queue is full", channel, numbered: false, shard);
             return false;
         }
 
         // Room for the header (the forwarder writes it): one copy of the message, as before.
         var payload = GC.AllocateUninitializedArray<byte>(ForwardHeader.Length + message.Length);
         message.CopyTo(payload.AsSpan(ForwardHeader.Length));
-        if (!_outbound.Writer.TryWrite(new Outgoing(channel.ToArray(), payload)))
+        if (!_outbound.Writer.TryWrite(new Outgoing(new ChannelKey(channel.ToArray(), shard), payload)))
         {
             Interlocked.Add(ref _outboundBytes, -size);
-            Drop("the outbound queue is full", channel, numbered: false);
+            Drop("the outbound queue is full", channel, numbered: false, shard);
             return false;
         }
 
         return true;
     }
 
-    /// <summary>The registry's hook, under its write lock: a channel's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
-    public void ChannelInterestChanged(byte[] channel, bool edge) => MarkDirty(channel, pattern: false, edge);
+    /// <summary>The registry's hook, under its write lock: a channel's (or shard channel's) subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    public void ChannelInterestChanged(byte[] channel, bool edge, bool shard) => MarkDirty(new ChannelKey(channel, shard), null, edge);
 
     /// <summary>The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
     public void PatternInterestChanged(byte[] pattern, bool edge)
@@ -267,7 +269,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             _remote.LocalPatternChanged(pattern, _server.Registry.HasPattern(pattern));
         }
 
-        MarkDirty(pattern, pattern: true, edge);
+        MarkDirty(default, pattern, edge);
     }
 
     public async ValueTask DisposeAsync()
@@ -359,12 +361,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// remembered so that the forwarder uses a number for it and tells the other nodes in a gap message;
     /// one the forwarder numbered and failed to publish is a hole in its channel's numbers already.
     /// </summary>
-    private void Drop(string reason, ReadOnlySpan<byte> channel = default, bool numbered = true)
+    private void Drop(string reason, ReadOnlySpan<byte> channel = default, bool numbered = true, bool shard = false)
     {
         Interlocked.Increment(ref _dropped);
         if (!numbered)
         {
-            RecordDrop(channel);
+            RecordDrop(channel, shard);
         }
 
         var now = Environment.TickCount64;
@@ -376,19 +378,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     }
 
     /// <summary>Any read loop, on the slow path only: one more message of <paramref name="channel"/> the others must hear was not forwarded.</summary>
-    private void RecordDrop(ReadOnlySpan<byte> channel)
+    private void RecordDrop(ReadOnlySpan<byte> channel, bool shard)
     {
         lock (_dropLock)
         {
-            var key = channel.ToArray();
+            var key = new ChannelKey(channel.ToArray(), shard);
             if (_droppedChannels.TryGetValue(key, out var count))
             {
                 _droppedChannels[key] = count + 1;
             }
-            else if (_droppedChannels.Count < DropRecordCapacity && _droppedChannelBytes + key.Length + 64 <= DropRecordMaxBytes)
+            else if (_droppedChannels.Count < DropRecordCapacity && _droppedChannelBytes + channel.Length + 64 <= DropRecordMaxBytes)
             {
                 _droppedChannels[key] = 1;
-                _droppedChannelBytes += key.Length + 64;
+                _droppedChannelBytes += channel.Length + 64;
             }
             else
             {
@@ -400,11 +402,19 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private void MarkDirty(byte[] name, bool pattern, bool edge)
+    /// <summary>A channel's count changed, or with <paramref name="pattern"/> set, that pattern's.</summary>
+    private void MarkDirty(ChannelKey channel, byte[]? pattern, bool edge)
     {
         lock (_dirtyLock)
         {
-            MarkChangedLocked(name, pattern, edge);
+            if (pattern is null)
+            {
+                MarkChangedLocked(channel, _countChannels, _dirtyChannels, _pendingChannels, edge);
+            }
+            else
+            {
+                MarkChangedLocked(pattern, _countPatterns, _dirtyPatterns, _pendingPatterns, edge);
+            }
         }
 
         if (edge)
@@ -457,7 +467,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         Log.Connected(_logger, args.Message, _maxPayload);
 
         // The forwarder sends the gaps of what was not forwarded meanwhile, even if nothing is published now.
-        _outbound.Writer.TryWrite(new Outgoing([], [], Wake: true));
+        _outbound.Writer.TryWrite(new Outgoing(new ChannelKey([], false), [], Wake: true));
         if (_gossipReady)
         {
             // Reconnected: what was said meanwhile may be lost both ways, and the other servers may not
@@ -513,7 +523,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         continue;
                     }
 
-                    Interlocked.Add(ref _outboundBytes, -(item.Channel.Length + item.Payload.Length - ForwardHeader.Length));
+                    Interlocked.Add(ref _outboundBytes, -(item.Channel.Name.Length + item.Payload.Length - ForwardHeader.Length));
                     var target = table.Next(item.Channel);
                     table.Forwarded(item.Channel);
                     _tailsPending = true;
@@ -521,7 +531,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                     ForwardHeader.Write(payload, ForwardHeader.Message, _origin, table.Epoch, target.Sequence);
                     if (target.Hashed)
                     {
-                        payload = HashedPayload(payload, item.Channel);
+                        payload = HashedPayload(payload, item.Channel.Name);
                     }
 
                     try
@@ -546,11 +556,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     /// <summary>The forwarder: one gap message per channel with messages not forwarded, their numbers used.</summary>
     private async Task SendGapsAsync(NumberingTable table, CancellationToken token)
     {
-        Dictionary<byte[], long> dropped;
+        Dictionary<ChannelKey, long> dropped;
         lock (_dropLock)
         {
             dropped = _droppedChannels;
-            _droppedChannels = new(ByteArrayComparer.Instance);
+            _droppedChannels = new(ChannelKey.Comparer);
             _droppedChannelBytes = 0;
             _gapsPending = false;
         }
@@ -562,7 +572,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             ForwardHeader.Write(payload, ForwardHeader.Gap, _origin, table.Epoch, target.Sequence);
             if (target.Hashed)
             {
-                payload = HashedPayload(payload, channel);
+                payload = HashedPayload(payload, channel.Name);
             }
 
             try
@@ -593,7 +603,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
             ForwardHeader.Write(payload, ForwardHeader.Gap, _origin, table.Epoch, target.Sequence);
             if (target.Hashed)
             {
-                payload = HashedPayload(payload, channel);
+                payload = HashedPayload(payload, channel.Name);
             }
 
             try
@@ -615,7 +625,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         if (_tailsPending && now - _lastTailWake >= 1000)
         {
             _lastTailWake = now;
-            _outbound.Writer.TryWrite(new Outgoing([], [], Wake: true));
+            _outbound.Writer.TryWrite(new Outgoing(new ChannelKey([], false), [], Wake: true));
         }
     }
 
@@ -631,23 +641,23 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     }
 
     /// <summary>
-    /// The forwarder's own: per channel published to lately, its subject and the last number it used.
+    /// The forwarder's own: per channel (or shard channel) published to lately, its subject and the last number it used.
     /// Bounded by <see cref="NumberedCapacity"/> channels and <see cref="NumberedMaxBytes"/>; past them it
     /// is cleared and <see cref="Epoch"/> goes up, so receivers start counting each channel again.
     /// </summary>
     private sealed class NumberingTable(ClusterLink link)
     {
-        private readonly Dictionary<byte[], Numbered> _channels = new(ByteArrayComparer.Instance);
+        private readonly Dictionary<ChannelKey, Numbered> _channels = new(ChannelKey.Comparer);
         private long _bytes;
 
         // Channels forwarded to in the current second and in the one before (for the tails).
-        private HashSet<byte[]> _recent = new(ByteArrayComparer.Instance);
-        private HashSet<byte[]> _previous = new(ByteArrayComparer.Instance);
+        private HashSet<ChannelKey> _recent = new(ChannelKey.Comparer);
+        private HashSet<ChannelKey> _previous = new(ChannelKey.Comparer);
         private long _secondStart = Environment.TickCount64;
 
         public bool HasRecent => _recent.Count + _previous.Count > 0;
 
-        public void Forwarded(byte[] channel)
+        public void Forwarded(ChannelKey channel)
         {
             if (_recent.Count < NumberedCapacity)
             {
@@ -658,9 +668,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         public bool TailsDue(long now) => now - _secondStart >= 1000 && HasRecent;
 
         /// <summary>The channels of the second before that were quiet in the last one (at most <paramref name="limit"/>), with their last numbers; a new second begins.</summary>
-        public List<(byte[] Channel, Numbered Target)> TakeQuiet(int limit)
+        public List<(ChannelKey Channel, Numbered Target)> TakeQuiet(int limit)
         {
-            var quiet = new List<(byte[], Numbered)>();
+            var quiet = new List<(ChannelKey, Numbered)>();
             foreach (var channel in _previous)
             {
                 if (quiet.Count >= limit)
@@ -683,12 +693,12 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         public uint Epoch { get; private set; }
 
         /// <summary>Uses <paramref name="count"/> more numbers of the channel; its entry says the last.</summary>
-        public Numbered Next(byte[] channel, ulong count = 1)
+        public Numbered Next(ChannelKey channel, ulong count = 1)
         {
             if (!_channels.TryGetValue(channel, out var entry))
             {
-                var subject = link.Mapping.SubjectFor(channel, out var hashed);
-                var cost = channel.Length + (subject.Length * 2L) + 96;
+                var subject = link.Mapping.SubjectFor(channel.Name, out var hashed, channel.Shard);
+                var cost = channel.Name.Length + (subject.Length * 2L) + 96;
                 if (_channels.Count >= NumberedCapacity || _bytes + cost > NumberedMaxBytes)
                 {
                     _channels.Clear();
@@ -737,14 +747,15 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                 }
 
                 var force = Interlocked.Exchange(ref _forceRound, 0) == 1;
-                HashSet<byte[]> channels, patterns;
+                HashSet<ChannelKey> channels;
+                HashSet<byte[]> patterns;
                 long target;
                 lock (_dirtyLock)
                 {
                     channels = _dirtyChannels;
                     patterns = _dirtyPatterns;
                     target = _interestRequested;
-                    _dirtyChannels = new(ByteArrayComparer.Instance);
+                    _dirtyChannels = new(ChannelKey.Comparer);
                     _dirtyPatterns = new(ByteArrayComparer.Instance);
                 }
 
@@ -807,11 +818,11 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
     }
 
-    private async Task FollowChannelAsync(byte[] channel, CancellationToken token)
+    private async Task FollowChannelAsync(ChannelKey channel, CancellationToken token)
     {
         // NOTI.SUBSCRIBE followers read this node's history, which forwarded messages never enter: only
         // subscribers that receive them make the node want the channel's messages from other nodes.
-        var wanted = _server.Registry.AdvertisedSubscriberCount(channel) > 0;
+        var wanted = _server.Registry.AdvertisedSubscriberCount(channel.Name, channel.Shard) > 0;
         if (wanted == _exact.ContainsKey(channel))
         {
             return;
@@ -819,8 +830,9 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
 
         if (wanted)
         {
-            var subject = Mapping.SubjectFor(channel, out _);
-            _exact[channel] = await SubscribeAsync(subject, SubscriptionKind.Channel, channel, token).ConfigureAwait(false);
+            var subject = Mapping.SubjectFor(channel.Name, out _, channel.Shard);
+            var kind = channel.Shard ? SubscriptionKind.ShardChannel : SubscriptionKind.Channel;
+            _exact[channel] = await SubscribeAsync(subject, kind, channel.Name, token).ConfigureAwait(false);
         }
         else
         {
@@ -941,7 +953,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         }
         else
         {
-            channel = subscription.Kind == SubscriptionKind.Channel ? subscription.Key : Mapping.ChannelOf(subject);
+            channel = subscription.Kind is SubscriptionKind.Channel or SubscriptionKind.ShardChannel ? subscription.Key : Mapping.ChannelOf(subject);
             message = kind == ForwardHeader.Gap ? [] : payload.ToArray();
         }
 
@@ -990,6 +1002,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
                         delivered += item.Kind switch
                         {
                             SubscriptionKind.Channel => registry.DeliverToChannel(item.Channel, item.Message, batch),
+                            SubscriptionKind.ShardChannel => registry.DeliverToChannel(item.Channel, item.Message, batch, shard: true),
                             SubscriptionKind.Patterns => registry.DeliverToPatterns(item.Channel, item.Message, batch, item.Scope),
                             _ => registry.DeliverToPatterns(item.Channel, item.Message, batch, scope: null),
                         };
@@ -1014,7 +1027,7 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
     }
 
     /// <summary>A message to forward: its payload has <see cref="ForwardHeader.Length"/> bytes of room first. <paramref name="Wake"/>: no message, the forwarder only looks at the gaps.</summary>
-    private readonly record struct Outgoing(byte[] Channel, byte[] Payload, bool Wake = false);
+    private readonly record struct Outgoing(ChannelKey Channel, byte[] Payload, bool Wake = false);
 
     private readonly record struct Incoming(SubscriptionKind Kind, byte[] Channel, byte[] Message, byte[]? Scope);
 
@@ -1070,6 +1083,9 @@ internal enum SubscriptionKind
     /// <summary>One channel's exact subject: that channel's subscribers.</summary>
     Channel,
 
+    /// <summary>One shard channel's exact subject (<c>prefix.sc.…</c> or <c>prefix.sh.…</c>): that shard channel's subscribers.</summary>
+    ShardChannel,
+
     /// <summary>A pattern wildcard: the patterns whose scope is its key.</summary>
     Patterns,
 
@@ -1089,7 +1105,7 @@ internal sealed class ClusterSubscription(ClusterLink link, INatsConnection conn
 
     public SubscriptionKind Kind { get; } = kind;
 
-    /// <summary>The channel (<see cref="SubscriptionKind.Channel"/>) or the pattern scope (<see cref="SubscriptionKind.Patterns"/>).</summary>
+    /// <summary>The channel (<see cref="SubscriptionKind.Channel"/>, <see cref="SubscriptionKind.ShardChannel"/>) or the pattern scope (<see cref="SubscriptionKind.Patterns"/>).</summary>
     public byte[]? Key { get; } = key;
 
     /// <summary>The loss accounting of what comes through this subscription (none for the gossip's).</summary>

@@ -6,7 +6,7 @@ namespace Notistream.RespServer.Cluster;
 /// The bytes of the nodes' interest gossip (docs/cluster.md#counting-across-the-cluster). Each node
 /// publishes on <c>prefix.sys.i.&lt;node id&gt;</c> one numbered stream of messages, each
 /// <c>version (1) | kind (1) | sequence (8, big-endian)</c> then, for the kinds that carry them, entries
-/// <c>type ('c' channel, 'p' pattern) (1) | count (4) | name length (4) | name</c> with absolute counts
+/// <c>type ('c' channel, 'p' pattern, 's' shard channel) (1) | count (4) | name length (4) | name</c> with absolute counts
 /// (0: gone). Requests for a node's whole state go to <c>prefix.sys.r</c>: <c>version | 'R' | node id</c>
 /// (no id: every node).
 /// </summary>
@@ -47,6 +47,9 @@ internal static class InterestGossip
 
     public const byte PatternEntry = (byte)'p';
 
+    /// <summary>A shard channel's count (SSUBSCRIBE): counted apart from a channel of the same name.</summary>
+    public const byte ShardChannelEntry = (byte)'s';
+
     /// <summary>Largest count an entry may say; a larger one is taken as this (so sums over nodes stay in an int).</summary>
     public const int MaxCount = 1 << 24;
 
@@ -64,10 +67,14 @@ internal static class InterestGossip
         return bytes;
     }
 
-    /// <summary>Writes one entry at the start of <paramref name="destination"/>; returns its length.</summary>
+    /// <summary>Writes one channel or pattern entry at the start of <paramref name="destination"/>; returns its length.</summary>
     public static int WriteEntry(Span<byte> destination, bool pattern, int count, ReadOnlySpan<byte> name)
+        => WriteEntry(destination, pattern ? PatternEntry : ChannelEntry, count, name);
+
+    /// <summary>Writes one entry of <paramref name="type"/> (<see cref="ChannelEntry"/>, <see cref="PatternEntry"/>, <see cref="ShardChannelEntry"/>); returns its length.</summary>
+    public static int WriteEntry(Span<byte> destination, byte type, int count, ReadOnlySpan<byte> name)
     {
-        destination[0] = pattern ? PatternEntry : ChannelEntry;
+        destination[0] = type;
         BinaryPrimitives.WriteInt32BigEndian(destination[1..], count);
         BinaryPrimitives.WriteInt32BigEndian(destination[5..], name.Length);
         name.CopyTo(destination[EntryOverhead..]);
@@ -89,9 +96,9 @@ internal static class InterestGossip
     }
 
     /// <summary>Reads the next entry and moves past it; false at the end or on malformed bytes (<paramref name="malformed"/>).</summary>
-    public static bool TryReadEntry(ref ReadOnlySpan<byte> entries, out bool pattern, out int count, out ReadOnlySpan<byte> name, out bool malformed)
+    public static bool TryReadEntry(ref ReadOnlySpan<byte> entries, out byte type, out int count, out ReadOnlySpan<byte> name, out bool malformed)
     {
-        pattern = false;
+        type = 0;
         count = 0;
         name = default;
         malformed = false;
@@ -100,13 +107,13 @@ internal static class InterestGossip
             return false;
         }
 
-        if (entries.Length < EntryOverhead || entries[0] is not (ChannelEntry or PatternEntry))
+        if (entries.Length < EntryOverhead || entries[0] is not (ChannelEntry or PatternEntry or ShardChannelEntry))
         {
             malformed = true;
             return false;
         }
 
-        pattern = entries[0] == PatternEntry;
+        type = entries[0];
         count = Math.Clamp(BinaryPrimitives.ReadInt32BigEndian(entries[1..]), 0, MaxCount);
         var length = BinaryPrimitives.ReadInt32BigEndian(entries[5..]);
         if (length < 0 || length > entries.Length - EntryOverhead)

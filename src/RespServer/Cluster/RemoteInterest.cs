@@ -5,13 +5,14 @@ namespace Notistream.RespServer.Cluster;
 
 /// <summary>
 /// The other nodes' subscriptions as their gossip told them (<see cref="InterestGossip"/>,
-/// docs/cluster.md#counting-across-the-cluster): per node, channel → subscribers and pattern →
-/// subscriptions; summed over the nodes for PUBLISH's reply and PUBSUB.
+/// docs/cluster.md#counting-across-the-cluster): per node, channel → subscribers, pattern →
+/// subscriptions and shard channel → subscribers; summed over the nodes for PUBLISH's and SPUBLISH's
+/// replies and PUBSUB.
 /// <para>
 /// Concurrency. <see cref="_lock"/> protects every write and the per-node tables, the budget counters and
 /// <see cref="_patterns"/>. Writers: the link's gossip receive task (<see cref="Apply"/>) and its gossip
 /// send task (<see cref="Expire"/>), both under the lock. Readers: publishers (any read loop) read
-/// <see cref="_channels"/> (a concurrent dictionary, written only under the lock) without a lock, and the
+/// <see cref="_channels"/> and <see cref="_shardChannels"/> (concurrent dictionaries, written only under the lock) without a lock, and the
 /// pattern trie under <see cref="_trieLock"/>'s read lock (written under the lock and the write lock),
 /// testing the candidates with the glob matcher outside it, as the registry does; a pattern's
 /// <see cref="PatternSubscription.RemoteCount"/> is written under the lock and read without it. The link
@@ -60,6 +61,7 @@ internal sealed class RemoteInterest
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<byte[], int> _channels = new(ByteArrayComparer.Instance);
+    private readonly ConcurrentDictionary<byte[], int> _shardChannels = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], PatternSubscription> _patterns = new(ByteArrayComparer.Instance);
     private readonly ChannelTrie _trie = new();
     private readonly ReaderWriterLockSlim _trieLock = new(LockRecursionPolicy.NoRecursion);
@@ -107,6 +109,9 @@ internal sealed class RemoteInterest
 
     /// <summary>Distinct channels with subscribers on other nodes.</summary>
     public int ChannelCount => _channels.Count;
+
+    /// <summary>Distinct shard channels with subscribers on other nodes.</summary>
+    public int ShardChannelCount => _shardChannels.Count;
 
     /// <summary>Distinct patterns with subscriptions on other nodes.</summary>
     public int PatternCount => _patternCount;
@@ -179,12 +184,12 @@ internal sealed class RemoteInterest
         return receivers;
     }
 
-    /// <summary>PUBSUB NUMSUB: the channel's subscribers on the other nodes.</summary>
-    public int ChannelSubscribers(ReadOnlySpan<byte> channel)
-        => _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var count) ? count : 0;
+    /// <summary>PUBSUB NUMSUB: the channel's subscribers on the other nodes; <paramref name="shard"/>: the shard channel's (SHARDNUMSUB, SPUBLISH).</summary>
+    public int ChannelSubscribers(ReadOnlySpan<byte> channel, bool shard = false)
+        => (shard ? _shardChannels : _channels).GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var count) ? count : 0;
 
-    /// <summary>PUBSUB CHANNELS: the channels subscribed on other nodes.</summary>
-    public List<byte[]> ChannelNames() => [.. _channels.Keys];
+    /// <summary>PUBSUB CHANNELS: the channels subscribed on other nodes; <paramref name="shard"/>: the shard channels (SHARDCHANNELS).</summary>
+    public List<byte[]> ChannelNames(bool shard = false) => [.. (shard ? _shardChannels : _channels).Keys];
 
     /// <summary>The nodes heard from and not expired.</summary>
     public List<string> NodeIds()
@@ -309,9 +314,9 @@ internal sealed class RemoteInterest
                     }
 
                     state.Sequence = sequence;
-                    while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
+                    while (InterestGossip.TryReadEntry(ref entries, out var type, out var count, out var name, out _))
                     {
-                        SetLocked(state, pattern, name.ToArray(), count);
+                        SetLocked(state, type, name.ToArray(), count);
                     }
 
                     return false;
@@ -377,21 +382,21 @@ internal sealed class RemoteInterest
     /// </summary>
     private void StageLocked(Staging staged, ReadOnlySpan<byte> entries)
     {
-        while (InterestGossip.TryReadEntry(ref entries, out var pattern, out var count, out var name, out _))
+        while (InterestGossip.TryReadEntry(ref entries, out var type, out var count, out var name, out _))
         {
             if (count == 0)
             {
                 continue;
             }
 
-            var table = pattern ? staged.Patterns : staged.Channels;
+            var table = staged.Table(type);
             if (table.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(name))
             {
                 table[name.ToArray()] = count;
                 continue;
             }
 
-            var cost = Cost(pattern, name.Length);
+            var cost = Cost(type, name.Length);
             if (_entries + _stagedEntries + 1 > _maxEntries || _bytes + _stagedBytes + cost > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
@@ -418,43 +423,41 @@ internal sealed class RemoteInterest
     }
 
     /// <summary>What one entry counts in the byte bound.</summary>
-    private static long Cost(bool pattern, int nameLength) => (long)nameLength + (pattern ? PatternEntryBytes : EntryBytes);
+    private static long Cost(byte type, int nameLength) => (long)nameLength + (type == InterestGossip.PatternEntry ? PatternEntryBytes : EntryBytes);
+
+    /// <summary>The gossip's entry types, each a table of its own per node.</summary>
+    private static readonly byte[] Types = [InterestGossip.ChannelEntry, InterestGossip.PatternEntry, InterestGossip.ShardChannelEntry];
 
     /// <summary>A complete snapshot: what the node held and is not in it goes, what is in it is set.</summary>
     private void ReplaceLocked(Node state, Staging staged)
     {
-        foreach (var name in state.Channels.Keys.Where(k => !staged.Channels.ContainsKey(k)).ToList())
+        foreach (var type in Types)
         {
-            SetLocked(state, false, name, 0);
+            var replacement = staged.Table(type);
+            foreach (var name in state.Table(type).Keys.Where(k => !replacement.ContainsKey(k)).ToList())
+            {
+                SetLocked(state, type, name, 0);
+            }
         }
 
-        foreach (var name in state.Patterns.Keys.Where(k => !staged.Patterns.ContainsKey(k)).ToList())
+        foreach (var type in Types)
         {
-            SetLocked(state, true, name, 0);
-        }
-
-        foreach (var (name, count) in staged.Channels)
-        {
-            SetLocked(state, false, name, count);
-        }
-
-        foreach (var (name, count) in staged.Patterns)
-        {
-            SetLocked(state, true, name, count);
+            foreach (var (name, count) in staged.Table(type))
+            {
+                SetLocked(state, type, name, count);
+            }
         }
     }
 
     private void RemoveLocked(string id, Node state)
     {
         DropStagingLocked(state);
-        foreach (var name in state.Channels.Keys.ToList())
+        foreach (var type in Types)
         {
-            SetLocked(state, false, name, 0);
-        }
-
-        foreach (var name in state.Patterns.Keys.ToList())
-        {
-            SetLocked(state, true, name, 0);
+            foreach (var name in state.Table(type).Keys.ToList())
+            {
+                SetLocked(state, type, name, 0);
+            }
         }
 
         _nodes.Remove(id);
@@ -462,9 +465,9 @@ internal sealed class RemoteInterest
     }
 
     /// <summary>One node's count of one name; the sums follow.</summary>
-    private void SetLocked(Node state, bool pattern, byte[] name, int count)
+    private void SetLocked(Node state, byte type, byte[] name, int count)
     {
-        var table = pattern ? state.Patterns : state.Channels;
+        var table = state.Table(type);
         table.TryGetValue(name, out var old);
         if (old == count)
         {
@@ -473,7 +476,7 @@ internal sealed class RemoteInterest
 
         if (old == 0)
         {
-            var cost = Cost(pattern, name.Length);
+            var cost = Cost(type, name.Length);
             if (_entries + _stagedEntries + 1 > _maxEntries || _bytes + _stagedBytes + cost > _maxNameBytes)
             {
                 Interlocked.Increment(ref _refused);
@@ -488,7 +491,7 @@ internal sealed class RemoteInterest
         {
             table.Remove(name);
             _entries--;
-            _bytes -= Cost(pattern, name.Length);
+            _bytes -= Cost(type, name.Length);
         }
         else
         {
@@ -496,21 +499,22 @@ internal sealed class RemoteInterest
         }
 
         var delta = count - old;
-        if (pattern)
+        if (type == InterestGossip.PatternEntry)
         {
             AdjustPatternLocked(name, delta);
         }
         else
         {
-            _channels.TryGetValue(name, out var total);
+            var sums = type == InterestGossip.ShardChannelEntry ? _shardChannels : _channels;
+            sums.TryGetValue(name, out var total);
             total += delta;
             if (total <= 0)
             {
-                _channels.TryRemove(name, out _);
+                sums.TryRemove(name, out _);
             }
             else
             {
-                _channels[name] = total;
+                sums[name] = total;
             }
         }
     }
@@ -587,6 +591,10 @@ internal sealed class RemoteInterest
     {
         public readonly Dictionary<byte[], int> Channels = new(ByteArrayComparer.Instance);
         public readonly Dictionary<byte[], int> Patterns = new(ByteArrayComparer.Instance);
+        public readonly Dictionary<byte[], int> ShardChannels = new(ByteArrayComparer.Instance);
+
+        /// <summary>The table of an entry type (<see cref="InterestGossip.ChannelEntry"/> and the others).</summary>
+        public Dictionary<byte[], int> Table(byte type) => TableOf(type, Channels, Patterns, ShardChannels);
 
         /// <summary>The last sequence number taken from the node's stream.</summary>
         public ulong Sequence;
@@ -610,7 +618,19 @@ internal sealed class RemoteInterest
         public readonly long Started = started;
         public readonly Dictionary<byte[], int> Channels = new(ByteArrayComparer.Instance);
         public readonly Dictionary<byte[], int> Patterns = new(ByteArrayComparer.Instance);
+        public readonly Dictionary<byte[], int> ShardChannels = new(ByteArrayComparer.Instance);
         public long Entries;
         public long Bytes;
+
+        public Dictionary<byte[], int> Table(byte type) => TableOf(type, Channels, Patterns, ShardChannels);
     }
+
+    private static Dictionary<byte[], int> TableOf(byte type, Dictionary<byte[], int> channels, Dictionary<byte[], int> patterns,
+        Dictionary<byte[], int> shardChannels)
+        => type switch
+        {
+            InterestGossip.PatternEntry => patterns,
+            InterestGossip.ShardChannelEntry => shardChannels,
+            _ => channels,
+        };
 }

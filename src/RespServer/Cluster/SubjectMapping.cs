@@ -20,6 +20,11 @@ namespace Notistream.RespServer.Cluster;
 /// before its first glob metacharacter), then <c>&gt;</c>; the channel trie and the glob matcher do the
 /// exact match on the receiving node. Long channels are covered by <c>prefix.h.&gt;</c>.
 /// </para>
+/// <para>
+/// Shard channels (SSUBSCRIBE, SPUBLISH) have a namespace of their own, written the same way under
+/// <c>prefix.sc.</c> (long ones <c>prefix.sh.</c>): no channel subject or pattern wildcard covers them, so a
+/// shard channel and a channel of the same name never meet.
+/// </para>
 /// </summary>
 internal sealed class SubjectMapping
 {
@@ -39,6 +44,8 @@ internal sealed class SubjectMapping
         ChannelRoot = prefix + ".c.";
         HashedRoot = prefix + ".h.";
         HashedWildcard = prefix + ".h.>";
+        ShardRoot = prefix + ".sc.";
+        ShardHashedRoot = prefix + ".sh.";
     }
 
     public string Prefix { get; }
@@ -51,6 +58,12 @@ internal sealed class SubjectMapping
 
     /// <summary><c>prefix.h.&gt;</c>: a node with any pattern subscribes it too.</summary>
     public string HashedWildcard { get; }
+
+    /// <summary><c>prefix.sc.</c>: where every shard channel of ordinary length lives.</summary>
+    public string ShardRoot { get; }
+
+    /// <summary><c>prefix.sh.</c>: shard channels whose subject would be too long.</summary>
+    public string ShardHashedRoot { get; }
 
     /// <summary>Why a subject prefix is refused (nats-subject-prefix), or null: one or more tokens of safe bytes.</summary>
     public static string? ValidatePrefix(string prefix)
@@ -84,11 +97,15 @@ internal sealed class SubjectMapping
         b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
             or (byte)'-' or (byte)'_' or (byte)':' or (byte)'/' or (byte)'@' or (byte)'+' or (byte)'=' or (byte)',';
 
-    /// <summary>The subject a channel is published on, and whether it is the hashed form (the channel then goes in the payload).</summary>
-    public string SubjectFor(ReadOnlySpan<byte> channel, out bool hashed)
+    /// <summary>
+    /// The subject a channel (<paramref name="shard"/>: a shard channel) is published on, and whether it is
+    /// the hashed form (the channel then goes in the payload).
+    /// </summary>
+    public string SubjectFor(ReadOnlySpan<byte> channel, out bool hashed, bool shard = false)
     {
-        var text = new StringBuilder(ChannelRoot.Length + channel.Length + 8);
-        text.Append(ChannelRoot);
+        var root = shard ? ShardRoot : ChannelRoot;
+        var text = new StringBuilder(root.Length + channel.Length + 8);
+        text.Append(root);
         AppendSegments(text, channel);
         if (text.Length <= MaxExactSubject)
         {
@@ -97,7 +114,7 @@ internal sealed class SubjectMapping
         }
 
         hashed = true;
-        return HashedRoot + Base64Url(SHA256.HashData(channel));
+        return (shard ? ShardHashedRoot : HashedRoot) + Base64Url(SHA256.HashData(channel));
     }
 
     /// <summary>
@@ -254,8 +271,9 @@ internal sealed class SubjectMapping
         return true;
     }
 
-    /// <summary>Whether a subject is a hashed one (its channel is in the payload).</summary>
-    public bool IsHashed(string subject) => subject.StartsWith(HashedRoot, StringComparison.Ordinal);
+    /// <summary>Whether a subject is a hashed one, of a channel or a shard channel (its channel is in the payload).</summary>
+    public bool IsHashed(string subject)
+        => subject.StartsWith(HashedRoot, StringComparison.Ordinal) || subject.StartsWith(ShardHashedRoot, StringComparison.Ordinal);
 
     private static void AppendSegments(StringBuilder text, ReadOnlySpan<byte> channel)
     {

@@ -38,7 +38,7 @@ internal static class PubSubCommands
         // it, every later PUBLISH reaches it: each confirmation is queued before its registration,
         // and nothing is sent until all are registered. With nats-servers, the confirmations also wait
         // until the node's NATS server has the node's interest (docs/cluster.md#subscribing).
-        var cluster = kind == SubscriptionKind.Shard ? null : client.Server.Cluster;
+        var cluster = client.Server.Cluster;
         var waits = cluster is not null && cluster.BeginSubscribe(client.Output);
         client.Output.Hold();
         try
@@ -189,6 +189,10 @@ internal static class PubSubCommands
         client.Writer.WriteInteger(receivers);
     }
 
+    /// <summary>
+    /// As PUBLISH without history or patterns: shard channels are never kept, and with nats-servers they
+    /// travel under their own subjects (docs/cluster.md#shard-channels).
+    /// </summary>
     private static void SPublish(RespConnection client, in RespRequest request)
     {
         if (client.IsPubSub)
@@ -196,8 +200,20 @@ internal static class PubSubCommands
             client.FlushReplies();
         }
 
-        var receivers = client.Server.Registry.PublishShard(request[1], request[2], client.Batch);
+        var server = client.Server;
+        if (server.Cluster is { } cluster && cluster.RefuseSize(request[1], request[2], shard: true) is { } tooLarge)
+        {
+            client.Writer.WriteError(tooLarge);
+            return;
+        }
+
+        var receivers = server.Registry.PublishShard(request[1], request[2], client.Batch);
         client.CountPublished(receivers);
+        if (server.Cluster is { } link)
+        {
+            receivers += link.Forward(request[1], request[2], shard: true);
+        }
+
         client.Writer.WriteInteger(receivers);
     }
 
@@ -210,11 +226,11 @@ internal static class PubSubCommands
         }
 
         var channels = client.Server.Registry.ActiveChannels(request.Count == 3 ? request[2] : default, request.Count == 3, shard);
-        if (!shard && client.Server.Cluster is { } cluster)
+        if (client.Server.Cluster is { } cluster)
         {
-            // The union of every node's channels.
+            // The union of every node's channels (or shard channels).
             var names = new HashSet<byte[]>(channels, ByteArrayComparer.Instance);
-            foreach (var name in cluster.Remote.ChannelNames())
+            foreach (var name in cluster.Remote.ChannelNames(shard))
             {
                 if ((request.Count < 3 || GlobMatcher.IsMatch(request[2], name)) && names.Add(name))
                 {
@@ -235,12 +251,12 @@ internal static class PubSubCommands
     {
         var writer = client.Writer;
         var registry = client.Server.Registry;
-        var remote = shard ? null : client.Server.Cluster?.Remote;
+        var remote = client.Server.Cluster?.Remote;
         writer.WriteArrayHeader((request.Count - 2) * 2);
         for (var i = 2; i < request.Count; i++)
         {
             writer.WriteBulk(request[i]);
-            writer.WriteInteger(registry.SubscriberCount(request[i], shard) + (remote?.ChannelSubscribers(request[i]) ?? 0));
+            writer.WriteInteger(registry.SubscriberCount(request[i], shard) + (remote?.ChannelSubscribers(request[i], shard) ?? 0));
         }
     }
 

@@ -55,14 +55,14 @@ internal sealed class SubscriptionRegistry
             }
 
             var added = set.Subscribers.Add(subscriber);
-            if (!shard && Interest is { } interest)
+            if (Interest is { } interest)
             {
                 if (added && subscriber.LocalOnly)
                 {
                     set.LocalOnly++;
                 }
 
-                interest.ChannelInterestChanged(set.Channel, created);
+                interest.ChannelInterestChanged(set.Channel, created, shard);
             }
         }
     }
@@ -78,7 +78,7 @@ internal sealed class SubscriptionRegistry
             }
 
             var removed = set.Subscribers.Remove(subscriber);
-            if (removed && !shard && Interest is not null && subscriber.LocalOnly)
+            if (removed && Interest is not null && subscriber.LocalOnly)
             {
                 set.LocalOnly--;
             }
@@ -89,10 +89,7 @@ internal sealed class SubscriptionRegistry
                 map.TryRemove(channel, out _);
             }
 
-            if (!shard)
-            {
-                Interest?.ChannelInterestChanged(set.Channel, emptied);
-            }
+            Interest?.ChannelInterestChanged(set.Channel, emptied, shard);
         }
     }
 
@@ -179,12 +176,12 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>With nats-servers: a channel's subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
-    public int AdvertisedSubscriberCount(byte[] channel)
+    /// <summary>With nats-servers: a channel's (or shard channel's) subscribers now that the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones).</summary>
+    public int AdvertisedSubscriberCount(byte[] channel, bool shard = false)
     {
         lock (_writeLock)
         {
-            return _channels.TryGetValue(channel, out var set) ? set.Subscribers.Count - set.LocalOnly : 0;
+            return (shard ? _shardChannels : _channels).TryGetValue(channel, out var set) ? set.Subscribers.Count - set.LocalOnly : 0;
         }
     }
 
@@ -197,8 +194,8 @@ internal sealed class SubscriptionRegistry
         }
     }
 
-    /// <summary>Every channel (not shard channel) and pattern with its subscriber count now, less the <see cref="ISubscriber.LocalOnly"/> ones: the cluster's snapshot of this node.</summary>
-    public (List<(byte[] Name, int Count)> Channels, List<(byte[] Name, int Count)> Patterns) InterestSnapshot()
+    /// <summary>Every channel, pattern and shard channel with its subscriber count now, less the <see cref="ISubscriber.LocalOnly"/> ones: the cluster's snapshot of this node.</summary>
+    public (List<(byte[] Name, int Count)> Channels, List<(byte[] Name, int Count)> Patterns, List<(byte[] Name, int Count)> ShardChannels) InterestSnapshot()
     {
         lock (_writeLock)
         {
@@ -208,13 +205,19 @@ internal sealed class SubscriptionRegistry
                 channels.Add((name, set.Subscribers.Count - set.LocalOnly));
             }
 
+            var shardChannels = new List<(byte[], int)>(_shardChannels.Count);
+            foreach (var (name, set) in _shardChannels)
+            {
+                shardChannels.Add((name, set.Subscribers.Count - set.LocalOnly));
+            }
+
             var patterns = new List<(byte[], int)>(_patterns.Count);
             foreach (var (name, entry) in _patterns)
             {
                 patterns.Add((name, entry.Subscribers.Count - entry.LocalOnly));
             }
 
-            return (channels, patterns);
+            return (channels, patterns, shardChannels);
         }
     }
 
@@ -311,12 +314,15 @@ internal sealed class SubscriptionRegistry
 
     /// <summary>
     /// A remote message that came through a channel's own NATS subscription: that channel's subscribers
-    /// only (its pattern subscribers get the copy of their pattern's wildcard, <see cref="DeliverToPatterns"/>).
+    /// only (its pattern subscribers get the copy of their pattern's wildcard, <see cref="DeliverToPatterns"/>);
+    /// with <paramref name="shard"/>, a shard channel's subscribers, as <see cref="PublishShard"/> does.
     /// </summary>
-    public long DeliverToChannel(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch batch)
-        => _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set)
-            ? FanOut(set.Subscribers, "message"u8, default, false, channel, message, batch)
-            : 0;
+    public long DeliverToChannel(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, DeliveryBatch batch, bool shard = false)
+        => shard
+            ? PublishShard(channel, message, batch)
+            : _channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var set)
+                ? FanOut(set.Subscribers, "message"u8, default, false, channel, message, batch)
+                : 0;
 
     /// <summary>
     /// A remote message that came through a pattern wildcard: the matching patterns whose wildcard scope is

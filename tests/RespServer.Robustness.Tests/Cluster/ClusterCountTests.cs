@@ -180,7 +180,7 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
         var c = Cluster;
         await using var subscriber = await c.A.ConnectAsync();
         await using var publisher = await c.C.ConnectAsync();
-        const int Rounds = 300;
+        const int Rounds = 400;
         var run = Guid.NewGuid().ToString("N")[..8];
 
         // Every confirmation must come from the probe's answers, not from a limit running out.
@@ -188,14 +188,21 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
         var probeTimeouts = await c.A.InfoNumberAsync("nats_probe_timeouts");
         for (var i = 0; i < Rounds; i++)
         {
-            // A fresh name each round: A's node has no NATS interest for it before this SUBSCRIBE.
-            var pattern = i % 3 == 2;
+            // A fresh name each round: A's node has no NATS interest for it before this SUBSCRIBE. Half the
+            // rounds a channel, a quarter a pattern, a quarter a shard channel (SSUBSCRIBE, then SPUBLISH).
+            var (subscribe, publish, message) = (i % 4) switch
+            {
+                2 => ("PSUBSCRIBE", "PUBLISH", "pmessage"),
+                3 => ("SSUBSCRIBE", "SPUBLISH", "smessage"),
+                _ => ("SUBSCRIBE", "PUBLISH", "message"),
+            };
+            var pattern = subscribe == "PSUBSCRIBE";
             var name = $"race.{run}.{i.ToString(CultureInfo.InvariantCulture)}";
-            await subscriber.SendAsync(pattern ? "PSUBSCRIBE" : "SUBSCRIBE", pattern ? name + ".*" : name);
-            Assert.Equal(pattern ? "psubscribe" : "subscribe", Kind(await subscriber.ReadAsync(ReadLimit)));
+            await subscriber.SendAsync(subscribe, pattern ? name + ".*" : name);
+            Assert.Equal(subscribe.ToLowerInvariant(), Kind(await subscriber.ReadAsync(ReadLimit)));
 
             var channel = pattern ? name + ".x" : name;
-            Assert.IsType<long>(await publisher.CallAsync("PUBLISH", channel, "right-after"));
+            Assert.IsType<long>(await publisher.CallAsync(publish, channel, "right-after"));
             object?[] frame;
             try
             {
@@ -203,11 +210,11 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
             }
             catch (OperationCanceledException)
             {
-                Assert.Fail($"round {i}: the message published on C right after the {(pattern ? "PSUBSCRIBE" : "SUBSCRIBE")} reply never reached A's subscriber");
+                Assert.Fail($"round {i}: the message published on C right after the {subscribe} reply never reached A's subscriber");
                 throw;
             }
 
-            Assert.Equal(pattern ? "pmessage" : "message", Kind(frame));
+            Assert.Equal(message, Kind(frame));
             Assert.Equal(channel, Encoding.UTF8.GetString((byte[])frame[^2]!));
         }
 

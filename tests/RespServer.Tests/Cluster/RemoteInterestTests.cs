@@ -36,6 +36,32 @@ public sealed class RemoteInterestTests
     }
 
     [Fact]
+    public void Shard_channels_are_counted_apart_from_channels_of_the_same_name_and_leave_with_their_node()
+    {
+        var remote = new RemoteInterest();
+        Snapshot(remote, NodeA, 1, [("s", "news", 2), ("c", "news", 1), ("p", "n*", 1)]);
+        Snapshot(remote, NodeB, 1, [("s", "news", 3), ("s", "only-b", 1)]);
+
+        Assert.Equal(5, remote.ChannelSubscribers("news"u8, shard: true));
+        Assert.Equal(1, remote.ChannelSubscribers("news"u8));
+        Assert.Equal(2, remote.Receivers("news"u8));
+        Assert.Equal(2, remote.ShardChannelCount);
+        Assert.Equal(["news", "only-b"], remote.ChannelNames(shard: true).Select(Encoding.UTF8.GetString).Order(StringComparer.Ordinal));
+        Assert.Equal(["news"], remote.ChannelNames().Select(Encoding.UTF8.GetString));
+
+        // A delta and a whole state change the shard channels alone; a goodbye takes them.
+        Assert.False(remote.Apply(NodeA, Message(InterestGossip.Delta, 4, [("s", "news", 1)]), Now));
+        Assert.Equal(4, remote.ChannelSubscribers("news"u8, shard: true));
+        Assert.Equal(1, remote.ChannelSubscribers("news"u8));
+        Snapshot(remote, NodeB, 5, [("s", "only-b", 1)]);
+        Assert.Equal(1, remote.ChannelSubscribers("news"u8, shard: true));
+        Assert.False(remote.Apply(NodeA, Message(InterestGossip.Bye, 5, []), Now));
+        Assert.Equal(0, remote.ChannelSubscribers("news"u8, shard: true));
+        Assert.Equal(["only-b"], remote.ChannelNames(shard: true).Select(Encoding.UTF8.GetString));
+        Assert.Equal(1, remote.HeldEntries);
+    }
+
+    [Fact]
     public void A_gap_in_a_node_s_sequence_is_not_applied_and_asks_once_a_second_for_its_whole_state()
     {
         var remote = new RemoteInterest();
@@ -214,7 +240,7 @@ public sealed class RemoteInterestTests
         var at = InterestGossip.HeaderLength;
         foreach (var (entryKind, name, count) in entries)
         {
-            at += InterestGossip.WriteEntry(bytes.AsSpan(at), entryKind == "p", count, Encoding.UTF8.GetBytes(name));
+            at += InterestGossip.WriteEntry(bytes.AsSpan(at), (byte)entryKind[0], count, Encoding.UTF8.GetBytes(name));
         }
 
         return bytes;

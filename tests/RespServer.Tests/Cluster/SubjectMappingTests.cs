@@ -32,6 +32,27 @@ public sealed class SubjectMappingTests
     }
 
     [Fact]
+    public void A_shard_channel_has_subjects_of_its_own_that_no_channel_subject_or_pattern_wildcard_covers()
+    {
+        Assert.Equal("notistream.sc.a.~.b", Mapping.SubjectFor("a..b"u8, out var hashed, shard: true));
+        Assert.False(hashed);
+        var longName = new byte[4096];
+        Assert.StartsWith("notistream.sh.", Mapping.SubjectFor(longName, out hashed, shard: true), StringComparison.Ordinal);
+        Assert.True(hashed);
+        Assert.True(Mapping.IsHashed(Mapping.SubjectFor(longName, out _, shard: true)));
+        Assert.NotEqual(Mapping.SubjectFor(longName, out _), Mapping.SubjectFor(longName, out _, shard: true));
+
+        Pick(".*>~ a\0\xFF").Array[0, 40].Sample(channel =>
+        {
+            var subject = Mapping.SubjectFor(channel, out _, shard: true);
+            AssertValidSubject(subject);
+            Assert.Null(Mapping.ChannelOf(subject));
+            Assert.False(SubjectMatches(Mapping.WildcardFor([]), subject));
+            Assert.False(SubjectMatches(Mapping.HashedWildcard, subject));
+        });
+    }
+
+    [Fact]
     public void Every_binary_channel_round_trips_and_every_token_is_valid_in_NATS()
     {
         Gen.Byte.Array[0, 300].Sample(channel =>
