@@ -257,13 +257,17 @@ internal sealed partial class ClusterLink : IInterestListener, IAsyncDisposable
         return true;
     }
 
-    /// <summary>The registry's hook, under its write lock: a channel's (or shard channel's) subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
+    /// <summary>The registry's hook, under its write lock: a channel's (or shard channel's) subscriber count changed (<paramref name="edge"/>: its first subscriber the other nodes count came, or its last left).</summary>
     public void ChannelInterestChanged(byte[] channel, bool edge, bool shard) => MarkDirty(new ChannelKey(channel, shard), null, edge);
 
-    /// <summary>The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>: its first came or its last left).</summary>
-    public void PatternInterestChanged(byte[] pattern, bool edge)
+    /// <summary>
+    /// The registry's hook, under its write lock: a pattern's subscriber count changed (<paramref name="edge"/>:
+    /// its first subscriber the other nodes count came or its last left; <paramref name="presenceChanged"/>: the
+    /// pattern came or went).
+    /// </summary>
+    public void PatternInterestChanged(byte[] pattern, bool presenceChanged, bool edge)
     {
-        if (edge)
+        if (presenceChanged)
         {
             // Under the registry's write lock (re-entered): whether the pattern is there now.
             _remote.LocalPatternChanged(pattern, _server.Registry.HasPattern(pattern));

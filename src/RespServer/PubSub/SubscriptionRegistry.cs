@@ -46,14 +46,13 @@ internal sealed class SubscriptionRegistry
         var map = shard ? _shardChannels : _channels;
         lock (_writeLock)
         {
-            var created = false;
             if (!map.TryGetValue(channel, out var set))
             {
                 set = new ChannelSubscribers(channel);
                 map[channel] = set;
-                created = true;
             }
 
+            var before = set.Subscribers.Count - set.LocalOnly;
             var added = set.Subscribers.Add(subscriber);
             if (Interest is { } interest)
             {
@@ -62,7 +61,7 @@ internal sealed class SubscriptionRegistry
                     set.LocalOnly++;
                 }
 
-                interest.ChannelInterestChanged(set.Channel, created, shard);
+                interest.ChannelInterestChanged(set.Channel, Edge(before, set.Subscribers.Count - set.LocalOnly), shard);
             }
         }
     }
@@ -77,19 +76,19 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
+            var before = set.Subscribers.Count - set.LocalOnly;
             var removed = set.Subscribers.Remove(subscriber);
             if (removed && Interest is not null && subscriber.LocalOnly)
             {
                 set.LocalOnly--;
             }
 
-            var emptied = set.Subscribers.Count == 0;
-            if (emptied)
+            if (set.Subscribers.Count == 0)
             {
                 map.TryRemove(channel, out _);
             }
 
-            Interest?.ChannelInterestChanged(set.Channel, emptied, shard);
+            Interest?.ChannelInterestChanged(set.Channel, Edge(before, set.Subscribers.Count - set.LocalOnly), shard);
         }
     }
 
@@ -118,16 +117,17 @@ internal sealed class SubscriptionRegistry
                 }
 
                 _patternCount = _patterns.Count;
-                Interest?.PatternInterestChanged(pattern, edge: true);
+                Interest?.PatternInterestChanged(pattern, presenceChanged: true, edge: !subscriber.LocalOnly);
                 return;
             }
 
+            var before = entry.Subscribers.Count - entry.LocalOnly;
             if (entry.Subscribers.Add(subscriber) && Interest is not null && subscriber.LocalOnly)
             {
                 entry.LocalOnly++;
             }
 
-            Interest?.PatternInterestChanged(entry.Pattern, edge: false);
+            Interest?.PatternInterestChanged(entry.Pattern, presenceChanged: false, Edge(before, entry.Subscribers.Count - entry.LocalOnly));
         }
     }
 
@@ -140,14 +140,16 @@ internal sealed class SubscriptionRegistry
                 return;
             }
 
+            var before = entry.Subscribers.Count - entry.LocalOnly;
             if (entry.Subscribers.Remove(subscriber) && Interest is not null && subscriber.LocalOnly)
             {
                 entry.LocalOnly--;
             }
 
+            var edge = Edge(before, entry.Subscribers.Count - entry.LocalOnly);
             if (entry.Subscribers.Count > 0)
             {
-                Interest?.PatternInterestChanged(entry.Pattern, edge: false);
+                Interest?.PatternInterestChanged(entry.Pattern, presenceChanged: false, edge);
                 return;
             }
 
@@ -163,9 +165,16 @@ internal sealed class SubscriptionRegistry
             }
 
             _patternCount = _patterns.Count;
-            Interest?.PatternInterestChanged(entry.Pattern, edge: true);
+            Interest?.PatternInterestChanged(entry.Pattern, presenceChanged: true, edge);
         }
     }
+
+    /// <summary>
+    /// Whether the subscribers the other nodes count (not the <see cref="ISubscriber.LocalOnly"/> ones) went from
+    /// none to some or back: only then may the node's NATS interest change. A NOTI.SUBSCRIBE follower that came
+    /// first, or stays last, makes no edge of its own, and the SUBSCRIBE after it makes the one it needs.
+    /// </summary>
+    private static bool Edge(int before, int after) => (before > 0) != (after > 0);
 
     /// <summary>Whether a pattern has a subscriber now.</summary>
     public bool HasPattern(byte[] pattern)

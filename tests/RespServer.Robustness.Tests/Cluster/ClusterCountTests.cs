@@ -126,6 +126,32 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
     }
 
     [Fact]
+    public async Task A_PSUBSCRIBE_after_a_follower_of_the_same_pattern_gets_what_another_node_publishes_and_its_leaving_ends_the_NATS_interest()
+    {
+        var c = Cluster;
+        static bool Scoped(List<string> subjects) => subjects.Any(s => s.StartsWith("notistream.c.late", StringComparison.Ordinal));
+
+        // The follower comes first: the pattern is there on A, but wants nothing from NATS (followers read A's history).
+        await using var follower = await c.A.ConnectAsync();
+        await follower.SendAsync("NOTI.SUBSCRIBE", "$", "PATTERNS", "1", "late.*");
+        Assert.Equal("noti.subscribe", Kind(await follower.ReadAsync(ReadLimit)));
+
+        // The PSUBSCRIBE after it is the first subscriber the other nodes count: its reply waits for A's NATS
+        // interest, so a message published on C right after it arrives.
+        await using var subscriber = await Subscribed(c.A, "PSUBSCRIBE", "late.*");
+        Assert.True(Scoped(await c.ClientSubscriptionsAsync(c.A)));
+        await using var onC = await c.C.ConnectAsync();
+        await onC.CallAsync("PUBLISH", "late.1", "hello");
+        var frame = Assert.IsType<object?[]>(await subscriber.ReadAsync(ReadLimit));
+        Assert.Equal(["pmessage", "late.*", "late.1", "hello"], frame.Select(f => Encoding.UTF8.GetString((byte[])f!)));
+
+        // It leaves while the follower stays: the NATS interest goes with it.
+        await subscriber.SendAsync("PUNSUBSCRIBE", "late.*");
+        Assert.Equal("punsubscribe", Kind(await subscriber.ReadAsync(ReadLimit)));
+        await NatsCluster.WaitUntilAsync(async () => !Scoped(await c.ClientSubscriptionsAsync(c.A)), "A's NATS subscription for late.* removed");
+    }
+
+    [Fact]
     public async Task A_killed_node_s_subscribers_stop_being_counted_within_the_bound()
     {
         var c = Cluster;
