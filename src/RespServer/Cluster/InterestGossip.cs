@@ -95,36 +95,43 @@ internal static class InterestGossip
         return true;
     }
 
-    /// <summary>Reads the next entry and moves past it; false at the end or on malformed bytes (<paramref name="malformed"/>).</summary>
+    /// <summary>
+    /// Reads the next entry and moves past it; false at the end or on malformed bytes (<paramref name="malformed"/>).
+    /// An entry of a type this version does not know (a later version's) is skipped whole, not malformed: a
+    /// node of a later version adds names of a new kind without making its older peers drop everything it says.
+    /// </summary>
     public static bool TryReadEntry(ref ReadOnlySpan<byte> entries, out byte type, out int count, out ReadOnlySpan<byte> name, out bool malformed)
     {
         type = 0;
         count = 0;
         name = default;
         malformed = false;
-        if (entries.IsEmpty)
+        while (true)
         {
-            return false;
-        }
+            if (entries.IsEmpty)
+            {
+                return false;
+            }
 
-        if (entries.Length < EntryOverhead || entries[0] is not (ChannelEntry or PatternEntry or ShardChannelEntry))
-        {
-            malformed = true;
-            return false;
-        }
+            var length = entries.Length < EntryOverhead ? -1 : BinaryPrimitives.ReadInt32BigEndian(entries[5..]);
+            if (length < 0 || length > entries.Length - EntryOverhead)
+            {
+                malformed = true;
+                return false;
+            }
 
-        type = entries[0];
-        count = Math.Clamp(BinaryPrimitives.ReadInt32BigEndian(entries[1..]), 0, MaxCount);
-        var length = BinaryPrimitives.ReadInt32BigEndian(entries[5..]);
-        if (length < 0 || length > entries.Length - EntryOverhead)
-        {
-            malformed = true;
-            return false;
-        }
+            if (entries[0] is not (ChannelEntry or PatternEntry or ShardChannelEntry))
+            {
+                entries = entries[(EntryOverhead + length)..];
+                continue;
+            }
 
-        name = entries.Slice(EntryOverhead, length);
-        entries = entries[(EntryOverhead + length)..];
-        return true;
+            type = entries[0];
+            count = Math.Clamp(BinaryPrimitives.ReadInt32BigEndian(entries[1..]), 0, MaxCount);
+            name = entries.Slice(EntryOverhead, length);
+            entries = entries[(EntryOverhead + length)..];
+            return true;
+        }
     }
 
     /// <summary>A probe or its answer: <c>version | kind | probe id (8) | node id</c> (the asker's, the answerer's).</summary>

@@ -208,6 +208,20 @@ public sealed class RemoteInterestTests
     }
 
     [Fact]
+    public void An_entry_of_a_kind_this_version_does_not_know_is_skipped_and_the_rest_applied()
+    {
+        // A later version's node may add names of a new kind: the channels and patterns beside them still count.
+        var remote = new RemoteInterest();
+        Snapshot(remote, NodeA, 1, [("x", "future", 3), ("c", "x", 1), ("p", "a*", 2)]);
+        Assert.Equal(1, remote.ChannelSubscribers("x"u8));
+        Assert.Equal(1, remote.ChannelCount);
+        Assert.Equal(1, remote.DistinctPatterns);
+        Assert.False(remote.Apply(NodeA, Message(InterestGossip.Delta, 4, [("c", "y", 2), ("x", "future", 0)]), Now));
+        Assert.Equal(2, remote.ChannelSubscribers("y"u8));
+        Assert.Equal(2, remote.ChannelCount);
+    }
+
+    [Fact]
     public void The_distinct_patterns_of_every_node_are_kept_as_they_change()
     {
         var remote = new RemoteInterest();
