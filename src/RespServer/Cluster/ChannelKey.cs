@@ -9,13 +9,11 @@ namespace Notistream.RespServer.Cluster;
 /// </summary>
 internal readonly record struct ChannelKey(byte[] Name, bool Shard)
 {
-    /// <summary>Compares the names' bytes, and the kinds.</summary>
-    public static readonly IEqualityComparer<ChannelKey> Comparer = new KeyComparer();
+    /// <summary>Compares the names' bytes, and the kinds: the same as the key's own equality.</summary>
+    public static readonly IEqualityComparer<ChannelKey> Comparer = EqualityComparer<ChannelKey>.Default;
 
-    private sealed class KeyComparer : IEqualityComparer<ChannelKey>
-    {
-        public bool Equals(ChannelKey x, ChannelKey y) => x.Shard == y.Shard && ByteArrayComparer.Instance.Equals(x.Name, y.Name);
+    /// <summary>The names' bytes and the kinds, never the arrays' identity.</summary>
+    public bool Equals(ChannelKey other) => Shard == other.Shard && ByteArrayComparer.Instance.Equals(Name, other.Name);
 
-        public int GetHashCode(ChannelKey key) => ByteArrayComparer.Instance.GetHashCode(key.Name) ^ (key.Shard ? 0x5bd1e995 : 0);
-    }
+    public override int GetHashCode() => ByteArrayComparer.Instance.GetHashCode(Name) ^ (Shard ? 0x5bd1e995 : 0);
 }

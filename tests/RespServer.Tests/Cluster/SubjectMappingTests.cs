@@ -210,4 +210,14 @@ public sealed class SubjectMappingTests
 
         return f.Length == s.Length;
     }
+
+    [Fact]
+    public void A_channel_key_is_its_name_s_bytes_and_its_kind()
+    {
+        var name = "a.b"u8.ToArray();
+        Assert.Equal(new ChannelKey(name, false), new ChannelKey("a.b"u8.ToArray(), false));
+        Assert.Equal(new ChannelKey(name, true).GetHashCode(), new ChannelKey("a.b"u8.ToArray(), true).GetHashCode());
+        Assert.NotEqual(new ChannelKey(name, false), new ChannelKey(name, true));
+        Assert.Single(new HashSet<ChannelKey> { new(name, true), new("a.b"u8.ToArray(), true) });
+    }
 }
