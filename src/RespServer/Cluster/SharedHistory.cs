@@ -63,6 +63,9 @@ internal sealed partial class SharedHistory
     /// <summary>How long setting up the stream may take before it is tried again.</summary>
     private static readonly TimeSpan SetupLimit = TimeSpan.FromSeconds(2);
 
+    /// <summary>Messages delivered in one batch at most: their sends wait for the batch's end.</summary>
+    private const int DeliveriesPerBatch = 256;
+
     /// <summary>Ids of the last messages applied, for acknowledgements that come after their message was applied.</summary>
     private const int RecentCapacity = 65_536;
 
@@ -100,7 +103,8 @@ internal sealed partial class SharedHistory
     /// <summary>Heartbeats every second, so a consumer lost with its NATS server is noticed within a few seconds.</summary>
     private static readonly NatsJSConsumeOpts ConsumeOptions = new() { MaxMsgs = 1_000, Expires = TimeSpan.FromSeconds(5), IdleHeartbeat = TimeSpan.FromSeconds(1) };
     private int _missedAtStart;
-    private readonly DeliveryBatch _batch;
+    private readonly DeliveryBatch _batch; // the apply task's: open over the messages at hand, at most DeliveriesPerBatch
+    private int _batched; // messages delivered in the open batch
 
     private volatile bool _streamReady;
     private long _published;
@@ -790,43 +794,66 @@ internal sealed partial class SharedHistory
                     continue;
                 }
 
-                await foreach (var message in consumer.ConsumeAsync<byte[]>(opts: ConsumeOptions, cancellationToken: session.Token).ConfigureAwait(false))
+                // Enumerated by hand so that the deliveries of the messages already at hand go out in one batch:
+                // the batch ends (its sends) when the next message is not there yet, or after DeliveriesPerBatch.
+                var messages = consumer.ConsumeAsync<byte[]>(opts: ConsumeOptions, cancellationToken: session.Token).GetAsyncEnumerator(session.Token);
+                try
                 {
-                    if (message.Metadata is not { } metadata)
+                    while (true)
                     {
-                        continue;
-                    }
+                        var moving = messages.MoveNextAsync();
+                        if (!moving.IsCompleted)
+                        {
+                            EndDeliveries();
+                        }
 
-                    var seq = metadata.Sequence.Stream;
-                    var hole = !fresh && seq > next;
-                    if (hole)
-                    {
-                        // Removed from the stream (its age or size bound) before this node read them: which channels
-                        // lost what is not known, so every follower and every NOTI.SUBSCRIBE from a cursor before
-                        // this message hears of a gap of unknown size. Said before the message is applied.
-                        LostBefore(IdFor(seq, metadata.Timestamp));
-                    }
+                        if (!await moving.ConfigureAwait(false))
+                        {
+                            break;
+                        }
 
-                    var id = Apply(message.Data ?? [], seq, metadata.Timestamp, live: seq > silentTo);
-                    if (fresh)
-                    {
-                        // A copy built from the stream alone: complete from its first message on, whatever a start
-                        // without the log marked; before it, what the stream's bounds removed is not known here.
-                        SetIncompleteBefore(seq > 1 ? id ?? new StreamId(_lastMs, seq) : StreamId.Min);
-                        fresh = false;
-                    }
-                    else if (hole)
-                    {
-                        Interlocked.Add(ref _missed, (long)(seq - next));
-                        Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
-                    }
+                        var message = messages.Current;
+                        if (message.Metadata is not { } metadata)
+                        {
+                            continue;
+                        }
 
-                    next = seq + 1;
-                    if (!caughtUp && seq >= catchUpTo)
-                    {
-                        caughtUp = true;
-                        CaughtUp(from == 0 ? true : _missedAtStart == 0, id);
+                        var seq = metadata.Sequence.Stream;
+                        var hole = !fresh && seq > next;
+                        if (hole)
+                        {
+                            // Removed from the stream (its age or size bound) before this node read them: which channels
+                            // lost what is not known, so every follower and every NOTI.SUBSCRIBE from a cursor before
+                            // this message hears of a gap of unknown size. Said before the message is applied.
+                            LostBefore(IdFor(seq, metadata.Timestamp));
+                        }
+
+                        var id = Apply(message.Data ?? [], seq, metadata.Timestamp, live: seq > silentTo);
+                        if (fresh)
+                        {
+                            // A copy built from the stream alone: complete from its first message on, whatever a start
+                            // without the log marked; before it, what the stream's bounds removed is not known here.
+                            SetIncompleteBefore(seq > 1 ? id ?? new StreamId(_lastMs, seq) : StreamId.Min);
+                            fresh = false;
+                        }
+                        else if (hole)
+                        {
+                            Interlocked.Add(ref _missed, (long)(seq - next));
+                            Log.Missed(_logger, StreamName, seq - next, next, seq - 1);
+                        }
+
+                        next = seq + 1;
+                        if (!caughtUp && seq >= catchUpTo)
+                        {
+                            caughtUp = true;
+                            CaughtUp(from == 0 ? true : _missedAtStart == 0, id);
+                        }
                     }
+                }
+                finally
+                {
+                    EndDeliveries();
+                    await messages.DisposeAsync().ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -960,24 +987,37 @@ internal sealed partial class SharedHistory
 
         if (live)
         {
-            _batch.Begin();
-            long delivered;
-            try
+            // In the batch the apply loop keeps open over the messages at hand (EndDeliveries sends). Queued on
+            // the subscribers' outputs before the publisher's reply is woken (Advance), as a read loop's
+            // fan-out is queued before its replies.
+            if (!_batch.InBatch)
             {
-                delivered = _server.Registry.Publish(channel, message, _batch);
-                _batch.AfterCommand();
-            }
-            finally
-            {
-                _batch.End();
+                _batch.Begin();
             }
 
+            var delivered = _server.Registry.Publish(channel, message, _batch);
+            _batch.AfterCommand();
+            _batch.FlushStaged();
             Interlocked.Add(ref _server.Stats.PubSubMessagesDelivered, delivered);
+            if (++_batched >= DeliveriesPerBatch)
+            {
+                EndDeliveries();
+            }
         }
 
         Interlocked.Increment(ref _applies);
         Advance(seq, id);
         return id;
+    }
+
+    /// <summary>Ends the apply loop's delivery batch, if open: what it queued is sent.</summary>
+    private void EndDeliveries()
+    {
+        if (_batch.InBatch)
+        {
+            _batched = 0;
+            _batch.End();
+        }
     }
 
     /// <summary>The stream's order decides the ids: its timestamp, never going back, and its sequence.</summary>
