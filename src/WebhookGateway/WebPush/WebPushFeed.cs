@@ -44,6 +44,7 @@ internal sealed class WebPushFeed(
     /// <summary>The cursor file is rewritten at most this often while messages arrive, and when the loop ends.</summary>
     private static readonly TimeSpan _saveInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan _retryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan _connectPoll = TimeSpan.FromMilliseconds(250); // until the subscription connection is up
 
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Channel<bool> _plainChanged = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -640,6 +641,7 @@ internal sealed class WebPushFeed(
                 }
 
                 var failed = false;
+                var notConnected = false;
                 foreach (var (entry, queue) in current.Where(pair => !wanted.Contains(pair.Key)).ToList())
                 {
                     try
@@ -657,6 +659,15 @@ internal sealed class WebPushFeed(
                 foreach (var entry in wanted.Where(entry => !current.ContainsKey(entry)))
                 {
                     var channel = WebPushRegistration.IsPattern(entry) ? RedisChannel.Pattern(entry) : RedisChannel.Literal(entry);
+                    if (!subscriber.IsConnected(channel))
+                    {
+                        // The subscription connection is not up yet (just started, or reconnecting): a SUBSCRIBE
+                        // now fails, and may still reach the server once it is, then be undone by ForgetAsync.
+                        // Tried again soon instead.
+                        notConnected = true;
+                        continue;
+                    }
+
                     try
                     {
                         var queue = await Subscribe(subscriber, channel).ConfigureAwait(false);
@@ -673,9 +684,9 @@ internal sealed class WebPushFeed(
                     }
                 }
 
-                if (failed)
+                if (failed || notConnected)
                 {
-                    _ = WakeLaterAsync(stopping);
+                    _ = WakeLaterAsync(failed ? _retryDelay : _connectPoll, stopping);
                 }
             }
         }
@@ -705,9 +716,9 @@ internal sealed class WebPushFeed(
         }
     }
 
-    private async Task WakeLaterAsync(CancellationToken stopping)
+    private async Task WakeLaterAsync(TimeSpan delay, CancellationToken stopping)
     {
-        await Task.Delay(_retryDelay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _plainChanged.Writer.TryWrite(true);
     }
 
