@@ -74,7 +74,9 @@ public sealed class StackExchangeRedisTests : IAsyncLifetime
         var subscriber = muxer.GetSubscriber();
         var received = new ConcurrentQueue<(string Channel, string Message)>();
         var pattern = RedisChannel.Pattern("news.*");
-        await subscriber.SubscribeAsync(pattern, (ch, message) => received.Enqueue((ch.ToString(), message!))).WithTimeout();
+        // A queue, not a handler: StackExchange.Redis may run a handler's calls concurrently, out of order.
+        var queue = await subscriber.SubscribeAsync(pattern).WithTimeout();
+        queue.OnMessage(message => received.Enqueue((message.Channel.ToString(), message.Message!)));
 
         var publisher = publisherMuxer.GetSubscriber();
         Assert.Equal(1, await publisher.PublishAsync(RedisChannel.Literal("news.sport"), "goal").WithTimeout());
