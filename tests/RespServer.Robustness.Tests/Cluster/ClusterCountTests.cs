@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Notistream.RespServer.Robustness.Tests.Infrastructure;
 using Notistream.Testing;
+using static Notistream.RespServer.Robustness.Tests.Cluster.ClusterReplies;
 
 namespace Notistream.RespServer.Robustness.Tests.Cluster;
 
@@ -20,7 +21,7 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
     /// <summary>docs/cluster.md: a node that dies is no longer counted within four seconds.</summary>
     private static readonly TimeSpan DeadNodeBound = TimeSpan.FromSeconds(4);
 
-    private static readonly TimeSpan ReadLimit = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan ReadLimit = ClusterReplies.ReadLimit;
 
     /// <summary>docs/cluster.md: a node not heard from for 3 s is forgotten.</summary>
     private const int NodeTimeoutMs = 3_000;
@@ -284,14 +285,6 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
         Assert.Equal(waits, await c.A.InfoNumberAsync("nats_subscribe_waits"));
     }
 
-    private static async Task<WireClient> Subscribed(NatsNode node, string command, string name)
-    {
-        var client = await node.ConnectAsync();
-        await client.SendAsync(command, name);
-        Assert.Equal(command.ToLowerInvariant(), Kind(await client.ReadAsync(ReadLimit)));
-        return client;
-    }
-
     /// <summary>Reads past the messages the counting PUBLISHes delivered, to the confirmation.</summary>
     private static async Task ReadConfirmation(WireClient client, string kind)
     {
@@ -307,34 +300,4 @@ public sealed class ClusterCountTests(NatsClusterWithoutHistory cluster) : IClas
 
     private static async Task<long> Publish(WireClient publisher, string channel)
         => Assert.IsType<long>(await publisher.CallAsync("PUBLISH", channel, "count"));
-
-    /// <summary>Polls until <paramref name="actual"/> is <paramref name="expected"/> or <paramref name="bound"/> has passed since <paramref name="since"/> started; then asserts it.</summary>
-    private static async Task AssertWithin<T>(Stopwatch since, TimeSpan bound, T expected, Func<Task<T>> actual, string what)
-    {
-        var value = await actual();
-        while (!EqualityComparer<T>.Default.Equals(value, expected) && since.Elapsed < bound)
-        {
-            await Task.Delay(10);
-            value = await actual();
-        }
-
-        Assert.True(EqualityComparer<T>.Default.Equals(value, expected),
-            $"{what}: {value} after {since.Elapsed.TotalMilliseconds:0} ms, expected {expected} within {bound.TotalMilliseconds:0} ms");
-    }
-
-    private static string NumSub(object? reply)
-    {
-        var items = (object?[])reply!;
-        var parts = new List<string>();
-        for (var i = 0; i < items.Length; i += 2)
-        {
-            parts.Add(Encoding.UTF8.GetString((byte[])items[i]!) + " " + ((long)items[i + 1]!).ToString(CultureInfo.InvariantCulture));
-        }
-
-        return string.Join(' ', parts);
-    }
-
-    private static string[] Names(object? reply) => [.. ((object?[])reply!).Select(n => Encoding.UTF8.GetString((byte[])n!)).Order(StringComparer.Ordinal)];
-
-    private static string Kind(object? frame) => Encoding.UTF8.GetString((byte[])((object?[])frame!)[0]!);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Notistream.RespServer.Robustness.Tests.Infrastructure;
 using Notistream.Testing;
+using static Notistream.RespServer.Robustness.Tests.Cluster.ClusterReplies;
 
 namespace Notistream.RespServer.Robustness.Tests.Cluster;
 
@@ -18,7 +19,7 @@ public sealed class ClusterShardTests(NatsClusterWithoutHistory cluster) : IClas
     /// <summary>docs/cluster.md: a subscription change on one node is counted by every other node within a second.</summary>
     private static readonly TimeSpan ChangeBound = TimeSpan.FromSeconds(1);
 
-    private static readonly TimeSpan ReadLimit = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan ReadLimit = ClusterReplies.ReadLimit;
 
     private NatsClusterWithoutHistory Cluster
     {
@@ -228,15 +229,6 @@ public sealed class ClusterShardTests(NatsClusterWithoutHistory cluster) : IClas
         Assert.Equal("small", Encoding.UTF8.GetString((byte[])frame[2]!));
     }
 
-    private static async Task<WireClient> Subscribed(NatsNode node, string command, string name)
-    {
-        var client = await node.ConnectAsync();
-        await client.SendAsync(command, name);
-        var confirmation = (object?[])(await client.ReadAsync(ReadLimit))!;
-        Assert.Equal(command.ToLowerInvariant(), Encoding.UTF8.GetString((byte[])confirmation[0]!));
-        return client;
-    }
-
     private static async Task<long> SPublish(WireClient publisher, string channel, string message)
         => (long)(await SPublishRaw(publisher, channel, message))!;
 
@@ -332,31 +324,4 @@ public sealed class ClusterShardTests(NatsClusterWithoutHistory cluster) : IClas
 
     private static bool Contains(List<byte> haystack, byte[] needle)
         => haystack.ToArray().AsSpan().IndexOf(needle) >= 0;
-
-    private static async Task AssertWithin<T>(Stopwatch since, TimeSpan bound, T expected, Func<Task<T>> actual, string what)
-    {
-        var value = await actual();
-        while (!EqualityComparer<T>.Default.Equals(value, expected) && since.Elapsed < bound)
-        {
-            await Task.Delay(10);
-            value = await actual();
-        }
-
-        Assert.True(EqualityComparer<T>.Default.Equals(value, expected),
-            $"{what}: {value} after {since.Elapsed.TotalMilliseconds:0} ms, expected {expected} within {bound.TotalMilliseconds:0} ms");
-    }
-
-    private static string NumSub(object? reply)
-    {
-        var items = (object?[])reply!;
-        var parts = new List<string>();
-        for (var i = 0; i < items.Length; i += 2)
-        {
-            parts.Add(Encoding.UTF8.GetString((byte[])items[i]!) + " " + ((long)items[i + 1]!).ToString(CultureInfo.InvariantCulture));
-        }
-
-        return string.Join(' ', parts);
-    }
-
-    private static string[] Names(object? reply) => [.. ((object?[])reply!).Select(n => Encoding.UTF8.GetString((byte[])n!)).Order(StringComparer.Ordinal)];
 }
